@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core';
+import { OpCommand } from '../../src/cli/base.js';
+import op from '../../src/ops/cache/get.js';
+import type { OutputOf } from '../../src/ops/op.js';
+
+export default class CacheGet extends OpCommand<typeof op> {
+  static override op = op;
+  static override summary = 'Print the value stored under a key.';
+  static override description = `${op.description}\nThe value goes to stdout as it is; a miss prints nothing and notes it on stderr (exit code 0).`;
+  static override examples = ['<%= config.bin %> <%= command.id %> greeting', '<%= config.bin %> <%= command.id %> greeting --json'];
+  static override args = { key: Args.string({ description: 'The key to read.', required: true }) };
+
+  protected async input() {
+    const { args } = await this.parse(CacheGet);
+    return { key: args.key };
+  }
+
+  protected render(result: OutputOf<typeof op>): void {
+    if (result.found) this.log(result.value ?? '');
+    else process.stderr.write(`(not found) ${result.key}\n`);
+  }
+}

@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core';
+import { TwlCommand } from '../../src/cli/base.js';
+import { loadConfig } from '../../src/runtime/config.js';
+
+interface Result {
+  valid: true;
+  file: string | null;
+}
+
+export default class ConfigValidate extends TwlCommand<Result> {
+  static override summary = 'Check a configuration file (default: the one twl would use).';
+  static override description = 'Exit code 0 when it is valid; otherwise 3, with the file, each bad key and what is expected.';
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> ./ops/.twlrc.yaml --json'];
+  static override args = { file: Args.string({ description: 'The file to check.' }) };
+
+  async run(): Promise<Result> {
+    const { args } = await this.parse(ConfigValidate);
+    const loaded = await loadConfig({ file: args.file });
+    this.log(loaded.file ? `${loaded.file}: valid` : 'No configuration file found; the defaults are valid.');
+    return { valid: true, file: loaded.file ?? null };
+  }
+}

@@ -1,0 +1,162 @@
+import { TwlError } from '../../runtime/errors.js';
+import type { Field, Queryable, Store } from '../../store/types.js';
+import { guardSql, type ReadKind } from './sql-guard.js';
+
+/** Names of the common type OIDs; others are looked up in pg_type. */
+const typeNames: Record<number, string> = {
+  16: 'boolean', 17: 'bytea', 18: 'char', 19: 'name', 20: 'bigint', 21: 'smallint', 23: 'integer', 25: 'text', 26: 'oid',
+  114: 'json', 700: 'real', 701: 'double precision', 869: 'inet', 1042: 'character', 1043: 'character varying', 1082: 'date',
+  1083: 'time without time zone', 1114: 'timestamp without time zone', 1184: 'timestamp with time zone', 1186: 'interval',
+  1700: 'numeric', 2278: 'void', 2950: 'uuid', 3802: 'jsonb', 1009: 'text[]', 1007: 'integer[]', 1016: 'bigint[]',
+};
+
+async function resolveTypes(store: Queryable, fields: Field[]): Promise<Array<{ name: string; type: string }>> {
+  const unknown = [...new Set(fields.map((f) => f.dataTypeID).filter((id) => !(id in typeNames)))];
+  const extra = new Map<number, string>();
+  if (unknown.length) {
+    const { rows } = await store.query<{ oid: number; name: string }>('SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1::oid[])', [unknown]);
+    for (const r of rows) extra.set(r.oid, r.name);
+  }
+  return fields.map((f) => ({ name: f.name, type: typeNames[f.dataTypeID] ?? extra.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` }));
+}
+
+/** Makes a driver value safe for JSON: dates as ISO text, bytes as \x hex, big integers as text. */
+export function jsonSafe(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return value;
+}
+
+export interface QueryOutcome {
+  kind: ReadKind;
+  columns: Array<{ name: string; type: string }>;
+  rows: Array<Record<string, unknown>>;
+  rowCount: number;
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** Runs one guarded read-only statement in a read-only transaction with a timeout, fetching at most `limit` rows. */
+export async function runReadOnlyQuery(store: Store, sql: string, params: unknown[], limit: number, timeoutMs: number): Promise<QueryOutcome> {
+  const verdict = await guardSql(sql);
+  const started = performance.now();
+  const result = await store.transaction(
+    async (tx) => {
+      if (!verdict.cursorable) return tx.query(verdict.statement, params);
+      // Behind a cursor only limit + 1 rows ever leave the server, however large the result.
+      await tx.query(`DECLARE twl_query NO SCROLL CURSOR FOR ${verdict.statement}`, params);
+      return tx.query(`FETCH FORWARD ${limit + 1} FROM twl_query`);
+    },
+    { readOnly: true, timeoutMs },
+  );
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  const truncated = result.rows.length > limit;
+  const rows = result.rows.slice(0, limit).map((row) => jsonSafe(row) as Record<string, unknown>);
+  return { kind: verdict.kind, columns: await resolveTypes(store, result.fields), rows, rowCount: rows.length, truncated, durationMs };
+}
+
+export interface TableInfo {
+  schema: string;
+  name: string;
+  kind: string;
+  rowEstimate: number | null;
+  sizeBytes: number;
+}
+
+export async function listTables(store: Queryable, schema?: string): Promise<TableInfo[]> {
+  const { rows } = await store.query<{ schema: string; name: string; kind: string; row_estimate: string | null; size_bytes: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name,
+            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+                           WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' END AS kind,
+            CASE WHEN c.reltuples < 0 OR c.relkind IN ('v', 'f') THEN NULL ELSE c.reltuples::bigint END AS row_estimate,
+            pg_total_relation_size(c.oid) AS size_bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+        AND ($1::text IS NULL OR n.nspname = $1)
+      ORDER BY 1, 2`,
+    [schema ?? null],
+  );
+  return rows.map((r) => ({ schema: r.schema, name: r.name, kind: r.kind, rowEstimate: r.row_estimate === null ? null : Number(r.row_estimate), sizeBytes: Number(r.size_bytes) }));
+}
+
+export interface TableDescription {
+  schema: string;
+  name: string;
+  kind: string;
+  columns: Array<{ name: string; type: string; nullable: boolean; default: string | null }>;
+  indexes: Array<{ name: string; definition: string; unique: boolean; primary: boolean }>;
+  rowEstimate: number | null;
+  sizeBytes: number;
+}
+
+export async function describeTable(store: Queryable, table: string): Promise<TableDescription> {
+  let oid: number | undefined;
+  try {
+    const { rows } = await store.query<{ oid: number | null }>('SELECT to_regclass($1)::oid::int AS oid', [table]);
+    oid = rows[0]?.oid ?? undefined;
+  } catch {
+    oid = undefined; // an unparsable name is just not a table
+  }
+  const [info] = oid
+    ? (
+        await store.query<{ schema: string; name: string; relkind: string; row_estimate: string | null; size_bytes: string }>(
+          `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
+                  CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END AS row_estimate, pg_total_relation_size(c.oid) AS size_bytes
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+          [oid],
+        )
+      ).rows
+    : [];
+  if (!info) throw new TwlError('TWL_TABLE_NOT_FOUND', `No table or view named "${table}" (names are case-sensitive when quoted; use schema.table for other schemas).`);
+  const columns = await store.query<{ name: string; type: string; nullable: boolean; default: string | null }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [oid],
+  );
+  const indexes = await store.query<{ name: string; definition: string; unique: boolean; primary: boolean }>(
+    `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique, i.indisprimary AS primary
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1 ORDER BY c.relname`,
+    [oid],
+  );
+  const kinds: Record<string, string> = { r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', f: 'foreign table' };
+  return {
+    schema: info.schema,
+    name: info.name,
+    kind: kinds[info.relkind] ?? info.relkind,
+    columns: columns.rows,
+    indexes: indexes.rows,
+    rowEstimate: info.row_estimate === null ? null : Number(info.row_estimate),
+    sizeBytes: Number(info.size_bytes),
+  };
+}
+
+export interface Health {
+  reachable: boolean;
+  version: string | null;
+  latencyMs: number | null;
+  sizeBytes: number | null;
+  database: string | null;
+  connections: number | null;
+  maxConnections: number | null;
+  error: string | null;
+}
+
+export async function databaseHealth(store: Queryable): Promise<Health> {
+  const started = performance.now();
+  await store.query('SELECT 1');
+  const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+  const { rows } = await store.query<{ version: string; size: string; database: string; connections: string; max_connections: string }>(
+    `SELECT version() AS version, pg_database_size(current_database()) AS size, current_database() AS database,
+            (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
+            current_setting('max_connections') AS max_connections`,
+  );
+  const r = rows[0]!;
+  return { reachable: true, version: r.version, latencyMs, sizeBytes: Number(r.size), database: r.database, connections: Number(r.connections), maxConnections: Number(r.max_connections), error: null };
+}

@@ -1,0 +1,139 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { createInterface } from 'node:readline/promises';
+import { loadConfig } from '../runtime/config.js';
+import { Runtime } from '../runtime/context.js';
+import { ExitCode, TwlError, isTwlError, messageOf } from '../runtime/errors.js';
+import { createLogger } from '../runtime/logger.js';
+import { redactText } from '../runtime/redact.js';
+import { invoke, parseInput } from '../ops/invoke.js';
+import type { AnyOp, OutputOf } from '../ops/op.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TwlCommand)['baseFlags'] & T['flags']>;
+
+/**
+ * What every twl command shares: --json with one envelope for success and error, coded
+ * errors with exit codes and suggested actions, warnings, logging flags, and the runtime
+ * (config, store, cache) opened lazily and closed at the end.
+ */
+export abstract class TwlCommand<T> extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = {
+    verbose: Flags.boolean({ description: 'Log debug detail to stderr.', helpGroup: 'GLOBAL', exclusive: ['quiet'] }),
+    quiet: Flags.boolean({ description: 'Log only errors to stderr.', helpGroup: 'GLOBAL' }),
+  };
+
+  protected readonly warnings: string[] = [];
+  private runtimeP?: Promise<Runtime>;
+
+  /** Options for the runtime: long-running commands host the embedded store. */
+  protected runtimeOptions(): { role?: string; host?: boolean } {
+    return { role: `twl ${this.id ?? ''}`.trim() };
+  }
+
+  private logLevel(): string | undefined {
+    if (this.argv.includes('--verbose')) return 'debug';
+    if (this.argv.includes('--quiet')) return 'error';
+    return undefined;
+  }
+
+  /** Loads and validates the configuration (failing with the file, key and expectation) and opens nothing yet. */
+  protected runtime(): Promise<Runtime> {
+    this.runtimeP ??= (async () => {
+      const loaded = await loadConfig();
+      const logger = createLogger(this.logLevel() ?? loaded.config.log.level, {});
+      return new Runtime(loaded, logger, this.runtimeOptions());
+    })();
+    return this.runtimeP;
+  }
+
+  /** A warning: on stderr for people, in the envelope for --json. */
+  protected note(message: string): void {
+    this.warnings.push(message);
+    if (!this.jsonEnabled()) process.stderr.write(`Warning: ${message}\n`);
+  }
+
+  protected override toSuccessJson(result: unknown): unknown {
+    return { status: Number(process.exitCode ?? 0), result, warnings: this.warnings };
+  }
+
+  protected override toErrorJson(err: unknown): unknown {
+    return { status: Number(process.exitCode ?? 1), error: errorBody(err), warnings: this.warnings };
+  }
+
+  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
+    // oclif's own parse and usage errors keep oclif's rendering (with the usage hint).
+    if (!isTwlError(err) && err.oclif) return super.catch(err);
+    process.exitCode = isTwlError(err) ? err.exitCode : ExitCode.failure;
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(err));
+      return;
+    }
+    const body = errorBody(err);
+    const actions = (body.actions as string[] | undefined) ?? [];
+    process.stderr.write(`Error (${body.code}): ${body.message}\n${actions.map((a) => `  Try: ${a}\n`).join('')}`);
+    if (!isTwlError(err) && process.env.TWL_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    if (this.runtimeP) await (await this.runtimeP.catch(() => undefined))?.close();
+    return super.finally(err);
+  }
+
+  abstract override run(): Promise<T>;
+}
+
+/** The error part of the envelope, with secrets hidden. */
+export function errorBody(err: unknown): Record<string, unknown> {
+  if (isTwlError(err)) return { ...err.toJSON(), message: redactText(err.message) };
+  const code = (err as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : 'TWL_UNEXPECTED', message: redactText(messageOf(err)), exitCode: ExitCode.failure, actions: ['Run again with --verbose, and report it if it persists.'] };
+}
+
+/** A command that is a thin adapter over one op: flags/args → input, op, rendering. */
+export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>> {
+  /** The op this command runs; `twl serve` exposes it as an MCP tool. */
+  static op: AnyOp;
+
+  static override baseFlags = {
+    ...TwlCommand.baseFlags,
+    yes: Flags.boolean({ char: 'y', description: 'Approve steps that need approval without asking (for scripts).', helpGroup: 'GLOBAL' }),
+  };
+
+  /** Maps the parsed flags and arguments to the op's input. */
+  protected abstract input(): Promise<Record<string, unknown>>;
+
+  /** Renders the result for people (not called under --json). */
+  protected abstract render(result: OutputOf<O>): void;
+
+  async run(): Promise<OutputOf<O>> {
+    const op = (this.constructor as unknown as { op: O }).op;
+    const raw = await this.input();
+    parseInput(op, raw); // bad input fails before the configuration or the store are touched
+    const runtime = await this.runtime();
+    const controller = new AbortController();
+    const onSigint = () => controller.abort(new TwlError('TWL_TIMEOUT', 'Interrupted.'));
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await invoke(op, runtime, raw, {
+        signal: controller.signal,
+        warn: (message) => this.note(message),
+        approve: (target) => this.approve(target),
+      });
+      if (!this.jsonEnabled()) this.render(result);
+      return result;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  private async approve(op: AnyOp): Promise<boolean> {
+    if (this.argv.includes('--yes') || this.argv.includes('-y')) return true;
+    if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(`${op.title}: proceed? [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
+  }
+}

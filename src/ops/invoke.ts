@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+import type { OpContext, Runtime } from '../runtime/context.js';
+import { TwlError } from '../runtime/errors.js';
+import type { AnyOp, OutputOf } from './op.js';
+
+export interface InvokeOptions {
+  signal?: AbortSignal;
+  warn?: (message: string) => void;
+  /** Asked when the op needs approval; undefined means nobody can answer. */
+  approve?: (op: AnyOp, input: unknown) => Promise<boolean>;
+}
+
+/** Zod issues as `key: problem` lines. */
+export const describeInputIssues = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
+
+export function parseInput<T extends AnyOp>(op: T, raw: unknown): z.output<T['input']> {
+  const parsed = op.input.safeParse(raw ?? {});
+  if (!parsed.success) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${op.mcpName}: ${describeInputIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Validates the input, applies the policy (approval, timeout), runs the op and checks its output against the schema. */
+export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unknown, options: InvokeOptions = {}): Promise<OutputOf<T>> {
+  const input = parseInput(op, raw);
+  if (op.policy.needsApproval) {
+    const approved = options.approve ? await options.approve(op, input) : false;
+    if (!approved) {
+      throw new TwlError('TWL_INPUT_INVALID', `${op.title} needs approval and none was given.`, {
+        actions: ['Confirm at the prompt on a terminal, or pass --yes in scripts.'],
+      });
+    }
+  }
+  const signals = [AbortSignal.timeout(op.policy.timeoutMs)];
+  if (options.signal) signals.push(options.signal);
+  const ctx: OpContext = {
+    runtime,
+    config: runtime.config,
+    logger: runtime.logger.child({ op: op.id }),
+    store: () => runtime.store(),
+    cache: () => runtime.cache(),
+    target: (name) => runtime.target(name),
+    warn: options.warn ?? ((message) => runtime.logger.warn(message)),
+    signal: AbortSignal.any(signals),
+  };
+  const started = performance.now();
+  const result = await op.run(ctx, input);
+  const checked = op.output.safeParse(result);
+  if (!checked.success) throw new Error(`${op.mcpName} returned output that does not match its schema: ${describeInputIssues(checked.error)}`);
+  ctx.logger.debug({ ms: Math.round(performance.now() - started) }, 'op done');
+  return checked.data;
+}

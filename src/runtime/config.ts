@@ -1,0 +1,161 @@
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { durationHint, parseDuration } from './duration.js';
+import { TwlError, messageOf } from './errors.js';
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${durationHint}, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const urlOf = (schemes: string[], what: string) =>
+  z.string().refine((value) => {
+    try {
+      return schemes.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected ${what} URL (${schemes.map((s) => `${s}//…`).join(' or ')})`);
+
+const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a PostgreSQL');
+const redisUrl = urlOf(['redis:', 'rediss:'], 'a Redis');
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z
+  .object({
+    home: z.string().optional().describe('Data directory (embedded store, run files). Default: $XDG_DATA_HOME/twl.'),
+    log: z.object({ level: z.enum(logLevels).default('warn').describe('pino level for logs on stderr.') }).strict().prefault({}),
+    database: z
+      .object({
+        url: postgresUrl.optional().describe('PostgreSQL for twl\'s store. Unset: the embedded PGlite store in the data directory.'),
+        poolSize: z.number().int().min(1).max(100).default(5).describe('Connections per twl process.'),
+        autoMigrate: z.boolean().default(true).describe('Apply pending migrations when the store is opened.'),
+        targets: z
+          .record(
+            z.string().regex(/^[A-Za-z][\w-]*$/, 'expected a target name of letters, digits, - and _'),
+            z.object({ url: postgresUrl, description: z.string().optional() }).strict(),
+          )
+          .default({})
+          .describe('Other PostgreSQL databases the db tools may inspect, chosen with --target NAME.'),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        url: redisUrl.optional().describe('Redis for the cache. Unset: a TTL table in the store.'),
+        prefix: z.string().default('twl:').describe('Prefix of every cache key in Redis.'),
+      })
+      .strict()
+      .prefault({}),
+    store: z
+      .object({ lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, if any. */
+  file?: string;
+  /** The data directory, resolved. */
+  home: string;
+  /** Keys set from the environment, as `key ← VARIABLE`. */
+  fromEnv: string[];
+}
+
+/** Environment variables that override a configuration key. */
+export const envOverrides: Array<{ variable: string; key: string[] }> = [
+  { variable: 'TWL_HOME', key: ['home'] },
+  { variable: 'TWL_DATABASE_URL', key: ['database', 'url'] },
+  { variable: 'TWL_REDIS_URL', key: ['redis', 'url'] },
+  { variable: 'TWL_REDIS_PREFIX', key: ['redis', 'prefix'] },
+  { variable: 'TWL_LOG_LEVEL', key: ['log', 'level'] },
+  { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
+];
+
+export const defaultHome = (env: NodeJS.ProcessEnv = process.env): string =>
+  path.join(env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share'), 'twl');
+
+const importModule = async (filepath: string): Promise<unknown> => {
+  const mod = (await import(pathToFileURL(filepath).href)) as { default?: unknown };
+  return mod.default ?? mod;
+};
+
+async function findFile(cwd: string, explicit?: string): Promise<{ file?: string; raw: unknown }> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  // Node >= 22.18 strips TypeScript types itself, so twl.config.ts needs no compiler at run time.
+  const explorer = cosmiconfig('twl', { searchStrategy: 'global', loaders: { '.ts': importModule, '.mts': importModule } });
+  try {
+    const result = explicit ? await explorer.load(path.resolve(cwd, explicit)) : await explorer.search(cwd);
+    if (!result) return { raw: {} };
+    return { file: result.filepath, raw: result.isEmpty ? {} : result.config };
+  } catch (err) {
+    const file = explicit ? path.resolve(cwd, explicit) : (err as { filepath?: string }).filepath;
+    throw new TwlError('TWL_CONFIG_UNREADABLE', `Cannot read the configuration${file ? ` ${file}` : ''}: ${messageOf(err)}`);
+  }
+}
+
+const setPath = (target: Record<string, unknown>, key: string[], value: unknown): void => {
+  let node = target;
+  for (const part of key.slice(0, -1)) {
+    const next = node[part];
+    node[part] = next && typeof next === 'object' ? { ...(next as object) } : {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[key.at(-1)!] = value;
+};
+
+/** Turns a validation failure into one readable message naming the file, each key and what is expected. */
+export function describeIssues(error: z.ZodError, file: string | undefined, fromEnv: Map<string, string>): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.') || '(top level)';
+    const variable = fromEnv.get(key);
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    return `  - ${key}${variable ? ` (from ${variable})` : ''}: ${message}`;
+  });
+  return `Invalid configuration in ${file ?? 'the environment'}:\n${lines.join('\n')}`;
+}
+
+/** Validates a raw object (the parsed file plus environment overrides). */
+export function validateConfig(raw: unknown, file?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TwlError('TWL_CONFIG_INVALID', `Invalid configuration in ${file ?? 'the input'}: expected an object of settings at the top level.`);
+  }
+  const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  const fromEnv = new Map<string, string>();
+  for (const { variable, key } of envOverrides) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    setPath(merged, key, value);
+    fromEnv.set(key.join('.'), variable);
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new TwlError('TWL_CONFIG_INVALID', describeIssues(parsed.error, file, fromEnv), { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) } });
+  }
+  const config = parsed.data;
+  const home = path.resolve(config.home ?? defaultHome(env));
+  return { config, file, home, fromEnv: [...fromEnv].map(([key, variable]) => `${key} ← ${variable}`) };
+}
+
+/** Finds, reads and validates the configuration (TWL_CONFIG names a file explicitly). */
+export async function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv; file?: string } = {}): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const { file, raw } = await findFile(options.cwd ?? process.cwd(), options.file ?? (env.TWL_CONFIG || undefined));
+  return validateConfig(raw, file, env);
+}

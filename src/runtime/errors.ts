@@ -1,0 +1,69 @@
+/**
+ * Every error twl reports on purpose, in one place: a code, the process exit code, what
+ * happened, and what to do about it. Ops throw these; only the base command turns them
+ * into an exit code, and the MCP server into a tool error.
+ */
+export const ExitCode = {
+  failure: 1,
+  usage: 2,
+  config: 3,
+  refused: 4,
+  timeout: 5,
+  unavailable: 6,
+  notFound: 7,
+} as const;
+
+export interface ErrorSpec {
+  exit: number;
+  /** Suggested actions, shown under the message and included in the JSON envelope. */
+  actions?: string[];
+}
+
+export const errorCatalog = {
+  TWL_CONFIG_INVALID: { exit: ExitCode.config, actions: ['Fix the file named above, then run `twl config validate`.'] },
+  TWL_CONFIG_UNREADABLE: { exit: ExitCode.config, actions: ['Fix the syntax of the file named above, then run `twl config validate`.'] },
+  TWL_CONFIG_EXISTS: { exit: ExitCode.refused, actions: ['Pass --force to overwrite it, or edit the existing file.'] },
+  TWL_INPUT_INVALID: { exit: ExitCode.usage, actions: ['Run the command with --help to see its flags and examples.'] },
+  TWL_STORE_BUSY: {
+    exit: ExitCode.unavailable,
+    actions: ['Retry when the other twl process ends, or run long-lived work under `twl serve`, which shares the embedded store with other twl processes.'],
+  },
+  TWL_STORE_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Check database.url (or TWL_DATABASE_URL) and that the server is running.'] },
+  TWL_STORE_FAILED: { exit: ExitCode.failure },
+  TWL_CACHE_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Check redis.url (or TWL_REDIS_URL) and that Redis is running, or unset it to use the embedded cache.'] },
+  TWL_SQL_REFUSED: { exit: ExitCode.refused, actions: ['Send one SELECT, VALUES, SHOW or EXPLAIN at a time; make changes with your usual database tooling (psql, migrations).'] },
+  TWL_SQL_INVALID: { exit: ExitCode.usage, actions: ['Check the SQL syntax near the position given.'] },
+  TWL_SQL_FAILED: { exit: ExitCode.failure },
+  TWL_TIMEOUT: { exit: ExitCode.timeout, actions: ['Raise --timeout, or make the query cheaper (filters, indexes, LIMIT).'] },
+  TWL_TARGET_UNKNOWN: { exit: ExitCode.usage, actions: ['List the names under database.targets in your configuration (`twl config show`).'] },
+  TWL_TABLE_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl db tables` to see the tables.'] },
+  TWL_MCP_FAILED: { exit: ExitCode.failure },
+} satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class TwlError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly actions: string[];
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; actions?: string[]; details?: Record<string, unknown> } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'TwlError';
+    this.code = code;
+    const spec: ErrorSpec = errorCatalog[code];
+    this.exitCode = spec.exit;
+    this.actions = options.actions ?? spec.actions ?? [];
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, exitCode: this.exitCode, actions: this.actions, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export const isTwlError = (err: unknown): err is TwlError => err instanceof TwlError;
+
+/** The message of anything thrown, without a stack. */
+export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -1,0 +1,65 @@
+// The embedded PostgreSQL (PGlite) runs in this worker thread, never on the main thread:
+// PGlite executes a statement synchronously and cannot cancel it, so a worker is the only
+// way to keep the caller responsive and enforce a timeout (the caller terminates us).
+// Self-contained on purpose (packages and node: only), so Node can load it from source too.
+import { parentPort, workerData } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+
+interface Options {
+  dataDir: string;
+  mode: 'direct' | 'host';
+  socketPath?: string;
+  maxConnections?: number;
+}
+
+type Request = { id: number; type: 'query'; sql: string; params?: unknown[] } | { id: number; type: 'exec'; sql: string } | { id: number; type: 'close' };
+
+const options = workerData as Options;
+const port = parentPort!;
+
+const errorOf = (err: unknown) => {
+  const e = err as Record<string, unknown>;
+  return {
+    message: err instanceof Error ? err.message : String(err),
+    code: typeof e?.code === 'string' ? e.code : undefined,
+    detail: typeof e?.detail === 'string' ? e.detail : undefined,
+    hint: typeof e?.hint === 'string' ? e.hint : undefined,
+    position: typeof e?.position === 'string' ? e.position : undefined,
+  };
+};
+
+try {
+  // int8 and numeric come back as strings, as with `pg`, so both backends give the same values.
+  const db = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
+  let stopServer: (() => Promise<void>) | undefined;
+  if (options.mode === 'host' && options.socketPath) {
+    rmSync(options.socketPath, { force: true });
+    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+    const server = new PGLiteSocketServer({ db, path: options.socketPath, maxConnections: options.maxConnections ?? 32 });
+    await server.start();
+    stopServer = () => server.stop();
+  }
+  port.on('message', async (req: Request) => {
+    try {
+      if (req.type === 'query') {
+        const res = await db.query(req.sql, req.params ?? []);
+        port.postMessage({ id: req.id, ok: true, result: { rows: res.rows, fields: res.fields, rowCount: res.affectedRows ?? res.rows.length } });
+      } else if (req.type === 'exec') {
+        await db.exec(req.sql);
+        port.postMessage({ id: req.id, ok: true });
+      } else {
+        await stopServer?.();
+        if (options.socketPath) rmSync(options.socketPath, { force: true });
+        await db.close();
+        port.postMessage({ id: req.id, ok: true });
+        port.close();
+      }
+    } catch (err) {
+      port.postMessage({ id: req.id, ok: false, error: errorOf(err) });
+    }
+  });
+  port.postMessage({ type: 'ready' });
+} catch (err) {
+  port.postMessage({ type: 'fatal', error: errorOf(err) });
+}

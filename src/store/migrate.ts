@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Queryable, Store } from './types.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const dir = new URL('./migrations/', import.meta.url);
+
+/** The versioned SQL migrations, `NNNN_name.sql`, in order. One dialect for PGlite and PostgreSQL. */
+export function migrations(): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 4)), name: f.slice(5, -4), sql: readFileSync(new URL(f, dir), 'utf8') }));
+}
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  appliedAt: string | null;
+}
+
+const ensureTable = 'CREATE TABLE IF NOT EXISTS twl_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())';
+
+async function applied(q: Queryable): Promise<Map<number, string>> {
+  const { rows } = await q.query<{ version: number; applied_at: Date }>('SELECT version, applied_at FROM twl_migrations');
+  return new Map(rows.map((r) => [r.version, new Date(r.applied_at).toISOString()]));
+}
+
+export async function migrationStatus(store: Store): Promise<MigrationStatus[]> {
+  const exists = await store.query<{ ok: boolean }>("SELECT to_regclass('twl_migrations') IS NOT NULL AS ok");
+  const done = exists.rows[0]?.ok ? await applied(store) : new Map<number, string>();
+  return migrations().map((m) => ({ version: m.version, name: m.name, appliedAt: done.get(m.version) ?? null }));
+}
+
+/**
+ * Applies what is pending, all in one transaction, under an advisory lock so that
+ * concurrent twl processes on one PostgreSQL apply each migration once.
+ */
+export async function migrate(store: Store): Promise<MigrationStatus[]> {
+  const all = migrations();
+  // Cheap check first: most commands find nothing to do.
+  const status = await migrationStatus(store).catch(() => undefined);
+  if (status && status.every((s) => s.appliedAt)) return [];
+  return store.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7_245_001)');
+    await tx.exec(ensureTable);
+    const done = await applied(tx);
+    const ran: MigrationStatus[] = [];
+    for (const m of all) {
+      if (done.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO twl_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      ran.push({ version: m.version, name: m.name, appliedAt: new Date().toISOString() });
+    }
+    return ran;
+  });
+}

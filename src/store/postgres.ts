@@ -1,0 +1,126 @@
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { TwlError, messageOf } from '../runtime/errors.js';
+import type { Logger } from '../runtime/logger.js';
+import { redactText } from '../runtime/redact.js';
+import type { QueryResult, Queryable, Store, StoreBackend, TransactionOptions } from './types.js';
+
+const connectionErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENOENT', 'EAI_AGAIN', '57P01', '57P03', '3D000', '28P01', '28000']);
+
+/** True when an error means the server could not be reached (as opposed to a failing statement). */
+export const isConnectionError = (err: unknown): boolean => {
+  const code = (err as { code?: string }).code;
+  return (code !== undefined && connectionErrors.has(code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(messageOf(err));
+};
+
+/** The statement-timeout and the query-cancel SQLSTATEs. */
+const isTimeout = (err: unknown): boolean => (err as { code?: string }).code === '57014';
+
+const wrap = (client: Pick<PoolClient, 'query'>): Queryable => ({
+  query: async <R>(sql: string, params?: unknown[]) => {
+    const res = await client.query({ text: sql, values: params ?? [] });
+    return { rows: res.rows as R[], fields: res.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rowCount: res.rowCount ?? res.rows.length };
+  },
+  exec: async (sql: string) => {
+    await client.query(sql);
+  },
+});
+
+/** PostgreSQL through a `pg` pool: a real server, or the embedded store hosted on a socket. */
+export class PgStore implements Store {
+  private constructor(
+    private readonly pool: Pool,
+    readonly backend: StoreBackend,
+    readonly location: string,
+    private readonly onClose?: () => Promise<void>,
+  ) {}
+
+  static async connect(config: PoolConfig, backend: StoreBackend, location: string, logger: Logger, onClose?: () => Promise<void>): Promise<PgStore> {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000, allowExitOnIdle: true, ...config });
+    pool.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'idle database connection failed'));
+    const store = new PgStore(pool, backend, location, onClose);
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw store.unavailable(err);
+    }
+    return store;
+  }
+
+  unavailable(err: unknown): TwlError {
+    return new TwlError('TWL_STORE_UNAVAILABLE', `PostgreSQL at ${this.location} is unreachable: ${redactText(messageOf(err))}`, { cause: err });
+  }
+
+  private mapError(err: unknown): unknown {
+    if (err instanceof TwlError) return err;
+    if (isConnectionError(err)) return this.unavailable(err);
+    return err;
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await wrap(this.pool).query<R>(sql, params);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    try {
+      await this.pool.query(sql);
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    const tx = wrap(client);
+    let timer: NodeJS.Timeout | undefined;
+    let broken = false;
+    // The server enforces statement_timeout; the client-side timer covers servers that
+    // cannot (the embedded host) and a connection that stops answering.
+    const timedOut = new Promise<never>((_, reject) => {
+      if (!options.timeoutMs) return;
+      timer = setTimeout(() => {
+        broken = true;
+        reject(new TwlError('TWL_TIMEOUT', `Statement timed out after ${options.timeoutMs} ms.`));
+      }, options.timeoutMs + (this.backend === 'postgres' ? 1000 : 0));
+    });
+    const work = (async () => {
+      await tx.exec(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+      try {
+        if (options.timeoutMs) await tx.exec(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(options.timeoutMs))}`);
+        const result = await fn(tx);
+        await tx.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (!broken) await tx.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    })();
+    try {
+      return await Promise.race([work, timedOut]);
+    } catch (err) {
+      if (isTimeout(err)) throw new TwlError('TWL_TIMEOUT', `Statement timed out after ${options.timeoutMs} ms (cancelled by the server).`, { cause: err });
+      throw this.mapError(err);
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => undefined);
+      // A connection abandoned mid-statement is destroyed, not reused.
+      client.release(broken ? new Error('abandoned after a timeout') : undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+    await this.onClose?.();
+  }
+}
