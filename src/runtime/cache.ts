@@ -1,3 +1,4 @@
+import type { createClient } from 'redis';
 import type { Store } from '../store/types.js';
 import { TwlError, messageOf } from './errors.js';
 import type { Logger } from './logger.js';
@@ -113,7 +114,7 @@ export class StoreCache implements Cache {
   }
 }
 
-type RedisClient = ReturnType<typeof import('redis').createClient>;
+type RedisClient = ReturnType<typeof createClient>;
 
 const infoField = (info: string, field: string): number | null => {
   const match = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);

@@ -141,22 +141,30 @@ export class EmbeddedStore implements Store {
   readonly backend = 'embedded' as const;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly engine: EngineWorker,
+  private constructor(
+    private engine: EngineWorker,
     readonly location: string,
     private readonly release: () => Promise<void>,
   ) {}
 
-  static async open(paths: EmbeddedPaths, release: () => Promise<void>): Promise<EmbeddedStore> {
-    const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'direct' });
+  private static async start(dataDir: string): Promise<EngineWorker> {
+    const engine = new EngineWorker({ dataDir, mode: 'direct' });
     try {
       await engine.ready;
     } catch (err) {
       await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  static async open(paths: EmbeddedPaths, release: () => Promise<void>): Promise<EmbeddedStore> {
+    try {
+      return new EmbeddedStore(await EmbeddedStore.start(paths.dataDir), paths.dataDir, release);
+    } catch (err) {
       await release();
       throw err;
     }
-    return new EmbeddedStore(engine, paths.dataDir, release);
   }
 
   private readonly direct: Queryable = {
@@ -166,7 +174,12 @@ export class EmbeddedStore implements Store {
 
   /** PGlite has one session: statements of this process run one transaction at a time. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const next = async () => {
+      // An engine stopped by a timeout is replaced: this process still holds the lock.
+      if (!this.engine.alive) this.engine = await EmbeddedStore.start(this.location);
+      return fn();
+    };
+    const run = this.queue.then(next, next);
     this.queue = run.catch(() => undefined);
     return run;
   }

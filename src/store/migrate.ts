@@ -46,7 +46,7 @@ export async function migrate(store: Store): Promise<MigrationStatus[]> {
   const status = await migrationStatus(store).catch(() => undefined);
   if (status && status.every((s) => s.appliedAt)) return [];
   return store.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(7_245_001)');
+    await tx.query('SELECT pg_advisory_xact_lock(7245001)');
     await tx.exec(ensureTable);
     const done = await applied(tx);
     const ran: MigrationStatus[] = [];

@@ -1,0 +1,88 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Config } from '@oclif/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opCommands } from '../../src/mcp/server.js';
+import { bin, envelope, root, tempHome, twl } from '../helpers.js';
+
+const seedTools = ['cache_cache_delete', 'cache_cache_get', 'cache_cache_keys', 'cache_cache_set', 'cache_cache_stats', 'database_db_health', 'database_describe_table', 'database_execute_query', 'database_list_tables'];
+
+describe('twl serve --stdio with the official SDK client', () => {
+  let home: string;
+  let cleanup: () => void;
+  let client: Client;
+  let stderr = '';
+
+  beforeAll(async () => {
+    ({ home, cleanup } = tempHome('twl-mcp-'));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
+    const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, stderr: 'pipe' });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    client = new Client({ name: 'twl-test', version: '1.0.0' });
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client?.close();
+    cleanup();
+  });
+
+  it('lists the tools with schemas and all four annotations', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(seedTools);
+    for (const tool of tools) {
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.outputSchema?.type, tool.name).toBe('object');
+      expect(tool.title).toBeTruthy();
+      expect(tool.description).toBeTruthy();
+      for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe('boolean');
+    }
+    const set = tools.find((t) => t.name === 'cache_cache_set')!;
+    expect(set.inputSchema.required).toEqual(['key', 'value']);
+    expect(set.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+  });
+
+  it('round-trips cache_cache_set then cache_cache_get', async () => {
+    const set = await client.callTool({ name: 'cache_cache_set', arguments: { key: 'mcp', value: 'hello', ttl: 60 } });
+    expect(set.isError).toBeFalsy();
+    expect(set.structuredContent).toMatchObject({ key: 'mcp', stored: true, ttl: 60 });
+    const get = await client.callTool({ name: 'cache_cache_get', arguments: { key: 'mcp' } });
+    expect(get.structuredContent).toMatchObject({ key: 'mcp', found: true, value: 'hello', backend: 'store' });
+  });
+
+  it('shares the embedded store with a CLI process while it holds it', async () => {
+    const r = await twl(['cache', 'set', 'a', 'b'], { home, env: { TWL_STORE_LOCK_TIMEOUT: '5s' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const get = await client.callTool({ name: 'cache_cache_get', arguments: { key: 'a' } });
+    expect(get.structuredContent).toMatchObject({ found: true, value: 'b' });
+  });
+
+  it('gives structuredContent equal to the CLI --json result', async () => {
+    const viaMcp = await client.callTool({ name: 'database_execute_query', arguments: { sql: 'select 1 as one, $1::text as t', params: ['x'] } });
+    const viaCli = envelope((await twl(['db', 'query', 'select 1 as one, $1::text as t', '-p', 'x', '--json'], { home })).stdout).result!;
+    const strip = (r: Record<string, unknown>) => ({ ...r, durationMs: 0, backend: 'any' });
+    expect(strip(viaMcp.structuredContent as Record<string, unknown>)).toEqual(strip(viaCli));
+  });
+
+  it('returns a tool error, not a crash, for refused or invalid calls', async () => {
+    const refused = await client.callTool({ name: 'database_execute_query', arguments: { sql: 'drop table twl_cache' } });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/TWL_SQL_REFUSED/);
+    const invalid = await client.callTool({ name: 'cache_cache_set', arguments: { key: '', value: 'x' } });
+    expect(invalid.isError).toBe(true);
+    expect((await client.callTool({ name: 'cache_cache_get', arguments: { key: 'a' } })).isError).toBeFalsy();
+  });
+
+  it('keeps stdout for the protocol: logs go to stderr', () => {
+    // The client would have failed to parse any non-protocol line on stdout; stderr holds no stack traces.
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the command tree and the tool list', () => {
+  it('match one to one, by the op each command carries', async () => {
+    const config = await Config.load(root);
+    const entries = await opCommands(config);
+    expect(entries.map((e) => e.op.mcpName).sort()).toEqual(seedTools);
+    for (const { commandId, op } of entries) expect(commandId.replace(':', '.')).toBe(op.id);
+  });
+});

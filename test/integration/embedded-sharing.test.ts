@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { StoreCache } from '../../src/runtime/cache.js';
+import { embeddedPaths } from '../../src/store/embedded.js';
+import { openHostedStore, openStore } from '../../src/store/open.js';
+import { loadedFor, quietLogger, tempHome } from '../helpers.js';
+
+describe('sharing the embedded store between processes', () => {
+  it('a second opener waits a bounded time, then fails clearly', async () => {
+    const { home, cleanup } = tempHome();
+    const first = await openStore(loadedFor(home), quietLogger(), { role: 'first holder' });
+    try {
+      const started = performance.now();
+      const err = await openStore(loadedFor(home, { store: { lockTimeout: '700ms' } }), quietLogger()).catch((e: unknown) => e as { code: string; message: string });
+      expect(err).toMatchObject({ code: 'TWL_STORE_BUSY' });
+      expect((err as { message: string }).message).toMatch(/in use by pid \d+ \(first holder/);
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(600);
+      expect(waited).toBeLessThan(5000);
+    } finally {
+      await first.close();
+      cleanup();
+    }
+  });
+
+  it('a second opener proceeds once the first closes within the wait', async () => {
+    const { home, cleanup } = tempHome();
+    const first = await openStore(loadedFor(home), quietLogger());
+    await new StoreCache(first).set('k', 'from first');
+    const second = openStore(loadedFor(home, { store: { lockTimeout: '20s' } }), quietLogger());
+    setTimeout(() => void first.close(), 300);
+    const store = await second;
+    expect((await new StoreCache(store).get('k'))?.value).toBe('from first');
+    await store.close();
+    cleanup();
+  });
+
+  it('clients of a host read and write the same data concurrently', async () => {
+    const { home, cleanup } = tempHome();
+    const loaded = loadedFor(home);
+    const host = await openHostedStore(loaded, quietLogger(), 'test host');
+    const clients = await Promise.all([openStore(loaded, quietLogger()), openStore(loaded, quietLogger())]);
+    expect(clients.map((c) => c.backend)).toEqual(['embedded-host', 'embedded-host']);
+    await Promise.all(clients.map((c, i) => Promise.all(Array.from({ length: 20 }, (_, j) => new StoreCache(c).set(`c${i}-${j}`, String(j))))));
+    expect((await new StoreCache(host).keys('c*', 100)).keys).toHaveLength(40);
+    for (const c of clients) await c.close();
+    await host.close();
+    // The host is gone: the next process opens the data directory itself, with the data intact.
+    const after = await openStore(loaded, quietLogger());
+    expect(after.backend).toBe('embedded');
+    expect((await new StoreCache(after).get('c1-19'))?.value).toBe('19');
+    await after.close();
+    cleanup();
+  });
+
+  it('takes over a stale socket left by a host that died', async () => {
+    const { home, cleanup } = tempHome();
+    const loaded = loadedFor(home);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const paths = embeddedPaths(home);
+    mkdirSync(paths.runDir, { recursive: true });
+    writeFileSync(paths.socketPath, '');
+    const store = await openStore(loaded, quietLogger());
+    expect(store.backend).toBe('embedded');
+    await store.close();
+    cleanup();
+  });
+});

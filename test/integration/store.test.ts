@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationStatus, migrations } from '../../src/store/migrate.js';
+import type { Store } from '../../src/store/types.js';
+import { storeBackends, unique } from './backends.js';
+
+describe.each(storeBackends)('store on $name', (backend) => {
+  let store: Store;
+  let done: () => Promise<void>;
+
+  beforeAll(async () => {
+    if (!backend.available) return;
+    ({ store, done } = await backend.open());
+  });
+  afterAll(async () => done?.());
+
+  it.skipIf(!backend.available)('has every migration applied', async () => {
+    const status = await migrationStatus(store);
+    expect(status.map((s) => s.version)).toEqual(migrations().map((m) => m.version));
+    expect(status.every((s) => s.appliedAt !== null)).toBe(true);
+  });
+
+  it.skipIf(!backend.available)('commits a transaction and rolls back a failed one', async () => {
+    const key = unique('tx');
+    await store.transaction(async (tx) => {
+      await tx.query('INSERT INTO twl_cache (key, value) VALUES ($1, $2)', [key, 'kept']);
+    });
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.query('UPDATE twl_cache SET value = $2 WHERE key = $1', [key, 'lost']);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await store.query<{ value: string }>('SELECT value FROM twl_cache WHERE key = $1', [key]);
+    expect(rows).toEqual([{ value: 'kept' }]);
+    await store.query('DELETE FROM twl_cache WHERE key = $1', [key]);
+  });
+
+  it.skipIf(!backend.available)('refuses writes in a read-only transaction', async () => {
+    await expect(store.transaction((tx) => tx.query("INSERT INTO twl_cache (key, value) VALUES ('ro', 'x')"), { readOnly: true })).rejects.toThrow(/read-only transaction/);
+  });
+
+  it.skipIf(!backend.available)('returns the same value types as pg', async () => {
+    const { rows } = await store.query<Record<string, unknown>>("SELECT 9007199254740993::int8 AS big, 1.50::numeric AS num, 42::int4 AS i, true AS b, '2026-01-02T03:04:05Z'::timestamptz AS t");
+    expect(rows[0]).toEqual({ big: '9007199254740993', num: '1.50', i: 42, b: true, t: new Date('2026-01-02T03:04:05Z') });
+  });
+});
+
+describe.each(storeBackends.filter((b) => b.name !== 'embedded via host socket'))('statement timeout on $name', (backend) => {
+  it.skipIf(!backend.available)('stops a long statement at the timeout', async () => {
+    const { store, done } = await backend.open();
+    try {
+      const started = performance.now();
+      await expect(store.transaction((tx) => tx.query('SELECT pg_sleep(10)'), { readOnly: true, timeoutMs: 500 })).rejects.toMatchObject({ code: 'TWL_TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await done();
+    }
+  });
+});

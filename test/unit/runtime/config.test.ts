@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, validateConfig } from '../../../src/runtime/config.js';
+import { starterConfig } from '../../../src/runtime/starter-config.js';
+
+const dir = () => mkdtempSync(path.join(os.tmpdir(), 'twl-config-'));
+const errorOf = async (fn: () => unknown) => {
+  try {
+    await fn();
+  } catch (err) {
+    return err as { code: string; message: string; exitCode: number };
+  }
+  throw new Error('did not throw');
+};
+
+describe('configuration', () => {
+  it('fills in every default', () => {
+    const { config, home } = validateConfig({}, undefined, { XDG_DATA_HOME: '/data' });
+    expect(config.database).toEqual({ poolSize: 5, autoMigrate: true, targets: {} });
+    expect(config.redis.prefix).toBe('twl:');
+    expect(config.store.lockTimeout).toBe(10_000);
+    expect(home).toBe('/data/twl');
+  });
+
+  it('applies environment overrides and records them', () => {
+    const loaded = validateConfig({ database: { poolSize: 2 } }, undefined, { TWL_DATABASE_URL: 'postgres://u@h/db', TWL_HOME: '/x', TWL_STORE_LOCK_TIMEOUT: '500ms' });
+    expect(loaded.config.database.url).toBe('postgres://u@h/db');
+    expect(loaded.config.database.poolSize).toBe(2);
+    expect(loaded.config.store.lockTimeout).toBe(500);
+    expect(loaded.home).toBe('/x');
+    expect(loaded.fromEnv).toContain('database.url ← TWL_DATABASE_URL');
+  });
+
+  it('names the file, the key and the expectation of a wrong type', async () => {
+    const cwd = dir();
+    writeFileSync(path.join(cwd, '.twlrc.yaml'), 'database:\n  poolSize: lots\n');
+    const err = await errorOf(() => loadConfig({ cwd, env: { HOME: cwd } }));
+    expect(err.code).toBe('TWL_CONFIG_INVALID');
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toContain(path.join(cwd, '.twlrc.yaml'));
+    expect(err.message).toMatch(/database\.poolSize: .*expected number, received string/);
+  });
+
+  it('rejects unknown keys (typos) and bad URLs', () => {
+    expect(() => validateConfig({ databse: {} })).toThrow(/unknown key "databse"/);
+    expect(() => validateConfig({ redis: { url: 'http://x' } })).toThrow(/redis\.url: expected a Redis URL/);
+  });
+
+  it('blames the environment variable when it is the bad value', () => {
+    expect(() => validateConfig({}, undefined, { TWL_DATABASE_URL: 'mysql://x' })).toThrow(/database\.url \(from TWL_DATABASE_URL\)/);
+  });
+
+  it('reports a file that does not parse, with its path', async () => {
+    const cwd = dir();
+    writeFileSync(path.join(cwd, '.twlrc.json'), '{ "log": ');
+    const err = await errorOf(() => loadConfig({ cwd, env: { HOME: cwd } }));
+    expect(err.code).toBe('TWL_CONFIG_UNREADABLE');
+    expect(err.message).toContain('.twlrc.json');
+  });
+
+  it('loads twl.config.ts without a compiler', async () => {
+    const cwd = dir();
+    writeFileSync(path.join(cwd, 'twl.config.ts'), "const level: string = 'debug';\nexport default { log: { level } };\n");
+    const loaded = await loadConfig({ cwd, env: { HOME: cwd } });
+    expect(loaded.config.log.level).toBe('debug');
+  });
+
+  it('finds package.json#twl', async () => {
+    const cwd = dir();
+    writeFileSync(path.join(cwd, 'package.json'), JSON.stringify({ name: 'x', twl: { redis: { prefix: 'ops:' } } }));
+    expect((await loadConfig({ cwd, env: { HOME: cwd } })).config.redis.prefix).toBe('ops:');
+  });
+
+  it('writes a starter file that validates', () => {
+    const raw = parse(starterConfig());
+    expect(validateConfig(raw).config.store.lockTimeout).toBe(10_000);
+  });
+});
