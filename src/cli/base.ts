@@ -1,7 +1,8 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
+import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../runtime/config.js';
-import { Runtime } from '../runtime/context.js';
+import { Runtime, type RuntimeOptions } from '../runtime/context.js';
 import { ExitCode, TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
@@ -26,8 +27,8 @@ export abstract class TwlCommand<T> extends Command {
   private runtimeP?: Promise<Runtime>;
 
   /** Options for the runtime: long-running commands host the embedded store. */
-  protected runtimeOptions(): { role?: string; host?: boolean } {
-    return { role: `twl ${this.id ?? ''}`.trim() };
+  protected runtimeOptions(): RuntimeOptions {
+    return { role: `twl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), hostBin: path.join(this.config.root, 'bin', 'run.js') };
   }
 
   private logLevel(): string | undefined {

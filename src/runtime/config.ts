@@ -59,7 +59,22 @@ export const configSchema = z
       .strict()
       .prefault({}),
     store: z
-      .object({ lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.') })
+      .object({
+        lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
+        autoHost: z
+          .union([z.string(), z.number(), z.literal(false)])
+          .default('2m')
+          .transform((value, ctx) => {
+            if (value === false || value === 'off' || value === 0) return 0;
+            const ms = parseDuration(value);
+            if (ms === undefined) {
+              ctx.addIssue({ code: 'custom', message: `expected off or an idle time (${durationHint}), got ${JSON.stringify(value)}` });
+              return z.NEVER;
+            }
+            return ms;
+          })
+          .describe('CLI commands start a background store host that later commands share, and that exits after this idle time; off: each command opens the store itself.'),
+      })
       .strict()
       .prefault({}),
   })
@@ -86,6 +101,7 @@ export const envOverrides: Array<{ variable: string; key: string[] }> = [
   { variable: 'TWL_REDIS_PREFIX', key: ['redis', 'prefix'] },
   { variable: 'TWL_LOG_LEVEL', key: ['log', 'level'] },
   { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
+  { variable: 'TWL_STORE_AUTO_HOST', key: ['store', 'autoHost'] },
 ];
 
 export const defaultHome = (env: NodeJS.ProcessEnv = process.env): string =>

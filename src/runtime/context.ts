@@ -5,6 +5,15 @@ import { TwlError } from './errors.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact.js';
 
+export interface RuntimeOptions {
+  /** Recorded as the owner of the embedded store, for the error another process gets. */
+  role?: string;
+  /** Long-running processes host the embedded store for others. */
+  host?: boolean;
+  /** The CLI entry point, to start a background store host (store.autoHost). */
+  hostBin?: string;
+}
+
 /**
  * The long-lived resources of one twl process: configuration, logger, and the store, cache
  * and database targets, each opened on first use and closed once.
@@ -18,7 +27,7 @@ export class Runtime {
     readonly loaded: LoadedConfig,
     readonly logger: Logger,
     /** Long-running processes host the embedded store for others. */
-    private readonly options: { role?: string; host?: boolean } = {},
+    private readonly options: RuntimeOptions = {},
   ) {}
 
   get config(): Config {
@@ -28,7 +37,8 @@ export class Runtime {
   store(): Promise<Store> {
     this.storeP ??= (async () => {
       const { openStore, openHostedStore } = await import('../store/open.js');
-      return this.options.host ? openHostedStore(this.loaded, this.logger, this.options.role ?? 'twl') : openStore(this.loaded, this.logger, { role: this.options.role });
+      const { host, role, hostBin } = this.options;
+      return host ? openHostedStore(this.loaded, this.logger, role ?? 'twl') : openStore(this.loaded, this.logger, { role, hostBin });
     })();
     // A failed open is not cached: the next call tries again (a database that came back).
     this.storeP.catch(() => (this.storeP = undefined));

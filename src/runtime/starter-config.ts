@@ -30,4 +30,8 @@ redis:
 store:
   # How long a command waits for the embedded store held by another twl process.   TWL_STORE_LOCK_TIMEOUT
   lockTimeout: 10s
+  # CLI commands start a background host of the embedded store (\`twl db host\`) that later
+  # commands share over a Unix socket, much faster than opening the store each time; it
+  # exits after this idle time. off: every command opens the store itself.   TWL_STORE_AUTO_HOST
+  autoHost: 2m
 `;

@@ -81,12 +81,17 @@ export class EngineWorker {
   private nextId = 1;
   private dead: Error | undefined;
   readonly ready: Promise<void>;
+  /** Host mode: resolves with the reason when the host should stop (idle, data directory gone). */
+  readonly ended: Promise<string>;
 
-  constructor(options: { dataDir: string; mode: 'direct' | 'host'; socketPath?: string; maxConnections?: number }) {
+  constructor(options: { dataDir: string; mode: 'direct' | 'host'; socketPath?: string; maxConnections?: number; idleMs?: number }) {
     this.worker = new Worker(workerUrl, { workerData: options });
+    let end: (reason: string) => void;
+    this.ended = new Promise((resolve) => (end = resolve));
     this.ready = new Promise((resolve, reject) => {
-      this.worker.on('message', (msg: { type?: string; id?: number; ok?: boolean; result?: unknown; error?: { message: string } & Record<string, unknown> }) => {
+      this.worker.on('message', (msg: { type?: string; id?: number; ok?: boolean; result?: unknown; reason?: string; error?: { message: string } & Record<string, unknown> }) => {
         if (msg.type === 'ready') return resolve();
+        if (msg.type === 'ended') return end(msg.reason ?? 'ended');
         if (msg.type === 'fatal') {
           this.dead = new TwlError('TWL_STORE_FAILED', `Cannot open the embedded store at ${options.dataDir}: ${msg.error?.message}`);
           return reject(this.dead);
@@ -101,7 +106,10 @@ export class EngineWorker {
         this.fail(new TwlError('TWL_STORE_FAILED', `The embedded store engine failed: ${err.message}`, { cause: err }));
         reject(this.dead);
       });
-      this.worker.on('exit', () => this.fail(new TwlError('TWL_STORE_FAILED', 'The embedded store engine has stopped.')));
+      this.worker.on('exit', () => {
+        this.fail(new TwlError('TWL_STORE_FAILED', 'The embedded store engine has stopped.'));
+        end('the engine stopped');
+      });
     });
   }
 
@@ -230,11 +238,16 @@ export class EmbeddedStore implements Store {
   }
 }
 
-/** Hosts the embedded store on a Unix socket so other twl processes can share it (serve, dash, worker). */
-export async function startEmbeddedHost(paths: EmbeddedPaths, release: () => Promise<void>, logger: Logger): Promise<() => Promise<void>> {
+/** Hosts the embedded store on a Unix socket so other twl processes can share it (serve, dash, db host). */
+export async function startEmbeddedHost(
+  paths: EmbeddedPaths,
+  release: () => Promise<void>,
+  logger: Logger,
+  options: { idleMs?: number } = {},
+): Promise<{ stop: () => Promise<void>; ended: Promise<string> }> {
   mkdirSync(paths.runDir, { recursive: true });
   if (existsSync(paths.socketPath)) rmSync(paths.socketPath, { force: true });
-  const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'host', socketPath: paths.socketPath, maxConnections: 64 });
+  const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'host', socketPath: paths.socketPath, maxConnections: 64, idleMs: options.idleMs });
   try {
     await engine.ready;
   } catch (err) {
@@ -243,9 +256,12 @@ export async function startEmbeddedHost(paths: EmbeddedPaths, release: () => Pro
     throw err;
   }
   logger.info({ socket: paths.socketPath }, 'hosting the embedded store');
-  return async () => {
-    await engine.close();
-    rmSync(paths.socketPath, { force: true });
-    await release();
-  };
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await engine.close();
+      rmSync(paths.socketPath, { force: true });
+      await release();
+    })());
+  return { stop, ended: engine.ended };
 }

@@ -3,7 +3,7 @@
 // way to keep the caller responsive and enforce a timeout (the caller terminates us).
 // Self-contained on purpose (packages and node: only), so Node can load it from source too.
 import { parentPort, workerData } from 'node:worker_threads';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 
 interface Options {
@@ -11,6 +11,8 @@ interface Options {
   mode: 'direct' | 'host';
   socketPath?: string;
   maxConnections?: number;
+  /** Host mode: report 'idle' after this long without a connection. */
+  idleMs?: number;
 }
 
 type Request = { id: number; type: 'query'; sql: string; params?: unknown[] } | { id: number; type: 'exec'; sql: string } | { id: number; type: 'close' };
@@ -38,7 +40,18 @@ try {
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const server = new PGLiteSocketServer({ db, path: options.socketPath, maxConnections: options.maxConnections ?? 32 });
     await server.start();
-    stopServer = () => server.stop();
+    let lastBusy = Date.now();
+    const watch = setInterval(() => {
+      // A data directory that was removed (a deleted test home) ends the host too.
+      if (!existsSync(options.dataDir)) return port.postMessage({ type: 'ended', reason: 'the data directory was removed' });
+      if (server.getStats().activeConnections > 0) lastBusy = Date.now();
+      else if (options.idleMs && Date.now() - lastBusy >= options.idleMs) port.postMessage({ type: 'ended', reason: `idle for ${options.idleMs} ms` });
+    }, 500);
+    watch.unref();
+    stopServer = async () => {
+      clearInterval(watch);
+      await server.stop();
+    };
   }
   port.on('message', async (req: Request) => {
     try {

@@ -1,4 +1,6 @@
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedConfig } from '../runtime/config.js';
 import { TwlError } from '../runtime/errors.js';
@@ -14,33 +16,76 @@ export interface OpenOptions {
   role?: string;
   /** Skip the automatic migration (db migrate/status do it themselves). */
   migrate?: boolean;
+  /** The CLI entry point: with store.autoHost on, start a background host (`twl db host`) when none runs. */
+  hostBin?: string;
 }
 
-const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, onClose?: () => Promise<void>) =>
+const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void> } = {}) =>
   PgStore.connect(
-    { host: paths.runDir, port: 5432, user: 'postgres', database: 'postgres', max: poolSize, connectionTimeoutMillis: 2000 },
+    {
+      host: paths.runDir,
+      port: 5432,
+      user: 'postgres',
+      database: 'postgres',
+      max: poolSize,
+      connectionTimeoutMillis: 2000,
+      // A long-running client keeps its connection, so an idle-expiring host stays up for it.
+      ...(options.keepAlive ? { idleTimeoutMillis: 0, allowExitOnIdle: false } : {}),
+    },
     'embedded-host',
     paths.dataDir,
     logger,
-    onClose,
+    options.onClose,
   );
+
+/** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
+async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger): Promise<Store | undefined> {
+  mkdirSync(paths.runDir, { recursive: true });
+  const log = openSync(path.join(paths.runDir, 'host.log'), 'a');
+  const child = spawn(process.execPath, [hostBin, 'db', 'host', '--idle', `${loaded.config.store.autoHost}ms`], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, TWL_HOME: loaded.home, ...(loaded.file ? { TWL_CONFIG: loaded.file } : {}) },
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  child.once('error', () => (exited = true));
+  child.unref();
+  logger.debug({ pid: child.pid }, 'started a background store host');
+  // A new data directory takes a few seconds to create; an existing one well under a second.
+  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, 15_000);
+  while (Date.now() < deadline) {
+    if (existsSync(paths.socketPath)) {
+      const store = await connectToHost(paths, loaded.config.database.poolSize, logger).catch(() => undefined);
+      if (store) return store;
+    }
+    // It lost the race to another host (which will answer on the socket) or failed: stop waiting for it.
+    if (exited && !existsSync(paths.socketPath)) return undefined;
+    await sleep(25);
+  }
+  return undefined;
+}
 
 /**
  * Waits, within store.lockTimeout, until this process may use the embedded store: either a
- * host (serve, dash) answers on the socket, or the data directory's lock is free.
+ * host (serve, db host) answers on the socket, or the data directory's lock is free.
  */
-async function openEmbedded(loaded: LoadedConfig, logger: Logger, role: string): Promise<Store> {
+async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenOptions): Promise<Store> {
   const paths = embeddedPaths(loaded.home);
   const deadline = Date.now() + loaded.config.store.lockTimeout;
+  let spawned = false;
   for (let attempt = 0; ; attempt++) {
     if (existsSync(paths.socketPath)) {
-      try {
-        return await connectToHost(paths, loaded.config.database.poolSize, logger);
-      } catch {
-        logger.debug({ socket: paths.socketPath }, 'embedded store host did not answer');
-      }
+      const store = await connectToHost(paths, loaded.config.database.poolSize, logger).catch(() => undefined);
+      if (store) return store;
+      logger.debug({ socket: paths.socketPath }, 'embedded store host did not answer');
+    } else if (options.hostBin && loaded.config.store.autoHost > 0 && !spawned) {
+      spawned = true;
+      const store = await spawnHost(loaded, paths, options.hostBin, logger);
+      if (store) return store;
+      logger.info('the background store host did not start; opening the store directly');
     }
-    const release = await tryLock(paths, role, logger);
+    const release = await tryLock(paths, options.role ?? 'twl', logger);
     if (release) {
       // Whoever hosted before us is gone: its socket is stale.
       rmSync(paths.socketPath, { force: true });
@@ -60,10 +105,10 @@ async function openEmbedded(loaded: LoadedConfig, logger: Logger, role: string):
 /** Opens twl's own store: PostgreSQL when database.url is set, else the embedded one; migrates it. */
 export async function openStore(loaded: LoadedConfig, logger: Logger, options: OpenOptions = {}): Promise<Store> {
   const { url, poolSize, autoMigrate } = loaded.config.database;
-  const store = url
-    ? await PgStore.connect({ connectionString: url, max: poolSize }, 'postgres', redactUrl(url), logger)
-    : await openEmbedded(loaded, logger, options.role ?? 'twl');
-  if (options.migrate !== false && (autoMigrate || store.backend !== 'postgres')) {
+  const store = url ? await PgStore.connect({ connectionString: url, max: poolSize }, 'postgres', redactUrl(url), logger) : await openEmbedded(loaded, logger, options);
+  // A host migrated the store when it opened it.
+  const shouldMigrate = options.migrate !== false && store.backend !== 'embedded-host' && (autoMigrate || store.backend === 'embedded');
+  if (shouldMigrate) {
     try {
       await migrate(store);
     } catch (err) {
@@ -74,17 +119,26 @@ export async function openStore(loaded: LoadedConfig, logger: Logger, options: O
   return store;
 }
 
+export interface HostedStore {
+  store: Store;
+  /** Whether this process hosts it (false: it shares another process's host, or uses PostgreSQL). */
+  hosting: boolean;
+  /** Resolves with the reason when the host should stop (idle, data directory removed). Never, for a shared or PostgreSQL store. */
+  ended: Promise<string>;
+}
+
 /**
  * For long-running processes: host the embedded store on a socket (other twl processes
- * connect to it) and use it through that socket too. With database.url set, a plain store.
+ * connect to it) and use it through that socket too. If another process hosts it already,
+ * share that one. With database.url set, a plain store.
  */
-export async function openHostedStore(loaded: LoadedConfig, logger: Logger, role: string): Promise<Store> {
-  if (loaded.config.database.url) return openStore(loaded, logger, { role });
+export async function hostStore(loaded: LoadedConfig, logger: Logger, role: string, options: { idleMs?: number } = {}): Promise<HostedStore> {
+  const never = new Promise<string>(() => undefined);
+  if (loaded.config.database.url) return { store: await openStore(loaded, logger, { role }), hosting: false, ended: never };
   const paths = embeddedPaths(loaded.home);
-  // Another long-running process hosts it already: share that one.
   if (existsSync(paths.socketPath)) {
-    const shared = await connectToHost(paths, loaded.config.database.poolSize, logger).catch(() => undefined);
-    if (shared) return shared;
+    const shared = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: true }).catch(() => undefined);
+    if (shared) return { store: shared, hosting: false, ended: never };
   }
   const deadline = Date.now() + loaded.config.store.lockTimeout;
   let release = await tryLock(paths, role, logger);
@@ -95,14 +149,16 @@ export async function openHostedStore(loaded: LoadedConfig, logger: Logger, role
     await sleep(100);
     release = await tryLock(paths, role, logger);
   }
-  const stopHost = await startEmbeddedHost(paths, release, logger);
+  const host = await startEmbeddedHost(paths, release, logger, options);
   let store: Store;
   try {
-    store = await connectToHost(paths, loaded.config.database.poolSize, logger, stopHost);
+    store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop });
+    await migrate(store);
   } catch (err) {
-    await stopHost();
+    await host.stop();
     throw err;
   }
-  await migrate(store);
-  return store;
+  return { store, hosting: true, ended: host.ended };
 }
+
+export const openHostedStore = async (loaded: LoadedConfig, logger: Logger, role: string): Promise<Store> => (await hostStore(loaded, logger, role)).store;

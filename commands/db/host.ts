@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core';
+import { TwlCommand } from '../../src/cli/base.js';
+import { durationHint, parseDuration } from '../../src/runtime/duration.js';
+import { TwlError } from '../../src/runtime/errors.js';
+
+interface Result {
+  socket: string;
+  reason: string;
+}
+
+export default class DbHost extends TwlCommand<Result> {
+  static override summary = 'Host the embedded store on a Unix socket for other twl processes.';
+  static override description =
+    'Opens the embedded store and serves it on <data dir>/run/.s.PGSQL.5432; other twl commands connect to it with pg instead of opening the store themselves (much faster, and safe to run at once). ' +
+    'CLI commands start one in the background by themselves (store.autoHost); run it in the foreground to keep it up, or to watch its log. ' +
+    'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. With database.url set there is nothing to host.';
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --idle 10m --verbose'];
+  static override flags = {
+    idle: Flags.string({ description: `Exit after this long without connections (${durationHint}); 0: never.`, default: '0' }),
+  };
+
+  async run(): Promise<Result> {
+    const { flags } = await this.parse(DbHost);
+    const idleMs = parseDuration(flags.idle);
+    if (idleMs === undefined) throw new TwlError('TWL_INPUT_INVALID', `--idle "${flags.idle}" is not a duration: expected ${durationHint}.`);
+    const runtime = await this.runtime();
+    if (runtime.config.database.url) throw new TwlError('TWL_INPUT_INVALID', 'database.url is set: twl uses that PostgreSQL server, and there is no embedded store to host.');
+    const { hostStore } = await import('../../src/store/open.js');
+    const { embeddedPaths } = await import('../../src/store/embedded.js');
+    const socket = embeddedPaths(runtime.loaded.home).socketPath;
+    const { store, ended, hosting } = await hostStore(runtime.loaded, runtime.logger, 'twl db host', { idleMs: idleMs || undefined });
+    if (!hosting) {
+      await store.close();
+      throw new TwlError('TWL_STORE_BUSY', 'Another twl process hosts the embedded store already.');
+    }
+    const signals = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('interrupted'));
+      process.once('SIGTERM', () => resolve('terminated'));
+    });
+    this.logToStderr(`hosting ${store.location} on ${socket}${idleMs ? `, until idle for ${flags.idle}` : ''}`);
+    runtime.logger.info({ socket, idleMs }, 'store host ready');
+    const reason = await Promise.race([ended, signals]);
+    runtime.logger.info({ reason }, 'store host stopping');
+    await store.close();
+    return { socket, reason };
+  }
+}

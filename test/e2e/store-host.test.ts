@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { embeddedPaths } from '../../src/store/embedded.js';
+import { envelope, tempHome, twl } from '../helpers.js';
+
+describe('the background store host', () => {
+  it('is started by the first command and shared by the next ones', async () => {
+    const { home, cleanup } = tempHome('twl-host-');
+    try {
+      expect((await twl(['cache', 'set', 'k', 'v'], { home })).exitCode).toBe(0);
+      expect(existsSync(embeddedPaths(home).socketPath)).toBe(true);
+      const health = envelope((await twl(['db', 'health', '--json'], { home })).stdout);
+      expect(health.result).toMatchObject({ reachable: true, backend: 'embedded-host' });
+      const parallel = await Promise.all(Array.from({ length: 4 }, (_, i) => twl(['cache', 'set', `p${i}`, String(i)], { home })));
+      expect(parallel.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
+      expect(envelope((await twl(['cache', 'keys', 'p*', '--json'], { home })).stdout).result).toMatchObject({ keys: ['p0', 'p1', 'p2', 'p3'] });
+    } finally {
+      cleanup(); // the host notices its data directory is gone and exits
+    }
+  });
+
+  it('is not started when store.autoHost is off', async () => {
+    const { home, cleanup } = tempHome('twl-nohost-');
+    try {
+      const env = { TWL_STORE_AUTO_HOST: 'off' };
+      const health = envelope((await twl(['db', 'health', '--json'], { home, env })).stdout);
+      expect(health.result).toMatchObject({ reachable: true, backend: 'embedded' });
+      expect(existsSync(embeddedPaths(home).socketPath)).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('exits by itself when idle, and the next command opens the store directly or hosts anew', async () => {
+    const { home, cleanup } = tempHome('twl-idle-');
+    try {
+      const started = performance.now();
+      const r = await twl(['db', 'host', '--idle', '1s', '--json'], { home, timeout: 60_000 });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(envelope(r.stdout).result).toMatchObject({ reason: 'idle for 1000 ms' });
+      expect(performance.now() - started).toBeLessThan(30_000);
+      expect(existsSync(embeddedPaths(home).socketPath)).toBe(false);
+      const get = await twl(['cache', 'get', 'nothing', '--json'], { home, env: { TWL_STORE_AUTO_HOST: 'off' } });
+      expect(envelope(get.stdout).result).toMatchObject({ found: false });
+    } finally {
+      cleanup();
+    }
+  });
+});
