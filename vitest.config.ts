@@ -8,6 +8,6 @@ export default defineConfig({
     // The embedded store and the e2e binaries are real processes; keep the 2-core machines calm.
     maxWorkers: 2,
     fileParallelism: true,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

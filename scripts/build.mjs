@@ -1,6 +1,8 @@
 // Build: compile TypeScript, copy the SQL migrations, write the oclif manifest, and cache
 // the root help text (bin/run.js prints it without loading oclif).
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 
 const run = (cmd, args, options = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options });
@@ -11,4 +13,18 @@ cpSync('src/store/migrations', 'dist/src/store/migrations', { recursive: true })
 run('oclif', ['manifest']);
 const help = run('node', ['bin/run.js', '--help'], { env: { ...process.env, OCLIF_COLUMNS: '80', NO_COLOR: '1', FORCE_COLOR: '0' } });
 writeFileSync('dist/root-help.txt', help);
-console.error('built: dist/, oclif.manifest.json, dist/root-help.txt');
+
+// The public surface of every op as JSON Schema, committed: a change to a tool's input or
+// output (and so to the --json result) shows up as a diff that CI holds to.
+const { z } = await import('zod');
+rmSync('docs/schemas', { recursive: true, force: true });
+mkdirSync('docs/schemas', { recursive: true });
+for (const topic of readdirSync('dist/src/ops', { withFileTypes: true }).filter((d) => d.isDirectory())) {
+  for (const file of readdirSync(path.join('dist/src/ops', topic.name)).filter((f) => f.endsWith('.js'))) {
+    const op = (await import(pathToFileURL(path.resolve('dist/src/ops', topic.name, file)).href)).default;
+    if (!op?.mcpName) continue;
+    const schema = { tool: op.mcpName, id: op.id, annotations: op.annotations, policy: op.policy, input: z.toJSONSchema(op.input, { io: 'input' }), output: z.toJSONSchema(op.output) };
+    writeFileSync(path.join('docs/schemas', `${op.mcpName}.json`), `${JSON.stringify(schema, null, 2)}\n`);
+  }
+}
+console.error('built: dist/, oclif.manifest.json, dist/root-help.txt, docs/schemas/');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import type { QueryResult, Queryable, Store, TransactionOptions } from './types.
 export function embeddedPaths(home: string) {
   // A Unix socket path must stay under ~104 bytes: deep data directories get their socket in the temp dir.
   const preferred = path.join(home, 'run');
-  const runDir = preferred.length <= 88 ? preferred : path.join(os.tmpdir(), `twl-${createHash('sha256').update(home).digest('hex').slice(0, 16)}`);
+  const runDir = preferred.length <= 80 ? preferred : path.join(os.tmpdir(), `twl-${createHash('sha256').update(home).digest('hex').slice(0, 16)}`);
   return {
     dataDir: path.join(home, 'store'),
     lockFile: path.join(home, 'store.lock'),
@@ -20,6 +20,9 @@ export function embeddedPaths(home: string) {
     runDir,
     /** `pg` connects to `<host>/.s.PGSQL.<port>` when host is a directory. */
     socketPath: path.join(runDir, '.s.PGSQL.5432'),
+    /** A host listens here until it has migrated the store, then renames the socket to socketPath. */
+    bootDir: path.join(runDir, 'boot'),
+    bootSocketPath: path.join(runDir, 'boot', '.s.PGSQL.5432'),
   };
 }
 
@@ -238,16 +241,20 @@ export class EmbeddedStore implements Store {
   }
 }
 
-/** Hosts the embedded store on a Unix socket so other twl processes can share it (serve, dash, db host). */
+/**
+ * Hosts the embedded store on a Unix socket so other twl processes can share it (serve,
+ * db host). It listens on a private boot socket first; `publish` moves the socket to where
+ * clients look, atomically, once the host has prepared the store (migrations).
+ */
 export async function startEmbeddedHost(
   paths: EmbeddedPaths,
   release: () => Promise<void>,
   logger: Logger,
   options: { idleMs?: number } = {},
-): Promise<{ stop: () => Promise<void>; ended: Promise<string> }> {
-  mkdirSync(paths.runDir, { recursive: true });
-  if (existsSync(paths.socketPath)) rmSync(paths.socketPath, { force: true });
-  const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'host', socketPath: paths.socketPath, maxConnections: 64, idleMs: options.idleMs });
+): Promise<{ publish: () => void; stop: () => Promise<void>; ended: Promise<string> }> {
+  mkdirSync(paths.bootDir, { recursive: true });
+  for (const stale of [paths.socketPath, paths.bootSocketPath]) rmSync(stale, { force: true });
+  const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'host', socketPath: paths.bootSocketPath, maxConnections: 64, idleMs: options.idleMs });
   try {
     await engine.ready;
   } catch (err) {
@@ -255,13 +262,16 @@ export async function startEmbeddedHost(
     await release();
     throw err;
   }
-  logger.info({ socket: paths.socketPath }, 'hosting the embedded store');
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       await engine.close();
-      rmSync(paths.socketPath, { force: true });
+      for (const socket of [paths.socketPath, paths.bootSocketPath]) rmSync(socket, { force: true });
       await release();
     })());
-  return { stop, ended: engine.ended };
+  const publish = () => {
+    renameSync(paths.bootSocketPath, paths.socketPath);
+    logger.info({ socket: paths.socketPath }, 'hosting the embedded store');
+  };
+  return { publish, stop, ended: engine.ended };
 }

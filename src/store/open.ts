@@ -20,10 +20,10 @@ export interface OpenOptions {
   hostBin?: string;
 }
 
-const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void> } = {}) =>
+const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string } = {}) =>
   PgStore.connect(
     {
-      host: paths.runDir,
+      host: options.dir ?? paths.runDir,
       port: 5432,
       user: 'postgres',
       database: 'postgres',
@@ -152,8 +152,15 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   const host = await startEmbeddedHost(paths, release, logger, options);
   let store: Store;
   try {
+    // Clients trust a published host to have migrated the store: migrate before publishing.
+    const boot = await connectToHost(paths, 1, logger, { dir: paths.bootDir });
+    try {
+      await migrate(boot);
+    } finally {
+      await boot.close();
+    }
+    host.publish();
     store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop });
-    await migrate(store);
   } catch (err) {
     await host.stop();
     throw err;

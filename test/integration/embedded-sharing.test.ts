@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreCache } from '../../src/runtime/cache.js';
 import { embeddedPaths } from '../../src/store/embedded.js';
-import { openHostedStore, openStore } from '../../src/store/open.js';
+import { hostStore, openHostedStore, openStore } from '../../src/store/open.js';
 import { loadedFor, quietLogger, tempHome } from '../helpers.js';
 
 describe('sharing the embedded store between processes', () => {
@@ -49,6 +49,25 @@ describe('sharing the embedded store between processes', () => {
     expect(after.backend).toBe('embedded');
     expect((await new StoreCache(after).get('c1-19'))?.value).toBe('19');
     await after.close();
+    cleanup();
+  });
+
+  it('publishes its socket only once the store is migrated', async () => {
+    const { home, cleanup } = tempHome();
+    const loaded = loadedFor(home);
+    const paths = embeddedPaths(home);
+    const { existsSync } = await import('node:fs');
+    const { default: pg } = await import('pg');
+    const hosting = hostStore(loaded, quietLogger(), 'test host');
+    // Poll hard for the socket, then look at once: a client arriving first must find the tables.
+    while (!existsSync(paths.socketPath)) await new Promise((r) => setImmediate(r));
+    const client = new pg.Client({ host: paths.runDir, port: 5432, user: 'postgres', database: 'postgres' });
+    await client.connect();
+    const { rows } = await client.query("SELECT to_regclass('twl_cache') IS NOT NULL AS ready");
+    await client.end();
+    expect(rows[0].ready).toBe(true);
+    const { store } = await hosting;
+    await store.close();
     cleanup();
   });
 
