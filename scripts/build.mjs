@@ -1,6 +1,6 @@
 // Build: compile TypeScript, copy the SQL migrations, write the oclif manifest, and cache
 // the root help text (bin/run.js prints it without loading oclif).
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,11 @@ rmSync('dist', { recursive: true, force: true });
 run('tsc', ['-p', 'tsconfig.build.json']);
 cpSync('src/store/migrations', 'dist/src/store/migrations', { recursive: true });
 run('oclif', ['manifest']);
+// oclif lists commands in directory-read order, which differs between checkouts: sort them
+// so the committed manifest is a stable snapshot of the public surface.
+const manifest = JSON.parse(readFileSync('oclif.manifest.json', 'utf8'));
+manifest.commands = Object.fromEntries(Object.entries(manifest.commands).sort(([a], [b]) => a.localeCompare(b)));
+writeFileSync('oclif.manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
 const help = run('node', ['bin/run.js', '--help'], { env: { ...process.env, OCLIF_COLUMNS: '80', NO_COLOR: '1', FORCE_COLOR: '0' } });
 writeFileSync('dist/root-help.txt', help);
 

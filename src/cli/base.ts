@@ -112,8 +112,15 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     parseInput(op, raw); // bad input fails before the configuration or the store are touched
     const runtime = await this.runtime();
     const controller = new AbortController();
-    const onSigint = () => controller.abort(new TwlError('TWL_TIMEOUT', 'Interrupted.'));
-    process.once('SIGINT', onSigint);
+    // First Ctrl-C asks the op to stop (its signal aborts); a second one, or an op that does
+    // not stop within 3 s, ends the process with the conventional 130.
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);
+      process.stderr.write('Interrupted: stopping (Ctrl-C again to force)…\n');
+      controller.abort(new TwlError('TWL_TIMEOUT', 'Interrupted.'));
+      setTimeout(() => process.exit(130), 3000).unref();
+    };
+    process.on('SIGINT', onSigint);
     try {
       const result = await invoke(op, runtime, raw, {
         signal: controller.signal,
