@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**', 'scripts/**', 'bench/**', 'test/**'],
+    files: ['bin/**', 'scripts/**', 'bench/**', 'eval/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -17,7 +17,7 @@ export default class Serve extends TwlCommand<void> {
   };
 
   protected override runtimeOptions() {
-    return { role: 'twl serve', host: true };
+    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp:stdio' };
   }
 
   async run(): Promise<void> {

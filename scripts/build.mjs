@@ -10,6 +10,7 @@ const run = (cmd, args, options = {}) => execFileSync(cmd, args, { stdio: ['igno
 rmSync('dist', { recursive: true, force: true });
 run('tsc', ['-p', 'tsconfig.build.json']);
 cpSync('src/store/migrations', 'dist/src/store/migrations', { recursive: true });
+cpSync('src/agents/triage/data', 'dist/src/agents/triage/data', { recursive: true });
 run('oclif', ['manifest']);
 // oclif lists commands in directory-read order, which differs between checkouts: sort them
 // so the committed manifest is a stable snapshot of the public surface.

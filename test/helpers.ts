@@ -5,6 +5,8 @@ import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { validateConfig, type ConfigInput, type LoadedConfig } from '../src/runtime/config.js';
 import { createLogger } from '../src/runtime/logger.js';
+import { Runtime, type RuntimeOptions } from '../src/runtime/context.js';
+import { coreOps } from '../src/ops/registry.js';
 
 export const root = path.resolve(import.meta.dirname, '..');
 export const bin = path.join(root, 'bin', 'run.js');
@@ -19,6 +21,9 @@ export function tempHome(prefix = 'twl-test-'): { home: string; cleanup: () => v
 }
 
 export const quietLogger = () => createLogger(process.env.TWL_TEST_LOG ?? 'silent');
+
+/** A runtime as the CLI builds it: with the core op registry, acting as `test`. */
+export const testRuntime = (home: string, config: ConfigInput = {}, options: RuntimeOptions = {}) => new Runtime(loadedFor(home, config), quietLogger(), { actor: 'test', ops: coreOps, ...options });
 
 export function loadedFor(home: string, config: ConfigInput = {}): LoadedConfig {
   return validateConfig({ ...config, home }, undefined, {});

@@ -8,6 +8,7 @@ import { createLogger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
 import { invoke, parseInput } from '../ops/invoke.js';
 import type { AnyOp, OutputOf } from '../ops/op.js';
+import type { Progress } from '../runtime/context.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TwlCommand)['baseFlags'] & T['flags']>;
 
@@ -28,7 +29,7 @@ export abstract class TwlCommand<T> extends Command {
 
   /** Options for the runtime: long-running commands host the embedded store. */
   protected runtimeOptions(): RuntimeOptions {
-    return { role: `twl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), hostBin: path.join(this.config.root, 'bin', 'run.js') };
+    return { role: `twl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), hostBin: path.join(this.config.root, 'bin', 'run.js'), actor: `cli:${process.env.USER ?? process.env.USERNAME ?? 'user'}`, ops: coreOpsOnce };
   }
 
   private logLevel(): string | undefined {
@@ -83,6 +84,10 @@ export abstract class TwlCommand<T> extends Command {
   abstract override run(): Promise<T>;
 }
 
+let registry: Promise<Map<string, AnyOp>> | undefined;
+/** The core op registry, loaded once and only by the commands whose agents run ops by name. */
+export const coreOpsOnce = () => (registry ??= import('../ops/registry.js').then((m) => m.coreOps()));
+
 /** The error part of the envelope, with secrets hidden. */
 export function errorBody(err: unknown): Record<string, unknown> {
   if (isTwlError(err)) return { ...err.toJSON(), message: redactText(err.message) };
@@ -107,6 +112,13 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
   protected abstract render(result: OutputOf<O>): void;
 
   async run(): Promise<OutputOf<O>> {
+    const result = await this.execute();
+    if (!this.jsonEnabled()) this.render(result);
+    return result;
+  }
+
+  /** Parses, validates and runs the op (no rendering). */
+  protected async execute(): Promise<OutputOf<O>> {
     const op = (this.constructor as unknown as { op: O }).op;
     const raw = await this.input();
     parseInput(op, raw); // bad input fails before the configuration or the store are touched
@@ -116,32 +128,40 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     // not stop within 3 s, ends the process with the conventional 130.
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);
-      process.stderr.write('Interrupted: stopping (Ctrl-C again to force)…\n');
-      controller.abort(new TwlError('TWL_TIMEOUT', 'Interrupted.'));
+      process.stderr.write('\nInterrupted: stopping (Ctrl-C again to force)…\n');
+      controller.abort(new TwlError('TWL_INTERRUPTED', 'Interrupted.'));
       setTimeout(() => process.exit(130), 3000).unref();
     };
     process.on('SIGINT', onSigint);
     try {
-      const result = await invoke(op, runtime, raw, {
+      return await invoke(op, runtime, raw, {
         signal: controller.signal,
         warn: (message) => this.note(message),
-        approve: (target) => this.approve(target),
+        ask: (question) => this.ask(question),
+        progress: (update) => this.onProgress(update),
       });
-      if (!this.jsonEnabled()) this.render(result);
-      return result;
     } finally {
       process.off('SIGINT', onSigint);
     }
   }
 
-  private async approve(op: AnyOp): Promise<boolean> {
+  /** --yes approves; a terminal gets a prompt; otherwise nobody can answer (undefined). */
+  protected async ask(question: string): Promise<boolean | undefined> {
     if (this.argv.includes('--yes') || this.argv.includes('-y')) return true;
-    if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+    if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) return undefined;
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      return /^y(es)?$/i.test((await rl.question(`${op.title}: proceed? [y/N] `)).trim());
+      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
     } finally {
       rl.close();
     }
+  }
+
+  /** Progress for people, on stderr; --json runs stay quiet (the result holds the steps). */
+  protected onProgress(update: Progress): void {
+    if (this.jsonEnabled() || this.argv.includes('--quiet')) return;
+    const mark = { running: '…', ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' }[update.status ?? 'running'];
+    const count = update.total ? `[${(update.done ?? 0) + (update.status === 'running' ? 1 : 0)}/${update.total}] ` : '';
+    process.stderr.write(`${mark} ${count}${update.message}\n`);
   }
 }

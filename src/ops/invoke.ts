@@ -1,13 +1,15 @@
 import type { z } from 'zod';
-import type { OpContext, Runtime } from '../runtime/context.js';
+import type { OpContext, Progress, Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import type { AnyOp, OutputOf } from './op.js';
 
 export interface InvokeOptions {
   signal?: AbortSignal;
   warn?: (message: string) => void;
-  /** Asked when the op needs approval; undefined means nobody can answer. */
-  approve?: (op: AnyOp, input: unknown) => Promise<boolean>;
+  /** Asks the caller a yes/no question (approvals); undefined: nobody can answer here. */
+  ask?: (question: string) => Promise<boolean | undefined>;
+  /** Progress of long work, for progress bars and MCP progress notifications. */
+  progress?: (update: Progress) => void;
 }
 
 /** Zod issues as `key: problem` lines. */
@@ -24,7 +26,7 @@ export function parseInput<T extends AnyOp>(op: T, raw: unknown): z.output<T['in
 export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unknown, options: InvokeOptions = {}): Promise<OutputOf<T>> {
   const input = parseInput(op, raw);
   if (op.policy.needsApproval) {
-    const approved = options.approve ? await options.approve(op, input) : false;
+    const approved = options.ask ? await options.ask(`${op.title}: proceed?`) : undefined;
     if (!approved) {
       throw new TwlError('TWL_INPUT_INVALID', `${op.title} needs approval and none was given.`, {
         actions: ['Confirm at the prompt on a terminal, or pass --yes in scripts.'],
@@ -40,8 +42,11 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     store: () => runtime.store(),
     cache: () => runtime.cache(),
     target: (name) => runtime.target(name),
+    llm: () => runtime.llm(),
     warn: options.warn ?? ((message) => runtime.logger.warn(message)),
     signal: AbortSignal.any(signals),
+    ask: options.ask ?? (async () => undefined),
+    progress: options.progress ?? (() => undefined),
   };
   const started = performance.now();
   const result = await op.run(ctx, input);

@@ -58,6 +58,47 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    llm: z
+      .object({
+        host: urlOf(['http:', 'https:'], 'an HTTP').optional().describe('Ollama server. Unset: rule-based agents only.'),
+        model: z.string().min(1).default('llama3.1').describe('Ollama model for chat, generation, classification and planning.'),
+        timeout: duration('60s').describe('How long one LLM request may take.'),
+      })
+      .strict()
+      .prefault({}),
+    runbooks: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).describe('Shown on the timeline.'),
+            when: z
+              .object({
+                categories: z.array(z.enum(['application', 'server', 'network', 'database', 'security', 'access', 'hardware', 'email', 'storage', 'other'])).optional(),
+                keywords: z.array(z.string().min(1)).optional().describe('Any of these words in the ticket (case and accents ignored).'),
+              })
+              .strict()
+              .refine((w) => w.categories?.length || w.keywords?.length, 'expected categories or keywords'),
+            steps: z
+              .array(
+                z
+                  .object({
+                    tool: z.string().min(1).describe('An MCP tool name, e.g. database_db_health or cache_cache_delete.'),
+                    input: z.record(z.string(), z.unknown()).default({}),
+                    approval: z.boolean().optional().describe('Ask before running; default: yes for any tool that is not read-only.'),
+                  })
+                  .strict(),
+              )
+              .min(1),
+            resolution: z.string().min(1).describe('The resolution written when every step succeeds.'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Symptoms mapped to steps: Maestro runs a matching runbook after its checks.'),
+    maestro: z
+      .object({ maxSteps: z.number().int().min(1).max(50).default(8).describe('Step budget of one plan (and of the LLM tool-calling loop).') })
+      .strict()
+      .prefault({}),
     store: z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
@@ -81,6 +122,7 @@ export const configSchema = z
   .strict();
 
 export type Config = z.output<typeof configSchema>;
+export type Runbook = Config['runbooks'][number];
 export type ConfigInput = z.input<typeof configSchema>;
 
 export interface LoadedConfig {
@@ -100,6 +142,8 @@ export const envOverrides: Array<{ variable: string; key: string[] }> = [
   { variable: 'TWL_REDIS_URL', key: ['redis', 'url'] },
   { variable: 'TWL_REDIS_PREFIX', key: ['redis', 'prefix'] },
   { variable: 'TWL_LOG_LEVEL', key: ['log', 'level'] },
+  { variable: 'TWL_LLM_HOST', key: ['llm', 'host'] },
+  { variable: 'TWL_LLM_MODEL', key: ['llm', 'model'] },
   { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
   { variable: 'TWL_STORE_AUTO_HOST', key: ['store', 'autoHost'] },
 ];

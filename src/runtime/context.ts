@@ -1,7 +1,9 @@
+import type { AnyOp } from '../ops/op.js';
 import type { Store } from '../store/types.js';
 import type { Cache } from './cache.js';
 import type { Config, LoadedConfig } from './config.js';
 import { TwlError } from './errors.js';
+import { Llm } from './llm.js';
 import type { Logger } from './logger.js';
 import { redactUrl } from './redact.js';
 
@@ -12,6 +14,10 @@ export interface RuntimeOptions {
   host?: boolean;
   /** The CLI entry point, to start a background store host (store.autoHost). */
   hostBin?: string;
+  /** Who acts, recorded on timelines and audit rows: `cli:alice`, `mcp:claude-code`. */
+  actor?: string;
+  /** Every op by MCP name, for agents that run ops by name (Maestro). Given by the CLI or the server. */
+  ops?: () => Promise<Map<string, AnyOp>>;
 }
 
 /**
@@ -22,6 +28,7 @@ export class Runtime {
   private storeP?: Promise<Store>;
   private cacheP?: Promise<Cache>;
   private readonly targets = new Map<string, Promise<Store>>();
+  private llmClient?: Llm | null;
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -32,6 +39,16 @@ export class Runtime {
 
   get config(): Config {
     return this.loaded.config;
+  }
+
+  get actor(): string | undefined {
+    return this.options.actor;
+  }
+
+  /** The ops agents may run by name. */
+  ops(): Promise<Map<string, AnyOp>> {
+    if (!this.options.ops) return Promise.reject(new Error('This runtime was created without an op registry (RuntimeOptions.ops).'));
+    return this.options.ops();
   }
 
   store(): Promise<Store> {
@@ -53,6 +70,12 @@ export class Runtime {
     })();
     this.cacheP.catch(() => (this.cacheP = undefined));
     return this.cacheP;
+  }
+
+  /** Ollama when llm.host is configured; undefined means the rule-based agents only. */
+  llm(): Llm | undefined {
+    if (this.llmClient === undefined) this.llmClient = Llm.fromConfig(this.config) ?? null;
+    return this.llmClient ?? undefined;
   }
 
   /** twl's own store (no name, or `store`), or one of database.targets. */
@@ -88,8 +111,22 @@ export interface OpContext {
   store(): Promise<Store>;
   cache(): Promise<Cache>;
   target(name?: string): Promise<{ name: string; store: Store }>;
+  /** Ollama, when configured. */
+  llm(): Llm | undefined;
   /** A warning for the caller (the CLI prints it on stderr and lists it in the JSON envelope). */
   warn(message: string): void;
   /** Aborted on timeout, Ctrl-C or an MCP cancellation. */
   signal: AbortSignal;
+  /** Asks the caller a yes/no question; undefined: nobody can answer (scripts without --yes). */
+  ask(question: string): Promise<boolean | undefined>;
+  /** Reports progress of long work. */
+  progress(update: Progress): void;
+}
+
+export interface Progress {
+  message: string;
+  /** Steps done and in all, when known. */
+  done?: number;
+  total?: number;
+  status?: 'running' | 'ok' | 'failed' | 'skipped' | 'cancelled' | 'waiting';
 }

@@ -38,6 +38,11 @@ export const errorCatalog = {
   TWL_TARGET_UNKNOWN: { exit: ExitCode.usage, actions: ['List the names under database.targets in your configuration (`twl config show`).'] },
   TWL_TABLE_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl db tables` to see the tables.'] },
   TWL_MCP_FAILED: { exit: ExitCode.failure },
+  TWL_TICKET_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl ticket list` to see the tickets.'] },
+  TWL_TICKET_STATE: { exit: ExitCode.refused },
+  TWL_IMPORT_INVALID: { exit: ExitCode.usage, actions: ['Fix the lines listed, or pass --skip-invalid to import the valid ones.'] },
+  TWL_LLM_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Start Ollama, or check llm.host and llm.model (`twl llm status`).'] },
+  TWL_INTERRUPTED: { exit: 130 },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

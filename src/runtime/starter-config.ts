@@ -27,6 +27,12 @@ redis:
   # url: redis://127.0.0.1:6379
   prefix: "twl:"                                               # TWL_REDIS_PREFIX
 
+llm:
+  # Ollama. Unset: the rule-based agents only (always available).   TWL_LLM_HOST
+  # host: http://127.0.0.1:11434
+  model: llama3.1                                              # TWL_LLM_MODEL
+  timeout: 60s
+
 store:
   # How long a command waits for the embedded store held by another twl process.   TWL_STORE_LOCK_TIMEOUT
   lockTimeout: 10s

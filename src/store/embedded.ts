@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
-import type { QueryResult, Queryable, Store, TransactionOptions } from './types.js';
+import { abortion, type QueryResult, type Queryable, type Store, type TransactionOptions } from './types.js';
 
 /** Where the embedded store keeps its files under the data directory. */
 export function embeddedPaths(home: string) {
@@ -225,10 +225,13 @@ export class EmbeddedStore implements Store {
           throw err;
         }
       })();
+      // PGlite cannot cancel a statement: an interruption stops the engine (a new one starts on next use).
+      const interrupt = abortion(options.signal, () => void this.engine.kill(new TwlError('TWL_INTERRUPTED', 'Interrupted: the statement was stopped.')));
       try {
-        return await Promise.race([work, timedOut]);
+        return await Promise.race([work, timedOut, interrupt.promise]);
       } finally {
         clearTimeout(timer);
+        interrupt.dispose();
         work.catch(() => undefined);
       }
     });

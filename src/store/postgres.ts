@@ -2,7 +2,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
-import type { QueryResult, Queryable, Store, StoreBackend, TransactionOptions } from './types.js';
+import { abortion, type QueryResult, type Queryable, type Store, type StoreBackend, type TransactionOptions } from './types.js';
 
 const connectionErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENOENT', 'EAI_AGAIN', '57P01', '57P03', '3D000', '28P01', '28000']);
 
@@ -106,13 +106,15 @@ export class PgStore implements Store {
         throw err;
       }
     })();
+    const interrupt = abortion(options.signal, () => (broken = true));
     try {
-      return await Promise.race([work, timedOut]);
+      return await Promise.race([work, timedOut, interrupt.promise]);
     } catch (err) {
       if (isTimeout(err)) throw new TwlError('TWL_TIMEOUT', `Statement timed out after ${options.timeoutMs} ms (cancelled by the server).`, { cause: err });
       throw this.mapError(err);
     } finally {
       clearTimeout(timer);
+      interrupt.dispose();
       work.catch(() => undefined);
       // A connection abandoned mid-statement is destroyed, not reused.
       client.release(broken ? new Error('abandoned after a timeout') : undefined);

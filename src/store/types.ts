@@ -1,3 +1,5 @@
+import { TwlError } from '../runtime/errors.js';
+
 export interface Field {
   name: string;
   dataTypeID: number;
@@ -20,6 +22,23 @@ export interface TransactionOptions {
   readOnly?: boolean;
   /** Abort the transaction and fail with TWL_TIMEOUT after this long. */
   timeoutMs?: number;
+  /** Abort the transaction (TWL_INTERRUPTED) when this fires: Ctrl-C, an MCP cancellation. */
+  signal?: AbortSignal;
+}
+
+/** A promise that rejects with TWL_INTERRUPTED when the signal fires (never, without one), and its cleanup. */
+export function abortion(signal: AbortSignal | undefined, onAbort: () => void): { promise: Promise<never>; dispose: () => void } {
+  if (!signal) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
+  let listener = () => undefined as void;
+  const promise = new Promise<never>((_, reject) => {
+    listener = () => {
+      onAbort();
+      reject(new TwlError('TWL_INTERRUPTED', 'Interrupted: the statement was stopped.'));
+    };
+    if (signal.aborted) listener();
+    else signal.addEventListener('abort', listener, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
 }
 
 export type StoreBackend = 'embedded' | 'embedded-host' | 'postgres';

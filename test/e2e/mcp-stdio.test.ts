@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opCommands } from '../../src/mcp/server.js';
 import { bin, envelope, root, tempHome, twl } from '../helpers.js';
 
-const seedTools = ['cache_cache_delete', 'cache_cache_get', 'cache_cache_keys', 'cache_cache_set', 'cache_cache_stats', 'database_db_health', 'database_describe_table', 'database_execute_query', 'database_list_tables'];
+// The seed's contract names (those built so far), then twl's own ticket tools.
+const seedTools = [
+  'cache_cache_delete', 'cache_cache_get', 'cache_cache_keys', 'cache_cache_set', 'cache_cache_stats',
+  'database_db_health', 'database_describe_table', 'database_execute_query', 'database_list_tables',
+  'maestro_analyze', 'maestro_chat', 'maestro_generate', 'maestro_list_agents', 'maestro_orchestrate',
+  'real-classifier_classify_ticket', 'real-resolver_resolve_ticket', 'sentiment-analyzer_analyze_sentiment',
+];
+const ticketTools = ['tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
+const allTools = [...seedTools, ...ticketTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;
@@ -28,7 +36,7 @@ describe('twl serve --stdio with the official SDK client', () => {
 
   it('lists the tools with schemas and all four annotations', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(seedTools);
+    expect(tools.map((t) => t.name).sort()).toEqual(allTools);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type, tool.name).toBe('object');
@@ -72,6 +80,20 @@ describe('twl serve --stdio with the official SDK client', () => {
     expect((await client.callTool({ name: 'cache_cache_get', arguments: { key: 'a' } })).isError).toBeFalsy();
   });
 
+  it('analyses sentiment and classifies tickets (the seed examples)', async () => {
+    const sentiment = await client.callTool({ name: 'sentiment-analyzer_analyze_sentiment', arguments: { text: 'This is great!' } });
+    expect(sentiment.structuredContent).toMatchObject({ sentiment: 'positive', confidence: expect.any(Number) });
+    const classified = await client.callTool({ name: 'real-classifier_classify_ticket', arguments: { ticket_text: 'Server is down' } });
+    expect(classified.structuredContent).toMatchObject({ category: 'server', method: 'rules' });
+  });
+
+  it('creates and resolves a ticket over MCP, refusing approvals nobody can give', async () => {
+    const created = await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'La base de données est lente depuis ce matin' } });
+    const id = (created.structuredContent as { id: number }).id;
+    const resolved = await client.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: id } });
+    expect(resolved.structuredContent).toMatchObject({ outcome: 'escalated', ticket: { id, status: 'escalated' } });
+  });
+
   it('keeps stdout for the protocol: logs go to stderr', () => {
     // The client would have failed to parse any non-protocol line on stdout; stderr holds no stack traces.
     expect(stderr).not.toMatch(/\n\s+at /);
@@ -82,7 +104,10 @@ describe('the command tree and the tool list', () => {
   it('match one to one, by the op each command carries', async () => {
     const config = await Config.load(root);
     const entries = await opCommands(config);
-    expect(entries.map((e) => e.op.mcpName).sort()).toEqual(seedTools);
+    expect(entries.map((e) => e.op.mcpName).sort()).toEqual(allTools);
     for (const { commandId, op } of entries) expect(commandId.replace(':', '.')).toBe(op.id);
+    // Maestro runs ops by name from the core registry: it holds exactly the command tree's ops.
+    const { coreOps } = await import('../../src/ops/registry.js');
+    expect([...(await coreOps()).keys()].sort()).toEqual(allTools);
   });
 });

@@ -42,7 +42,7 @@ export interface QueryOutcome {
 }
 
 /** Runs one guarded read-only statement in a read-only transaction with a timeout, fetching at most `limit` rows. */
-export async function runReadOnlyQuery(store: Store, sql: string, params: unknown[], limit: number, timeoutMs: number): Promise<QueryOutcome> {
+export async function runReadOnlyQuery(store: Store, sql: string, params: unknown[], limit: number, timeoutMs: number, signal?: AbortSignal): Promise<QueryOutcome> {
   const verdict = await guardSql(sql);
   const started = performance.now();
   const result = await store.transaction(
@@ -52,7 +52,7 @@ export async function runReadOnlyQuery(store: Store, sql: string, params: unknow
       await tx.query(`DECLARE twl_query NO SCROLL CURSOR FOR ${verdict.statement}`, params);
       return tx.query(`FETCH FORWARD ${limit + 1} FROM twl_query`);
     },
-    { readOnly: true, timeoutMs },
+    { readOnly: true, timeoutMs, signal },
   );
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
   const truncated = result.rows.length > limit;

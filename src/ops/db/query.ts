@@ -35,7 +35,7 @@ export default defineOp({
     // Refuse before connecting: a write never needs a connection to be refused.
     await guardSql(sql);
     const { name, store } = await ctx.target(target);
-    const outcome = await runReadOnlyQuery(store, sql, params, limit, timeout_ms);
+    const outcome = await runReadOnlyQuery(store, sql, params, limit, timeout_ms, ctx.signal);
     if (outcome.truncated) ctx.warn(`Showing the first ${limit} rows; more exist (raise --limit, or narrow the query).`);
     return { target: name, backend: store.backend, limit, ...outcome };
   },

@@ -1,0 +1,196 @@
+import type { OpContext } from '../../runtime/context.js';
+import { TwlError, isTwlError, messageOf } from '../../runtime/errors.js';
+import { maestroActiveWorkflows, maestroDecisions } from '../../runtime/metrics.js';
+import { appendEvent, getTicket, lockTicket, transition, type Ticket } from '../tickets/repo.js';
+import { assessTicket, recordTriage } from '../tickets/triage.js';
+import { llmInvestigate } from './llm-planner.js';
+import { article, deterministicPlan, type Plan, type PlanStep } from './plan.js';
+import { runStep, type StepReport } from './steps.js';
+
+
+export type Outcome = 'resolved' | 'escalated' | 'waiting_approval' | 'interrupted';
+
+export interface ResolveReport {
+  ticket: Ticket;
+  outcome: Outcome;
+  summary: string;
+  plan: Plan;
+  steps: StepReport[];
+  diagnosis: string | null;
+  timeToResolveMs: number | null;
+}
+
+export interface ResolveHooks {
+  /** true: go ahead; false: refused; undefined: nobody can answer here. */
+  approve(step: PlanStep): Promise<boolean | undefined>;
+  /** Called as each step starts and ends, for progress displays. */
+  progress?(update: { step: PlanStep; index: number; total: number; status: 'running' | StepReport['status']; finding?: string | null }): void;
+  /** Take over a ticket left in_progress by a resolver that died. */
+  force?: boolean;
+}
+
+const resolvable: Ticket['status'][] = ['new', 'triaged', 'reopened', 'escalated', 'waiting_approval'];
+const MAESTRO = 'maestro';
+
+/**
+ * The resolution workflow: triage (sentiment, classification), a plan, its checks and fixes
+ * (asking for approval where needed), then a resolution or an escalation with the reason.
+ * Every step is on the timeline as it happens; an interruption leaves the ticket triaged,
+ * with the timeline saying where it stopped.
+ */
+export async function resolveTicket(ctx: OpContext, id: number, actor: string, hooks: ResolveHooks): Promise<ResolveReport> {
+  const store = await ctx.store();
+  // Claim the ticket: one resolver at a time.
+  const claimed = await store.transaction(async (tx) => {
+    const ticket = await lockTicket(tx, id);
+    if (ticket.status === 'in_progress' && !hooks.force) {
+      throw new TwlError('TWL_TICKET_STATE', `Ticket #${id} is being resolved already (in_progress).`, { actions: ['If no resolver is running any more (it was killed), run again with --force.'] });
+    }
+    if (ticket.status !== 'in_progress' && !resolvable.includes(ticket.status)) {
+      throw new TwlError('TWL_TICKET_STATE', `Ticket #${id} is ${ticket.status}; only an open ticket can be resolved.`, { actions: [`Run \`twl ticket reopen ${id}\` first.`] });
+    }
+    return ticket;
+  });
+  maestroActiveWorkflows.inc();
+  const steps: StepReport[] = [];
+  let plan: Plan = { planner: 'deterministic', steps: [], rationale: [], runbook: null };
+  let diagnosis: string | null = null;
+  try {
+    // 1. Triage, outside any transaction (an LLM may take a while), then recorded.
+    const assessment = await assessTicket(claimed, ctx.llm(), ctx.signal);
+    let ticket = await store.transaction(async (tx) => recordTriage(tx, await getTicket(tx, id), assessment, actor));
+    ticket = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'in_progress', actor, { assignedAgent: MAESTRO }));
+    const category = assessment.classification.category;
+
+    // 2. Plan.
+    const ops = await ctx.runtime.ops();
+    const tools = new Map([...ops].map(([name, op]) => [name, { readOnly: op.annotations.readOnlyHint }]));
+    plan = deterministicPlan({ text: ticket.text, category, config: ctx.config, tools });
+    const llm = ctx.llm();
+    if (llm) {
+      const started = performance.now();
+      try {
+        const investigation = await llmInvestigate(ctx, llm, ticket, assessment.classification, ops, (report) => steps.push(report), id);
+        diagnosis = investigation.diagnosis;
+        plan = { ...plan, planner: 'llm', rationale: [...plan.rationale, `LLM investigation: ${investigation.calls} tool call${investigation.calls === 1 ? '' : 's'}`] };
+        maestroDecisions.inc({ decision_type: 'llm_investigation' });
+      } catch (err) {
+        maestroDecisions.inc({ decision_type: 'fallback' });
+        await appendEvent(store, id, { actor: MAESTRO, kind: 'plan', status: 'failed', decision: `LLM planning failed (${messageOf(err)}): used the deterministic planner`, durationMs: performance.now() - started });
+      }
+    }
+    maestroDecisions.inc({ decision_type: 'plan' });
+    await appendEvent(store, id, {
+      actor: MAESTRO,
+      kind: 'plan',
+      output: { planner: plan.planner, steps: plan.steps.map((s) => ({ tool: s.tool, input: s.input, kind: s.kind, needsApproval: s.needsApproval })), runbook: plan.runbook?.name ?? null },
+      decision: plan.rationale.join('; '),
+    });
+
+    // 3. Run it.
+    const faults: Array<{ step: PlanStep; finding: string }> = [];
+    let fixed = 0;
+    for (const [index, step] of plan.steps.entries()) {
+      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      if (step.needsApproval) {
+        const answer = await hooks.approve(step);
+        maestroDecisions.inc({ decision_type: 'approval' });
+        await appendEvent(store, id, {
+          actor: answer === undefined ? MAESTRO : actor,
+          kind: 'approval',
+          step: step.tool,
+          status: answer ? 'ok' : 'waiting',
+          input: step.input,
+          decision: answer === true ? 'approved' : answer === false ? 'refused' : 'nobody could approve here: waiting for approval',
+        });
+        if (!answer) {
+          steps.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'waiting', finding: null, durationMs: 0 });
+          const waiting = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'waiting_approval', actor));
+          const summary = `Waiting for approval of ${step.tool} (${step.purpose}); run \`twl ticket resolve ${id} --yes\` to approve.`;
+          return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
+        }
+      }
+      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      hooks.progress?.({ step, index, total: plan.steps.length, status: 'running' });
+      const report = await runStep(ctx, ops, step, id);
+      steps.push(report);
+      hooks.progress?.({ step, index, total: plan.steps.length, status: report.status, finding: report.finding });
+      maestroDecisions.inc({ decision_type: 'step' });
+      if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      if (report.finding) faults.push({ step, finding: report.finding });
+      if (step.kind === 'fix' && report.status === 'ok') fixed++;
+      if (step.kind === 'fix' && report.status === 'failed') break;
+    }
+
+    if (ctx.signal.aborted) return await interrupted(ctx, id, actor, 'after the last step, before deciding', plan, steps, diagnosis);
+
+    // 4. Resolve (a runbook ran cleanly and the checks that had found faults now pass) or escalate.
+    const runbookSteps = steps.filter((s) => s.purpose.startsWith('runbook'));
+    const runbookDone = plan.runbook !== null && runbookSteps.length > 0 && runbookSteps.every((s) => s.status === 'ok' && !s.finding);
+    let remaining = faults.map((f) => f.finding);
+    if (runbookDone && faults.length) {
+      remaining = [];
+      for (const { step } of faults) {
+        const verify = await runStep(ctx, ops, { ...step, purpose: `verify after the runbook: ${step.purpose}` }, id);
+        steps.push(verify);
+        if (verify.finding || verify.status !== 'ok') remaining.push(verify.finding ?? `${step.tool} ${verify.status}`);
+      }
+    }
+    if (runbookDone && remaining.length === 0) {
+      const resolvedAt = new Date();
+      const timeToResolveMs = resolvedAt.getTime() - new Date(ticket.createdAt).getTime();
+      const summary = `${plan.runbook!.resolution}${faults.length ? ` (fixed: ${faults.map((f) => f.finding).join('; ')})` : ''}${diagnosis ? ` Diagnosis: ${diagnosis}` : ''}`;
+      maestroDecisions.inc({ decision_type: 'resolve' });
+      const resolved = await store.transaction(async (tx) => {
+        const t = await transition(tx, await getTicket(tx, id), 'resolved', MAESTRO, { resolution: summary, resolvedAt: resolvedAt.toISOString() });
+        await appendEvent(tx, id, { actor: 'real-resolver', kind: 'resolution', output: { timeToResolveMs, fixes: fixed }, decision: summary });
+        return t;
+      });
+      return { ticket: resolved, outcome: 'resolved', summary, plan, steps, diagnosis, timeToResolveMs };
+    }
+    const reason = escalationReason(plan, steps, remaining, runbookDone, category, diagnosis);
+    maestroDecisions.inc({ decision_type: 'escalate' });
+    const escalated = await store.transaction(async (tx) => {
+      const t = await transition(tx, await getTicket(tx, id), 'escalated', MAESTRO, { escalationReason: reason });
+      await appendEvent(tx, id, { actor: 'real-resolver', kind: 'escalation', status: 'failed', output: { faults: remaining }, decision: reason });
+      return t;
+    });
+    return { ticket: escalated, outcome: 'escalated', summary: reason, plan, steps, diagnosis, timeToResolveMs: null };
+  } catch (err) {
+    if (ctx.signal.aborted) return interrupted(ctx, id, actor, 'while working', plan, steps, diagnosis);
+    // Leave the ticket consistent: escalated, with the error as the reason.
+    const reason = `the resolver failed: ${isTwlError(err) ? err.message : messageOf(err)}`;
+    await store
+      .transaction(async (tx) => {
+        const t = await getTicket(tx, id);
+        if (t.status === 'in_progress') await transition(tx, t, 'escalated', MAESTRO, { escalationReason: reason });
+        await appendEvent(tx, id, { actor: 'real-resolver', kind: 'escalation', status: 'failed', decision: reason });
+      })
+      .catch(() => undefined);
+    throw err;
+  } finally {
+    maestroActiveWorkflows.dec();
+  }
+}
+
+function escalationReason(plan: Plan, steps: StepReport[], faults: string[], runbookDone: boolean, category: string, diagnosis: string | null): string {
+  const parts: string[] = [];
+  if (faults.length) parts.push(`found: ${faults.join('; ')}`);
+  const failedFix = steps.find((s) => s.kind === 'fix' && s.status === 'failed');
+  if (failedFix) parts.push(`the fix ${failedFix.tool} failed`);
+  if (!plan.steps.length) parts.push(`no automated check or runbook covers ${article(category)} ticket yet`);
+  else if (!faults.length && !plan.runbook) parts.push('the checks found no fault and no runbook matches, so the cause is outside what twl can see');
+  if (plan.runbook && runbookDone && faults.length) parts.push(`runbook "${plan.runbook.name}" ran but did not clear it`);
+  if (diagnosis) parts.push(`LLM diagnosis: ${diagnosis}`);
+  return `Needs a human: ${parts.join('; ')}.`;
+}
+
+async function interrupted(ctx: OpContext, id: number, actor: string, where: string, plan: Plan, steps: StepReport[], diagnosis: string | null): Promise<ResolveReport> {
+  const store = await ctx.store();
+  const ticket = await store.transaction(async (tx) => {
+    const t = await getTicket(tx, id);
+    await appendEvent(tx, id, { actor, kind: 'interrupted', status: 'cancelled', decision: `interrupted ${where}; the ticket is back to triaged, and resolving it again starts over` });
+    return t.status === 'in_progress' ? transition(tx, t, 'triaged', actor) : t;
+  });
+  return { ticket, outcome: 'interrupted', summary: `Interrupted ${where}.`, plan, steps, diagnosis, timeToResolveMs: null };
+}

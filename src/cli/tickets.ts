@@ -1,0 +1,37 @@
+import type { Ticket, TicketEvent } from '../agents/tickets/repo.js';
+import { table } from './render.js';
+
+const age = (iso: string): string => {
+  const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60_000));
+  if (minutes < 60) return `${minutes}m`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)}h`;
+  return `${Math.round(minutes / 1440)}d`;
+};
+
+export const ticketTable = (tickets: Ticket[]): string =>
+  table(
+    ['id', 'priority', 'status', 'category', 'sentiment', 'age', 'title'],
+    tickets.map((t) => [`#${t.id}`, t.priority ?? '—', t.status, `${t.category ?? '—'}${t.needsHuman ? ' (?)' : ''}`, t.sentiment ?? '—', age(t.createdAt), t.title]),
+  );
+
+export function ticketDetail(t: Ticket): string {
+  const lines = [
+    `#${t.id} ${t.title}`,
+    `status ${t.status} · priority ${t.priority ?? '—'} · category ${t.category ?? '—'}${t.confidence !== null ? ` (${t.confidence})` : ''}${t.needsHuman ? ' · needs a human' : ''}`,
+    `sentiment ${t.sentiment ?? '—'} · urgency ${t.urgency ?? '—'} · requester ${t.requester ?? '—'} · source ${t.source}${t.assignedAgent ? ` · agent ${t.assignedAgent}` : ''}`,
+    `created ${t.createdAt}${t.resolvedAt ? ` · resolved ${t.resolvedAt}` : ''}${t.closedAt ? ` · closed ${t.closedAt}` : ''}`,
+    '',
+    t.text,
+  ];
+  if (t.resolution) lines.push('', `Resolution: ${t.resolution}`);
+  if (t.escalationReason) lines.push('', `Escalated: ${t.escalationReason}`);
+  return lines.join('\n');
+}
+
+const mark: Record<TicketEvent['status'], string> = { ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' };
+
+export const timelineTable = (events: TicketEvent[]): string =>
+  table(
+    ['', 'at', 'actor', 'step', 'ms', 'decision'],
+    events.map((e) => [mark[e.status], e.at.slice(11, 23), e.actor, e.step ?? e.kind, e.durationMs ?? '', (e.decision ?? '').replace(/\s+/g, ' ')]),
+  );

@@ -1,0 +1,34 @@
+import type { AnyOp } from './op.js';
+
+/**
+ * Every core op, by MCP name, for agents that run ops by name (Maestro's plans). The MCP
+ * tool list comes from the command tree; a test asserts both hold the same core ops.
+ */
+export async function coreOps(): Promise<Map<string, AnyOp>> {
+  const modules = await Promise.all([
+    import('./cache/get.js'),
+    import('./cache/set.js'),
+    import('./cache/delete.js'),
+    import('./cache/keys.js'),
+    import('./cache/stats.js'),
+    import('./db/query.js'),
+    import('./db/tables.js'),
+    import('./db/describe.js'),
+    import('./db/health.js'),
+    import('./sentiment/analyze.js'),
+    import('./ticket/create.js'),
+    import('./ticket/list.js'),
+    import('./ticket/show.js'),
+    import('./ticket/close.js'),
+    import('./ticket/reopen.js'),
+    import('./ticket/comment.js'),
+    import('./ticket/classify.js'),
+    import('./ticket/resolve.js'),
+    import('./maestro/agents.js'),
+    import('./maestro/analyze.js'),
+    import('./maestro/chat.js'),
+    import('./maestro/generate.js'),
+    import('./maestro/orchestrate.js'),
+  ]);
+  return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
+}

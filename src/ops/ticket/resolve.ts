@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { resolveTicket } from '../../agents/maestro/resolver.js';
+import { defineOp } from '../op.js';
+import { actorOf, ticketId, ticketSchema } from './schemas.js';
+
+export const stepSchema = z.object({
+  tool: z.string(),
+  kind: z.enum(['check', 'fix']),
+  purpose: z.string(),
+  status: z.enum(['ok', 'failed', 'skipped', 'cancelled', 'waiting']),
+  finding: z.string().nullable().describe('What the step found wrong, if anything.'),
+  durationMs: z.number(),
+});
+
+export const resolveOutput = z.object({
+  ticket: ticketSchema,
+  outcome: z.enum(['resolved', 'escalated', 'waiting_approval', 'interrupted']),
+  summary: z.string().describe('The resolution, or why it escalated, waits or stopped.'),
+  plan: z.object({
+    planner: z.enum(['deterministic', 'llm']),
+    rationale: z.array(z.string()),
+    runbook: z.string().nullable(),
+    steps: z.array(z.object({ tool: z.string(), kind: z.enum(['check', 'fix']), purpose: z.string(), needsApproval: z.boolean() })),
+  }),
+  steps: z.array(stepSchema),
+  diagnosis: z.string().nullable(),
+  timeToResolveMs: z.number().nullable(),
+});
+
+export default defineOp({
+  id: 'ticket.resolve',
+  mcpName: 'real-resolver_resolve_ticket',
+  title: 'Resolve a ticket',
+  description:
+    'Runs the ticket through the agents: sentiment and classification, a plan from Maestro (checks for its category, then a matching runbook), the checks and fixes ' +
+    '(fixes that need approval ask, or stop at waiting_approval), then resolves it or escalates it with the reason. Every step goes on the timeline with its duration.',
+  input: z.object({
+    ticket_id: ticketId,
+    force: z.boolean().default(false).describe('Take over a ticket left in_progress by a resolver that was killed.'),
+  }),
+  output: resolveOutput,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  policy: { minRole: 'operator', needsApproval: false, timeoutMs: 900_000 },
+  async run(ctx, { ticket_id, force }) {
+    const report = await resolveTicket(ctx, ticket_id, actorOf(ctx), {
+      force,
+      approve: (step) => ctx.ask(`Run ${step.tool} ${JSON.stringify(step.input)} (${step.purpose})?`),
+      progress: ({ step, index, total, status, finding }) =>
+        ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status }),
+    });
+    return {
+      ...report,
+      plan: { planner: report.plan.planner, rationale: report.plan.rationale, runbook: report.plan.runbook?.name ?? null, steps: report.plan.steps.map(({ tool, kind, purpose, needsApproval }) => ({ tool, kind, purpose, needsApproval })) },
+      steps: report.steps.map(({ tool, kind, purpose, status, finding, durationMs }) => ({ tool, kind, purpose, status, finding, durationMs })),
+    };
+  },
+});

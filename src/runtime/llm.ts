@@ -1,0 +1,64 @@
+import type { ChatRequest, ChatResponse, Message, Ollama, Tool } from 'ollama';
+import type { Config } from './config.js';
+import { TwlError, messageOf } from './errors.js';
+
+export type { Message, Tool };
+
+/** Ollama through the `ollama` package; every failure names the server and what was tried. */
+export class Llm {
+  private clientP?: Promise<Ollama>;
+
+  constructor(
+    readonly host: string,
+    readonly model: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static fromConfig(config: Config): Llm | undefined {
+    return config.llm.host ? new Llm(config.llm.host, config.llm.model, config.llm.timeout) : undefined;
+  }
+
+  private client(): Promise<Ollama> {
+    this.clientP ??= import('ollama').then(({ Ollama }) => new Ollama({ host: this.host }));
+    return this.clientP;
+  }
+
+  private async call<T>(what: string, fn: (client: Ollama) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const client = await this.client();
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const abort = () => client.abort();
+    const signals = signal ? AbortSignal.any([timeout, signal]) : timeout;
+    signals.addEventListener('abort', abort, { once: true });
+    try {
+      return await fn(client);
+    } catch (err) {
+      const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : messageOf(err);
+      throw new TwlError('TWL_LLM_UNAVAILABLE', `LLM unavailable at ${this.host} (${what}, model ${this.model}): ${reason}`, { cause: err });
+    } finally {
+      signals.removeEventListener('abort', abort);
+    }
+  }
+
+  chat(messages: Message[], options: { tools?: Tool[]; format?: ChatRequest['format']; signal?: AbortSignal } = {}): Promise<ChatResponse> {
+    return this.call('chat', (c) => c.chat({ model: this.model, messages, tools: options.tools, format: options.format, stream: false }), options.signal);
+  }
+
+  generate(prompt: string, options: { system?: string; signal?: AbortSignal } = {}) {
+    return this.call('generate', (c) => c.generate({ model: this.model, prompt, system: options.system, stream: false }), options.signal);
+  }
+
+  models() {
+    return this.call('list models', (c) => c.list());
+  }
+
+  loaded() {
+    return this.call('list loaded models', (c) => c.ps());
+  }
+
+  version() {
+    return this.call('version', async () => {
+      const res = await fetch(new URL('/api/version', this.host), { signal: AbortSignal.timeout(this.timeoutMs) });
+      return ((await res.json()) as { version: string }).version;
+    });
+  }
+}

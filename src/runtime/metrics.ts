@@ -1,0 +1,42 @@
+import client from 'prom-client';
+
+/**
+ * The seed's Prometheus series, in one registry per process (`twl serve --http` exposes it
+ * at /metrics). Counting is cheap and always on.
+ */
+export const registry = new client.Registry();
+
+export const maestroDecisions = new client.Counter({
+  name: 'maestro_decisions_total',
+  help: 'Decisions Maestro made, by type (plan, step, approval, resolve, escalate, llm_tool_call, fallback).',
+  labelNames: ['decision_type'],
+  registers: [registry],
+});
+
+export const maestroActiveWorkflows = new client.Gauge({
+  name: 'maestro_active_workflows',
+  help: 'Ticket workflows running now in this process.',
+  registers: [registry],
+});
+
+export const agentCalls = new client.Counter({
+  name: 'agent_calls_total',
+  help: 'Op calls by agent and capability.',
+  labelNames: ['agent_name', 'capability'],
+  registers: [registry],
+});
+
+export const agentExecutions = new client.Counter({
+  name: 'agent_execution_total',
+  help: 'Op executions by agent and outcome.',
+  labelNames: ['agent_name', 'status'],
+  registers: [registry],
+});
+
+export const agentLatency = new client.Histogram({
+  name: 'agent_latency_seconds',
+  help: 'Op latency by agent.',
+  labelNames: ['agent_name'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});

@@ -1,0 +1,137 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, envelope, tempHome, twl } from '../helpers.js';
+
+let home: string;
+let cleanup: () => void;
+beforeAll(() => ({ home, cleanup } = tempHome('twl-tickets-')));
+afterAll(() => cleanup());
+
+describe('the ticket flow from the shell', () => {
+  it('creates, resolves (with its reason) and shows every step with durations', async () => {
+    const created = await twl(['ticket', 'create', 'Application ne répond plus depuis 2h', '--json'], { home });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const ticket = envelope(created.stdout).result as { id: number; status: string };
+    expect(ticket).toMatchObject({ status: 'new', title: 'Application ne répond plus depuis 2h' });
+
+    const resolved = await twl(['ticket', 'resolve', String(ticket.id)], { home });
+    expect(resolved.exitCode).toBe(1); // escalated
+    expect(resolved.stdout).toMatch(new RegExp(`#${ticket.id} escalated: Needs a human: `));
+
+    const shown = await twl(['ticket', 'show', String(ticket.id), '--json'], { home });
+    const { timeline } = envelope(shown.stdout).result as { timeline: Array<{ kind: string; durationMs: number | null }> };
+    expect(timeline.map((e) => e.kind)).toEqual(['created', 'sentiment', 'classification', 'status', 'status', 'plan', 'status', 'escalation']);
+    expect(timeline.filter((e) => e.kind === 'sentiment' || e.kind === 'classification').every((e) => e.durationMs !== null)).toBe(true);
+    const human = await twl(['ticket', 'show', String(ticket.id)], { home });
+    expect(human.stdout).toMatch(/Timeline/);
+    expect(human.stdout).toMatch(/real-classifier/);
+  });
+
+  it('lists tickets and filters them', async () => {
+    await twl(['ticket', 'create', 'Question: where do I find the VPN guide?'], { home });
+    const r = await twl(['ticket', 'list', '--status', 'new', '--json'], { home });
+    const { tickets } = envelope(r.stdout).result as { tickets: Array<{ status: string }> };
+    expect(tickets.length).toBeGreaterThan(0);
+    expect(tickets.every((t) => t.status === 'new')).toBe(true);
+    const bad = await twl(['ticket', 'list', '--status', 'sleeping'], { home });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/Expected --status=sleeping to be one of/);
+  });
+
+  it('classifies text with reasons', async () => {
+    const r = await twl(['ticket', 'classify', '--text', 'Server is down', '--json'], { home });
+    expect(envelope(r.stdout).result).toMatchObject({ category: 'server', ticketId: null });
+  });
+});
+
+describe('bulk import and export', () => {
+  const lines = (n: number) =>
+    Array.from({ length: n }, (_, i) => JSON.stringify({ text: `Imported ticket ${i}: the printer on floor ${i % 7} jams`, requester: `user${i}@example.com`, priority: ['low', 'medium', 'high'][i % 3] }));
+
+  it('imports nothing when 3 of 1,000 lines are bad, and lists them', async () => {
+    const { home: h, cleanup: done } = tempHome('twl-import-');
+    try {
+      const file = path.join(h, 'tickets.jsonl');
+      const all = lines(1000);
+      all[10] = '{"text": "broken json';
+      all[500] = JSON.stringify({ requester: 'nobody' });
+      all[998] = JSON.stringify({ text: 'bad priority', priority: 'whenever' });
+      writeFileSync(file, `${all.join('\n')}\n`);
+      const r = await twl(['ticket', 'import', file, '--json'], { home: h });
+      expect(r.exitCode).toBe(2);
+      const body = envelope(r.stdout).error as { code: string; message: string; details: { errors: Array<{ line: number; error: string }> } };
+      expect(body.code).toBe('TWL_IMPORT_INVALID');
+      expect(body.details.errors.map((e) => e.line)).toEqual([11, 501, 999]);
+      expect(body.details.errors[0]!.error).toMatch(/not JSON/);
+      expect(body.details.errors[1]!.error).toMatch(/text/);
+      expect(body.details.errors[2]!.error).toMatch(/priority/);
+      expect(body.message).toMatch(/nothing was imported/);
+      expect(envelope((await twl(['ticket', 'list', '--json'], { home: h })).stdout).result).toMatchObject({ total: 0 });
+
+      const skip = await twl(['ticket', 'import', file, '--skip-invalid', '--json'], { home: h });
+      expect(skip.exitCode, skip.stderr).toBe(0);
+      expect(envelope(skip.stdout)).toMatchObject({ result: { imported: 997, skipped: 3 }, warnings: [expect.stringMatching(/3 invalid lines were skipped/)] });
+      expect(envelope((await twl(['ticket', 'list', '--json'], { home: h })).stdout).result).toMatchObject({ total: 997 });
+
+      const out = path.join(h, 'export.jsonl');
+      expect((await twl(['ticket', 'export', '--output', out], { home: h })).exitCode).toBe(0);
+      const exported = readFileSync(out, 'utf8').trim().split('\n');
+      expect(exported).toHaveLength(997);
+      expect(JSON.parse(exported[0]!)).toMatchObject({ requester: 'user0@example.com', source: 'import' });
+      const csv = await twl(['ticket', 'export', '--format', 'csv', '--priority', 'high'], { home: h });
+      expect(csv.stdout.split('\n')[0]).toMatch(/^id,title,text,requester/);
+    } finally {
+      done();
+    }
+  });
+
+  it('imports CSV with a header', async () => {
+    const { home: h, cleanup: done } = tempHome('twl-csv-');
+    try {
+      const file = path.join(h, 'tickets.csv');
+      writeFileSync(file, 'text,requester,category\n"VPN down, nobody can connect",ops@example.com,network\nDisque plein sur srv-01,,storage\n');
+      const r = await twl(['ticket', 'import', file, '--json'], { home: h });
+      expect(envelope(r.stdout).result).toMatchObject({ imported: 2, format: 'csv' });
+      const list = envelope((await twl(['ticket', 'list', '--category', 'storage', '--json'], { home: h })).stdout).result as { tickets: Array<{ requester: string | null }> };
+      expect(list.tickets).toMatchObject([{ requester: null }]);
+    } finally {
+      done();
+    }
+  });
+});
+
+describe('Ctrl-C during a resolve', () => {
+  // On the directly opened embedded store (and on PostgreSQL) an interruption stops the running
+  // statement. A shared embedded host cannot: PGlite has no cancellation (see the README).
+  const env = { TWL_STORE_AUTO_HOST: 'off' };
+  it('stops the running step, exits 130, and leaves the ticket triaged with the timeline saying where', async () => {
+    const { home: h, cleanup: done } = tempHome('twl-sigint-');
+    try {
+      writeFileSync(
+        path.join(h, '.twlrc.json'),
+        JSON.stringify({ runbooks: [{ name: 'slow probe', when: { keywords: ['probe'] }, steps: [{ tool: 'database_execute_query', input: { sql: 'select pg_sleep(30)', timeout_ms: 60000 } }, { tool: 'cache_cache_stats' }], resolution: 'done' }] }),
+      );
+      const id = (envelope((await twl(['ticket', 'create', 'Please run the probe', '--json'], { home: h, env })).stdout).result as { id: number }).id;
+      const child = twl(['ticket', 'resolve', String(id), '--json'], { home: h, env });
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      // By then the slow step runs: start-up, triage and planning take about a second.
+      await sleep(4000);
+      const started = performance.now();
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode, `signal ${r.signal} ${err}`).toBe(130);
+      expect(performance.now() - started).toBeLessThan(3000);
+      const shown = envelope((await twl(['ticket', 'show', String(id), '--json'], { home: h, env })).stdout).result as { ticket: { status: string }; timeline: Array<{ kind: string; status: string; decision: string }> };
+      expect(shown.ticket.status).toBe('triaged');
+      expect(shown.timeline.at(-2)).toMatchObject({ kind: 'interrupted', decision: expect.stringMatching(/interrupted during step 1 \(database_execute_query\)/) });
+      expect(shown.timeline.at(-3)).toMatchObject({ kind: 'check', status: 'cancelled' });
+    } finally {
+      done();
+    }
+  });
+});
+
+export { bin };
