@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { OpCommand } from '../../src/cli/base.js';
+import { ticketArg, ticketIdOf } from '../../src/cli/tickets.js';
 import op from '../../src/ops/ticket/reopen.js';
 import type { OutputOf } from '../../src/ops/op.js';
 
@@ -8,12 +9,12 @@ export default class TicketReopen extends OpCommand<typeof op> {
   static override summary = op.description.split('. ')[0] + '.';
   static override description = op.description;
   static override examples = ['<%= config.bin %> <%= command.id %> 42 --note "it came back after the reboot"'];
-  static override args = { id: Args.integer({ description: 'The ticket number.', required: true, min: 1 }) };
+  static override args = { id: ticketArg };
   static override flags = { note: Flags.string({ description: 'Why, for the timeline.' }) };
 
   protected async input() {
     const { args, flags } = await this.parse(TicketReopen);
-    return { id: args.id, note: flags.note };
+    return { id: await ticketIdOf(args.id, () => this.runtime()), note: flags.note };
   }
 
   protected render(t: OutputOf<typeof op>): void {

@@ -1,9 +1,9 @@
 import { confirm } from '@inquirer/prompts';
 import { ListrInquirerPromptAdapter } from '@listr2/prompt-adapter-inquirer';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { OpCommand } from '../../src/cli/base.js';
-import { timelineTable } from '../../src/cli/tickets.js';
+import { ticketArg, ticketIdOf, timelineTable } from '../../src/cli/tickets.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import op from '../../src/ops/ticket/resolve.js';
 import type { Progress } from '../../src/runtime/context.js';
@@ -17,16 +17,16 @@ export default class TicketResolve extends OpCommand<typeof op> {
   static override description = `${op.description}\n\nExit code 0 when resolved; 1 escalated; 4 waiting for approval; 130 interrupted (Ctrl-C leaves the ticket triaged, and the timeline says where it stopped).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> 42',
-    '<%= config.bin %> <%= command.id %> 42 --yes --json',
+    '<%= config.bin %> <%= command.id %> last --yes --json',
   ];
-  static override args = { id: Args.integer({ description: 'The ticket number.', required: true, min: 1 }) };
+  static override args = { id: ticketArg };
   static override flags = { force: Flags.boolean({ description: 'Take over a ticket left in_progress by a resolver that was killed.' }) };
 
   private task?: Task;
 
   protected async input() {
     const { args, flags } = await this.parse(TicketResolve);
-    return { ticket_id: args.id, force: flags.force };
+    return { ticket_id: await ticketIdOf(args.id, () => this.runtime()), force: flags.force };
   }
 
   override async run(): Promise<OutputOf<typeof op>> {

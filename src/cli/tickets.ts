@@ -1,3 +1,6 @@
+import { Args } from '@oclif/core';
+import type { Runtime } from '../runtime/context.js';
+import { TwlError } from '../runtime/errors.js';
 import type { Ticket, TicketEvent } from '../agents/tickets/repo.js';
 import { table } from './render.js';
 
@@ -35,3 +38,15 @@ export const timelineTable = (events: TicketEvent[]): string =>
     ['', 'at', 'actor', 'step', 'ms', 'decision'],
     events.map((e) => [mark[e.status], e.at.slice(11, 23), e.actor, e.step ?? e.kind, e.durationMs ?? '', (e.decision ?? '').replace(/\s+/g, ' ')]),
   );
+
+/** A ticket argument: a number, or `last` for the newest ticket. */
+export const ticketArg = Args.string({ description: 'The ticket number, or `last` for the newest.', required: true });
+
+export async function ticketIdOf(raw: string, runtime: () => Promise<Runtime>): Promise<number> {
+  if (/^\d+$/.test(raw) && Number(raw) > 0) return Number(raw);
+  if (raw !== 'last') throw new TwlError('TWL_INPUT_INVALID', `"${raw}" is not a ticket: expected a ticket number or last.`);
+  const store = await (await runtime()).store();
+  const { rows } = await store.query<{ id: string }>('SELECT max(id) AS id FROM twl_tickets');
+  if (rows[0]?.id === null || rows[0]?.id === undefined) throw new TwlError('TWL_TICKET_NOT_FOUND', 'There is no ticket yet.', { actions: ['Create one with `twl ticket create "…"`.'] });
+  return Number(rows[0].id);
+}

@@ -29,6 +29,21 @@ describe('the ticket flow from the shell', () => {
     expect(human.stdout).toMatch(/real-classifier/);
   });
 
+  it('takes last for the newest ticket, as the README does', async () => {
+    const { home: h, cleanup: done } = tempHome('twl-last-');
+    try {
+      const none = await twl(['ticket', 'show', 'last'], { home: h });
+      expect(none.exitCode).toBe(7);
+      expect(none.stderr).toMatch(/no ticket yet/);
+      await twl(['ticket', 'create', 'first'], { home: h });
+      const second = envelope((await twl(['ticket', 'create', 'Server is down', '--json'], { home: h })).stdout).result as { id: number };
+      expect(envelope((await twl(['ticket', 'show', 'last', '--json'], { home: h })).stdout).result).toMatchObject({ ticket: { id: second.id } });
+      expect((await twl(['ticket', 'show', 'first'], { home: h })).stderr).toMatch(/"first" is not a ticket/);
+    } finally {
+      done();
+    }
+  });
+
   it('lists tickets and filters them', async () => {
     await twl(['ticket', 'create', 'Question: where do I find the VPN guide?'], { home });
     const r = await twl(['ticket', 'list', '--status', 'new', '--json'], { home });
