@@ -95,6 +95,81 @@ export const configSchema = z
       )
       .default([])
       .describe('Symptoms mapped to steps: Maestro runs a matching runbook after its checks.'),
+    services: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[\w.-]+$/, 'expected a service name of letters, digits, ., - and _'),
+            kind: z.enum(['http', 'tcp', 'process', 'container', 'systemd', 'postgres', 'redis']),
+            target: z.string().min(1).describe('URL (http), host:port (tcp), process name, container name, systemd unit, or connection URL (postgres, redis).'),
+            healthy: z
+              .object({
+                status: z.array(z.number().int().min(100).max(599)).optional().describe('HTTP statuses that count as healthy (default: 200–399).'),
+                bodyMatch: z.string().optional().describe('A regular expression the body must match.'),
+                latencyMs: z.number().positive().optional().describe('Slower than this: degraded.'),
+              })
+              .strict()
+              .prefault({}),
+            timeout: duration('5s'),
+            categories: z.array(z.enum(['application', 'server', 'network', 'database', 'security', 'access', 'hardware', 'email', 'storage', 'other'])).optional().describe('Ticket categories this service concerns (default from its kind).'),
+            keywords: z.array(z.string().min(1)).optional().describe('Words in a ticket that point at this service (its name always does).'),
+            actions: z
+              .object({
+                restart: z.array(z.string().min(1)).min(1).optional().describe('Program and arguments that restart it, run through the commander policy.'),
+                logs: z.array(z.string().min(1)).min(1).optional(),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('The services twl checks and acts on.'),
+    commander: z
+      .object({
+        rules: z
+          .array(
+            z
+              .object({
+                program: z.string().min(1).describe('A program name (matches it anywhere on PATH) or an absolute path.'),
+                args: z.string().optional().describe('A regular expression the arguments, joined by spaces, must match.'),
+                decision: z.enum(['allow', 'ask', 'deny']),
+                reason: z.string().optional(),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('Checked in order before the built-in read-only diagnostics; the first match decides.'),
+        default: z.enum(['allow', 'ask', 'deny']).default('ask').describe('For a command no rule matches.'),
+        cwd: z.array(z.string()).default([]).describe('Directories commands may run in (and below); empty: the data directory only.'),
+        env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default(['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM']).describe('Environment variables passed through; nothing else is.'),
+        timeout: duration('30s'),
+        maxOutput: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Bytes of stdout and of stderr kept.'),
+      })
+      .strict()
+      .prefault({}),
+    browser: z
+      .object({
+        allow: z.array(z.string()).default(['*']).describe('Hosts that may be browsed (* wildcards).'),
+        deny: z.array(z.string()).default([]).describe('Hosts that may not, even when allowed.'),
+        timeout: duration('15s'),
+        maxBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+        chromium: z.string().optional().describe('Path to Chromium for screenshots (e.g. /usr/bin/chromium).'),
+      })
+      .strict()
+      .prefault({}),
+    backup: z
+      .object({
+        dir: z.string().optional().describe('Where backups go (default: <data dir>/backups).'),
+        keepLast: z.number().int().min(1).optional().describe('Prune keeps the newest N backups.'),
+        keepDays: z.number().int().min(1).optional().describe('Prune keeps backups younger than N days.'),
+      })
+      .strict()
+      .prefault({}),
+    docker: z
+      .object({ socket: z.string().default('/var/run/docker.sock').describe('The Docker Engine API socket.') })
+      .strict()
+      .prefault({}),
     maestro: z
       .object({ maxSteps: z.number().int().min(1).max(50).default(8).describe('Step budget of one plan (and of the LLM tool-calling loop).') })
       .strict()
@@ -123,6 +198,7 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type Runbook = Config['runbooks'][number];
+export type Service = Config['services'][number];
 export type ConfigInput = z.input<typeof configSchema>;
 
 export interface LoadedConfig {

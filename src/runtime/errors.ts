@@ -43,6 +43,17 @@ export const errorCatalog = {
   TWL_IMPORT_INVALID: { exit: ExitCode.usage, actions: ['Fix the lines listed, or pass --skip-invalid to import the valid ones.'] },
   TWL_LLM_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Start Ollama, or check llm.host and llm.model (`twl llm status`).'] },
   TWL_INTERRUPTED: { exit: 130 },
+  TWL_PATH_NOT_FOUND: { exit: ExitCode.notFound },
+  TWL_POLICY_DENIED: { exit: ExitCode.refused, actions: ['Change commander.rules in the configuration if this should be allowed.'] },
+  TWL_APPROVAL_REQUIRED: { exit: ExitCode.refused, actions: ['Confirm at the prompt on a terminal, or pass --yes in scripts.'] },
+  TWL_COMMAND_FAILED: { exit: ExitCode.failure },
+  TWL_DOCKER_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Start the Docker engine, or set docker.socket to its API socket.'] },
+  TWL_SERVICE_UNKNOWN: { exit: ExitCode.usage, actions: ['List the configured services with `twl monitoring health`.'] },
+  TWL_BROWSE_REFUSED: { exit: ExitCode.refused, actions: ['Change browser.allow / browser.deny in the configuration if this host should be reachable.'] },
+  TWL_BROWSE_FAILED: { exit: ExitCode.unavailable },
+  TWL_BACKUP_CORRUPT: { exit: ExitCode.failure, actions: ['Use another backup (`twl backup list`), and check the storage it sits on.'] },
+  TWL_BACKUP_FAILED: { exit: ExitCode.failure },
+  TWL_TOOL_MISSING: { exit: ExitCode.unavailable },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
