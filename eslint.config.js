@@ -3,7 +3,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'oclif.manifest.json'] },
+  // test/fixtures/code holds deliberately bad code for the code-review tests.
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'oclif.manifest.json', 'test/fixtures/code/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { OpContext, Progress, Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
-import type { AnyOp, OutputOf } from './op.js';
+import { agentCalls, agentExecutions, agentLatency } from '../runtime/metrics.js';
+import { agentOf, type AnyOp, type OutputOf } from './op.js';
 
 export interface InvokeOptions {
   signal?: AbortSignal;
@@ -28,9 +29,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
   if (op.policy.needsApproval) {
     const approved = options.ask ? await options.ask(`${op.title}: proceed?`) : undefined;
     if (!approved) {
-      throw new TwlError('TWL_INPUT_INVALID', `${op.title} needs approval and none was given.`, {
-        actions: ['Confirm at the prompt on a terminal, or pass --yes in scripts.'],
-      });
+      throw new TwlError('TWL_APPROVAL_REQUIRED', `${op.title} needs approval and none was given.`);
     }
   }
   const signals = [AbortSignal.timeout(op.policy.timeoutMs)];
@@ -49,9 +48,20 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     progress: options.progress ?? (() => undefined),
   };
   const started = performance.now();
-  const result = await op.run(ctx, input);
-  const checked = op.output.safeParse(result);
-  if (!checked.success) throw new Error(`${op.mcpName} returned output that does not match its schema: ${describeInputIssues(checked.error)}`);
-  ctx.logger.debug({ ms: Math.round(performance.now() - started) }, 'op done');
-  return checked.data;
+  const agent = agentOf(op.mcpName);
+  agentCalls.inc({ agent_name: agent, capability: op.id });
+  try {
+    const result = await op.run(ctx, input);
+    const checked = op.output.safeParse(result);
+    if (!checked.success) throw new Error(`${op.mcpName} returned output that does not match its schema: ${describeInputIssues(checked.error)}`);
+    agentExecutions.inc({ agent_name: agent, status: 'success' });
+    return checked.data;
+  } catch (err) {
+    agentExecutions.inc({ agent_name: agent, status: 'error' });
+    throw err;
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    agentLatency.observe({ agent_name: agent }, seconds);
+    ctx.logger.debug({ ms: Math.round(seconds * 1000) }, 'op done');
+  }
 }

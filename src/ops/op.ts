@@ -49,3 +49,6 @@ export type OutputOf<T extends AnyOp> = z.output<T['output']>;
 export const defineOp = <I extends ObjectSchema, O extends ObjectSchema>(op: Op<I, O>): Op<I, O> => op;
 
 export const readOnly: OpAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+/** The seed's agent names come before the first underscore of a tool name (`monitoring_health_check` → monitoring). */
+export const agentOf = (tool: string): string => (tool.includes('_') ? tool.slice(0, tool.indexOf('_')) : tool);

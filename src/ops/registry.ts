@@ -29,6 +29,23 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./maestro/chat.js'),
     import('./maestro/generate.js'),
     import('./maestro/orchestrate.js'),
+    import('./exec/run.js'),
+    import('./audit/list.js'),
+    import('./monitoring/health.js'),
+    import('./monitoring/metrics.js'),
+    import('./monitoring/containers.js'),
+    import('./monitoring/logs.js'),
+    import('./monitoring/cache-stats.js'),
+    import('./llm/status.js'),
+    import('./llm/models.js'),
+    import('./browser/browse.js'),
+    import('./code/review.js'),
+    import('./code/scan.js'),
+    import('./backup/create.js'),
+    import('./backup/list.js'),
+    import('./backup/verify.js'),
+    import('./backup/restore.js'),
+    import('./backup/prune.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

@@ -40,3 +40,10 @@ export const agentLatency = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+
+export const serviceHealth = new client.Gauge({
+  name: 'service_health',
+  help: 'Health of each configured service at its last check: 1 ok, 0.5 degraded, 0 down.',
+  labelNames: ['service', 'kind'],
+  registers: [registry],
+});

@@ -11,9 +11,15 @@ const seedTools = [
   'database_db_health', 'database_describe_table', 'database_execute_query', 'database_list_tables',
   'maestro_analyze', 'maestro_chat', 'maestro_generate', 'maestro_list_agents', 'maestro_orchestrate',
   'real-classifier_classify_ticket', 'real-resolver_resolve_ticket', 'sentiment-analyzer_analyze_sentiment',
+  'monitoring_get_cache_stats', 'monitoring_get_container_logs', 'monitoring_get_llm_status', 'monitoring_get_system_metrics',
+  'monitoring_health_check', 'monitoring_list_containers', 'monitoring_list_models',
+  'real-desktop-commander_execute_command', 'browser_browse', 'code-review_analyze_code', 'code-review_security_scan',
+  'real-backup_create_backup',
 ];
-const ticketTools = ['tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
-const allTools = [...seedTools, ...ticketTools].sort();
+// twl's own tools beyond the seed's names.
+const backupTools = ['real-backup_list_backups', 'real-backup_prune_backups', 'real-backup_restore_backup', 'real-backup_verify_backup'];
+const ticketTools = ['audit_list_entries', 'tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;

@@ -53,7 +53,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
   });
   maestroActiveWorkflows.inc();
   const steps: StepReport[] = [];
-  let plan: Plan = { planner: 'deterministic', steps: [], rationale: [], runbook: null };
+  let plan: Plan = { planner: 'deterministic', steps: [], rationale: [], runbook: null, remedies: {} };
   let diagnosis: string | null = null;
   try {
     // 1. Triage, outside any transaction (an LLM may take a while), then recorded.
@@ -90,36 +90,90 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     // 3. Run it.
     const faults: Array<{ step: PlanStep; finding: string }> = [];
     let fixed = 0;
-    for (const [index, step] of plan.steps.entries()) {
-      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
-      if (step.needsApproval) {
-        const answer = await hooks.approve(step);
-        maestroDecisions.inc({ decision_type: 'approval' });
-        await appendEvent(store, id, {
-          actor: answer === undefined ? MAESTRO : actor,
-          kind: 'approval',
-          step: step.tool,
-          status: answer ? 'ok' : 'waiting',
-          input: step.input,
-          decision: answer === true ? 'approved' : answer === false ? 'refused' : 'nobody could approve here: waiting for approval',
-        });
-        if (!answer) {
-          steps.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'waiting', finding: null, durationMs: 0 });
-          const waiting = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'waiting_approval', actor));
-          const summary = `Waiting for approval of ${step.tool} (${step.purpose}); run \`twl ticket resolve ${id} --yes\` to approve.`;
-          return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
-        }
-      }
-      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
-      hooks.progress?.({ step, index, total: plan.steps.length, status: 'running' });
-      const report = await runStep(ctx, ops, step, id);
+    /** Asks for a step's approval when it needs one; false means: stop here, waiting for approval. */
+    const approveStep = async (step: PlanStep): Promise<boolean> => {
+      if (!step.needsApproval) return true;
+      const answer = await hooks.approve(step);
+      maestroDecisions.inc({ decision_type: 'approval' });
+      await appendEvent(store, id, {
+        actor: answer === undefined ? MAESTRO : actor,
+        kind: 'approval',
+        step: step.tool,
+        status: answer ? 'ok' : 'waiting',
+        input: step.input,
+        decision: answer === true ? 'approved' : answer === false ? 'refused' : 'nobody could approve here: waiting for approval',
+      });
+      return answer === true;
+    };
+    const waitForApproval = async (step: PlanStep): Promise<ResolveReport> => {
+      steps.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'waiting', finding: null, durationMs: 0 });
+      const waiting = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'waiting_approval', actor));
+      const summary = `Waiting for approval of ${step.tool} (${step.purpose}); run \`twl ticket resolve ${id} --yes\` to approve.`;
+      return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
+    };
+    const withTicket = (step: PlanStep): PlanStep => (step.tool === 'real-desktop-commander_execute_command' ? { ...step, input: { ...step.input, ticket_id: id } } : step);
+    let total = plan.steps.length;
+    let index = 0;
+    const execute = async (step: PlanStep): Promise<StepReport> => {
+      hooks.progress?.({ step, index, total, status: 'running' });
+      const report = await runStep(ctx, ops, withTicket(step), id);
       steps.push(report);
-      hooks.progress?.({ step, index, total: plan.steps.length, status: report.status, finding: report.finding });
+      hooks.progress?.({ step, index, total, status: report.status, finding: report.finding });
+      index++;
       maestroDecisions.inc({ decision_type: 'step' });
-      if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      return report;
+    };
+    for (const step of plan.steps) {
+      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      if (!(await approveStep(step))) return await waitForApproval(step);
+      if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      const report = await execute(step);
+      if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during step ${index} (${step.tool})`, plan, steps, diagnosis);
       if (report.finding) faults.push({ step, finding: report.finding });
       if (step.kind === 'fix' && report.status === 'ok') fixed++;
       if (step.kind === 'fix' && report.status === 'failed') break;
+    }
+
+    // 3b. Remedies: restart each faulty service that has a restart action, then verify it.
+    const restarted: string[] = [];
+    for (const fault of [...faults]) {
+      const remedy = fault.step.service ? plan.remedies[fault.step.service] : undefined;
+      if (!remedy || fault.step.kind !== 'check') continue;
+      total += remedy.fix.length + remedy.verify.length;
+      let ok = true;
+      for (const step of remedy.fix) {
+        if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before ${step.purpose}`, plan, steps, diagnosis);
+        if (!(await approveStep(step))) return await waitForApproval(step);
+        const report = await execute(step);
+        if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during ${step.purpose}`, plan, steps, diagnosis);
+        ok &&= report.status === 'ok' && !report.finding;
+      }
+      if (!ok) continue;
+      fixed++;
+      // A restarted service may take a moment to answer: verify for a few seconds.
+      let verified = false;
+      for (let attempt = 0; attempt < 5 && !verified && !ctx.signal.aborted; attempt++) {
+        if (attempt) await new Promise((r) => setTimeout(r, 1000));
+        const reports: StepReport[] = [];
+        for (const step of remedy.verify) reports.push(await execute({ ...step, purpose: `${step.purpose}${attempt ? ` (attempt ${attempt + 1})` : ''}` }));
+        verified = reports.every((r) => r.status === 'ok' && !r.finding);
+      }
+      if (verified) {
+        restarted.push(fault.step.service!);
+        faults.splice(faults.indexOf(fault), 1);
+      }
+    }
+    if (restarted.length && faults.length === 0 && !plan.runbook) {
+      const resolvedAt = new Date();
+      const timeToResolveMs = resolvedAt.getTime() - new Date(ticket.createdAt).getTime();
+      const summary = `Restarted ${restarted.join(', ')} through the commander; ${restarted.length > 1 ? 'they answer' : 'it answers'} again (health check and browser).${diagnosis ? ` Diagnosis: ${diagnosis}` : ''}`;
+      maestroDecisions.inc({ decision_type: 'resolve' });
+      const resolved = await store.transaction(async (tx) => {
+        const t = await transition(tx, await getTicket(tx, id), 'resolved', MAESTRO, { resolution: summary, resolvedAt: resolvedAt.toISOString() });
+        await appendEvent(tx, id, { actor: 'real-resolver', kind: 'resolution', output: { timeToResolveMs, restarted }, decision: summary });
+        return t;
+      });
+      return { ticket: resolved, outcome: 'resolved', summary, plan, steps, diagnosis, timeToResolveMs };
     }
 
     if (ctx.signal.aborted) return await interrupted(ctx, id, actor, 'after the last step, before deciding', plan, steps, diagnosis);

@@ -1,5 +1,5 @@
 import { invoke } from '../../ops/invoke.js';
-import type { AnyOp } from '../../ops/op.js';
+import { agentOf, type AnyOp } from '../../ops/op.js';
 import type { OpContext } from '../../runtime/context.js';
 import { isTwlError, messageOf } from '../../runtime/errors.js';
 import { appendEvent } from '../tickets/repo.js';
@@ -51,5 +51,4 @@ export async function runStep(ctx: OpContext, ops: Map<string, AnyOp>, step: Pla
   return { tool: step.tool, kind: step.kind, purpose: step.purpose, status, finding, durationMs: Math.round(durationMs * 10) / 10, output };
 }
 
-/** The seed's agent names come before the first underscore of a tool name. */
-export const agentOf = (tool: string): string => (tool.includes('_') ? tool.slice(0, tool.indexOf('_')) : tool);
+export { agentOf } from '../../ops/op.js';

@@ -14,12 +14,15 @@ export class TextModel<L extends string> {
   private prior = new Float64Array(0);
   /** c(t, L) = odds([t], L) - prior(L) per token, in the order of `labels`; null for unseen tokens. */
   private readonly perToken = new Map<string, Float64Array | null>();
+  /** Tokens seen in training: any other token contributes nothing (the library ignores it too), and is not cached. */
+  private readonly vocabulary = new Set<string>();
 
   constructor(readonly labels: readonly L[], config: { considerOnlyPresence?: boolean; smoothingFactor?: number } = {}) {
     this.nb.defineConfig({ considerOnlyPresence: true, smoothingFactor: 0.5, ...config });
   }
 
   learn(features: string[], label: L): void {
+    for (const f of features) this.vocabulary.add(f);
     this.nb.learn(features, label);
   }
 
@@ -36,6 +39,7 @@ export class TextModel<L extends string> {
 
   /** The library's odds for one token, less each label's prior (null: a token it never saw). */
   private tokenOdds(token: string): Float64Array | null {
+    if (!this.vocabulary.has(token)) return null;
     let contribution = this.perToken.get(token);
     if (contribution === undefined) {
       const computed = new Map(this.nb.computeOdds([token]).filter(([label]) => label !== 'unknown'));

@@ -72,33 +72,33 @@ const rules: Rule[] = [
     effect: 'urgency+',
     weight: 1,
     pattern:
-      /\b(depuis (\d+|un|une|deux|trois|quatre|plusieurs|une bonne)\s*(h|heures?|min|minutes?|jours?|j|semaines?)|depuis (ce matin|hier|cette nuit|ce midi|lundi|mardi|mercredi|jeudi|vendredi|le debut|des heures)|(for|since) (\d+|an?|one|two|three|four|several|over an?)\s*(h|hrs?|hours?|mins?|minutes?|days?|weeks?)|since (this morning|yesterday|last night|monday|tuesday|wednesday|thursday|friday|lunch|hours))\b/g,
+      /\b(depuis (\d+|un|une|deux|trois|quatre|plusieurs|une bonne)\s*(h|heures?|min|minutes?)|depuis (ce matin|hier|cette nuit|ce midi|lundi|mardi|mercredi|jeudi|vendredi|le debut|des heures)|(for|since) (\d+|an?|one|two|three|four|several|over an?)\s*(h|hrs?|hours?|mins?|minutes?)|since (this morning|yesterday|last night|monday|tuesday|wednesday|thursday|friday|lunch|hours))\b/g,
   },
   {
     type: 'urgent-word',
     effect: 'urgency+',
     weight: 2,
-    pattern: /\b(urgent|urgence|urgemment|asap|au plus vite|au plus tot|immediatement|tout de suite|sans attendre|critique|critical|emergency|right now|right away|immediately|prioritaire|bloquant|blocking|showstopper|p1|sev1|sev 1)\b/g,
+    pattern: /(?<!\b(?:pas|not|non|no|sans|rien d|nothing|aucune?)(?: (?:super|tres|very|really|so|vraiment|si|trop|du tout|at all))? )\b(urgent|urgence|urgemment|asap|au plus vite|au plus tot|immediatement|tout de suite|sans attendre|critique|critical|emergency|right now|right away|immediately|prioritaire|bloquant|blocking|showstopper|p1|sev1|sev 1)\b/g,
   },
   {
     type: 'impact',
     effect: 'urgency+',
     weight: 1.5,
     pattern:
-      /\b(tout le monde|tous les (utilisateurs|collaborateurs|postes|salaries|agents|clients|sites)|toute l equipe|tout le service|tout le (site|batiment|plateau|magasin)|tous les magasins|toute la (boite|societe|compta|production)|personne ne peut|plus personne|aucun (utilisateur|client)|everyone|everybody|all (users|staff|employees|customers|stores|sites|our)|whole (team|company|office|floor|department)|entire (team|company|office|site)|nobody can|no one can|customers? (can ?t|cannot|are unable)|clients? ne (peuvent|peut)|chiffre d affaires|revenue|perte de ventes|losing (money|sales|orders)|pour personne|for (everyone|everybody|all users)|toute la (boite|drh|direction|compta\w*|equipe|societe|boutique|clinique|agence)|tout le (groupe|batiment|personnel|siege)|all (services|customer.facing|agents|\d+)|(\d{2,}|plusieurs|several|many|multiple) (utilisateurs|users|personnes|people|salaries|collaborateurs|employees|agents|magasins|stores|sites|agences|clients|customers|pc|postes|vms?)|(team|equipe) (of|de) \d+|the (whole|entire) \w+ (team|org|group|department)|clients? (impactes|fuient|repartent|bloques)|customers? (impacted|affected|complain\w*|are)|les (ventes|paiements|commandes|caisses)|(payments?|orders?|checkout|sales) (fail\w*|blocked|are)|plus aucune? (commande|vente|transaction|log|paiement)|no (orders?|sales|payments?))\b/g,
+      /\b(tout le monde|tous les (utilisateurs|collaborateurs|postes|salaries|agents|clients|sites)|toute l equipe|tout le service|tout le (site|batiment|plateau|magasin)|tous les magasins|toute la (boite|societe|compta|production)|personne ne peut|plus personne|aucun (utilisateur|client)|everyone|everybody|all (users|staff|employees|customers|stores|sites|our)|whole (team|company|office|floor|department)|entire (team|company|office|site)|nobody can|no one can|customers? (can ?t|cannot|are unable)|clients? ne (peuvent|peut)|chiffre d affaires|(?<!(?:pas|est|sont|etre) )revenue|perte de ventes|losing (money|sales|orders)|pour personne|for (everyone|everybody|all users)|toute la (boite|drh|direction|compta\w*|equipe|societe|boutique|clinique|agence)|tout le (groupe|batiment|personnel|siege)|all (services|customer.facing|agents|\d+)|(\d{2,}|plusieurs|several|many|multiple|dizaines de|centaines de|dozens of|hundreds of) (utilisateurs|users|personnes|people|salaries|collaborateurs|employees|agents|magasins|stores|sites|agences|clients|customers|pc|postes|vms?|commerciaux|conseillers|comptables|vendeurs|techniciens|operateurs|fournisseurs|partenaires|suppliers|partners|staff|colleagues|collegues|services|teams|equipes|bureaux|offices|caisses|patients)|(all|every|tous les|toutes les) (partners|partenaires|fournisseurs|suppliers|comptes|accounts|branches|offices|bureaux|agences|utilisatrices|salles)|(for|pour) (every|each|chaque) (user|customer|client|utilisateur)|personne ne peut (plus )?travailler|nobody can work|no one can work|(production|la prod|l usine|le site|the site|the shop|la boutique|le magasin) (est )?(a l arret|arretee|stopped|halted|is down|est down|est arretee)|(team|equipe) (of|de) \d+|the (whole|entire) \w+ (team|org|group|department)|clients? (impactes|fuient|repartent|bloques)|customers? (impacted|affected|complain\w*|are)|les (ventes|paiements|commandes|caisses)|(payments?|orders?|checkout|sales) (fail\w*|blocked|are)|plus aucune? (commande|vente|transaction|log|paiement)|no (orders?|sales|payments?))\b/g,
   },
   {
     type: 'deadline',
     effect: 'urgency+',
     weight: 1,
     pattern:
-      /\b(avant (\d{1,2} ?h\d*|midi|ce soir|demain matin|la fin de (la )?journee|la reunion|la demo)|dans (\d+|une|deux) ?(h|heures?|minutes?|min)|ce soir|aujourd hui|before (noon|tonight|\d{1,2} ?(am|pm)|end of (the )?day|eod|the (meeting|demo|board))|by (tonight|eod|noon|\d{1,2} ?(am|pm))|within (the )?(hour|\d+ ?(hours?|minutes?))|deadline|echeance|cloture (mensuelle|comptable)?|month.end close|go.live|go live|a \d{1,2} ?h(\d\d)?|at \d{1,2}(:\d\d)? ?(am|pm)|this (afternoon|morning|evening)|cet apres.midi|tonight|today|demain matin|tomorrow morning|in (an|one|two|\d+) hours?|dans (une|deux|\d+) heures?|cut.off)\b/g,
+      /\b(avant (\d{1,2} ?h\d*|midi|ce soir|demain matin|la fin de (la )?journee|la reunion|la demo)|dans (\d+|une|deux) ?(h|heures?|minutes?|min)|ce soir|aujourd hui|before (noon|tonight|\d{1,2} ?(am|pm)|end of (the )?day|eod|the (meeting|demo|board))|by (tonight|eod|noon|\d{1,2} ?(am|pm))|within (the )?(hour|\d+ ?(hours?|minutes?))|deadline|echeance|cloture (mensuelle|comptable)?|month.end close|go.live|go live|a \d{1,2} ?h(\d\d)?|at \d{1,2}(:\d\d)? ?(am|pm)|this (afternoon|evening)|(?<!since )this morning|cet apres.midi|tonight|(?<!since |as of )today|demain matin|tomorrow morning|in (an|one|two|\d+) hours?|dans (une|deux|\d+) heures?|cut.off)\b/g,
   },
   {
     type: 'outage',
     effect: 'urgency+',
     weight: 0.5,
-    pattern: /\b(down|outage|en panne|panne generale|hors service|hs|ne repond plus|inaccessible|unreachable|plante|crash\w*|ne fonctionne plus|ne marche plus|completely broken|not working at all|coupure|offline|hors ligne|a l arret|fige\w*|froze|frozen|inutilisable\w*|unusable|bloque\w*|blocked|stuck|coince\w*|echou\w*|fail(s|ed|ing)|en erreur|tombe\w*|dead|mort|disaster|catastroph\w*|plus aucune?|no longer|en boucle|crashloop\w*|is down|are down|sont down|est down|service unavailable)\b/g,
+    pattern: /\b(down|outage|en panne|panne generale|hors service|hs|ne repond plus|inaccessible|unreachable|plante|crash\w*|ne fonctionne plus|ne marche plus|completely broken|not working at all|coupure|offline|hors ligne|a l arret|fige\w*|froze|frozen|inutilisable\w*|unusable|bloque\w*|blocked|stuck|coince\w*|echou\w*|fail(s|ed|ing)|en erreur|tombe\w*|dead|mort|disaster|catastroph\w*|plus aucune?|no longer|en boucle|crashloop\w*|is down|are down|sont down|est down|service unavailable|ne repondent plus|not responding|stopped (working|responding)|plus rien ne (passe|marche|fonctionne)|nothing works|won t start|ne demarre plus)\b/g,
   },
   {
     type: 'production',
@@ -118,7 +118,7 @@ const rules: Rule[] = [
     effect: 'urgency-',
     weight: 1,
     pattern:
-      /\b(cosmetique|cosmetic|petit (bug|souci|detail)|small (thing|issue|bug)|minor|tiny|juste (une|un petit) (question|detail)|just (wondering|asking|curious|fyi)|fyi|suggestion|amelioration|would be nice|ce serait (bien|top|sympa)|logo|police|font|typo|faute d orthographe|libelle|tooltip\w*|couleur|colou?r|pixel\w*|rayure|scratch)\b/g,
+      /\b(cosmetique|cosmetic|petit (bug|souci|detail)|small (thing|issue|bug)|minor|tiny|juste (une|un petit) (question|detail)|just (wondering|asking|curious|fyi)|fyi|suggestion|amelioration|would be nice|ce serait (bien|top|sympa)|logo|police|font|typo|typos|coquille|faute d orthographe|faute de frappe|mal aligne\w*|misalign\w*|moche|ugly|image cassee|broken image|libelle|tooltip\w*|couleur|colou?r|pixel\w*|rayure|scratch)\b/g,
   },
   { type: 'vip', effect: 'urgency+', weight: 1, pattern: /\b(directeur|directrice|dg|pdg|ceo|cfo|cto|coo|president|vip|direction generale|comite de direction|codir|comex|board)\b/g },
   {
@@ -133,7 +133,7 @@ const rules: Rule[] = [
     effect: 'urgency-',
     weight: 1,
     pattern:
-      /\b(serait il possible|est il possible|est ce possible|pourriez vous|pourrais je|je souhaiterais|je voudrais|j aimerais|merci de (bien vouloir|me)|demande d|petite question|question|could you|would it be possible|is it possible|i would like|i d like|can i get|how do i|how can i|request(ing)?|nouvel arrivant|new (hire|joiner|starter)|onboarding|demande de (creation|mise en place|changement|renouvellement|planification)|pouvez.vous|pourriez.vous|can you|can we|could we|please (add|create|remove|rename|install|send|share|prepare|drop|collect|delete|decommission|disable|enable|set up|plan)|merci de (creer|ajouter|supprimer|desactiver|installer|prevoir|planifier)|planifier|plan(ned)? (for|a)|prevu en|next quarter|trimestre|what is|what s|where (can|do)|how (do|can|long|often)|comment (on|faire|puis)|quel(le)?s? (est|sont)|is there|y a.t.il|est.ce qu)\b/g,
+      /\b(serait il possible|est il possible|est ce possible|pourriez vous|pourrais je|je souhaiterais|je voudrais|j aimerais|merci de (bien vouloir|me)|demande d|petite question|question|could you|would it be possible|is it possible|i would like|i d like|can i get|how do i|how can i|request(ing)?|nouvel arrivant|new (hire|joiner|starter)|onboarding|demande de (creation|mise en place|changement|renouvellement|planification)|pouvez.vous|pourriez.vous|can you|can we|could we|please (add|create|remove|rename|install|send|share|prepare|drop|collect|delete|decommission|disable|enable|set up|plan)|merci de (creer|ajouter|supprimer|desactiver|installer|prevoir|planifier|prolonger|renouveler|remplacer|augmenter|changer|modifier|activer)|besoin d (un|une)|need an? (new|replacement|spare)|planifier|plan(ned)? (for|a)|prevu en|next quarter|trimestre|what is|what s|where (can|do)|how (do|can|long|often)|comment (on|faire|puis)|quel(le)?s? (est|sont)|is there|y a.t.il|est.ce qu)\b/g,
   },
 ];
 

@@ -1,0 +1,173 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../../runtime/config.js';
+import { TwlError, messageOf } from '../../runtime/errors.js';
+
+export interface Timings {
+  dnsMs: number | null;
+  connectMs: number | null;
+  tlsMs: number | null;
+  firstByteMs: number | null;
+  totalMs: number;
+}
+
+export interface Hop {
+  url: string;
+  status: number;
+  location: string | null;
+}
+
+export interface BrowseResult {
+  url: string;
+  finalUrl: string;
+  status: number;
+  statusText: string;
+  redirects: Hop[];
+  timings: Timings;
+  tls: { subject: string; issuer: string; validFrom: string; validTo: string; daysLeft: number; protocol: string | null } | null;
+  headers: Record<string, string>;
+  contentType: string | null;
+  sizeBytes: number;
+  truncated: boolean;
+  title: string | null;
+  text: string | null;
+}
+
+const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+
+/** The browser policy: a host must match an allow pattern and no deny pattern. */
+export function hostAllowed(policy: Config['browser'], host: string): { allowed: boolean; why: string } {
+  const denied = policy.deny.find((p) => glob(p).test(host));
+  if (denied) return { allowed: false, why: `${host} matches browser.deny "${denied}"` };
+  const allowed = policy.allow.find((p) => glob(p).test(host));
+  return allowed ? { allowed: true, why: `browser.allow "${allowed}"` } : { allowed: false, why: `${host} matches no browser.allow pattern (${policy.allow.join(', ')})` };
+}
+
+interface Fetched {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  truncated: boolean;
+  timings: Omit<Timings, 'totalMs'>;
+  tls: BrowseResult['tls'];
+}
+
+function fetchOnce(url: URL, policy: Config['browser'], signal: AbortSignal): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const at = () => Math.round((performance.now() - started) * 10) / 10;
+    const timings: Fetched['timings'] = { dnsMs: null, connectMs: null, tlsMs: null, firstByteMs: null };
+    let tls: BrowseResult['tls'] = null;
+    const client = url.protocol === 'https:' ? https : http;
+    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false }, (res) => {
+      timings.firstByteMs = at();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      res.on('data', (chunk: Buffer) => {
+        if (truncated) return;
+        size += chunk.length;
+        if (size > policy.maxBytes) {
+          truncated = true;
+          chunks.push(chunk.subarray(0, chunk.length - (size - policy.maxBytes)));
+          res.destroy();
+          return finish();
+        }
+        chunks.push(chunk);
+      });
+      const finish = () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks), truncated, timings, tls });
+      res.on('end', finish);
+      res.on('error', (err) => (truncated ? finish() : reject(err)));
+    });
+    req.on('socket', (socket) => {
+      socket.on('lookup', () => (timings.dnsMs = at()));
+      socket.on('connect', () => (timings.connectMs = at()));
+      socket.on('secureConnect', () => {
+        timings.tlsMs = at();
+        const cert = (socket as TLSSocket).getPeerCertificate();
+        if (cert && cert.valid_to) {
+          const validTo = new Date(cert.valid_to);
+          const name = (n: Record<string, string | string[]> | undefined) => (n ? String(n.O ?? n.CN ?? JSON.stringify(n)) : '');
+          tls = {
+            subject: String(cert.subject?.CN ?? ''),
+            issuer: name(cert.issuer as unknown as Record<string, string>),
+            validFrom: new Date(cert.valid_from).toISOString(),
+            validTo: validTo.toISOString(),
+            daysLeft: Math.floor((validTo.getTime() - Date.now()) / 86_400_000),
+            protocol: (socket as TLSSocket).getProtocol(),
+          };
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Readable text of an HTML page (Mozilla Readability over a linkedom DOM). */
+async function readable(html: string, url: string): Promise<{ title: string | null; text: string | null }> {
+  const [{ Readability }, { parseHTML }] = await Promise.all([import('@mozilla/readability'), import('linkedom')]);
+  const { document } = parseHTML(html);
+  const title = document.querySelector('title')?.textContent?.trim() || null;
+  try {
+    Object.defineProperty(document, 'baseURI', { value: url });
+    const article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0]).parse();
+    const text = article?.textContent?.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim() ?? null;
+    return { title: article?.title?.trim() || title, text: text ? text.slice(0, 50_000) : null };
+  } catch {
+    return { title, text: document.body?.textContent?.replace(/\s+/g, ' ').trim().slice(0, 50_000) ?? null };
+  }
+}
+
+/** GETs a URL within the browser policy, following up to 10 redirects, each hop checked against the policy too. */
+export async function browse(policy: Config['browser'], raw: string, signal: AbortSignal, withText = true): Promise<BrowseResult> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TwlError('TWL_INPUT_INVALID', `"${raw}" is not a URL: expected http://… or https://….`);
+  }
+  const started = performance.now();
+  const timeout = AbortSignal.any([AbortSignal.timeout(policy.timeout), signal]);
+  const redirects: Hop[] = [];
+  for (let hop = 0; ; hop++) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TwlError('TWL_BROWSE_REFUSED', `Only http and https are browsed, not ${url.protocol}`);
+    const check = hostAllowed(policy, url.hostname);
+    if (!check.allowed) throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${check.why}.`);
+    let res: Fetched;
+    try {
+      res = await fetchOnce(url, policy, timeout);
+    } catch (err) {
+      const why = timeout.aborted && !signal.aborted ? `no complete answer within ${policy.timeout} ms` : messageOf(err);
+      throw new TwlError('TWL_BROWSE_FAILED', `Could not fetch ${url.href}: ${why}`, { cause: err });
+    }
+    const location = res.headers.location ?? null;
+    if (res.status >= 300 && res.status < 400 && location) {
+      redirects.push({ url: url.href, status: res.status, location });
+      if (hop >= 10) throw new TwlError('TWL_BROWSE_FAILED', `More than 10 redirects from ${raw}.`);
+      url = new URL(location, url);
+      continue;
+    }
+    const contentType = (res.headers['content-type'] as string | undefined) ?? null;
+    const body = res.body.toString('utf8');
+    const isHtml = contentType?.includes('html') ?? /^\s*</.test(body);
+    const { title, text } = withText && isHtml ? await readable(body, url.href) : { title: null, text: withText && contentType?.startsWith('text/') ? body.slice(0, 50_000) : null };
+    return {
+      url: raw,
+      finalUrl: url.href,
+      status: res.status,
+      statusText: res.statusText,
+      redirects,
+      timings: { ...res.timings, totalMs: Math.round((performance.now() - started) * 10) / 10 },
+      tls: res.tls,
+      headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+      contentType,
+      sizeBytes: res.body.length,
+      truncated: res.truncated,
+      title,
+      text,
+    };
+  }
+}

@@ -1,0 +1,157 @@
+import net from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Service } from '../../runtime/config.js';
+import type { OpContext } from '../../runtime/context.js';
+import { messageOf } from '../../runtime/errors.js';
+import { serviceHealth } from '../../runtime/metrics.js';
+import { redactText, redactUrl } from '../../runtime/redact.js';
+import { runCommand } from '../commander/run.js';
+import { Docker } from './docker.js';
+
+export type Status = 'ok' | 'degraded' | 'down';
+
+export interface Health {
+  name: string;
+  kind: Service['kind'] | 'store' | 'cache' | 'llm';
+  target: string;
+  status: Status;
+  latencyMs: number | null;
+  detail: string;
+}
+
+const since = (started: number) => Math.round((performance.now() - started) * 10) / 10;
+
+const tcpConnect = (host: string, port: number, timeoutMs: number) =>
+  new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(timeoutMs);
+    socket.once('connect', () => (socket.destroy(), resolve()));
+    socket.once('timeout', () => (socket.destroy(), reject(new Error(`no connection within ${timeoutMs} ms`))));
+    socket.once('error', reject);
+  });
+
+/** Processes by name, from /proc (Linux). */
+function processesNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (comm === name || cmdline[0]?.endsWith(`/${name}`) || cmdline[0] === name) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+const inRange = (status: number, healthy: Service['healthy']) => (healthy.status?.length ? healthy.status.includes(status) : status >= 200 && status < 400);
+
+/** Checks one configured service the way its kind needs; never throws: a failure is a `down` with the reason. */
+export async function checkService(ctx: OpContext, service: Service): Promise<Health> {
+  const started = performance.now();
+  const base = { name: service.name, kind: service.kind, target: redactUrl(service.target) };
+  const verdict = (latencyMs: number, detail: string): Health => ({
+    ...base,
+    status: service.healthy.latencyMs !== undefined && latencyMs > service.healthy.latencyMs ? 'degraded' : 'ok',
+    latencyMs,
+    detail: service.healthy.latencyMs !== undefined && latencyMs > service.healthy.latencyMs ? `${detail}; slower than ${service.healthy.latencyMs} ms` : detail,
+  });
+  const down = (detail: string): Health => ({ ...base, status: 'down', latencyMs: since(started), detail: redactText(detail) });
+  try {
+    switch (service.kind) {
+      case 'http': {
+        const res = await fetch(service.target, { signal: AbortSignal.any([AbortSignal.timeout(service.timeout), ctx.signal]), redirect: 'manual' });
+        const body = service.healthy.bodyMatch ? await res.text() : (await res.body?.cancel(), '');
+        const latency = since(started);
+        if (!inRange(res.status, service.healthy)) return down(`HTTP ${res.status} ${res.statusText}`);
+        if (service.healthy.bodyMatch && !new RegExp(service.healthy.bodyMatch).test(body)) return down(`HTTP ${res.status}, but the body does not match /${service.healthy.bodyMatch}/`);
+        return verdict(latency, `HTTP ${res.status}`);
+      }
+      case 'tcp': {
+        const [host, port] = [service.target.slice(0, service.target.lastIndexOf(':')), Number(service.target.slice(service.target.lastIndexOf(':') + 1))];
+        await tcpConnect(host.replace(/^\[|\]$/g, ''), port, service.timeout);
+        return verdict(since(started), `accepts connections on ${service.target}`);
+      }
+      case 'process': {
+        const pids = processesNamed(service.target);
+        return pids.length ? verdict(since(started), `${pids.length} process${pids.length > 1 ? 'es' : ''} (pid ${pids.slice(0, 5).join(', ')})`) : down(`no process named ${service.target}`);
+      }
+      case 'container': {
+        const info = await new Docker(ctx.config.docker.socket).inspect(service.target);
+        const health = info.State.Health?.Status;
+        if (!info.State.Running) return down(`container ${service.target} is ${info.State.Status}`);
+        if (health === 'unhealthy') return down(`container ${service.target} is running but unhealthy`);
+        return verdict(since(started), `running${health ? `, ${health}` : ''}`);
+      }
+      case 'systemd': {
+        const r = await runCommand(ctx, { argv: ['systemctl', 'is-active', service.target], timeoutMs: service.timeout });
+        const state = r.stdout.trim() || r.stderr.trim();
+        return state === 'active' ? verdict(since(started), 'active') : down(`systemd unit ${service.target} is ${state || `not active (exit ${r.exitCode})`}`);
+      }
+      case 'postgres': {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: service.target, connectionTimeoutMillis: service.timeout, query_timeout: service.timeout });
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+        return verdict(since(started), 'answers SELECT 1');
+      }
+      case 'redis': {
+        const { createClient } = await import('@redis/client');
+        const client = createClient({ url: service.target, socket: { connectTimeout: service.timeout, reconnectStrategy: false } });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          const pong = await client.ping();
+          return verdict(since(started), `PING → ${pong}`);
+        } finally {
+          await client.close().catch(() => undefined);
+        }
+      }
+    }
+  } catch (err) {
+    return down(messageOf(err));
+  }
+}
+
+/** twl's own dependencies: the store, the cache, and the LLM when configured. */
+export async function checkDependencies(ctx: OpContext): Promise<Health[]> {
+  const out: Health[] = [];
+  const probe = async (name: string, kind: Health['kind'], target: string, fn: () => Promise<string>) => {
+    const started = performance.now();
+    try {
+      const detail = await fn();
+      out.push({ name, kind, target, status: 'ok', latencyMs: since(started), detail });
+    } catch (err) {
+      out.push({ name, kind, target, status: kind === 'llm' ? 'degraded' : 'down', latencyMs: since(started), detail: redactText(messageOf(err)) });
+    }
+  };
+  await probe('twl-store', 'store', ctx.config.database.url ? redactUrl(ctx.config.database.url) : 'embedded', async () => {
+    const store = await ctx.store();
+    await store.query('SELECT 1');
+    return `${store.backend} at ${store.location}`;
+  });
+  await probe('twl-cache', 'cache', ctx.config.redis.url ? redactUrl(ctx.config.redis.url) : 'store table', async () => {
+    const cache = await ctx.cache();
+    const s = await cache.stats();
+    return `${cache.backend}, ${s.keys} keys`;
+  });
+  const llm = ctx.llm();
+  if (llm) await probe('llm', 'llm', llm.host, async () => `Ollama ${await llm.version()}, model ${llm.model}`);
+  return out;
+}
+
+export const worst = (statuses: Status[]): Status => (statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok');
+
+/** Every configured service (or the ones named) and twl's dependencies, checked concurrently. */
+export async function healthReport(ctx: OpContext, only?: string[]): Promise<{ status: Status; services: Health[]; dependencies: Health[] }> {
+  const services = ctx.config.services.filter((s) => !only?.length || only.includes(s.name));
+  const [checked, dependencies] = await Promise.all([Promise.all(services.map((s) => checkService(ctx, s))), only?.length ? Promise.resolve([]) : checkDependencies(ctx)]);
+  for (const h of checked) serviceHealth.set({ service: h.name, kind: h.kind }, h.status === 'ok' ? 1 : h.status === 'degraded' ? 0.5 : 0);
+  return { status: worst([...checked, ...dependencies].map((h) => h.status)), services: checked, dependencies };
+}

@@ -1,0 +1,39 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { defineOp, readOnly } from '../op.js';
+
+export default defineOp({
+  id: 'monitoring.metrics',
+  mcpName: 'monitoring_get_system_metrics',
+  title: 'System metrics',
+  description: 'CPU use and load, memory, disks, network interfaces and the top processes of the machine twl runs on.',
+  input: z.object({ top: z.number().int().min(1).max(100).default(10).describe('How many top processes (by CPU).') }),
+  output: z.object({
+    host: z.string(),
+    uptimeSeconds: z.number(),
+    cpu: z.object({ cores: z.number().int(), usagePercent: z.number(), load: z.array(z.number()) }),
+    memory: z.object({ totalBytes: z.number(), usedBytes: z.number(), availableBytes: z.number(), usedPercent: z.number() }),
+    disks: z.array(z.object({ mount: z.string(), fs: z.string(), sizeBytes: z.number(), usedBytes: z.number(), usedPercent: z.number() })),
+    network: z.array(z.object({ iface: z.string(), rxBytes: z.number(), txBytes: z.number(), rxPerSecond: z.number().nullable(), txPerSecond: z.number().nullable() })),
+    processes: z.array(z.object({ pid: z.number().int(), name: z.string(), cpuPercent: z.number(), memPercent: z.number(), user: z.string() })),
+  }),
+  annotations: readOnly,
+  policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 30_000 },
+  async run(_ctx, { top }) {
+    const si = (await import('systeminformation')).default;
+    const [load, mem, fs, net, procs] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize(), si.networkStats('*'), si.processes()]);
+    const round = (n: number) => Math.round(n * 10) / 10;
+    return {
+      host: os.hostname(),
+      uptimeSeconds: Math.round(os.uptime()),
+      cpu: { cores: os.cpus().length, usagePercent: round(load.currentLoad), load: os.loadavg().map(round) },
+      memory: { totalBytes: mem.total, usedBytes: mem.total - mem.available, availableBytes: mem.available, usedPercent: round(((mem.total - mem.available) / mem.total) * 100) },
+      disks: fs.map((d) => ({ mount: d.mount, fs: d.fs, sizeBytes: d.size, usedBytes: d.used, usedPercent: round(d.use ?? 0) })),
+      network: net.map((n) => ({ iface: n.iface, rxBytes: n.rx_bytes, txBytes: n.tx_bytes, rxPerSecond: n.rx_sec ?? null, txPerSecond: n.tx_sec ?? null })),
+      processes: procs.list
+        .sort((a, b) => b.cpu - a.cpu)
+        .slice(0, top)
+        .map((p) => ({ pid: p.pid, name: p.name, cpuPercent: round(p.cpu), memPercent: round(p.mem), user: p.user ?? '' })),
+    };
+  },
+});
