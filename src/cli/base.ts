@@ -124,13 +124,13 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     parseInput(op, raw); // bad input fails before the configuration or the store are touched
     const runtime = await this.runtime();
     const controller = new AbortController();
-    // First Ctrl-C asks the op to stop (its signal aborts); a second one, or an op that does
-    // not stop within 3 s, ends the process with the conventional 130.
+    // First Ctrl-C asks the op to stop (its signal aborts) and record where it stopped; a second
+    // one, or an op that does not stop within 8 s, ends the process with the conventional 130.
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);
       process.stderr.write('\nInterrupted: stopping (Ctrl-C again to force)…\n');
       controller.abort(new TwlError('TWL_INTERRUPTED', 'Interrupted.'));
-      setTimeout(() => process.exit(130), 3000).unref();
+      setTimeout(() => process.exit(130), 8000).unref();
     };
     process.on('SIGINT', onSigint);
     try {

@@ -154,7 +154,7 @@ export const configSchema = z
         deny: z.array(z.string()).default([]).describe('Hosts that may not, even when allowed.'),
         timeout: duration('15s'),
         maxBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
-        chromium: z.string().optional().describe('Path to Chromium for screenshots (e.g. /usr/bin/chromium).'),
+        chromium: z.string().optional().describe('Path to Chromium (e.g. /usr/bin/chromium): browse --screenshot then saves a PNG of the page.'),
       })
       .strict()
       .prefault({}),
@@ -177,6 +177,7 @@ export const configSchema = z
     store: z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
+        activityRetention: duration('7d').describe('How long op calls are kept for the dashboard\'s metrics.'),
         autoHost: z
           .union([z.string(), z.number(), z.literal(false)])
           .default('2m')

@@ -29,6 +29,8 @@ export class Runtime {
   private cacheP?: Promise<Cache>;
   private readonly targets = new Map<string, Promise<Store>>();
   private llmClient?: Llm | null;
+  /** Op calls made by this process, written to the store when it closes (or by long-running processes, periodically). */
+  private readonly activity: Array<{ at: Date; tool: string; ms: number; ok: boolean }> = [];
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -95,7 +97,43 @@ export class Runtime {
     return p.then((store) => ({ name, store }));
   }
 
+  /** Records an op call for the team-wide activity view (twl dash). */
+  recordCall(tool: string, ms: number, ok: boolean): void {
+    this.activity.push({ at: new Date(), tool, ms, ok });
+    if (this.activity.length >= 500) void this.flushActivity();
+  }
+
+  /**
+   * Writes the recorded calls in one statement, and prunes rows older than the retention.
+   * Only when the store is open already, or cheap to reach (a host serves it, or PostgreSQL):
+   * a Redis-only command does not pay for opening the embedded store just to record itself.
+   */
+  async flushActivity(): Promise<void> {
+    if (!this.activity.length) return;
+    const reachable = this.storeP !== undefined || Boolean(this.config.database.url) || (await this.hostRunning());
+    if (!reachable) return;
+    const batch = this.activity.splice(0);
+    try {
+      const store = await this.store();
+      await store.query(
+        'INSERT INTO twl_op_calls (at, tool, caller, duration_ms, ok) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::bool[])',
+        [batch.map((c) => c.at.toISOString()), batch.map((c) => c.tool), batch.map(() => this.actor ?? 'unknown'), batch.map((c) => c.ms), batch.map((c) => c.ok)],
+      );
+      // Pruning now and then is enough to bound the table; every write would be waste.
+      if (Math.random() < 0.05) await store.query('DELETE FROM twl_op_calls WHERE at < now() - make_interval(secs => $1::float8)', [this.config.store.activityRetention / 1000]);
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'could not record op calls');
+    }
+  }
+
+  private async hostRunning(): Promise<boolean> {
+    const { existsSync } = await import('node:fs');
+    const { embeddedPaths } = await import('../store/embedded.js');
+    return existsSync(embeddedPaths(this.loaded.home).socketPath);
+  }
+
   async close(): Promise<void> {
+    await this.flushActivity();
     const settled = async <T extends { close(): Promise<void> }>(p?: Promise<T>) => (await p?.catch(() => undefined))?.close();
     await settled(this.cacheP);
     await Promise.all([...this.targets.values()].map((p) => settled(p)));

@@ -74,9 +74,10 @@ describe('cache across processes (embedded store)', () => {
 describe.skipIf(!hasRedis)('cache on Redis', () => {
   it('round-trips and expires through TWL_REDIS_URL', async () => {
     const env = { TWL_REDIS_URL: REDIS_URL, TWL_REDIS_PREFIX: `twl-e2e-${process.pid}:` };
-    expect((await twl(['cache', 'set', 'greeting', 'hello', '--ttl', '1'], { home, env })).exitCode).toBe(0);
+    // Long enough for two CLI start-ups on a loaded machine before the first read.
+    expect((await twl(['cache', 'set', 'greeting', 'hello', '--ttl', '4'], { home, env })).exitCode).toBe(0);
     expect(envelope((await twl(['cache', 'get', 'greeting', '--json'], { home, env })).stdout).result).toMatchObject({ value: 'hello', backend: 'redis' });
-    await sleep(1300);
+    await sleep(4200);
     expect(envelope((await twl(['cache', 'get', 'greeting', '--json'], { home, env })).stdout).result).toMatchObject({ found: false });
   });
 

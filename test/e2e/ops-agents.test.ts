@@ -15,6 +15,13 @@ const freePort = () =>
   });
 
 describe('a web service goes down, and the 502 ticket gets it restarted', () => {
+  /** A configuration file with the suite's settings plus `extra`, for one command. */
+  const writeConfig = (extra: Record<string, unknown>) => {
+    const base = JSON.parse(readFileSync(path.join(home, '.twlrc.json'), 'utf8'));
+    const file = path.join(home, `extra-${Object.keys(extra).join('-')}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, ...extra }));
+    return file;
+  };
   let home: string;
   let cleanup: () => void;
   let port: number;
@@ -90,6 +97,22 @@ describe('a web service goes down, and the 502 ticket gets it restarted', () => 
     expect(b).toMatchObject({ status: 200, redirects: [{ status: 302 }], title: 'Shop' });
     expect(b.text).toMatch(/checkout answers normally/);
     expect(b.timings.firstByteMs).toBeGreaterThan(0);
+  });
+
+  it('takes a screenshot with the system Chromium, and says clearly when none is configured', async () => {
+    const png = path.join(home, 'shop.png');
+    const noChromium = await twl(['browse', `http://127.0.0.1:${port}/health`, '--screenshot', png, '--json'], { home });
+    expect(noChromium.exitCode).toBe(6);
+    expect(envelope(noChromium.stdout).error).toMatchObject({ code: 'TWL_TOOL_MISSING', actions: [expect.stringMatching(/browser.chromium/)] });
+    const r = await twl(['browse', `http://127.0.0.1:${port}/health`, '--screenshot', png, '--json'], { home, env: { TWL_CONFIG: writeConfig({ browser: { chromium: '/usr/bin/chromium' } }) }, timeout: 90_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(envelope(r.stdout).result).toMatchObject({ screenshot: { file: png, width: 1280, height: 800 } });
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('records op calls from every process in the store', async () => {
+    const r = await twl(['db', 'query', "select count(*)::int as n, count(distinct tool)::int as tools from twl_op_calls where tool = 'monitoring_health_check'", '--json'], { home });
+    expect((envelope(r.stdout).result as { rows: Array<{ n: number }> }).rows[0]!.n).toBeGreaterThan(0);
   });
 
   it('refuses a host outside the browse policy, and a missing Docker engine is named', async () => {

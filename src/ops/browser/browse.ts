@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { browse } from '../../agents/browser/browse.js';
 import { defineOp } from '../op.js';
@@ -8,10 +9,11 @@ export default defineOp({
   title: 'Browse a URL',
   description:
     'GETs a URL within the browser policy (browser.allow / browser.deny hosts, size and time limits), following redirects (each hop checked): status, redirect chain, timings (DNS, connect, TLS, first byte, total), ' +
-    'TLS certificate issuer and expiry, headers, and the readable text of HTML pages.',
+    'TLS certificate issuer and expiry, headers, and the readable text of HTML pages; with a configured Chromium, a PNG screenshot too.',
   input: z.object({
     url: z.string().min(1).describe('http:// or https:// URL.'),
     text: z.boolean().default(true).describe('Extract the readable text.'),
+    screenshot: z.string().optional().describe('Save a PNG of the page to this path (needs browser.chromium).'),
   }),
   output: z.object({
     url: z.string(),
@@ -27,10 +29,15 @@ export default defineOp({
     truncated: z.boolean(),
     title: z.string().nullable(),
     text: z.string().nullable(),
+    screenshot: z.object({ file: z.string(), width: z.number().int(), height: z.number().int() }).nullable(),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 120_000 },
-  async run(ctx, { url, text }) {
-    return browse(ctx.config.browser, url, ctx.signal, text);
+  async run(ctx, { url, text, screenshot: file }) {
+    const result = await browse(ctx.config.browser, url, ctx.signal, text);
+    if (!file) return { ...result, screenshot: null };
+    const { screenshot } = await import('../../agents/browser/screenshot.js');
+    // The screenshot loads the final URL, which the policy has just allowed.
+    return { ...result, screenshot: await screenshot(ctx.config.browser.chromium, result.finalUrl, path.resolve(file), ctx.config.browser.timeout) };
   },
 });
