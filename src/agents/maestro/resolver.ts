@@ -63,6 +63,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     const category = assessment.classification.category;
 
     // 2. Plan.
+    const planStarted = performance.now();
     const ops = await ctx.runtime.ops();
     const tools = new Map([...ops].map(([name, op]) => [name, { readOnly: op.annotations.readOnlyHint }]));
     plan = deterministicPlan({ text: ticket.text, category, config: ctx.config, tools });
@@ -85,6 +86,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       kind: 'plan',
       output: { planner: plan.planner, steps: plan.steps.map((s) => ({ tool: s.tool, input: s.input, kind: s.kind, needsApproval: s.needsApproval })), runbook: plan.runbook?.name ?? null },
       decision: plan.rationale.join('; '),
+      durationMs: performance.now() - planStarted,
     });
 
     // 3. Run it.
