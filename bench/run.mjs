@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { dash } from './dash.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -191,6 +192,8 @@ async function importBench() {
   }
   return results;
 }
+
+suites.dash = () => dash({ root, bin, node, json: values.json });
 
 const wanted = positionals.length ? positionals : Object.keys(suites);
 const results = {};

@@ -117,3 +117,23 @@ describe('the command tree and the tool list', () => {
     expect([...(await coreOps()).keys()].sort()).toEqual(allTools);
   });
 });
+
+describe('twl mcp config', () => {
+  it('prints a snippet that an MCP client can start twl from', async () => {
+    const { home, cleanup } = tempHome('twl-mcpconfig-');
+    try {
+      const r = await twl(['mcp', 'config', '--client', 'claude', '--json'], { home });
+      const snippet = (envelope(r.stdout).result as { snippet: { mcpServers: { twl: { command: string; args: string[]; env: Record<string, string> } } } }).snippet.mcpServers.twl;
+      expect(snippet).toMatchObject({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { TWL_HOME: home } });
+      // The snippet works: a client started from it lists twl's tools.
+      const client = new Client({ name: 'snippet-test', version: '1.0.0' });
+      await client.connect(new StdioClientTransport({ command: snippet.command, args: snippet.args, env: { ...snippet.env, PATH: process.env.PATH ?? '' }, stderr: 'ignore' }));
+      expect((await client.listTools()).tools.length).toBe(allTools.length);
+      await client.close();
+      const vscode = await twl(['mcp', 'config', '--client', 'vscode', '--json'], { home });
+      expect((envelope(vscode.stdout).result as { snippet: unknown }).snippet).toMatchObject({ servers: { twl: { type: 'stdio' } } });
+    } finally {
+      cleanup();
+    }
+  });
+});

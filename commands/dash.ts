@@ -1,0 +1,86 @@
+import { Flags } from '@oclif/core';
+import path from 'node:path';
+import { TwlCommand } from '../src/cli/base.js';
+import { loadConfig } from '../src/runtime/config.js';
+import { Runtime, type RuntimeOptions } from '../src/runtime/context.js';
+import { TwlError } from '../src/runtime/errors.js';
+import type { DashSnapshot } from '../src/ui/snapshot.js';
+
+export default class Dash extends TwlCommand<DashSnapshot | void> {
+  static override summary = 'The live dashboard: tickets, activity, health, agents and events.';
+  static override description =
+    'On a terminal, a live full-screen view: open tickets by priority then age (colour by status and sentiment), the selected ticket and its timeline, ' +
+    'op calls per minute, p95 latency and error rate per tool group over the last 15 minutes from every twl process, services health, agents, and an event log. ' +
+    'Changes made by other processes show within a second (LISTEN on PostgreSQL, a light poll on the embedded store, which the dashboard hosts for other twl commands while it runs).\n\n' +
+    'Keys: arrows or j/k move, Enter opens, Esc goes back, Tab changes panel, / filters, a shows every ticket, r resolves the selected ticket (after asking), c creates one, ? helps, q quits. ' +
+    'NO_COLOR turns colours off. Logs go to <data dir>/logs/dash.log while it runs.\n\n' +
+    'When stdout is not a terminal (cron, pipes) or with --json, prints one snapshot and exits.';
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --interval 10s',
+    '<%= config.bin %> <%= command.id %> --json --limit 50 > snapshot.json',
+    '<%= config.bin %> <%= command.id %> | mail -s "twl morning report" oncall@example.com',
+  ];
+  static override flags = {
+    limit: Flags.integer({ description: 'Tickets in a snapshot (not on a terminal, or with --json).', default: 20, min: 1, max: 1000 }),
+    interval: Flags.string({ description: 'How often the activity metrics refresh on the terminal (e.g. 5s); tickets refresh as they change.', default: '5s' }),
+    url: Flags.string({ description: 'A remote twl serve --http (not available yet).', hidden: true }),
+    key: Flags.string({ description: 'The API key for --url (not available yet).', hidden: true }),
+  };
+
+  private interactive = false;
+  private ownRuntime?: Promise<Runtime>;
+
+  protected override runtimeOptions(): RuntimeOptions {
+    // A long-running dashboard hosts the embedded store, so other twl commands keep working beside it.
+    return { ...super.runtimeOptions(), role: 'twl dash', host: this.interactive, actor: `dash:${process.env.USER ?? process.env.USERNAME ?? 'user'}` };
+  }
+
+  /** On the terminal, logs go to a file: a line on stderr would tear the screen. */
+  protected override runtime(): Promise<Runtime> {
+    if (!this.interactive) return super.runtime();
+    this.ownRuntime ??= (async () => {
+      const loaded = await loadConfig();
+      const { default: pino } = await import('pino');
+      const level = this.argv.includes('--verbose') ? 'debug' : this.argv.includes('--quiet') ? 'error' : loaded.config.log.level;
+      const logger = pino(
+        { level, base: { pid: process.pid }, redact: { paths: ['*.password', '*.url', 'url', 'password', '*.authorization'], censor: '[redacted]' } },
+        pino.destination({ dest: path.join(loaded.home, 'logs', 'dash.log'), mkdir: true, sync: true }),
+      );
+      return new Runtime(loaded, logger, this.runtimeOptions());
+    })();
+    return this.ownRuntime;
+  }
+
+  async run(): Promise<DashSnapshot | void> {
+    const { flags } = await this.parse(Dash);
+    if (flags.url !== undefined || flags.key !== undefined) {
+      throw new TwlError('TWL_INPUT_INVALID', 'twl dash --url/--key is not available until twl serve --http exists.', {
+        actions: ['Run twl dash on a machine that reaches the store (the same database.url, or the same data directory).'],
+      });
+    }
+    const { parseDuration, durationHint } = await import('../src/runtime/duration.js');
+    const metricsMs = parseDuration(flags.interval);
+    if (metricsMs === undefined || metricsMs < 1000) throw new TwlError('TWL_INPUT_INVALID', `--interval: expected ${durationHint} of at least 1s, got "${flags.interval}".`);
+
+    this.interactive = Boolean(process.stdout.isTTY && process.stdin.isTTY) && !this.jsonEnabled();
+    const runtime = await this.runtime();
+    const { StoreSource } = await import('../src/ui/store-source.js');
+    if (!this.interactive) {
+      const { takeSnapshot, snapshotText } = await import('../src/ui/snapshot.js');
+      const source = await StoreSource.open(runtime);
+      const snapshot = await takeSnapshot(source, { limit: flags.limit });
+      if (!this.jsonEnabled()) process.stdout.write(snapshotText(snapshot));
+      return snapshot;
+    }
+    try {
+      const source = await StoreSource.open(runtime);
+      // React and Ink are loaded here only: `twl --help` and the snapshot never pay for them.
+      const [{ runDashboard }, { colorEnabled }] = await Promise.all([import('../src/ui/run.js'), import('../src/ui/format.js')]);
+      await runDashboard(source, { color: colorEnabled(), intervals: { metricsMs } });
+      await source.close();
+    } finally {
+      await runtime.close();
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import { listTickets, getTicket, ticketEvents, type Ticket } from '../agents/tickets/repo.js';
+import type { OpContext, Runtime } from '../runtime/context.js';
+import { messageOf } from '../runtime/errors.js';
+import { redactText, redactUrl } from '../runtime/redact.js';
+import type { Store } from '../store/types.js';
+import {
+  WINDOW_MINUTES,
+  bucketsFrom,
+  emptyGroup,
+  openStatuses,
+  type ActionHooks,
+  type AgentsView,
+  type DashSource,
+  type GroupMetrics,
+  type HealthView,
+  type LogEntry,
+  type Metrics,
+  type ResolveResult,
+  type TicketDetail,
+  type TicketPage,
+  type TicketQuery,
+} from './source.js';
+
+export interface StoreSourceOptions {
+  /** How often the embedded store is polled for changes (LISTEN is not delivered through its socket). */
+  pollMs?: number;
+  /** With LISTEN (PostgreSQL), a slow safety poll in case a notification is lost with a connection. */
+  safetyPollMs?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The dashboard's data read from twl's own store through the Runtime, changes seen by
+ * LISTEN twl_tickets on PostgreSQL and by a cheap high-water-mark poll on the embedded
+ * store. Its own reads are not op calls: they do not show up in the team's metrics;
+ * resolve and create are, and do.
+ */
+export class StoreSource implements DashSource {
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly store: Store,
+    readonly description: string,
+    private readonly options: StoreSourceOptions,
+  ) {}
+
+  static async open(runtime: Runtime, options: StoreSourceOptions = {}): Promise<StoreSource> {
+    const store = await runtime.store();
+    const description = store.backend === 'postgres' ? `PostgreSQL at ${store.location}` : `embedded store at ${store.location}`;
+    return new StoreSource(runtime, store, description, options);
+  }
+
+  async tickets(q: TicketQuery): Promise<TicketPage> {
+    const [page, counts] = await Promise.all([
+      listTickets(this.store, { sort: 'priority', status: q.scope === 'open' ? [...openStatuses] : undefined, text: q.text || undefined, limit: Math.max(1, q.limit), offset: q.offset }),
+      this.store.query<{ status: string; agent: string | null; n: string | number }>(
+        "SELECT status, CASE WHEN status IN ('in_progress', 'waiting_approval') THEN assigned_agent END AS agent, count(*) AS n FROM twl_tickets GROUP BY 1, 2",
+      ),
+    ]);
+    const byStatus: Record<string, number> = {};
+    const byAgent: Record<string, number> = {};
+    for (const r of counts.rows) {
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + Number(r.n);
+      if (r.agent) byAgent[r.agent] = (byAgent[r.agent] ?? 0) + Number(r.n);
+    }
+    // A page past the end (tickets resolved meanwhile) comes back empty: the caller moves up.
+    return { tickets: page.tickets, total: page.tickets.length ? page.total : await this.count(q), byStatus, byAgent };
+  }
+
+  private async count(q: TicketQuery): Promise<number> {
+    if (q.offset === 0) return 0;
+    const r = await listTickets(this.store, { sort: 'id', status: q.scope === 'open' ? [...openStatuses] : undefined, text: q.text || undefined, limit: 1 });
+    return r.total;
+  }
+
+  async ticket(id: number): Promise<TicketDetail> {
+    const [ticket, timeline] = await Promise.all([getTicket(this.store, id), ticketEvents(this.store, id)]);
+    return { ticket, timeline };
+  }
+
+  async events(afterId: number | undefined, limit: number): Promise<LogEntry[]> {
+    const cols = 'e.id, e.at, e.ticket_id, t.title, e.actor, e.kind, e.status, e.decision';
+    const { rows } =
+      afterId === undefined
+        ? await this.store.query<Row>(`SELECT * FROM (SELECT ${cols} FROM twl_ticket_events e JOIN twl_tickets t ON t.id = e.ticket_id ORDER BY e.id DESC LIMIT $1) x ORDER BY id`, [limit])
+        : // Only the newest `limit` of what came since: a bulk import is one line of news, not 10,000.
+          await this.store.query<Row>(`SELECT * FROM (SELECT ${cols} FROM twl_ticket_events e JOIN twl_tickets t ON t.id = e.ticket_id WHERE e.id > $1 ORDER BY e.id DESC LIMIT $2) x ORDER BY id`, [afterId, limit]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: new Date(r.at as string).toISOString(),
+      ticketId: Number(r.ticket_id),
+      title: r.title as string,
+      actor: r.actor as string,
+      kind: r.kind as string,
+      status: r.status as LogEntry['status'],
+      decision: (r.decision as string | null) ?? null,
+    }));
+  }
+
+  async metrics(): Promise<Metrics> {
+    // Per group and minute, per group, per minute and overall in one scan of the window (indexed on at).
+    const { rows } = await this.store.query<Row>(
+      `WITH c AS (
+         SELECT split_part(tool, '_', 1) AS grp, least(${WINDOW_MINUTES - 1}, greatest(0, floor(extract(epoch FROM now() - at) / 60)))::int AS ago, duration_ms, ok
+         FROM twl_op_calls WHERE at > now() - make_interval(mins => ${WINDOW_MINUTES}))
+       SELECT grp, ago, GROUPING(grp) AS all_groups, GROUPING(ago) AS all_minutes, count(*)::int AS calls,
+              (count(*) FILTER (WHERE NOT ok))::int AS errors, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+       FROM c GROUP BY GROUPING SETS ((grp, ago), (grp), (ago), ())`,
+    );
+    const groups = new Map<string, GroupMetrics>();
+    const all = emptyGroup('all');
+    const minutes = new Map<string, Array<{ ago: number; calls: number }>>();
+    for (const r of rows) {
+      const name = Number(r.all_groups) ? 'all' : (r.grp as string);
+      if (Number(r.all_minutes)) {
+        const g = name === 'all' ? all : (groups.get(name) ?? emptyGroup(name));
+        g.calls = Number(r.calls);
+        g.errors = Number(r.errors);
+        g.errorRate = g.calls ? g.errors / g.calls : 0;
+        g.p95Ms = r.p95 === null || r.p95 === undefined ? null : Math.round(Number(r.p95) * 10) / 10;
+        if (name !== 'all') groups.set(name, g);
+      } else {
+        minutes.set(name, [...(minutes.get(name) ?? []), { ago: Number(r.ago), calls: Number(r.calls) }]);
+      }
+    }
+    all.perMinute = bucketsFrom(minutes.get('all') ?? []);
+    for (const g of groups.values()) g.perMinute = bucketsFrom(minutes.get(g.group) ?? []);
+    return { at: new Date().toISOString(), windowMinutes: WINDOW_MINUTES, all, groups: [...groups.values()].sort((a, b) => b.calls - a.calls || a.group.localeCompare(b.group)) };
+  }
+
+  async health(): Promise<HealthView> {
+    const { healthReport } = await import('../agents/monitoring/health.js');
+    const report = await healthReport(this.context(20_000));
+    return { checkedAt: new Date().toISOString(), ...report };
+  }
+
+  async agents(): Promise<AgentsView> {
+    const { default: op } = await import('../ops/maestro/agents.js');
+    const r = await op.run(this.context(20_000), {});
+    return {
+      llm: { configured: r.llm.configured, reachable: r.llm.reachable, detail: r.llm.detail },
+      agents: r.agents.map((a) => ({ name: a.name, status: a.status, detail: a.detail, tools: a.tools.length })),
+    };
+  }
+
+  async watch(onChange: () => void): Promise<() => Promise<void>> {
+    const stops: Array<() => Promise<void> | void> = [];
+    let listening = false;
+    if (this.store.backend === 'postgres' && this.runtime.config.database.url) {
+      const stop = await this.listen(onChange).catch((err: unknown) => {
+        this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'LISTEN twl_tickets failed: polling for changes instead');
+        return undefined;
+      });
+      if (stop) {
+        listening = true;
+        stops.push(stop);
+      }
+    }
+    stops.push(this.poll(onChange, listening ? (this.options.safetyPollMs ?? 5000) : (this.options.pollMs ?? 500)));
+    return async () => {
+      for (const stop of stops) await stop();
+    };
+  }
+
+  /** A dedicated connection that LISTENs (a pooled one would lose the subscription). */
+  private async listen(onChange: () => void): Promise<() => Promise<void>> {
+    const { default: pg } = await import('pg');
+    const url = this.runtime.config.database.url!;
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    client.on('error', (err) => this.runtime.logger.warn({ err: redactText(err.message), url: redactUrl(url) }, 'the LISTEN connection failed'));
+    client.on('notification', () => onChange());
+    await client.connect();
+    await client.query('LISTEN twl_tickets');
+    return async () => {
+      await client.end().catch(() => undefined);
+    };
+  }
+
+  /**
+   * Watches the high-water marks of tickets and timeline events: every ticket change that
+   * matters (created, imported, triaged, status, step, comment) appends an event, and both
+   * maxima come from primary-key indexes, so a poll costs next to nothing at 10,000 tickets.
+   */
+  private poll(onChange: () => void, everyMs: number): () => void {
+    let last: string | undefined;
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const { rows } = await this.store.query<Row>('SELECT (SELECT max(id) FROM twl_tickets) AS t, (SELECT max(id) FROM twl_ticket_events) AS e');
+        const mark = `${String(rows[0]?.t)}/${String(rows[0]?.e)}`;
+        if (last !== undefined && mark !== last) onChange();
+        last = mark;
+      } catch (err) {
+        this.runtime.logger.debug({ err: messageOf(err) }, 'change poll failed');
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), everyMs);
+    return () => clearInterval(timer);
+  }
+
+  async resolve(id: number, hooks: ActionHooks): Promise<ResolveResult> {
+    const [{ invoke }, { default: op }] = await Promise.all([import('../ops/invoke.js'), import('../ops/ticket/resolve.js')]);
+    try {
+      const r = await invoke(op, this.runtime, { ticket_id: id }, { ask: hooks.ask, warn: hooks.warn, progress: (p) => hooks.progress?.(p.message) });
+      return { ticketId: r.ticket.id, outcome: r.outcome, summary: r.summary };
+    } finally {
+      await this.runtime.flushActivity();
+    }
+  }
+
+  async create(text: string, hooks: ActionHooks): Promise<Ticket> {
+    const [{ invoke }, { default: op }] = await Promise.all([import('../ops/invoke.js'), import('../ops/ticket/create.js')]);
+    try {
+      return await invoke(op, this.runtime, { text, source: 'dash' }, { ask: hooks.ask, warn: hooks.warn });
+    } finally {
+      await this.runtime.flushActivity();
+    }
+  }
+
+  /** What an op's run needs, for the dashboard's own reads (health, agents) that are not recorded as op calls. */
+  private context(timeoutMs: number): OpContext {
+    const runtime = this.runtime;
+    return {
+      runtime,
+      config: runtime.config,
+      logger: runtime.logger.child({ ui: 'dash' }),
+      store: () => runtime.store(),
+      cache: () => runtime.cache(),
+      target: (name) => runtime.target(name),
+      llm: () => runtime.llm(),
+      warn: (message) => runtime.logger.debug(message),
+      signal: AbortSignal.timeout(timeoutMs),
+      ask: async () => undefined,
+      progress: () => undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    // The Runtime owns the store; the command closes it.
+  }
+}
