@@ -11,7 +11,7 @@ export default class Dash extends TwlCommand<DashSnapshot | void> {
   static override description =
     'On a terminal, a live full-screen view: open tickets by priority then age (colour by status and sentiment), the selected ticket and its timeline, ' +
     'op calls per minute, p95 latency and error rate per tool group over the last 15 minutes from every twl process, services health, agents, and an event log. ' +
-    'Changes made by other processes show within a second (LISTEN on PostgreSQL, a light poll on the embedded store, which the dashboard hosts for other twl commands while it runs).\n\n' +
+    'Changes made by other processes show within a second (LISTEN on PostgreSQL, a light poll on the embedded store, shared with other twl commands through the background store host).\n\n' +
     'Keys: arrows or j/k move, Enter opens, Esc goes back, Tab changes panel, / filters, a shows every ticket, r resolves the selected ticket (after asking), c creates one, ? helps, q quits. ' +
     'NO_COLOR turns colours off. Logs go to <data dir>/logs/dash.log while it runs.\n\n' +
     'When stdout is not a terminal (cron, pipes) or with --json, prints one snapshot and exits.';
@@ -32,8 +32,9 @@ export default class Dash extends TwlCommand<DashSnapshot | void> {
   private ownRuntime?: Promise<Runtime>;
 
   protected override runtimeOptions(): RuntimeOptions {
-    // A long-running dashboard hosts the embedded store, so other twl commands keep working beside it.
-    return { ...super.runtimeOptions(), role: 'twl dash', host: this.interactive, actor: `dash:${process.env.USER ?? process.env.USERNAME ?? 'user'}` };
+    // The dashboard is a client of the shared store host (started in the background if none runs),
+    // keeping its connection so the host stays up: PGlite's memory stays out of the dashboard.
+    return { ...super.runtimeOptions(), role: 'twl dash', keepAlive: this.interactive, actor: `dash:${process.env.USER ?? process.env.USERNAME ?? 'user'}` };
   }
 
   /** On the terminal, logs go to a file: a line on stderr would tear the screen. */

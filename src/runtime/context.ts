@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   hostBin?: string;
   /** Who acts, recorded on timelines and audit rows: `cli:alice`, `mcp:claude-code`. */
   actor?: string;
+  /** A long-running client of a shared embedded host (twl dash): keeps its connection open. */
+  keepAlive?: boolean;
   /** Every op by MCP name, for agents that run ops by name (Maestro). Given by the CLI or the server. */
   ops?: () => Promise<Map<string, AnyOp>>;
 }
@@ -56,8 +58,8 @@ export class Runtime {
   store(): Promise<Store> {
     this.storeP ??= (async () => {
       const { openStore, openHostedStore } = await import('../store/open.js');
-      const { host, role, hostBin } = this.options;
-      return host ? openHostedStore(this.loaded, this.logger, role ?? 'twl') : openStore(this.loaded, this.logger, { role, hostBin });
+      const { host, role, hostBin, keepAlive } = this.options;
+      return host ? openHostedStore(this.loaded, this.logger, role ?? 'twl') : openStore(this.loaded, this.logger, { role, hostBin, keepAlive });
     })();
     // A failed open is not cached: the next call tries again (a database that came back).
     this.storeP.catch(() => (this.storeP = undefined));

@@ -18,6 +18,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** The CLI entry point: with store.autoHost on, start a background host (`twl db host`) when none runs. */
   hostBin?: string;
+  /** A long-running client (twl dash): keep a connection to the host open, so an idle-expiring host stays up for it. */
+  keepAlive?: boolean;
 }
 
 const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string } = {}) =>
@@ -39,7 +41,7 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
   );
 
 /** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
-async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger): Promise<Store | undefined> {
+async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
   mkdirSync(paths.runDir, { recursive: true });
   const log = openSync(path.join(paths.runDir, 'host.log'), 'a');
   const child = spawn(process.execPath, [hostBin, 'db', 'host', '--idle', `${loaded.config.store.autoHost}ms`], {
@@ -56,7 +58,7 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
   const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, 15_000);
   while (Date.now() < deadline) {
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger).catch(() => undefined);
+      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive }).catch(() => undefined);
       if (store) return store;
     }
     // It lost the race to another host (which will answer on the socket) or failed: stop waiting for it.
@@ -76,12 +78,12 @@ async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenO
   let spawned = false;
   for (let attempt = 0; ; attempt++) {
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger).catch(() => undefined);
+      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: options.keepAlive }).catch(() => undefined);
       if (store) return store;
       logger.debug({ socket: paths.socketPath }, 'embedded store host did not answer');
     } else if (options.hostBin && loaded.config.store.autoHost > 0 && !spawned) {
       spawned = true;
-      const store = await spawnHost(loaded, paths, options.hostBin, logger);
+      const store = await spawnHost(loaded, paths, options.hostBin, logger, options.keepAlive ?? false);
       if (store) return store;
       logger.info('the background store host did not start; opening the store directly');
     }

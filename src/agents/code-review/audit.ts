@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { messageOf } from '../../runtime/errors.js';
 import { redactText } from '../../runtime/redact.js';
 import type { Finding, Severity } from './rules.js';
@@ -108,6 +107,7 @@ export async function auditDependencies(dir: string, root: string, options: { si
   const unavailable = (detail: string): AuditOutcome => ({ status: 'unavailable', lockfile, vulnerabilities: 0, detail, findings: [] });
   let run;
   try {
+    const { execa } = await import('execa');
     run = await execa(options.npm ?? 'npm', ['audit', '--json', '--package-lock-only'], { cwd: dir, reject: false, timeout: options.timeoutMs ?? 120_000, cancelSignal: options.signal, stdin: 'ignore' });
   } catch (err) {
     return unavailable(`could not run npm: ${messageOf(err)}`);
