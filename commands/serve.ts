@@ -3,44 +3,67 @@ import { TwlCommand } from '../src/cli/base.js';
 import { TwlError } from '../src/runtime/errors.js';
 
 export default class Serve extends TwlCommand<void> {
-  static override summary = 'Serve every twl operation as an MCP tool.';
+  static override summary = 'Serve every twl operation as an MCP tool (stdio, HTTP, or both).';
   static override description =
     'With --stdio, speaks MCP on stdin/stdout for IDE clients (Claude Code, Cursor, VS Code): stdout carries only the protocol, logs go to stderr.\n' +
+    'With --http, serves MCP Streamable HTTP at /mcp (a session per initialize; requests without a session are served statelessly), ' +
+    '/health, /metrics (Prometheus), /mcp/status, and REST over the same ops at /api/tools with an OpenAPI document at /openapi.json. ' +
+    'It binds to loopback by default and checks Host and Origin on every request. Every route but /health/live needs an API key (`twl keys create`), ' +
+    'each key\'s role decides which tools it sees and may call, and per-key and per-address token buckets answer 429 with Retry-After.\n' +
     'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --stdio',
-    '<%= config.bin %> <%= command.id %> --stdio --verbose 2>twl-mcp.log',
+    '<%= config.bin %> <%= command.id %> --http --port 30080',
+    '<%= config.bin %> <%= command.id %> --http --host 0.0.0.0 --allowed-host twl.internal.example',
   ];
   static override enableJsonFlag = false;
   static override flags = {
     stdio: Flags.boolean({ description: 'Speak MCP over stdin/stdout.' }),
+    http: Flags.boolean({ description: 'Serve MCP and REST over HTTP.' }),
+    host: Flags.string({ description: 'Address to bind with --http.', default: '127.0.0.1' }),
+    port: Flags.integer({ description: 'Port with --http (0: any free port).', default: 30080, min: 0, max: 65_535 }),
+    'allowed-host': Flags.string({ description: 'A Host header to accept besides loopback names (repeat), for access through a DNS name.', multiple: true }),
   };
 
   protected override runtimeOptions() {
-    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp:stdio' };
+    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp' };
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
-    if (!flags.stdio) throw new TwlError('TWL_INPUT_INVALID', 'Choose a transport: --stdio.', { actions: ['Run `twl serve --stdio` from your MCP client configuration.'] });
+    if (!flags.stdio && !flags.http) throw new TwlError('TWL_INPUT_INVALID', 'Choose a transport: --stdio, --http, or both.', { actions: ['Run `twl serve --stdio` from your MCP client configuration, or `twl serve --http` for remote clients.'] });
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
-    const [{ opCommands, createMcpServer }, { StdioServerTransport }] = await Promise.all([
-      import('../src/mcp/server.js'),
-      import('@modelcontextprotocol/sdk/server/stdio.js'),
-    ]);
-    const server = createMcpServer(await opCommands(this.config), runtime, this.config.version);
-    const transport = new StdioServerTransport();
-    const closed = new Promise<void>((resolve) => {
-      transport.onclose = () => resolve();
-      process.stdin.once('end', () => resolve());
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+    const { opCommands, createMcpServer } = await import('../src/mcp/server.js');
+    const entries = await opCommands(this.config);
+    const closers: Array<() => Promise<void>> = [];
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('interrupted'));
+      process.once('SIGTERM', () => resolve('terminated'));
+      if (flags.stdio) process.stdin.once('end', () => resolve('stdin closed'));
     });
-    await server.connect(transport);
-    runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
-    await closed;
-    await server.close().catch(() => undefined);
+    if (flags.http) {
+      const exposed = !['127.0.0.1', '::1', 'localhost'].includes(flags.host);
+      if (exposed && runtime.config.http.auth === 'none') this.logToStderr(`Warning: binding ${flags.host} with http.auth "none" lets anyone who reaches it call every tool as admin.`);
+      const { startHttpServer } = await import('../src/http/server.js');
+      const http = await startHttpServer({ host: flags.host, port: flags.port, entries, runtime, version: this.config.version, allowedHosts: flags['allowed-host'] });
+      closers.push(http.close);
+      this.logToStderr(`twl serves MCP at ${http.url}/mcp (health ${http.url}/health, REST ${http.url}/api/tools)`);
+      runtime.logger.info({ url: http.url }, 'twl HTTP server ready');
+    }
+    if (flags.stdio) {
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+      const server = createMcpServer(entries, runtime, this.config.version);
+      const transport = new StdioServerTransport();
+      transport.onclose = () => process.emit('SIGTERM');
+      await server.connect(transport);
+      closers.push(() => server.close());
+      runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
+    }
+    const reason = await stopped;
+    runtime.logger.info({ reason }, 'twl serve stopping');
+    // Stop accepting, let in-flight calls finish within a deadline, then close the store.
+    await Promise.race([Promise.all(closers.map((close) => close().catch(() => undefined))), new Promise((r) => setTimeout(r, 10_000))]);
   }
 }

@@ -166,6 +166,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    http: z
+      .object({
+        auth: z.enum(['keys', 'none']).default('keys').describe('keys: every route but /health/live needs an API key (twl keys create); none: only for a loopback bind you trust.'),
+        rateLimit: z
+          .object({
+            ip: z.object({ capacity: z.number().int().min(1).default(20), refillPerMinute: z.number().min(0.01).default(20) }).strict().prefault({}).describe('Requests without a valid key, per client address.'),
+            key: z.object({ capacity: z.number().int().min(1).default(600), refillPerMinute: z.number().min(0.01).default(600) }).strict().prefault({}).describe('Requests per API key.'),
+          })
+          .strict()
+          .prefault({}),
+        trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a load balancer).'),
+        bodyLimit: z.number().int().min(1024).default(1024 * 1024).describe('Largest request body, in bytes.'),
+        allowedHosts: z.array(z.string()).default([]).describe('Host headers accepted besides loopback names.'),
+      })
+      .strict()
+      .prefault({}),
     docker: z
       .object({ socket: z.string().default('/var/run/docker.sock').describe('The Docker Engine API socket.') })
       .strict()

@@ -47,3 +47,24 @@ export const serviceHealth = new client.Gauge({
   labelNames: ['service', 'kind'],
   registers: [registry],
 });
+
+export const httpRequestDuration = new client.Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'HTTP requests served by twl serve --http, by method, route and status.',
+  labelNames: ['method', 'route', 'status'],
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const mcpSessions = new client.Gauge({
+  name: 'mcp_active_sessions',
+  help: 'MCP sessions open on twl serve --http.',
+  registers: [registry],
+});
+
+export const mcpCalls = new client.Counter({
+  name: 'mcp_tool_calls_total',
+  help: 'MCP tool calls by tool and status.',
+  labelNames: ['tool', 'status'],
+  registers: [registry],
+});

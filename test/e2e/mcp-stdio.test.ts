@@ -1,6 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Config } from '@oclif/core';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opCommands } from '../../src/mcp/server.js';
 import { bin, envelope, root, tempHome, twl } from '../helpers.js';
@@ -134,6 +137,60 @@ describe('twl mcp config', () => {
       expect((envelope(vscode.stdout).result as { snippet: unknown }).snippet).toMatchObject({ servers: { twl: { type: 'stdio' } } });
     } finally {
       cleanup();
+    }
+  });
+});
+
+describe('long ops over MCP: progress and approvals', () => {
+  let home: string;
+  let cleanup: () => void;
+  const start = async (capabilities: Record<string, unknown>) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
+    const client = new Client({ name: 'twl-approvals', version: '1.0.0' }, { capabilities });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, stderr: 'ignore' }));
+    return client;
+  };
+  beforeAll(() => {
+    ({ home, cleanup } = tempHome('twl-mcp-approve-'));
+    writeFileSync(
+      path.join(home, '.twlrc.json'),
+      JSON.stringify({ runbooks: [{ name: 'stale lock', when: { keywords: ['deploy lock'] }, steps: [{ tool: 'cache_cache_delete', input: { key: 'deploy:lock' } }], resolution: 'Removed the stale deploy lock.' }] }),
+    );
+  });
+  afterAll(() => cleanup());
+
+  it('sends progress notifications while resolving', async () => {
+    const client = await start({});
+    try {
+      const created = await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'La base de données est lente depuis ce matin' } });
+      const id = (created.structuredContent as { id: number }).id;
+      const updates: Array<{ progress: number; message?: string }> = [];
+      await client.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: id } }, undefined, { onprogress: (p) => updates.push(p) });
+      expect(updates.length).toBeGreaterThanOrEqual(2);
+      expect(updates.map((u) => u.message).join(' ')).toMatch(/database_db_health/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('asks for approval through elicitation, and waits when the client cannot ask', async () => {
+    const plain = await start({});
+    const asking = await start({ elicitation: {} });
+    const questions: string[] = [];
+    asking.setRequestHandler(ElicitRequestSchema, async (request) => {
+      questions.push(String(request.params.message));
+      return { action: 'accept', content: { approve: true } };
+    });
+    try {
+      const ticket = async (client: Client) => (((await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'The deploy lock is stuck' } })).structuredContent as { id: number }).id);
+      const waiting = await plain.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: await ticket(plain) } });
+      expect(waiting.structuredContent).toMatchObject({ outcome: 'waiting_approval' });
+      const approved = await asking.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: await ticket(asking) } });
+      expect(approved.structuredContent).toMatchObject({ outcome: 'resolved', summary: expect.stringMatching(/Removed the stale deploy lock/) });
+      expect(questions).toEqual([expect.stringMatching(/cache_cache_delete/)]);
+    } finally {
+      await plain.close();
+      await asking.close();
     }
   });
 });

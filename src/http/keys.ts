@@ -1,0 +1,160 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { roles, type Role } from '../ops/op.js';
+import { TwlError } from '../runtime/errors.js';
+import type { Queryable } from '../store/types.js';
+
+/**
+ * API keys for `twl serve --http`: `twl_` and 32 random bytes (base64url), shown once at creation.
+ * The store keeps a SHA-256 of the key (hex, unique-indexed) and its first characters for display.
+ * A fast hash is enough here: a 256-bit random key cannot be guessed, so a slow hash (scrypt) would
+ * only cost CPU on every request and rule out the indexed lookup by hash.
+ */
+
+export const keyPrefix = 'twl_';
+/** `twl_` and the base64url of 32 bytes (43 characters). */
+export const keyPattern = /^twl_[A-Za-z0-9_-]{43}$/;
+/** Characters of a key kept for display and for `twl keys revoke PREFIX`: `twl_` and 8 more. */
+export const displayPrefixLength = 12;
+/** last_used_at is written at most this often per key, so verification stays a read. */
+export const touchIntervalSeconds = 60;
+
+export interface CreatedKey {
+  id: number;
+  /** The key itself: shown once, never stored. */
+  key: string;
+  prefix: string;
+  role: Role;
+  name: string | null;
+  createdAt: string;
+}
+
+export interface KeyInfo {
+  id: number;
+  name: string | null;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface VerifiedKey {
+  id: number;
+  role: Role;
+  name: string | null;
+}
+
+export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
+
+export const isRole = (value: unknown): value is Role => typeof value === 'string' && (roles as readonly string[]).includes(value);
+
+/** The token of an `Authorization: Bearer …` header, or undefined when there is none (scheme case-insensitive). */
+export function bearerToken(header: string | string[] | undefined | null): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  const match = value ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value) : null;
+  return match?.[1];
+}
+
+const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as string | Date).toISOString());
+
+interface KeyRow {
+  id: string | number;
+  name: string | null;
+  role: Role;
+  prefix: string;
+  created_at: Date | string;
+  last_used_at: Date | string | null;
+  revoked_at: Date | string | null;
+}
+
+const toInfo = (r: KeyRow): KeyInfo => ({
+  id: Number(r.id),
+  name: r.name,
+  role: r.role,
+  prefix: r.prefix,
+  createdAt: iso(r.created_at)!,
+  lastUsedAt: iso(r.last_used_at),
+  revokedAt: iso(r.revoked_at),
+});
+
+const columns = 'id, name, role, prefix, created_at, last_used_at, revoked_at';
+
+/** Creates a key with a role; the returned `key` is the only time it exists outside the caller's hands. */
+export async function createKey(store: Queryable, options: { role: string; name?: string | null }): Promise<CreatedKey> {
+  const { role } = options;
+  if (!isRole(role)) throw new TwlError('TWL_INPUT_INVALID', `Unknown role "${role}": expected one of ${roles.join(', ')}.`);
+  const name = options.name?.trim() || null;
+  if (name !== null && name.length > 200) throw new TwlError('TWL_INPUT_INVALID', 'A key name is at most 200 characters.');
+  const key = keyPrefix + randomBytes(32).toString('base64url');
+  const prefix = key.slice(0, displayPrefixLength);
+  const { rows } = await store.query<KeyRow>(`INSERT INTO twl_api_keys (name, role, prefix, hash) VALUES ($1, $2, $3, $4) RETURNING ${columns}`, [name, role, prefix, hashKey(key)]);
+  const info = toInfo(rows[0]!);
+  return { id: info.id, key, prefix, role, name, createdAt: info.createdAt };
+}
+
+/** Every key, oldest first, without its hash (the key itself is never stored). */
+export async function listKeys(store: Queryable, options: { includeRevoked?: boolean } = {}): Promise<KeyInfo[]> {
+  const where = options.includeRevoked === false ? 'WHERE revoked_at IS NULL' : '';
+  const { rows } = await store.query<KeyRow>(`SELECT ${columns} FROM twl_api_keys ${where} ORDER BY id`);
+  return rows.map(toInfo);
+}
+
+export interface RevokeResult extends KeyInfo {
+  /** False when it was revoked already (revoking is idempotent). */
+  revoked: boolean;
+}
+
+/**
+ * Revokes a key named by its id, its display prefix (`twl_AbCdEfGh`) or the full key. A prefix
+ * shared by several live keys is refused (name the id instead).
+ */
+export async function revokeKey(store: Queryable, idOrPrefix: string): Promise<RevokeResult> {
+  const ref = idOrPrefix.trim();
+  let match: KeyRow[];
+  if (/^\d{1,18}$/.test(ref)) {
+    match = (await store.query<KeyRow>(`SELECT ${columns} FROM twl_api_keys WHERE id = $1`, [ref])).rows;
+  } else if (keyPattern.test(ref)) {
+    match = (await store.query<KeyRow>(`SELECT ${columns} FROM twl_api_keys WHERE hash = $1`, [hashKey(ref)])).rows;
+  } else if (ref.startsWith(keyPrefix) && ref.length >= displayPrefixLength) {
+    match = (await store.query<KeyRow>(`SELECT ${columns} FROM twl_api_keys WHERE prefix = $1 ORDER BY id`, [ref.slice(0, displayPrefixLength)])).rows;
+    if (match.length > 1) match = match.filter((r) => r.revoked_at === null);
+  } else {
+    throw new TwlError('TWL_INPUT_INVALID', `"${ref}" is neither a key id nor a key prefix (${keyPrefix} and 8 more characters, as \`twl keys list\` shows).`, {
+      actions: ['Run `twl keys list` to see the keys, their ids and prefixes.'],
+    });
+  }
+  if (match.length > 1) {
+    throw new TwlError('TWL_INPUT_INVALID', `The prefix ${ref} matches ${match.length} live keys (ids ${match.map((r) => r.id).join(', ')}): revoke by id instead.`, {
+      actions: ['Run `twl keys list` to see the keys, then `twl keys revoke ID`.'],
+    });
+  }
+  const row = match[0];
+  if (!row) {
+    throw new TwlError('TWL_INPUT_INVALID', `No API key ${ref}.`, { actions: ['Run `twl keys list` to see the keys, their ids and prefixes.'] });
+  }
+  if (row.revoked_at !== null) return { ...toInfo(row), revoked: false };
+  const { rows } = await store.query<KeyRow>(`UPDATE twl_api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${columns}`, [row.id]);
+  return { ...toInfo(rows[0]!), revoked: true };
+}
+
+/**
+ * The key behind a bearer token, or null: malformed, unknown and revoked keys all fail alike.
+ * One indexed statement per call; it also records last_used_at, at most once a minute per key.
+ */
+export async function verifyKey(store: Queryable, token: string | undefined | null): Promise<VerifiedKey | null> {
+  if (!token || !keyPattern.test(token)) return null;
+  const hash = hashKey(token);
+  const { rows } = await store.query<{ id: string | number; name: string | null; role: Role; hash: string }>(
+    `WITH k AS (SELECT id, name, role, hash FROM twl_api_keys WHERE hash = $1 AND revoked_at IS NULL),
+          touched AS (UPDATE twl_api_keys SET last_used_at = now()
+                      WHERE id IN (SELECT id FROM k) AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2::float8)))
+     SELECT id, name, role, hash FROM k`,
+    [hash, touchIntervalSeconds],
+  );
+  const row = rows[0];
+  // The index found the row by hash; compare again in constant time so the answer never depends on a
+  // short-circuiting string comparison.
+  if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+  if (!isRole(row.role)) return null;
+  return { id: Number(row.id), role: row.role, name: row.name };
+}

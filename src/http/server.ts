@@ -1,0 +1,268 @@
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorBody } from '../cli/base.js';
+import type { OpCommandEntry } from '../mcp/server.js';
+import { invoke } from '../ops/invoke.js';
+import type { Runtime } from '../runtime/context.js';
+import { ExitCode, isTwlError } from '../runtime/errors.js';
+import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
+import type { Role } from '../ops/op.js';
+import { bearerToken, verifyKey } from './keys.js';
+import { openApiDocument } from './openapi.js';
+import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
+import { allowedFor, roleAllows } from './roles.js';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  entries: OpCommandEntry[];
+  runtime: Runtime;
+  version: string;
+  /** Host header values accepted besides loopback names (DNS-rebinding protection). */
+  allowedHosts?: string[];
+}
+
+interface Caller {
+  keyId: number | null;
+  role: Role;
+  name: string | null;
+}
+
+type Transport = StreamableHTTPServerTransport;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const loopbackNames = ['localhost', '127.0.0.1', '::1', '[::1]'];
+
+/** The client's address; behind a trusted proxy, the first X-Forwarded-For hop. */
+const clientAddress = (req: http.IncomingMessage, trustProxy: boolean): string => {
+  const forwarded = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() : '';
+  return forwarded || req.socket.remoteAddress || 'unknown';
+};
+
+/** The hostname of a Host header or an Origin URL, without the port. */
+const hostnameOf = (value: string): string => {
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+};
+
+/** HTTP status for a twl error, by its exit code. */
+const statusOf = (err: unknown): number => {
+  if (!isTwlError(err)) return 500;
+  return ({ [ExitCode.usage]: 400, [ExitCode.config]: 500, [ExitCode.refused]: 403, [ExitCode.timeout]: 504, [ExitCode.unavailable]: 503, [ExitCode.notFound]: 404 } as Record<number, number>)[err.exitCode] ?? 500;
+};
+
+const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+};
+
+const jsonRpcError = (res: http.ServerResponse, status: number, code: number, message: string) => json(res, status, { jsonrpc: '2.0', id: null, error: { code, message } });
+
+/** Reads a body up to the limit; larger ones are refused with 413 before they are read whole. */
+async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw new HttpError(413, `The request body is larger than ${limit} bytes.`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `The request body is larger than ${limit} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * `twl serve --http`: MCP Streamable HTTP at /mcp (a session per initialize, stateless
+ * for requests without one), /health, /metrics, /mcp/status, and REST over the same ops at
+ * /api/tools (with an OpenAPI document at /openapi.json). Host and Origin are checked on
+ * every request against DNS rebinding; bodies are size-limited.
+ */
+export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const [{ StreamableHTTPServerTransport }, { isInitializeRequest }, { createMcpServer }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+    import('../mcp/server.js'),
+  ]);
+  const { runtime, entries, version } = options;
+  const cfg = runtime.config.http;
+  const bodyLimit = cfg.bodyLimit;
+  const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '')));
+  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; keyId: number | null }>();
+  const limiter = await openRateLimiter({ redisUrl: runtime.config.redis.url, prefix: runtime.config.redis.prefix, logger: runtime.logger });
+  const store = await runtime.store();
+
+  /** Who is calling: an API key's role, or (auth: none) a local admin. Unauthenticated requests spend the address's bucket. */
+  const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Caller | undefined> => {
+    if (cfg.auth === 'none') return { keyId: null, role: 'admin', name: null };
+    const verified = await verifyKey(store, bearerToken(req.headers.authorization));
+    const bucket = verified ? `key:${verified.id}` : `ip:${clientAddress(req, cfg.trustProxy)}`;
+    const spec = verified ? cfg.rateLimit.key : cfg.rateLimit.ip;
+    const taken = await limiter.take(bucket, spec);
+    if (!taken.allowed) {
+      res.writeHead(429, { 'content-type': 'application/json', ...rateLimitHeaders(taken, spec) });
+      res.end(JSON.stringify({ error: { code: 'TWL_RATE_LIMITED', message: `Too many requests; retry in ${taken.retryAfterSeconds} s.` } }));
+      return undefined;
+    }
+    if (!verified) {
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="twl"' });
+      res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: 'An API key is required: Authorization: Bearer <key>.', actions: ['Create one with `twl keys create --role viewer`.'] } }));
+      return undefined;
+    }
+    return { keyId: verified.id, role: verified.role, name: verified.name ?? null };
+  };
+  const ops = new Map(entries.map((e) => [e.op.mcpName, e.op]));
+  const started = Date.now();
+
+  const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
+    const sessionId = req.headers['mcp-session-id'] as string | undefined;
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, bodyLimit);
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return jsonRpcError(res, 400, -32700, 'Parse error: the body is not JSON.');
+      }
+      const messages = Array.isArray(body) ? body : [body];
+      if (!messages.length || messages.some((m) => !m || typeof m !== 'object' || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0')) {
+        return jsonRpcError(res, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 messages.');
+      }
+      // A tool beyond the caller's role is refused here, before any server sees it.
+      for (const m of messages as Array<{ method?: string; params?: { name?: string } }>) {
+        const op = m.method === 'tools/call' ? ops.get(String(m.params?.name)) : undefined;
+        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this key is ${caller.role}.`);
+      }
+    }
+    if (sessionId) {
+      const session = sessions.get(sessionId);
+      if (!session) return jsonRpcError(res, 404, -32001, 'Session not found: it expired or the server restarted; initialize again.');
+      if (session.keyId !== caller.keyId) return jsonRpcError(res, 403, -32003, 'This session belongs to another API key.');
+      return session.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
+    // The caller sees only the tools its role may call.
+    const server = createMcpServer(allowedFor(entries, caller.role, (e) => e.op.policy.minRole), runtime, version);
+    if (isInitializeRequest(body)) {
+      // A session: the server and its transport live until the client deletes it or disconnects for good.
+      const transport: Transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, { transport, close: () => server.close(), keyId: caller.keyId });
+          mcpSessions.set(sessions.size);
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+          mcpSessions.set(sessions.size);
+        },
+      });
+      await server.connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
+    // No session: serve this request statelessly (2025 stateless clients).
+    const transport: Transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => void server.close());
+    await server.connect(transport);
+    return transport.handleRequest(req, res, body);
+  };
+
+  const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
+    if (!name) {
+      if (req.method !== 'GET') throw new HttpError(405, 'Use GET /api/tools, or POST /api/tools/{name}.');
+      const { z } = await import('zod');
+      return json(res, 200, {
+        tools: allowedFor([...ops.values()], caller.role).map((op) => ({ name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, inputSchema: z.toJSONSchema(op.input, { io: 'input' }), outputSchema: z.toJSONSchema(op.output) })),
+      });
+    }
+    if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
+    const op = ops.get(name);
+    if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
+    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this key is ${caller.role}.`);
+    const raw = await readBody(req, bodyLimit);
+    let input: unknown;
+    try {
+      input = raw.trim() ? JSON.parse(raw) : {};
+    } catch {
+      throw new HttpError(400, 'The body is not JSON.');
+    }
+    const controller = new AbortController();
+    res.on('close', () => !res.writableFinished && controller.abort());
+    try {
+      const result = await invoke(op, runtime, input, { signal: controller.signal });
+      return json(res, 200, { result });
+    } catch (err) {
+      return json(res, statusOf(err), { error: errorBody(err) });
+    }
+  };
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://twl');
+    const route = url.pathname.startsWith('/api/tools/') ? '/api/tools/{name}' : url.pathname;
+    const stop = httpRequestDuration.startTimer({ method: req.method ?? 'GET', route });
+    res.on('finish', () => stop({ status: String(res.statusCode) }));
+    try {
+      // DNS rebinding: a page on another site must not reach this server through the browser.
+      const host = hostnameOf(req.headers.host ?? '');
+      if (!allowed.has(host)) throw new HttpError(403, `Host "${req.headers.host ?? ''}" is not allowed.`);
+      const origin = req.headers.origin;
+      if (origin && !allowed.has(hostnameOf(origin))) throw new HttpError(403, `Origin "${origin}" is not allowed.`);
+      if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
+      const caller = await authenticate(req, res);
+      if (!caller) return;
+      if (url.pathname === '/mcp') return await mcp(req, res, caller);
+      if (url.pathname === '/health') {
+        const op = ops.get('monitoring_health_check');
+        const report = op ? ((await invoke(op, runtime, {})) as { status: string }) : { status: 'ok' };
+        const limiterError = (limiter as { lastError?: unknown }).lastError;
+        const status = limiterError && report.status === 'ok' ? 'degraded' : report.status;
+        return json(res, status === 'down' ? 503 : 200, { ...report, status, ...(limiterError ? { rateLimiter: `Redis failed; limits are per process: ${String((limiterError as Error).message ?? limiterError)}` } : {}), uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      }
+      if (url.pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        return res.end(await registry.metrics());
+      }
+      if (url.pathname === '/mcp/status') {
+        return json(res, 200, { version, uptimeSeconds: Math.round((Date.now() - started) / 1000), sessions: { active: sessions.size }, tools: ops.size, store: runtime.config.database.url ? 'postgres' : 'embedded' });
+      }
+      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
+      if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : decodeURIComponent(url.pathname.slice('/api/tools/'.length)), caller);
+      throw new HttpError(404, `Nothing at ${url.pathname}. See /openapi.json.`);
+    } catch (err) {
+      if (res.headersSent) return void res.end();
+      if (err instanceof HttpError) return json(res, err.status, { error: { code: `HTTP_${err.status}`, message: err.message } });
+      runtime.logger.error({ err: (err as Error).message, route }, 'request failed');
+      return json(res, statusOf(err), { error: errorBody(err) });
+    }
+  });
+  server.requestTimeout = 15 * 60_000;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${shown}:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
+      sessions.clear();
+      await limiter.close();
+    },
+  };
+}

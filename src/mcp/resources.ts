@@ -1,0 +1,204 @@
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { statuses } from '../agents/tickets/repo.js';
+import auditListOp from '../ops/audit/list.js';
+import { invoke } from '../ops/invoke.js';
+import healthOp from '../ops/monitoring/health.js';
+import ticketListOp from '../ops/ticket/list.js';
+import ticketShowOp from '../ops/ticket/show.js';
+import type { Runtime } from '../runtime/context.js';
+import { TwlError } from '../runtime/errors.js';
+import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
+
+export const TICKETS_URI = 'twl://tickets';
+export const AUDIT_URI = 'twl://audit';
+export const HEALTH_URI = 'twl://health';
+export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
+
+/** MCP's "resource not found" error code (the SDK's ErrorCode enum does not name it). */
+const RESOURCE_NOT_FOUND = -32002;
+const JSON_MIME = 'application/json';
+/** Tickets that are not finished: the `twl://tickets` resource. */
+export const openStatuses = statuses.filter((s) => s !== 'resolved' && s !== 'closed');
+/** How many tickets resources/list offers (most recently updated first), and the list resource holds. */
+const LISTED_TICKETS = 100;
+const LIST_LIMIT = 500;
+const AUDIT_LIMIT = 100;
+
+export interface ResourceOptions {
+  /** How often the store is polled for changes while something is subscribed (ms). Shared per runtime: the first caller sets it. */
+  pollMs?: number;
+}
+
+const json = (uri: string, value: unknown): ReadResourceResult => ({ contents: [{ uri, mimeType: JSON_MIME, text: JSON.stringify(value, null, 2) }] });
+
+/** A ticket id from `twl://tickets/{id}`, or undefined. */
+export function ticketIdOf(uri: string): number | undefined {
+  const m = /^twl:\/\/tickets\/(\d{1,15})$/.exec(uri);
+  const id = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/** Errors as MCP errors: a missing ticket is "resource not found", bad input is "invalid params". */
+function mcpError(err: unknown, uri: string): unknown {
+  if (err instanceof McpError) return err;
+  if (err instanceof TwlError) {
+    if (err.code === 'TWL_TICKET_NOT_FOUND') return new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: ${err.message}`, { uri });
+    if (err.code === 'TWL_INPUT_INVALID') return new McpError(ErrorCode.InvalidParams, err.message, { uri });
+  }
+  return err;
+}
+
+async function read(uri: string, produce: () => Promise<unknown>): Promise<ReadResourceResult> {
+  try {
+    return json(uri, await produce());
+  } catch (err) {
+    throw mcpError(err, uri);
+  }
+}
+
+/**
+ * The resources: `twl://tickets/{id}` (a ticket and its timeline; resources/list offers the
+ * recently updated ones), `twl://tickets` (the open tickets), `twl://audit` (the latest audit
+ * entries) and `twl://health` (the health report), all JSON, read through the same ops as the
+ * tools. Clients may subscribe to tickets, the ticket list and the audit log: the store is
+ * polled (about once a second, only while a subscription exists) and
+ * `notifications/resources/updated` is sent for what changed.
+ *
+ * Call before `server.connect()` (capabilities cannot change after), and `close()` when the
+ * session ends: it drops this session's subscriptions (polling stops with the last one).
+ */
+export function registerResources(server: McpServer, runtime: Runtime, options: ResourceOptions = {}): { close(): void } {
+  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+
+  server.registerResource(
+    'ticket',
+    new ResourceTemplate(`${TICKETS_URI}/{id}`, {
+      list: async (extra) => {
+        const { tickets } = await invoke(ticketListOp, runtime, { sort: 'updated', limit: LISTED_TICKETS }, { signal: extra.signal });
+        return {
+          resources: tickets.map((t) => ({
+            uri: ticketUri(t.id),
+            name: `ticket-${t.id}`,
+            title: `#${t.id} ${t.title}`,
+            description: `${t.status} · ${t.category ?? 'unclassified'} · priority ${t.priority ?? 'not set'} · updated ${t.updatedAt}`,
+            mimeType: JSON_MIME,
+          })),
+        };
+      },
+      complete: {
+        id: async (value) => {
+          const store = await runtime.store();
+          const { rows } = await store.query<{ id: unknown }>(
+            "SELECT id::text AS id FROM twl_tickets WHERE id::text LIKE $1 || '%' ORDER BY updated_at DESC, id DESC LIMIT 20",
+            [value.replace(/\D/g, '')],
+          );
+          return rows.map((r) => String(r.id));
+        },
+      },
+    }),
+    { title: 'Ticket', description: 'A ticket and its timeline: every recorded step, who did it, its input, output, decision and duration.', mimeType: JSON_MIME },
+    async (uri, variables, extra) => {
+      const id = ticketIdOf(uri.href);
+      if (id === undefined) throw new McpError(ErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: extra.signal }));
+    },
+  );
+
+  server.registerResource(
+    'tickets',
+    TICKETS_URI,
+    { title: 'Open tickets', description: `Tickets not yet resolved or closed (${openStatuses.join(', ')}), most urgent first, at most ${LIST_LIMIT}.`, mimeType: JSON_MIME },
+    async (uri, extra) =>
+      read(uri.href, async () => {
+        const { tickets, total } = await invoke(ticketListOp, runtime, { status: [...openStatuses], sort: 'priority', limit: LIST_LIMIT }, { signal: extra.signal });
+        return { statuses: openStatuses, total, tickets };
+      }),
+  );
+
+  server.registerResource(
+    'audit',
+    AUDIT_URI,
+    { title: 'Audit log', description: `The latest ${AUDIT_LIMIT} command decisions, newest first: who, what, which policy rule, the outcome, exit code and duration.`, mimeType: JSON_MIME },
+    async (uri, extra) => read(uri.href, () => invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: extra.signal })),
+  );
+
+  server.registerResource(
+    'health',
+    HEALTH_URI,
+    { title: 'Service health', description: "Every configured service and twl's own dependencies (store, cache, LLM): ok, degraded or down, checked when read.", mimeType: JSON_MIME },
+    async (uri, extra) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: extra.signal })),
+  );
+
+  // Subscriptions: McpServer 1.x leaves resources/subscribe and /unsubscribe to us.
+  const watch = ticketWatch(runtime, options.pollMs);
+  const tickets = new Set<number>();
+  let list = false;
+  let audit = false;
+  let closed = false;
+  const notify = (uri: string) =>
+    void server.server.sendResourceUpdated({ uri }).catch((err: unknown) => runtime.logger.debug({ uri, err: (err as Error).message }, 'could not send resources/updated'));
+  const subscriber: WatchSubscriber = {
+    tickets: () => tickets,
+    list: () => list,
+    audit: () => audit,
+    changed: (change) => {
+      if (closed) return;
+      for (const id of change.tickets) notify(ticketUri(id));
+      if (change.list) notify(TICKETS_URI);
+      if (change.audit) notify(AUDIT_URI);
+    },
+  };
+
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    const { uri } = request.params;
+    if (closed) throw new McpError(ErrorCode.InvalidRequest, 'This session is closed.');
+    const id = ticketIdOf(uri);
+    if (id !== undefined) {
+      // Only what exists: reading it would fail too.
+      const store = await runtime.store();
+      const { rows } = await store.query('SELECT 1 FROM twl_tickets WHERE id = $1', [id]);
+      if (!rows.length) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: no ticket #${id}.`, { uri });
+      tickets.add(id);
+    } else if (uri === TICKETS_URI) list = true;
+    else if (uri === AUDIT_URI) audit = true;
+    else if (uri === HEALTH_URI) {
+      throw new McpError(ErrorCode.InvalidParams, `${HEALTH_URI} is checked when read and has no change feed; read it again when you need it.`, { uri });
+    } else {
+      throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: subscribe to ${TICKETS_URI}/{id}, ${TICKETS_URI} or ${AUDIT_URI}.`, { uri });
+    }
+    watch.add(subscriber);
+    // The baseline is taken before we answer: a change right after this is noticed.
+    await watch.refresh();
+    return {};
+  });
+
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    const { uri } = request.params;
+    const id = ticketIdOf(uri);
+    if (id !== undefined) tickets.delete(id);
+    else if (uri === TICKETS_URI) list = false;
+    else if (uri === AUDIT_URI) audit = false;
+    // Unsubscribing from something never subscribed is not an error.
+    await watch.refresh();
+    return {};
+  });
+
+  /** Drops this session's subscriptions; the watcher stops polling with the last one anywhere. */
+  const drop = () => {
+    tickets.clear();
+    list = audit = false;
+    watch.remove(subscriber);
+  };
+  const close = () => {
+    closed = true;
+    drop();
+  };
+  // Subscriptions live as long as the connection: when the transport closes, they go with it.
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    drop();
+    previous?.();
+  };
+  return { close };
+}

@@ -1,0 +1,151 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { execa, type ResultPromise } from 'execa';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, envelope, tempHome, twl } from '../helpers.js';
+
+describe('twl serve --http', () => {
+  let home: string;
+  let cleanup: () => void;
+  let child: ResultPromise;
+  let base: string;
+  let admin: string;
+  let viewer: string;
+  const key = async (role: string) => (envelope((await twl(['keys', 'create', '--role', role, '--name', `${role} test`, '--json'], { home })).stdout).result as { key: string }).key;
+
+  beforeAll(async () => {
+    ({ home, cleanup } = tempHome('twl-http-'));
+    // A small bucket for requests without a key, so the test can reach it.
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { rateLimit: { ip: { capacity: 5, refillPerMinute: 5 } } } }));
+    admin = await key('admin');
+    viewer = await key('viewer');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))) as Record<string, string>;
+    child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0'], { env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, extendEnv: false, reject: false });
+    base = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      setTimeout(() => reject(new Error(`no server within 60 s: ${err}`)), 60_000);
+    });
+  });
+  afterAll(async () => {
+    child.kill('SIGTERM');
+    await child;
+    cleanup();
+  });
+
+  const auth = (k = admin) => ({ authorization: `Bearer ${k}` });
+  const get = (path: string, k = admin) => fetch(`${base}${path}`, { headers: auth(k) });
+  const post = (path: string, body: string, headers: Record<string, string> = {}, k = admin) =>
+    fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth(k), ...headers } });
+
+  it('answers liveness, health with its dependencies, status and Prometheus metrics', async () => {
+    expect(await (await fetch(`${base}/health/live`)).json()).toEqual({ status: 'ok' });
+    const health = await get('/health');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', dependencies: [{ name: 'twl-store', status: 'ok' }, { name: 'twl-cache', status: 'ok' }] });
+    const metrics = await (await get('/metrics')).text();
+    expect(metrics).toMatch(/# TYPE agent_calls_total counter/);
+    expect(metrics).toMatch(/http_request_duration_seconds_bucket\{.*route="\/health"/);
+    expect(await (await get('/mcp/status')).json()).toMatchObject({ sessions: { active: expect.any(Number) }, tools: expect.any(Number) });
+  });
+
+  it('serves MCP sessions to the official client, and shares the store with CLI processes', async () => {
+    const client = new Client({ name: 'http-test', version: '1' });
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: auth() } });
+    await client.connect(transport);
+    expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['cache_cache_set', 'real-resolver_resolve_ticket', 'monitoring_health_check']));
+    await client.callTool({ name: 'cache_cache_set', arguments: { key: 'via-http', value: 'yes' } });
+    expect(envelope((await twl(['cache', 'get', 'via-http', '--json'], { home })).stdout).result).toMatchObject({ value: 'yes' });
+    expect(((await (await get('/mcp/status')).json()) as { sessions: { active: number } }).sessions.active).toBeGreaterThanOrEqual(1);
+    const unknown = await client.callTool({ name: 'no_such_tool', arguments: {} }).catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
+    expect(unknown.isError).toBe(true);
+    await transport.terminateSession();
+    await client.close();
+  });
+
+  it('answers a request without a session statelessly', async () => {
+    const res = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('cache_cache_get');
+  });
+
+  it('gives JSON-RPC errors for malformed and invalid requests, never a crash', async () => {
+    const malformed = await post('/mcp', '{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
+    const invalid = await post('/mcp', JSON.stringify({ id: 1, method: 'tools/list' }));
+    expect(await invalid.json()).toMatchObject({ error: { code: -32600 } });
+    const stale = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), { 'mcp-session-id': 'not-a-session' });
+    expect(stale.status).toBe(404);
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+  });
+
+  it('needs a key, shows a viewer only its tools, refuses the rest with 403, and rate-limits with 429', async () => {
+    expect((await fetch(`${base}/health`)).status).toBe(401);
+    expect((await fetch(`${base}/health`)).headers.get('www-authenticate')).toMatch(/Bearer/);
+    expect((await get('/health', 'twl_' + 'x'.repeat(43))).status).toBe(401);
+    const client = new Client({ name: 'viewer', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: auth(viewer) } }));
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('cache_cache_get');
+    expect(names).not.toContain('real-desktop-commander_execute_command');
+    expect(names).not.toContain('cache_cache_set');
+    await client.close();
+    const call = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'real-desktop-commander_execute_command', arguments: { command: ['df'] } } }), {}, viewer);
+    expect(call.status).toBe(403);
+    expect((await post('/api/tools/real-desktop-commander_execute_command', JSON.stringify({ command: ['df'] }), {}, viewer)).status).toBe(403);
+    // Without a key the address's bucket (5 here) runs out: 429 with Retry-After.
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 8; i++) {
+      const r = await fetch(`${base}/api/tools`);
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter = r.headers.get('retry-after');
+    }
+    expect(statuses).toContain(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    // A key has its own bucket.
+    expect((await get('/api/tools')).status).toBe(200);
+  });
+
+  it('refuses other hosts and origins (DNS rebinding) and oversized bodies', async () => {
+    // fetch will not send a forged Host header; node:http will, as an attacker's DNS would.
+    const evil = await new Promise<number>((resolve, reject) => {
+      const req = http.get(`${base}/health/live`, { headers: { host: 'evil.example' } }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+      req.on('error', reject);
+    });
+    expect(evil).toBe(403);
+    const origin = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { origin: 'https://evil.example' });
+    expect(origin.status).toBe(403);
+    const big = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(5 * 1024 * 1024) } }));
+    expect(big.status).toBe(413);
+  });
+
+  it('serves REST over the same ops, described by OpenAPI', async () => {
+    const list = (await (await get('/api/tools')).json()) as { tools: Array<{ name: string; minRole: string }> };
+    expect(list.tools.find((t) => t.name === 'cache_cache_set')).toMatchObject({ minRole: 'operator' });
+    const set = await post('/api/tools/cache_cache_set', JSON.stringify({ key: 'rest', value: 'ok', ttl: 60 }));
+    expect(await set.json()).toMatchObject({ result: { key: 'rest', stored: true, ttl: 60 } });
+    const got = await post('/api/tools/cache_cache_get', JSON.stringify({ key: 'rest' }));
+    expect(await got.json()).toMatchObject({ result: { value: 'ok' } });
+    const bad = await post('/api/tools/cache_cache_set', JSON.stringify({ key: '' }));
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'TWL_INPUT_INVALID' } });
+    const refused = await post('/api/tools/database_execute_query', JSON.stringify({ sql: 'drop table twl_cache' }));
+    expect(refused.status).toBe(403);
+    expect((await post('/api/tools/nope', '{}')).status).toBe(404);
+    const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toContain('/api/tools/real-resolver_resolve_ticket');
+  });
+});

@@ -1,0 +1,226 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerPrompts } from '../../src/mcp/prompts.js';
+import { registerResources } from '../../src/mcp/resources.js';
+import { ticketWatch } from '../../src/mcp/ticket-watch.js';
+import { invoke } from '../../src/ops/invoke.js';
+import closeOp from '../../src/ops/ticket/close.js';
+import commentOp from '../../src/ops/ticket/comment.js';
+import createOp from '../../src/ops/ticket/create.js';
+import type { Runtime } from '../../src/runtime/context.js';
+import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { unique } from './backends.js';
+
+const setups = [
+  { name: 'embedded', available: true, db: {} },
+  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The JSON body of a resource read. */
+const body = (r: Awaited<ReturnType<Client['readResource']>>) => {
+  const c = r.contents[0]!;
+  if (!('text' in c)) throw new Error('expected a text resource');
+  return JSON.parse(c.text);
+};
+
+describe.each(setups)('MCP resources and prompts on $name', ({ name, available, db }) => {
+  let runtime: Runtime;
+  let cleanup: () => void;
+  let client: Client;
+  let resources: { close(): void };
+  let ticket: { id: number; text: string; title: string };
+  const updates: Array<{ uri: string; at: number }> = [];
+  const text = `${unique('disk')}: le disque /var du serveur de facturation est plein depuis 8h, les exports échouent.`;
+
+  /** Resolves with the ms it took for a resources/updated on `uri` to arrive after `since`, or rejects after `timeoutMs`. */
+  const updated = async (uri: string, since: number, timeoutMs = 3000) => {
+    const deadline = since + timeoutMs;
+    while (Date.now() < deadline) {
+      const hit = updates.find((u) => u.uri === uri && u.at >= since);
+      if (hit) return hit.at - since;
+      await sleep(25);
+    }
+    throw new Error(`no notifications/resources/updated for ${uri} within ${timeoutMs} ms (got: ${JSON.stringify(updates.filter((u) => u.at >= since).map((u) => u.uri))})`);
+  };
+
+  beforeAll(async () => {
+    if (!available) return;
+    const t = tempHome();
+    cleanup = t.cleanup;
+    runtime = testRuntime(t.home, { database: db });
+    ticket = await invoke(createOp, runtime, { text, requester: 'compta@example.com' });
+    const server = new McpServer({ name: 'twl-test', version: '0' });
+    resources = registerResources(server, runtime);
+    registerPrompts(server, runtime);
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    client = new Client({ name: 'mcp-resources-test', version: '0' });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push({ uri: n.params.uri, at: Date.now() }));
+    await server.connect(serverTransport);
+    await client.connect(clientTransport);
+  });
+  afterAll(async () => {
+    if (!available) return;
+    await client.close();
+    resources.close();
+    await runtime.close();
+    cleanup();
+  });
+
+  it.skipIf(!available)('declares resources with subscribe and listChanged, prompts and completions', () => {
+    expect(client.getServerCapabilities()).toMatchObject({ resources: { subscribe: true, listChanged: true }, prompts: {}, completions: {} });
+  });
+
+  it.skipIf(!available)('lists the four resources and the recent tickets', async () => {
+    const { resources: listed } = await client.listResources();
+    const uris = listed.map((r) => r.uri);
+    expect(uris).toEqual(expect.arrayContaining(['twl://tickets', 'twl://audit', 'twl://health', `twl://tickets/${ticket.id}`]));
+    expect(listed.find((r) => r.uri === `twl://tickets/${ticket.id}`)).toMatchObject({ name: `ticket-${ticket.id}`, title: `#${ticket.id} ${ticket.title}`, mimeType: 'application/json' });
+    for (const r of listed) expect(r.mimeType).toBe('application/json');
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates).toEqual([expect.objectContaining({ name: 'ticket', uriTemplate: 'twl://tickets/{id}', mimeType: 'application/json' })]);
+  });
+
+  it.skipIf(!available)('reads a ticket with its timeline', async () => {
+    const { contents } = await client.readResource({ uri: `twl://tickets/${ticket.id}` });
+    expect(contents).toHaveLength(1);
+    expect(contents[0]).toMatchObject({ uri: `twl://tickets/${ticket.id}`, mimeType: 'application/json' });
+    const read = body({ contents });
+    expect(read.ticket).toMatchObject({ id: ticket.id, text, requester: 'compta@example.com', status: 'new' });
+    expect(read.timeline[0]).toMatchObject({ kind: 'created', actor: 'test' });
+  });
+
+  it.skipIf(!available)('reads the open tickets, the audit log and the health report', async () => {
+    const list = body(await client.readResource({ uri: 'twl://tickets' }));
+    expect(list.total).toBeGreaterThanOrEqual(1);
+    for (const t of list.tickets) expect(['resolved', 'closed']).not.toContain(t.status);
+    // A shared PostgreSQL may hold more open tickets than the resource lists.
+    if (list.total <= list.tickets.length) expect(list.tickets.map((t: { id: number }) => t.id)).toContain(ticket.id);
+
+    const audit = body(await client.readResource({ uri: 'twl://audit' }));
+    expect(Array.isArray(audit.entries)).toBe(true);
+
+    const health = body(await client.readResource({ uri: 'twl://health' }));
+    expect(['ok', 'degraded', 'down']).toContain(health.status);
+    expect(health.dependencies.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining([expect.stringMatching(/store/)]));
+  });
+
+  it.skipIf(!available)('answers "resource not found" for a ticket that does not exist', async () => {
+    await expect(client.readResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32002, message: expect.stringMatching(/No ticket #999999999/) });
+    await expect(client.subscribeResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32002 });
+    await expect(client.subscribeResource({ uri: 'twl://health' })).rejects.toMatchObject({ message: expect.stringMatching(/no change feed/) });
+    await expect(client.subscribeResource({ uri: 'twl://nothing' })).rejects.toMatchObject({ code: -32002 });
+  });
+
+  it.skipIf(!available)('notifies a subscriber when the ticket changes, and stops after unsubscribe', async () => {
+    const uri = `twl://tickets/${ticket.id}`;
+    const watch = ticketWatch(runtime);
+    expect(watch.active).toBe(false);
+    await client.subscribeResource({ uri });
+    expect(watch.active).toBe(true);
+
+    // A new timeline step (the ticket row itself is not touched).
+    let since = Date.now();
+    await invoke(commentOp, runtime, { id: ticket.id, text: 'Looking at it.' });
+    expect(await updated(uri, since)).toBeLessThan(3000);
+
+    // A change to the ticket row without a timeline step.
+    await sleep(50);
+    since = Date.now();
+    await (await runtime.store()).query("UPDATE twl_tickets SET priority = 'high', updated_at = now() WHERE id = $1", [ticket.id]);
+    expect(await updated(uri, since)).toBeLessThan(3000);
+
+    // Nothing changed: no notification.
+    since = Date.now();
+    await sleep(1500);
+    expect(updates.filter((u) => u.at >= since)).toEqual([]);
+
+    await client.unsubscribeResource({ uri });
+    expect(watch.active).toBe(false);
+    since = Date.now();
+    await invoke(commentOp, runtime, { id: ticket.id, text: 'Still looking.' });
+    await sleep(2500);
+    expect(updates.filter((u) => u.uri === uri && u.at >= since)).toEqual([]);
+  });
+
+  it.skipIf(!available)('notifies a subscriber of the ticket list when a ticket is created or closed', async () => {
+    await client.subscribeResource({ uri: 'twl://tickets' });
+    let since = Date.now();
+    const other = await invoke(createOp, runtime, { text: `${unique('vpn')}: VPN down for the whole sales team.` });
+    expect(await updated('twl://tickets', since)).toBeLessThan(3000);
+    await sleep(50);
+    since = Date.now();
+    await invoke(closeOp, runtime, { id: other.id, note: 'duplicate' });
+    expect(await updated('twl://tickets', since)).toBeLessThan(3000);
+    await client.unsubscribeResource({ uri: 'twl://tickets' });
+    expect(ticketWatch(runtime).active).toBe(false);
+  });
+
+  // The audit log is append-only: the row is written only to this test's own embedded store, not to a shared PostgreSQL.
+  it.skipIf(!available || name !== 'embedded')('notifies a subscriber of the audit log when an entry is added', async () => {
+    await client.subscribeResource({ uri: 'twl://audit' });
+    const since = Date.now();
+    await (await runtime.store()).query(
+      "INSERT INTO twl_audit (actor, program, args, decision, rule, outcome, ticket_id) VALUES ('test', 'df', '[\"-h\"]'::jsonb, 'allow', 'test', 'ran', $1)",
+      [ticket.id],
+    );
+    expect(await updated('twl://audit', since)).toBeLessThan(3000);
+    await client.unsubscribeResource({ uri: 'twl://audit' });
+    expect(ticketWatch(runtime).active).toBe(false);
+    const incident = await client.getPrompt({ name: 'summarise_incident', arguments: { ticket_id: String(ticket.id) } });
+    expect((incident.messages[0]!.content as { text: string }).text).toMatch(/test · `df -h` · allow by rule test → ran/);
+  });
+
+  it.skipIf(!available)('lists the three prompts with their ticket_id argument', async () => {
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name).sort()).toEqual(['summarise_incident', 'triage_ticket', 'write_postmortem']);
+    for (const p of prompts) expect(p.arguments).toEqual([expect.objectContaining({ name: 'ticket_id', required: true })]);
+  });
+
+  it.skipIf(!available)('builds the prompts from the ticket and its timeline', async () => {
+    const textOf = (r: Awaited<ReturnType<Client['getPrompt']>>) => r.messages.map((m) => (m.content.type === 'text' ? m.content.text : '')).join('\n');
+
+    const triage = await client.getPrompt({ name: 'triage_ticket', arguments: { ticket_id: String(ticket.id) } });
+    expect(triage.messages[0]!.role).toBe('user');
+    const t = textOf(triage);
+    expect(t).toContain(text);
+    expect(t).toContain('- priority: high'); // set by the direct UPDATE above
+    expect(t).toContain('storage: disk full');
+    expect(t).toContain('urgent: production outage');
+
+    const incident = textOf(await client.getPrompt({ name: 'summarise_incident', arguments: { ticket_id: String(ticket.id) } }));
+    expect(incident).toContain(text);
+    expect(incident).toMatch(/test · comment · ok: Looking at it\./);
+    expect(incident).toContain('## Findings');
+
+    const pm = textOf(await client.getPrompt({ name: 'write_postmortem', arguments: { ticket_id: String(ticket.id) } }));
+    expect(pm).toContain(`# Post-mortem: ${ticket.title} (ticket #${ticket.id})`);
+    expect(pm).toContain(text);
+    expect(pm).toMatch(/## Root cause\n«TO FILL: /);
+    expect(pm).toContain('Looking at it.');
+
+    await expect(client.getPrompt({ name: 'triage_ticket', arguments: { ticket_id: '999999999' } })).rejects.toMatchObject({ message: expect.stringMatching(/No ticket #999999999/) });
+    await expect(client.getPrompt({ name: 'triage_ticket', arguments: { ticket_id: 'abc' } })).rejects.toMatchObject({ message: expect.stringMatching(/ticket number/) });
+  });
+
+  it.skipIf(!available)('completes ticket numbers for the prompts and the ticket template', async () => {
+    const prompt = await client.complete({ ref: { type: 'ref/prompt', name: 'triage_ticket' }, argument: { name: 'ticket_id', value: String(ticket.id) } });
+    expect(prompt.completion.values).toContain(String(ticket.id));
+    const template = await client.complete({ ref: { type: 'ref/resource', uri: 'twl://tickets/{id}' }, argument: { name: 'id', value: String(ticket.id) } });
+    expect(template.completion.values).toContain(String(ticket.id));
+  });
+
+  it.skipIf(!available)('close() drops the session\'s subscriptions and stops polling', async () => {
+    await client.subscribeResource({ uri: `twl://tickets/${ticket.id}` });
+    expect(ticketWatch(runtime).active).toBe(true);
+    resources.close();
+    expect(ticketWatch(runtime).active).toBe(false);
+    const since = Date.now();
+    await invoke(commentOp, runtime, { id: ticket.id, text: 'After close.' });
+    await sleep(1500);
+    expect(updates.filter((u) => u.at >= since)).toEqual([]);
+  });
+});
