@@ -165,7 +165,10 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     else if (uri === HEALTH_URI) {
       throw new McpError(ErrorCode.InvalidParams, `${HEALTH_URI} is checked when read and has no change feed; read it again when you need it.`, { uri });
     } else {
-      throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: subscribe to ${TICKETS_URI}/{id}, ${TICKETS_URI} or ${AUDIT_URI}.`, { uri });
+      // A URI twl does not serve: the subscription is accepted (the protocol does not ask servers to
+      // refuse it) and simply never fires. twl's own URIs are checked above.
+      runtime.logger.debug({ uri }, 'subscription to a resource twl does not serve');
+      return {};
     }
     watch.add(subscriber);
     // The baseline is taken before we answer: a change right after this is noticed.
