@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, tempHome } from '../helpers.js';
+import { startHttpServe, tempHome } from '../helpers.js';
 
 // The official MCP conformance suite, run against `twl serve --http`. The scenarios that apply
 // to a product server (the others call fixture tools only the suite's own server has).
@@ -28,24 +28,15 @@ const suiteBin = path.join(path.dirname(suitePackage), (require(suitePackage) as
 describe('the MCP conformance suite against twl serve --http', () => {
   let home: string;
   let cleanup: () => void;
-  let server: ResultPromise;
+  let server: Awaited<ReturnType<typeof startHttpServe>>['child'];
   let url: string;
 
   beforeAll(async () => {
     ({ home, cleanup } = tempHome('twl-conformance-'));
     // The suite sends no API key: this server runs keyless, on loopback only.
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none' } }));
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))) as Record<string, string>;
-    server = execa(process.execPath, [bin, 'serve', '--http', '--port', '0'], { env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, extendEnv: false, reject: false });
-    url = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      server.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /serves MCP at (http:\/\/[^\s]+\/mcp)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      setTimeout(() => reject(new Error(`no server within 60 s: ${err}`)), 60_000);
-    });
+    ({ child: server, url } = await startHttpServe(home));
+    url = `${url}/mcp`;
   });
   afterAll(async () => {
     server.kill('SIGTERM');

@@ -1,16 +1,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { execa, type ResultPromise } from 'execa';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, envelope, tempHome, twl } from '../helpers.js';
+import { envelope, startHttpServe, tempHome, twl } from '../helpers.js';
 
 describe('twl serve --http', () => {
   let home: string;
   let cleanup: () => void;
-  let child: ResultPromise;
+  let child: Awaited<ReturnType<typeof startHttpServe>>['child'];
   let base: string;
   let admin: string;
   let viewer: string;
@@ -22,17 +21,7 @@ describe('twl serve --http', () => {
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { rateLimit: { ip: { capacity: 5, refillPerMinute: 5 } } } }));
     admin = await key('admin');
     viewer = await key('viewer');
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))) as Record<string, string>;
-    child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0'], { env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, extendEnv: false, reject: false });
-    base = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      setTimeout(() => reject(new Error(`no server within 60 s: ${err}`)), 60_000);
-    });
+    ({ child, url: base } = await startHttpServe(home));
   });
   afterAll(async () => {
     child.kill('SIGTERM');
