@@ -46,6 +46,7 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./backup/verify.js'),
     import('./backup/restore.js'),
     import('./backup/prune.js'),
+    import('./dash/activity.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

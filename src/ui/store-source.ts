@@ -3,15 +3,12 @@ import type { OpContext, Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
 import { redactText, redactUrl } from '../runtime/redact.js';
 import type { Store } from '../store/types.js';
+import { readActivity } from './activity.js';
 import {
-  WINDOW_MINUTES,
-  bucketsFrom,
-  emptyGroup,
   openStatuses,
   type ActionHooks,
   type AgentsView,
   type DashSource,
-  type GroupMetrics,
   type HealthView,
   type LogEntry,
   type Metrics,
@@ -26,6 +23,12 @@ export interface StoreSourceOptions {
   pollMs?: number;
   /** With LISTEN (PostgreSQL), a slow safety poll in case a notification is lost with a connection. */
   safetyPollMs?: number;
+  /**
+   * The MCP tool names, for the agents panel (the command line knows them from its manifest).
+   * Without them the panel loads the whole op registry (every op module and its schemas: memory
+   * and time the dashboard otherwise never needs, unless it resolves a ticket).
+   */
+  tools?: readonly string[];
 }
 
 type Row = Record<string, unknown>;
@@ -97,35 +100,8 @@ export class StoreSource implements DashSource {
     }));
   }
 
-  async metrics(): Promise<Metrics> {
-    // Per group and minute, per group, per minute and overall in one scan of the window (indexed on at).
-    const { rows } = await this.store.query<Row>(
-      `WITH c AS (
-         SELECT split_part(tool, '_', 1) AS grp, least(${WINDOW_MINUTES - 1}, greatest(0, floor(extract(epoch FROM now() - at) / 60)))::int AS ago, duration_ms, ok
-         FROM twl_op_calls WHERE at > now() - make_interval(mins => ${WINDOW_MINUTES}))
-       SELECT grp, ago, GROUPING(grp) AS all_groups, GROUPING(ago) AS all_minutes, count(*)::int AS calls,
-              (count(*) FILTER (WHERE NOT ok))::int AS errors, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
-       FROM c GROUP BY GROUPING SETS ((grp, ago), (grp), (ago), ())`,
-    );
-    const groups = new Map<string, GroupMetrics>();
-    const all = emptyGroup('all');
-    const minutes = new Map<string, Array<{ ago: number; calls: number }>>();
-    for (const r of rows) {
-      const name = Number(r.all_groups) ? 'all' : (r.grp as string);
-      if (Number(r.all_minutes)) {
-        const g = name === 'all' ? all : (groups.get(name) ?? emptyGroup(name));
-        g.calls = Number(r.calls);
-        g.errors = Number(r.errors);
-        g.errorRate = g.calls ? g.errors / g.calls : 0;
-        g.p95Ms = r.p95 === null || r.p95 === undefined ? null : Math.round(Number(r.p95) * 10) / 10;
-        if (name !== 'all') groups.set(name, g);
-      } else {
-        minutes.set(name, [...(minutes.get(name) ?? []), { ago: Number(r.ago), calls: Number(r.calls) }]);
-      }
-    }
-    all.perMinute = bucketsFrom(minutes.get('all') ?? []);
-    for (const g of groups.values()) g.perMinute = bucketsFrom(minutes.get(g.group) ?? []);
-    return { at: new Date().toISOString(), windowMinutes: WINDOW_MINUTES, all, groups: [...groups.values()].sort((a, b) => b.calls - a.calls || a.group.localeCompare(b.group)) };
+  metrics(): Promise<Metrics> {
+    return readActivity(this.store);
   }
 
   async health(): Promise<HealthView> {
@@ -136,7 +112,14 @@ export class StoreSource implements DashSource {
 
   async agents(): Promise<AgentsView> {
     const { default: op } = await import('../ops/maestro/agents.js');
-    const r = await op.run(this.context(20_000), {});
+    const ctx = this.context(20_000);
+    const tools = this.options.tools;
+    // The op only needs the tool names: a view of the runtime that answers ops() with them.
+    if (tools?.length) {
+      const names = new Map(tools.map((t) => [t, undefined as never]));
+      ctx.runtime = Object.create(this.runtime, { ops: { value: async () => names } }) as Runtime;
+    }
+    const r = await op.run(ctx, {});
     return {
       llm: { configured: r.llm.configured, reachable: r.llm.reachable, detail: r.llm.detail },
       agents: r.agents.map((a) => ({ name: a.name, status: a.status, detail: a.detail, tools: a.tools.length })),

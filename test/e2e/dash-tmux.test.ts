@@ -100,8 +100,12 @@ describe.skipIf(!hasTmux)('twl dash in a terminal', () => {
     expect(r.stdout).toContain('Disk full on srv-02');
     const json = await twl(['dash', '--json'], { home: t.home });
     expect(envelope(json.stdout).result).toMatchObject({ tickets: { open: 1, total: 1 }, errors: {} });
-    const remote = await twl(['dash', '--url', 'http://127.0.0.1:30080', '--key', 'k'], { home: t.home });
-    expect(remote.exitCode).toBe(2);
-    expect(remote.stderr).toMatch(/not available until twl serve --http exists/);
+    // --key belongs to --url; --url without a key says where to get one.
+    const keyOnly = await twl(['dash', '--key', 'k'], { home: t.home });
+    expect(keyOnly.exitCode).toBe(2);
+    expect(keyOnly.stderr).toMatch(/--key goes with --url/);
+    const noKey = await twl(['dash', '--url', 'http://127.0.0.1:30080'], { home: t.home });
+    expect(noKey.exitCode).toBe(4);
+    expect(noKey.stderr).toMatch(/twl keys create --role viewer/);
   });
 });
