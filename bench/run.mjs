@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dash } from './dash.mjs';
+import { mcp } from './mcp.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -194,6 +195,7 @@ async function importBench() {
 }
 
 suites.dash = () => dash({ root, bin, node, json: values.json });
+suites.mcp = () => mcp({ root, bin, node, json: values.json });
 
 const wanted = positionals.length ? positionals : Object.keys(suites);
 const results = {};
