@@ -3,6 +3,7 @@ import { ListrInquirerPromptAdapter } from '@listr2/prompt-adapter-inquirer';
 import { Flags } from '@oclif/core';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { OpCommand } from '../../src/cli/base.js';
+import { statusMark } from '../../src/cli/render.js';
 import { ticketArg, ticketIdOf, timelineTable } from '../../src/cli/tickets.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import op from '../../src/ops/ticket/resolve.js';
@@ -58,7 +59,7 @@ export default class TicketResolve extends OpCommand<typeof op> {
 
   protected override onProgress(update: Progress): void {
     if (!this.task) return super.onProgress(update);
-    const mark = { running: '…', ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' }[update.status ?? 'running'];
+    const mark = statusMark[update.status ?? 'running'];
     if (update.status === 'running') this.task.title = `Resolving: step ${(update.done ?? 0) + 1}/${update.total} ${update.message}`;
     else this.task.output = `${mark} ${update.message}`;
   }

@@ -6,6 +6,7 @@ import { Runtime, type RuntimeOptions } from '../runtime/context.js';
 import { ExitCode, TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
+import { statusMark } from './render.js';
 import { invoke, parseInput } from '../ops/invoke.js';
 import type { AnyOp, OutputOf } from '../ops/op.js';
 import type { Progress } from '../runtime/context.js';
@@ -160,7 +161,7 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
   /** Progress for people, on stderr; --json runs stay quiet (the result holds the steps). */
   protected onProgress(update: Progress): void {
     if (this.jsonEnabled() || this.argv.includes('--quiet')) return;
-    const mark = { running: '…', ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' }[update.status ?? 'running'];
+    const mark = statusMark[update.status ?? 'running'];
     const count = update.total ? `[${(update.done ?? 0) + (update.status === 'running' ? 1 : 0)}/${update.total}] ` : '';
     process.stderr.write(`${mark} ${count}${update.message}\n`);
   }

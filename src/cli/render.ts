@@ -21,3 +21,6 @@ export function bytes(n: number | null | undefined): string {
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
+
+/** How a step's status shows on a terminal (progress lines, timelines). */
+export const statusMark = { running: '…', ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' } as const;

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import type { Ticket, TicketEvent } from '../agents/tickets/repo.js';
-import { table } from './render.js';
+import { statusMark, table } from './render.js';
 
 const age = (iso: string): string => {
   const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60_000));
@@ -31,12 +31,10 @@ export function ticketDetail(t: Ticket): string {
   return lines.join('\n');
 }
 
-const mark: Record<TicketEvent['status'], string> = { ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' };
-
 export const timelineTable = (events: TicketEvent[]): string =>
   table(
     ['', 'at', 'actor', 'step', 'ms', 'decision'],
-    events.map((e) => [mark[e.status], e.at.slice(11, 23), e.actor, e.step ?? e.kind, e.durationMs ?? '', (e.decision ?? '').replace(/\s+/g, ' ')]),
+    events.map((e) => [statusMark[e.status], e.at.slice(11, 23), e.actor, e.step ?? e.kind, e.durationMs ?? '', (e.decision ?? '').replace(/\s+/g, ' ')]),
   );
 
 /** A ticket argument: a number, or `last` for the newest ticket. */

@@ -1,6 +1,6 @@
 import { TwlError } from '../../runtime/errors.js';
 import type { Field, Queryable, Store } from '../../store/types.js';
-import { guardSql, type ReadKind } from './sql-guard.js';
+import type { ReadKind, Verdict } from './sql-guard.js';
 
 /** Names of the common type OIDs; others are looked up in pg_type. */
 const typeNames: Record<number, string> = {
@@ -41,9 +41,8 @@ export interface QueryOutcome {
   durationMs: number;
 }
 
-/** Runs one guarded read-only statement in a read-only transaction with a timeout, fetching at most `limit` rows. */
-export async function runReadOnlyQuery(store: Store, sql: string, params: unknown[], limit: number, timeoutMs: number, signal?: AbortSignal): Promise<QueryOutcome> {
-  const verdict = await guardSql(sql);
+/** Runs one statement the guard accepted (`guardSql`) in a read-only transaction with a timeout, fetching at most `limit` rows. */
+export async function runReadOnlyQuery(store: Store, verdict: Verdict, params: unknown[], limit: number, timeoutMs: number, signal?: AbortSignal): Promise<QueryOutcome> {
   const started = performance.now();
   const result = await store.transaction(
     async (tx) => {

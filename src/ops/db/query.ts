@@ -33,9 +33,9 @@ export default defineOp({
   async run(ctx, { sql, params, limit, timeout_ms, target }) {
     const { guardSql } = await import('../../agents/database/sql-guard.js');
     // Refuse before connecting: a write never needs a connection to be refused.
-    await guardSql(sql);
+    const verdict = await guardSql(sql);
     const { name, store } = await ctx.target(target);
-    const outcome = await runReadOnlyQuery(store, sql, params, limit, timeout_ms, ctx.signal);
+    const outcome = await runReadOnlyQuery(store, verdict, params, limit, timeout_ms, ctx.signal);
     if (outcome.truncated) ctx.warn(`Showing the first ${limit} rows; more exist (raise --limit, or narrow the query).`);
     return { target: name, backend: store.backend, limit, ...outcome };
   },

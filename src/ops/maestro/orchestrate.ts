@@ -5,7 +5,7 @@ import { runStep } from '../../agents/maestro/steps.js';
 import { classifyTicket } from '../../agents/triage/llm-classifier.js';
 import { maestroDecisions } from '../../runtime/metrics.js';
 import { defineOp } from '../op.js';
-import { resolveOutput, stepSchema } from '../ticket/resolve.js';
+import { resolveOutput, stepSchema, toResolveOutput } from '../ticket/resolve.js';
 import { actorOf, classificationSchema, ticketId } from '../ticket/schemas.js';
 
 export default defineOp({
@@ -32,12 +32,7 @@ export default defineOp({
   async run(ctx, { ticket_id, goal }) {
     if (ticket_id !== undefined) {
       const report = await resolveTicket(ctx, ticket_id, actorOf(ctx), { approve: (step) => ctx.ask(`Run ${step.tool} (${step.purpose})?`) });
-      const resolution = {
-        ...report,
-        plan: { planner: report.plan.planner, rationale: report.plan.rationale, runbook: report.plan.runbook?.name ?? null, steps: report.plan.steps.map(({ tool, kind, purpose, needsApproval }) => ({ tool, kind, purpose, needsApproval })) },
-        steps: report.steps.map(({ tool, kind, purpose, status, finding, durationMs }) => ({ tool, kind, purpose, status, finding, durationMs })),
-      };
-      return { mode: 'ticket' as const, resolution, investigation: null };
+      return { mode: 'ticket' as const, resolution: toResolveOutput(report), investigation: null };
     }
     const classification = await classifyTicket(goal!, ctx.llm(), ctx.signal);
     const ops = await ctx.runtime.ops();

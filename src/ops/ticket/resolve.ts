@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { resolveTicket } from '../../agents/maestro/resolver.js';
+import { resolveTicket, type ResolveReport } from '../../agents/maestro/resolver.js';
 import { defineOp } from '../op.js';
 import { actorOf, ticketId, ticketSchema } from './schemas.js';
 
@@ -27,6 +27,13 @@ export const resolveOutput = z.object({
   timeToResolveMs: z.number().nullable(),
 });
 
+/** A resolver report as the tool's output: the plan and steps without their internals. */
+export const toResolveOutput = (report: ResolveReport): z.output<typeof resolveOutput> => ({
+  ...report,
+  plan: { planner: report.plan.planner, rationale: report.plan.rationale, runbook: report.plan.runbook?.name ?? null, steps: report.plan.steps.map(({ tool, kind, purpose, needsApproval }) => ({ tool, kind, purpose, needsApproval })) },
+  steps: report.steps.map(({ tool, kind, purpose, status, finding, durationMs }) => ({ tool, kind, purpose, status, finding, durationMs })),
+});
+
 export default defineOp({
   id: 'ticket.resolve',
   mcpName: 'real-resolver_resolve_ticket',
@@ -48,10 +55,6 @@ export default defineOp({
       progress: ({ step, index, total, status, finding }) =>
         ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status }),
     });
-    return {
-      ...report,
-      plan: { planner: report.plan.planner, rationale: report.plan.rationale, runbook: report.plan.runbook?.name ?? null, steps: report.plan.steps.map(({ tool, kind, purpose, needsApproval }) => ({ tool, kind, purpose, needsApproval })) },
-      steps: report.steps.map(({ tool, kind, purpose, status, finding, durationMs }) => ({ tool, kind, purpose, status, finding, durationMs })),
-    };
+    return toResolveOutput(report);
   },
 });
