@@ -6,10 +6,11 @@ export default class Serve extends TwlCommand<void> {
   static override summary = 'Serve every twl operation as an MCP tool (stdio, HTTP, or both).';
   static override description =
     'With --stdio, speaks MCP on stdin/stdout for IDE clients (Claude Code, Cursor, VS Code): stdout carries only the protocol, logs go to stderr.\n' +
-    'With --http, serves MCP Streamable HTTP at /mcp (a session per initialize; requests without a session are served statelessly), ' +
+    'Both transports answer the 2025 protocol revisions (initialize) and 2026-07-28 (no handshake: a _meta envelope on each request, server/discover).\n' +
+    'With --http, serves MCP Streamable HTTP at /mcp (2025: a session per initialize, requests without a session served statelessly; 2026-07-28: every request on its own), ' +
     '/health, /metrics (Prometheus), /mcp/status, and REST over the same ops at /api/tools with an OpenAPI document at /openapi.json. ' +
-    'It binds to loopback by default and checks Host and Origin on every request. Every route but /health/live needs an API key (`twl keys create`), ' +
-    'each key\'s role decides which tools it sees and may call, and per-key and per-address token buckets answer 429 with Retry-After.\n' +
+    'It binds to loopback by default and checks Host and Origin on every request. Every route but /health/live needs an API key (`twl keys create`) or, with http.oauth set, an OAuth access token; ' +
+    'the caller\'s role decides which tools it sees and may call, and per-caller and per-address token buckets answer 429 with Retry-After.\n' +
     'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --stdio',
@@ -53,12 +54,13 @@ export default class Serve extends TwlCommand<void> {
       runtime.logger.info({ url: http.url }, 'twl HTTP server ready');
     }
     if (flags.stdio) {
-      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-      const server = createMcpServer(entries, runtime, this.config.version);
-      const transport = new StdioServerTransport();
-      transport.onclose = () => process.emit('SIGTERM');
-      await server.connect(transport);
-      closers.push(() => server.close());
+      // The opening message decides the era: initialize pins a 2025 session, a request with a
+      // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
+      const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
+      const handle = serveStdio(({ era }) => createMcpServer(entries, runtime, this.config.version, era), {
+        onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
+      });
+      closers.push(() => handle.close());
       runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
     }
     const reason = await stopped;

@@ -1,4 +1,5 @@
-import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,9 +11,11 @@ import { ExitCode, isTwlError } from '../runtime/errors.js';
 import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
 import { bearerToken, verifyKey } from './keys.js';
+import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows } from './roles.js';
+import { StatusTracker } from './status.js';
 
 export interface HttpOptions {
   host: string;
@@ -25,12 +28,13 @@ export interface HttpOptions {
 }
 
 interface Caller {
-  keyId: number | null;
+  /** Who the caller is, for sessions and rate limits: `key:<id>`, `jwt:<subject>`, or `local` (auth: none). */
+  principal: string;
   role: Role;
   name: string | null;
 }
 
-type Transport = StreamableHTTPServerTransport;
+type Transport = NodeStreamableHTTPServerTransport;
 
 class HttpError extends Error {
   constructor(
@@ -42,6 +46,10 @@ class HttpError extends Error {
 }
 
 const loopbackNames = ['localhost', '127.0.0.1', '::1', '[::1]'];
+
+/** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
+const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role } });
+const roleOf = (auth: AuthInfo | undefined): Role => (auth?.extra?.role as Role | undefined) ?? 'viewer';
 
 /** The client's address; behind a trusted proxy, the first X-Forwarded-For hop. */
 const clientAddress = (req: http.IncomingMessage, trustProxy: boolean): string => {
@@ -90,40 +98,56 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ StreamableHTTPServerTransport }, { isInitializeRequest }, { createMcpServer }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest }, { createMcpServer }] = await Promise.all([
+    import('@modelcontextprotocol/node'),
+    import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
   ]);
   const { runtime, entries, version } = options;
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
   const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '')));
-  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; keyId: number | null }>();
+  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; principal: string }>();
   const limiter = await openRateLimiter({ redisUrl: runtime.config.redis.url, prefix: runtime.config.redis.prefix, logger: runtime.logger });
   const store = await runtime.store();
+  const jwt = cfg.oauth ? createJwtVerifier(cfg.oauth, runtime.logger) : undefined;
 
-  /** Who is calling: an API key's role, or (auth: none) a local admin. Unauthenticated requests spend the address's bucket. */
+  /**
+   * Who is calling: an API key's role, an OAuth access token's role (http.oauth), or (auth:
+   * none) a local admin. Unauthenticated requests spend the address's bucket.
+   */
   const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Caller | undefined> => {
-    if (cfg.auth === 'none') return { keyId: null, role: 'admin', name: null };
-    const verified = await verifyKey(store, bearerToken(req.headers.authorization));
-    const bucket = verified ? `key:${verified.id}` : `ip:${clientAddress(req, cfg.trustProxy)}`;
-    const spec = verified ? cfg.rateLimit.key : cfg.rateLimit.ip;
+    if (cfg.auth === 'none') return { principal: 'local', role: 'admin', name: null };
+    const token = bearerToken(req.headers.authorization);
+    const key = await verifyKey(store, token);
+    const claims = key ? undefined : await jwt?.verify(token);
+    const principal = key ? `key:${key.id}` : claims ? `jwt:${claims.subject}` : undefined;
+    const bucket = principal ?? `ip:${clientAddress(req, cfg.trustProxy)}`;
+    const spec = principal ? cfg.rateLimit.key : cfg.rateLimit.ip;
     const taken = await limiter.take(bucket, spec);
     if (!taken.allowed) {
       res.writeHead(429, { 'content-type': 'application/json', ...rateLimitHeaders(taken, spec) });
       res.end(JSON.stringify({ error: { code: 'TWL_RATE_LIMITED', message: `Too many requests; retry in ${taken.retryAfterSeconds} s.` } }));
       return undefined;
     }
-    if (!verified) {
+    if (!principal) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="twl"' });
-      res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: 'An API key is required: Authorization: Bearer <key>.', actions: ['Create one with `twl keys create --role viewer`.'] } }));
+      const what = jwt ? 'An API key or an OAuth access token' : 'An API key';
+      res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: `${what} is required: Authorization: Bearer <token>.`, actions: ['Create a key with `twl keys create --role viewer`.'] } }));
       return undefined;
     }
-    return { keyId: verified.id, role: verified.role, name: verified.name ?? null };
+    if (key) return { principal, role: key.role, name: key.name ?? null };
+    return { principal, role: claims!.role, name: claims!.name };
   };
   const ops = new Map(entries.map((e) => [e.op.mcpName, e.op]));
-  const started = Date.now();
+  const status = new StatusTracker();
+  const started = status.started;
+  // One server factory for both eras; the caller's role (from the request's authInfo) decides the tools it sees.
+  const perRequestHandler = createMcpHandler(
+    ({ era, authInfo }) => createMcpServer(allowedFor(entries, roleOf(authInfo), (e) => e.op.policy.minRole), runtime, version, era),
+    { maxRequestBodySize: bodyLimit, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
+  );
+  const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
   const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
@@ -148,33 +172,34 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (sessionId) {
       const session = sessions.get(sessionId);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found: it expired or the server restarted; initialize again.');
-      if (session.keyId !== caller.keyId) return jsonRpcError(res, 403, -32003, 'This session belongs to another API key.');
+      status.sessionSeen(sessionId);
+      if (session.principal !== caller.principal) return jsonRpcError(res, 403, -32003, 'This session belongs to another caller.');
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
-    // The caller sees only the tools its role may call.
-    const server = createMcpServer(allowedFor(entries, caller.role, (e) => e.op.policy.minRole), runtime, version);
     if (isInitializeRequest(body)) {
-      // A session: the server and its transport live until the client deletes it or disconnects for good.
-      const transport: Transport = new StreamableHTTPServerTransport({
+      // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
+      const server = createMcpServer(allowedFor(entries, caller.role, (e) => e.op.policy.minRole), runtime, version, 'legacy');
+      const transport: Transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, close: () => server.close(), keyId: caller.keyId });
+          sessions.set(id, { transport, close: () => server.close(), principal: caller.principal });
+          status.sessionOpened(id);
           mcpSessions.set(sessions.size);
         },
         onsessionclosed: (id) => {
           sessions.delete(id);
+          status.sessionClosed(id);
           mcpSessions.set(sessions.size);
         },
       });
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
     }
-    // No session: serve this request statelessly (2025 stateless clients).
-    const transport: Transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => void server.close());
-    await server.connect(transport);
-    return transport.handleRequest(req, res, body);
+    // Everything else without a session: the 2026-07-28 revision (a _meta envelope per request),
+    // or a 2025 request served statelessly; the SDK tells them apart.
+    (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
+    return perRequest(req, res, body);
   };
 
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
@@ -210,7 +235,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const url = new URL(req.url ?? '/', 'http://twl');
     const route = url.pathname.startsWith('/api/tools/') ? '/api/tools/{name}' : url.pathname;
     const stop = httpRequestDuration.startTimer({ method: req.method ?? 'GET', route });
-    res.on('finish', () => stop({ status: String(res.statusCode) }));
+    const done = status.begin();
+    res.on('close', () => {
+      stop({ status: String(res.statusCode) });
+      done(res.writableFinished && res.statusCode < 500);
+    });
     try {
       // DNS rebinding: a page on another site must not reach this server through the browser.
       const host = hostnameOf(req.headers.host ?? '');
@@ -232,9 +261,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         res.writeHead(200, { 'content-type': registry.contentType });
         return res.end(await registry.metrics());
       }
-      if (url.pathname === '/mcp/status') {
-        return json(res, 200, { version, uptimeSeconds: Math.round((Date.now() - started) / 1000), sessions: { active: sessions.size }, tools: ops.size, store: runtime.config.database.url ? 'postgres' : 'embedded' });
-      }
+      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : decodeURIComponent(url.pathname.slice('/api/tools/'.length)), caller);
       throw new HttpError(404, `Nothing at ${url.pathname}. See /openapi.json.`);
@@ -262,6 +289,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       });
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();
+      await perRequestHandler.close();
       await limiter.close();
     },
   };

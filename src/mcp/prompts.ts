@@ -1,6 +1,4 @@
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, completable, type GetPromptResult, type McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Ticket, TicketEvent } from '../agents/tickets/repo.js';
 import { categories, categoryMeaning, priorities, priorityMeaning } from '../agents/triage/taxonomy.js';
@@ -99,7 +97,7 @@ async function load(runtime: Runtime, ticketId: string, signal: AbortSignal, wit
     const audit = withAudit ? (await invoke(auditListOp, runtime, { ticket_id: id, limit: MAX_AUDIT }, { signal })).entries.reverse() : [];
     return { ticket: ticket as Ticket, timeline: timeline as TicketEvent[], audit };
   } catch (err) {
-    if (err instanceof TwlError && (err.code === 'TWL_TICKET_NOT_FOUND' || err.code === 'TWL_INPUT_INVALID')) throw new McpError(ErrorCode.InvalidParams, err.message);
+    if (err instanceof TwlError && (err.code === 'TWL_TICKET_NOT_FOUND' || err.code === 'TWL_INPUT_INVALID')) throw new ProtocolError(ProtocolErrorCode.InvalidParams, err.message);
     throw err;
   }
 }
@@ -226,25 +224,25 @@ const ticketIdArg = (runtime: Runtime) =>
 export function registerPrompts(server: McpServer, runtime: Runtime): void {
   server.registerPrompt(
     'triage_ticket',
-    { title: 'Triage a ticket', description: "The ticket's text, its current labels and the taxonomy, asking for a category and a priority with reasons.", argsSchema: { ticket_id: ticketIdArg(runtime) } },
-    async ({ ticket_id }, extra) => {
-      const { ticket, timeline } = await load(runtime, ticket_id, extra.signal, false);
+    { title: 'Triage a ticket', description: "The ticket's text, its current labels and the taxonomy, asking for a category and a priority with reasons.", argsSchema: z.object({ ticket_id: ticketIdArg(runtime) }) },
+    async ({ ticket_id }, ctx) => {
+      const { ticket, timeline } = await load(runtime, ticket_id, ctx.mcpReq.signal, false);
       return user(triageText(ticket, timeline), `Triage ticket #${ticket.id}: ${ticket.title}`);
     },
   );
   server.registerPrompt(
     'summarise_incident',
-    { title: 'Summarise an incident', description: 'The ticket, its timeline, its findings and the commands run for it, asking for a short incident summary.', argsSchema: { ticket_id: ticketIdArg(runtime) } },
-    async ({ ticket_id }, extra) => {
-      const { ticket, timeline, audit } = await load(runtime, ticket_id, extra.signal, true);
+    { title: 'Summarise an incident', description: 'The ticket, its timeline, its findings and the commands run for it, asking for a short incident summary.', argsSchema: z.object({ ticket_id: ticketIdArg(runtime) }) },
+    async ({ ticket_id }, ctx) => {
+      const { ticket, timeline, audit } = await load(runtime, ticket_id, ctx.mcpReq.signal, true);
       return user(incidentText(ticket, timeline, audit), `Incident summary for ticket #${ticket.id}: ${ticket.title}`);
     },
   );
   server.registerPrompt(
     'write_postmortem',
-    { title: 'Write a post-mortem', description: 'A post-mortem template filled with the ticket’s recorded facts (what happened, impact, timeline, findings, actions), with marked blanks for the root cause and follow-ups.', argsSchema: { ticket_id: ticketIdArg(runtime) } },
-    async ({ ticket_id }, extra) => {
-      const { ticket, timeline, audit } = await load(runtime, ticket_id, extra.signal, true);
+    { title: 'Write a post-mortem', description: 'A post-mortem template filled with the ticket’s recorded facts (what happened, impact, timeline, findings, actions), with marked blanks for the root cause and follow-ups.', argsSchema: z.object({ ticket_id: ticketIdArg(runtime) }) },
+    async ({ ticket_id }, ctx) => {
+      const { ticket, timeline, audit } = await load(runtime, ticket_id, ctx.mcpReq.signal, true);
       return user(postmortemText(ticket, timeline, audit), `Post-mortem for ticket #${ticket.id}: ${ticket.title}`);
     },
   );

@@ -1,5 +1,4 @@
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
 import { statuses } from '../agents/tickets/repo.js';
 import auditListOp from '../ops/audit/list.js';
 import { invoke } from '../ops/invoke.js';
@@ -15,8 +14,6 @@ export const AUDIT_URI = 'twl://audit';
 export const HEALTH_URI = 'twl://health';
 export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
 
-/** MCP's "resource not found" error code (the SDK's ErrorCode enum does not name it). */
-const RESOURCE_NOT_FOUND = -32002;
 const JSON_MIME = 'application/json';
 /** Tickets that are not finished: the `twl://tickets` resource. */
 export const openStatuses = statuses.filter((s) => s !== 'resolved' && s !== 'closed');
@@ -41,10 +38,10 @@ export function ticketIdOf(uri: string): number | undefined {
 
 /** Errors as MCP errors: a missing ticket is "resource not found", bad input is "invalid params". */
 function mcpError(err: unknown, uri: string): unknown {
-  if (err instanceof McpError) return err;
+  if (err instanceof ProtocolError) return err;
   if (err instanceof TwlError) {
-    if (err.code === 'TWL_TICKET_NOT_FOUND') return new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: ${err.message}`, { uri });
-    if (err.code === 'TWL_INPUT_INVALID') return new McpError(ErrorCode.InvalidParams, err.message, { uri });
+    if (err.code === 'TWL_TICKET_NOT_FOUND') return new ResourceNotFoundError(uri, `Resource ${uri} not found: ${err.message}`);
+    if (err.code === 'TWL_INPUT_INVALID') return new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { uri });
   }
   return err;
 }
@@ -74,8 +71,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   server.registerResource(
     'ticket',
     new ResourceTemplate(`${TICKETS_URI}/{id}`, {
-      list: async (extra) => {
-        const { tickets } = await invoke(ticketListOp, runtime, { sort: 'updated', limit: LISTED_TICKETS }, { signal: extra.signal });
+      list: async (ctx) => {
+        const { tickets } = await invoke(ticketListOp, runtime, { sort: 'updated', limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
         return {
           resources: tickets.map((t) => ({
             uri: ticketUri(t.id),
@@ -98,10 +95,10 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
       },
     }),
     { title: 'Ticket', description: 'A ticket and its timeline: every recorded step, who did it, its input, output, decision and duration.', mimeType: JSON_MIME },
-    async (uri, variables, extra) => {
+    async (uri, variables, ctx) => {
       const id = ticketIdOf(uri.href);
-      if (id === undefined) throw new McpError(ErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
-      return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: extra.signal }));
+      if (id === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: ctx.mcpReq.signal }));
     },
   );
 
@@ -109,9 +106,9 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'tickets',
     TICKETS_URI,
     { title: 'Open tickets', description: `Tickets not yet resolved or closed (${openStatuses.join(', ')}), most urgent first, at most ${LIST_LIMIT}.`, mimeType: JSON_MIME },
-    async (uri, extra) =>
+    async (uri, ctx) =>
       read(uri.href, async () => {
-        const { tickets, total } = await invoke(ticketListOp, runtime, { status: [...openStatuses], sort: 'priority', limit: LIST_LIMIT }, { signal: extra.signal });
+        const { tickets, total } = await invoke(ticketListOp, runtime, { status: [...openStatuses], sort: 'priority', limit: LIST_LIMIT }, { signal: ctx.mcpReq.signal });
         return { statuses: openStatuses, total, tickets };
       }),
   );
@@ -120,17 +117,17 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'audit',
     AUDIT_URI,
     { title: 'Audit log', description: `The latest ${AUDIT_LIMIT} command decisions, newest first: who, what, which policy rule, the outcome, exit code and duration.`, mimeType: JSON_MIME },
-    async (uri, extra) => read(uri.href, () => invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: extra.signal })),
+    async (uri, ctx) => read(uri.href, () => invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: ctx.mcpReq.signal })),
   );
 
   server.registerResource(
     'health',
     HEALTH_URI,
     { title: 'Service health', description: "Every configured service and twl's own dependencies (store, cache, LLM): ok, degraded or down, checked when read.", mimeType: JSON_MIME },
-    async (uri, extra) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: extra.signal })),
+    async (uri, ctx) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal })),
   );
 
-  // Subscriptions: McpServer 1.x leaves resources/subscribe and /unsubscribe to us.
+  // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
   const tickets = new Set<number>();
   let list = false;
@@ -150,20 +147,20 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     },
   };
 
-  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+  server.server.setRequestHandler('resources/subscribe', async (request) => {
     const { uri } = request.params;
-    if (closed) throw new McpError(ErrorCode.InvalidRequest, 'This session is closed.');
+    if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
     const id = ticketIdOf(uri);
     if (id !== undefined) {
       // Only what exists: reading it would fail too.
       const store = await runtime.store();
       const { rows } = await store.query('SELECT 1 FROM twl_tickets WHERE id = $1', [id]);
-      if (!rows.length) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found: no ticket #${id}.`, { uri });
+      if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ticket #${id}.`);
       tickets.add(id);
     } else if (uri === TICKETS_URI) list = true;
     else if (uri === AUDIT_URI) audit = true;
     else if (uri === HEALTH_URI) {
-      throw new McpError(ErrorCode.InvalidParams, `${HEALTH_URI} is checked when read and has no change feed; read it again when you need it.`, { uri });
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${HEALTH_URI} is checked when read and has no change feed; read it again when you need it.`, { uri });
     } else {
       // A URI twl does not serve: the subscription is accepted (the protocol does not ask servers to
       // refuse it) and simply never fires. twl's own URIs are checked above.
@@ -176,7 +173,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     return {};
   });
 
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+  server.server.setRequestHandler('resources/unsubscribe', async (request) => {
     const { uri } = request.params;
     const id = ticketIdOf(uri);
     if (id !== undefined) tickets.delete(id);

@@ -19,6 +19,8 @@ export interface CacheStats {
   memoryBytes: number | null;
   /** Whether hits, misses and keys count the whole Redis server or only twl's keys. */
   scope: 'server' | 'twl';
+  /** Keys dropped to make room (Redis maxmemory); the store never evicts, keys leave only when they expire or are deleted. */
+  evictions: number;
 }
 
 export interface Cache {
@@ -106,7 +108,7 @@ export class StoreCache implements Cache {
     const row = rows[0]!;
     const hits = Number(row.hits);
     const misses = Number(row.misses);
-    return { backend: 'store', keys: Number(row.keys), hits, misses, hitRate: hitRate(hits, misses), memoryBytes: row.bytes === null ? 0 : Number(row.bytes), scope: 'twl' };
+    return { backend: 'store', keys: Number(row.keys), hits, misses, hitRate: hitRate(hits, misses), memoryBytes: row.bytes === null ? 0 : Number(row.bytes), scope: 'twl', evictions: 0 };
   }
 
   async close(): Promise<void> {
@@ -193,7 +195,7 @@ export class RedisCache implements Cache {
     const [stats, memory, keys] = await this.call(() => Promise.all([this.client.info('stats'), this.client.info('memory'), this.client.dbSize()]));
     const hits = infoField(stats, 'keyspace_hits') ?? 0;
     const misses = infoField(stats, 'keyspace_misses') ?? 0;
-    return { backend: 'redis', keys: Number(keys), hits, misses, hitRate: hitRate(hits, misses), memoryBytes: infoField(memory, 'used_memory'), scope: 'server' };
+    return { backend: 'redis', keys: Number(keys), hits, misses, hitRate: hitRate(hits, misses), memoryBytes: infoField(memory, 'used_memory'), scope: 'server', evictions: infoField(stats, 'evicted_keys') ?? 0 };
   }
 
   async close(): Promise<void> {

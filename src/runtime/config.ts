@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { roles } from '../ops/op.js';
 import { durationHint, parseDuration } from './duration.js';
 import { TwlError, messageOf } from './errors.js';
 
@@ -26,6 +27,20 @@ const urlOf = (schemes: string[], what: string) =>
       return false;
     }
   }, `expected ${what} URL (${schemes.map((s) => `${s}//…`).join(' or ')})`);
+
+/** Whether a URL's host is this machine (127.0.0.0/8, ::1, localhost). */
+export const isLoopbackUrl = (url: URL): boolean => url.hostname === 'localhost' || url.hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(url.hostname);
+
+/** An https:// URL, or http:// to this machine only: keys fetched in clear from elsewhere could be swapped in transit. */
+const httpsUrl = (what: string, required?: string) =>
+  z.string({ error: (issue) => (issue.input === undefined && required ? required : `expected ${what} https:// URL, got ${typeof issue.input}`) }).refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(url));
+    } catch {
+      return false;
+    }
+  }, `expected ${what} https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
 
 const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a PostgreSQL');
 const redisUrl = urlOf(['redis:', 'rediss:'], 'a Redis');
@@ -179,6 +194,25 @@ export const configSchema = z
         trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a load balancer).'),
         bodyLimit: z.number().int().min(1024).default(1024 * 1024).describe('Largest request body, in bytes.'),
         allowedHosts: z.array(z.string()).default([]).describe('Host headers accepted besides loopback names.'),
+        oauth: z
+          .object({
+            issuer: httpsUrl('an', 'required when http.oauth is set: the authorization server\'s URL (the tokens\' "iss")').describe('The authorization server, exactly as the tokens\' "iss" claim spells it (a trailing slash counts).'),
+            audience: z
+              .string({ error: (issue) => (issue.input === undefined ? 'required when http.oauth is set: this server\'s identifier (the tokens\' "aud")' : `expected a string, got ${typeof issue.input}`) })
+              .min(1, 'expected this server\'s identifier (the tokens\' "aud"), not an empty string').describe('This server\'s identifier: a token is accepted only when its "aud" is (or contains) it.'),
+            jwksUri: httpsUrl('an')
+              .optional()
+              .describe('The issuer\'s signing keys (JWKS). Default: "jwks_uri" of <issuer>/.well-known/openid-configuration, else <issuer>/.well-known/jwks.json.'),
+            roleClaim: z
+              .string()
+              .min(1, 'expected the name of a claim')
+              .default('twl_role')
+              .describe(`The claim holding the caller's role, as one string: ${roles.join(', ')}. Any other value refuses the token.`),
+            defaultRole: z.enum(roles).optional().describe('The role of a token without the role claim. Unset: such a token is refused.'),
+          })
+          .strict()
+          .optional()
+          .describe('Also accept OAuth 2.0 bearer JWTs from this issuer (besides API keys), signed with an asymmetric key of its JWKS.'),
       })
       .strict()
       .prefault({}),

@@ -42,7 +42,20 @@ describe('twl serve --http', () => {
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toMatch(/# TYPE agent_calls_total counter/);
     expect(metrics).toMatch(/http_request_duration_seconds_bucket\{.*route="\/health"/);
-    expect(await (await get('/mcp/status')).json()).toMatchObject({ sessions: { active: expect.any(Number) }, tools: expect.any(Number) });
+    // The seed's shape: bridge, sessions, queue, cache, performance; real figures.
+    const status = (await (await get('/mcp/status')).json()) as Record<string, Record<string, unknown>>;
+    expect(status).toMatchObject({
+      bridge: { status: 'healthy', version: expect.any(String), uptime_seconds: expect.any(Number) },
+      sessions: { active: expect.any(Number), total: expect.any(Number), by_status: { active: expect.any(Number), idle: expect.any(Number) } },
+      queue: { pending: expect.any(Number), processing: expect.any(Number), by_priority: { urgent: expect.any(Number), high: expect.any(Number), medium: expect.any(Number), low: expect.any(Number) }, in_flight_requests: expect.any(Number) },
+      cache: { size: expect.any(Number), evictions: 0 },
+      performance: { requests_per_second: expect.any(Number), error_rate: expect.any(Number) },
+      tools: expect.any(Number),
+    });
+    // The requests just made count; this one is in flight.
+    expect(status.performance!.requests).toBeGreaterThanOrEqual(3);
+    expect(status.queue!.in_flight_requests).toBe(1);
+    expect(status.cache).toHaveProperty('hit_rate');
   });
 
   it('serves MCP sessions to the official client, and shares the store with CLI processes', async () => {

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPrompts } from '../../src/mcp/prompts.js';
@@ -109,8 +109,8 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
   });
 
   it.skipIf(!available)('answers "resource not found" for a ticket that does not exist', async () => {
-    await expect(client.readResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32002, message: expect.stringMatching(/No ticket #999999999/) });
-    await expect(client.subscribeResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32002 });
+    await expect(client.readResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/No ticket #999999999/) });
+    await expect(client.subscribeResource({ uri: 'twl://tickets/999999999' })).rejects.toMatchObject({ code: -32602 });
     await expect(client.subscribeResource({ uri: 'twl://health' })).rejects.toMatchObject({ message: expect.stringMatching(/no change feed/) });
     // A URI twl does not serve is accepted and never fires (the protocol does not ask servers to refuse it).
     await expect(client.subscribeResource({ uri: 'test://elsewhere' })).resolves.toEqual({});

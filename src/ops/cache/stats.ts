@@ -6,7 +6,7 @@ export default defineOp({
   id: 'cache.stats',
   mcpName: 'cache_cache_stats',
   title: 'Cache statistics',
-  description: 'Hits, misses, hit rate, live keys and memory of the cache. On Redis the counters are the whole server\'s (scope: server).',
+  description: 'Hits, misses, hit rate, live keys, memory and evictions of the cache. On Redis the counters are the whole server\'s (scope: server).',
   input: z.object({}),
   output: z.object({
     backend: cacheBackend,
@@ -17,6 +17,7 @@ export default defineOp({
     hitRate: z.number().nullable().describe('hits / (hits + misses), null before any lookup.'),
     memoryBytes: z.number().int().nullable(),
     scope: z.enum(['server', 'twl']),
+    evictions: z.number().int().describe('Keys Redis dropped to make room (maxmemory); always 0 on the store, which never evicts.'),
   }),
   annotations: readOnly,
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 10_000 },

@@ -49,6 +49,34 @@ describe('configuration', () => {
     expect(() => validateConfig({ redis: { url: 'http://x' } })).toThrow(/redis\.url: expected a Redis URL/);
   });
 
+  it('validates http.oauth: issuer and audience required, https keys, a known default role', () => {
+    expect(validateConfig({}).config.http.oauth).toBeUndefined();
+    expect(validateConfig({ http: { oauth: { issuer: 'https://login.example.com/', audience: 'https://twl.example.com' } } }).config.http.oauth).toEqual({
+      issuer: 'https://login.example.com/',
+      audience: 'https://twl.example.com',
+      roleClaim: 'twl_role',
+    });
+    // http:// is for an issuer on this machine only.
+    expect(validateConfig({ http: { oauth: { issuer: 'http://127.0.0.1:8080/realms/ops', audience: 'twl', defaultRole: 'viewer' } } }).config.http.oauth?.defaultRole).toBe('viewer');
+    const err = (() => {
+      try {
+        validateConfig({ http: { oauth: { issuer: 'http://login.example.com', jwksUri: 'keys.json', roleClaim: '', defaultRole: 'root', scopes: 'twl' } } });
+      } catch (e) {
+        return e as { code: string; message: string };
+      }
+      throw new Error('did not throw');
+    })();
+    expect(err.code).toBe('TWL_CONFIG_INVALID');
+    expect(err.message).toMatch(/http\.oauth\.issuer: expected an https:\/\/ URL \(http:\/\/ only to localhost/);
+    expect(err.message).toMatch(/http\.oauth\.audience: required when http\.oauth is set/);
+    expect(err.message).toMatch(/http\.oauth\.jwksUri: expected an https:\/\/ URL/);
+    expect(err.message).toMatch(/http\.oauth\.roleClaim: /);
+    expect(err.message).toMatch(/http\.oauth\.defaultRole: .*"viewer"\|"operator"\|"manager"\|"admin"/);
+    expect(err.message).toMatch(/http\.oauth: unknown key "scopes"/);
+    expect(() => validateConfig({ http: { oauth: { audience: 'twl' } } })).toThrow(/http\.oauth\.issuer: required when http\.oauth is set/);
+    expect(() => validateConfig({ http: { oauth: { issuer: 'https://login.example.com', audience: '' } } })).toThrow(/http\.oauth\.audience: expected this server's identifier/);
+  });
+
   it('blames the environment variable when it is the bad value', () => {
     expect(() => validateConfig({}, undefined, { TWL_DATABASE_URL: 'mysql://x' })).toThrow(/database\.url \(from TWL_DATABASE_URL\)/);
   });

@@ -1,0 +1,116 @@
+import { statuses } from '../agents/tickets/repo.js';
+import { priorities } from '../agents/triage/taxonomy.js';
+import type { Runtime } from '../runtime/context.js';
+
+/** The window `performance` figures cover. */
+const WINDOW_MS = 60_000;
+/** A session with no request for this long counts as idle. */
+const IDLE_MS = 60_000;
+
+interface Sample {
+  at: number;
+  ms: number;
+  ok: boolean;
+}
+
+/**
+ * What `/mcp/status` reports, in the seed's shape (bridge, sessions, queue, cache,
+ * performance), from figures the server keeps itself: requests of the last minute, sessions
+ * and their last activity, calls in flight, the ticket queue and the cache's own counters.
+ */
+export class StatusTracker {
+  private readonly samples: Sample[] = [];
+  private readonly lastSeen = new Map<string, number>();
+  private sessionsOpened = 0;
+  private inFlight = 0;
+  readonly started = Date.now();
+
+  /** Counts a request from start to finish (`ok`: not a 5xx). */
+  begin(): (ok: boolean) => void {
+    const at = Date.now();
+    this.inFlight++;
+    return (ok) => {
+      this.inFlight--;
+      this.samples.push({ at, ms: Date.now() - at, ok });
+      this.prune(at);
+    };
+  }
+
+  sessionOpened(id: string): void {
+    this.sessionsOpened++;
+    this.lastSeen.set(id, Date.now());
+  }
+
+  sessionSeen(id: string): void {
+    if (this.lastSeen.has(id)) this.lastSeen.set(id, Date.now());
+  }
+
+  sessionClosed(id: string): void {
+    this.lastSeen.delete(id);
+  }
+
+  private prune(now: number): void {
+    let drop = 0;
+    while (drop < this.samples.length && this.samples[drop]!.at < now - WINDOW_MS) drop++;
+    if (drop) this.samples.splice(0, drop);
+  }
+
+  async report(runtime: Runtime, version: string): Promise<Record<string, unknown>> {
+    const now = Date.now();
+    this.prune(now);
+    const idle = [...this.lastSeen.values()].filter((seen) => now - seen > IDLE_MS).length;
+    const window = Math.min(WINDOW_MS, now - this.started) / 1000;
+    const errors = this.samples.filter((s) => !s.ok).length;
+    const [queue, cache] = await Promise.all([ticketQueue(runtime), cacheFigures(runtime)]);
+    const failed = [queue, cache].some((part) => 'error' in part);
+    return {
+      bridge: { status: failed ? 'degraded' : 'healthy', version, uptime_seconds: Math.round((now - this.started) / 1000), store: runtime.config.database.url ? 'postgres' : 'embedded' },
+      sessions: { active: this.lastSeen.size, total: this.sessionsOpened, by_status: { active: this.lastSeen.size - idle, idle } },
+      queue: { ...queue, in_flight_requests: this.inFlight },
+      cache,
+      performance: {
+        window_seconds: Math.round(window),
+        requests: this.samples.length,
+        avg_response_time_ms: this.samples.length ? Math.round((this.samples.reduce((sum, s) => sum + s.ms, 0) / this.samples.length) * 10) / 10 : null,
+        requests_per_second: window > 0 ? Math.round((this.samples.length / window) * 100) / 100 : 0,
+        error_rate: this.samples.length ? Math.round((errors / this.samples.length) * 1000) / 1000 : 0,
+      },
+    };
+  }
+}
+
+/** Tickets waiting for work (`pending`), being worked (`processing`), and the open ones by priority. */
+async function ticketQueue(runtime: Runtime): Promise<Record<string, unknown>> {
+  const waiting = ['new', 'triaged', 'reopened', 'waiting_approval'];
+  const open = statuses.filter((s) => s !== 'resolved' && s !== 'closed' && s !== 'escalated');
+  try {
+    const store = await runtime.store();
+    const { rows } = await store.query<{ status: string; priority: string | null; n: string }>(
+      'SELECT status, priority, count(*) AS n FROM twl_tickets WHERE status = ANY($1::text[]) GROUP BY status, priority',
+      [open],
+    );
+    const byPriority = Object.fromEntries([...priorities.map((p) => [p, 0]), ['unset', 0]]) as Record<string, number>;
+    let pending = 0;
+    let processing = 0;
+    for (const row of rows) {
+      const n = Number(row.n);
+      if (waiting.includes(row.status)) pending += n;
+      else processing += n;
+      byPriority[row.priority ?? 'unset'] = (byPriority[row.priority ?? 'unset'] ?? 0) + n;
+    }
+    return { pending, processing, by_priority: byPriority };
+  } catch (err) {
+    return { error: `The store is unreachable: ${(err as Error).message}` };
+  }
+}
+
+/** The cache's own counters, as the seed names them. */
+async function cacheFigures(runtime: Runtime): Promise<Record<string, unknown>> {
+  try {
+    const cache = await runtime.cache();
+    const stats = await cache.stats();
+    return { backend: stats.backend, hit_rate: stats.hitRate, size: stats.keys, evictions: stats.evictions, scope: stats.scope };
+  } catch (err) {
+    return { error: `The cache is unreachable: ${(err as Error).message}` };
+  }
+}

@@ -1,0 +1,86 @@
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envelope, startHttpServe, tempHome, twl } from '../helpers.js';
+
+// twl serve --http with http.oauth: bearer JWTs from a real (local) issuer's JWKS work beside
+// API keys, the token's role decides the tools, and a token for another audience is refused.
+describe('twl serve --http with OAuth access tokens', () => {
+  const audience = 'https://twl.test';
+  let home: string;
+  let cleanup: () => void;
+  let idp: http.Server;
+  let issuer: string;
+  let sign: (claims: Record<string, unknown>, aud?: string) => Promise<string>;
+  let server: Awaited<ReturnType<typeof startHttpServe>>;
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    idp = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+      if (req.url === '/.well-known/openid-configuration') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` }));
+      if (req.url === '/jwks') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    sign = (claims, aud = audience) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(aud).setSubject('alice').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+
+    ({ home, cleanup } = tempHome('twl-oauth-'));
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { oauth: { issuer, audience } } }));
+    server = await startHttpServe(home);
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGTERM');
+    await server?.child;
+    idp?.close();
+    cleanup?.();
+  });
+
+  const rpc = (token: string, body: unknown) =>
+    fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(body),
+    });
+
+  /** A JSON-RPC answer, sent as JSON or as one SSE message. */
+  const answer = async (res: Response) => {
+    const raw = await res.text();
+    const data = raw.startsWith('{') ? raw : (/^data: (.*)$/m.exec(raw)?.[1] ?? raw);
+    return JSON.parse(data) as { result: { tools: Array<{ name: string }> } };
+  };
+
+  it('lets a viewer token list only the viewer tools, and refuses the commander with 403', async () => {
+    const token = await sign({ twl_role: 'viewer' });
+    const list = await rpc(token, { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    expect(list.status).toBe(200);
+    const names = (await answer(list)).result.tools.map((t) => t.name);
+    expect(names).toContain('sentiment-analyzer_analyze_sentiment');
+    expect(names).not.toContain('real-desktop-commander_execute_command');
+    const call = await rpc(token, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'real-desktop-commander_execute_command', arguments: { command: 'ls' } } });
+    expect(call.status).toBe(403);
+  });
+
+  it('gives an admin token every tool, and keeps API keys working beside tokens', async () => {
+    const list = await rpc(await sign({ twl_role: 'admin' }), { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+    expect((await answer(list)).result.tools.map((t) => t.name)).toContain('real-desktop-commander_execute_command');
+    const key = String((envelope((await twl(['keys', 'create', '--role', 'viewer', '--json'], { home })).stdout).result as { key: string }).key);
+    const res = await fetch(`${server.url}/api/tools`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a token for another audience and one with an unknown role with 401', async () => {
+    for (const token of [await sign({ twl_role: 'admin' }, 'https://other.example'), await sign({ twl_role: 'root' })]) {
+      const res = await fetch(`${server.url}/api/tools`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/OAuth access token/);
+      expect(JSON.stringify(body)).not.toContain(token);
+    }
+  });
+});
