@@ -7,6 +7,7 @@ import type { AnyOp } from '../ops/op.js';
 import type { Progress, Runtime } from '../runtime/context.js';
 import { mcpCalls } from '../runtime/metrics.js';
 import { registerPrompts } from './prompts.js';
+import { SamplingLlm } from './sampling.js';
 import { registerResources } from './resources.js';
 
 export interface OpCommandEntry {
@@ -109,6 +110,17 @@ class Approvals {
   }
 }
 
+/**
+ * Without Ollama, the client's own model through sampling, when it offers one (2025 revisions;
+ * 2026-07-28 deprecates sampling, and Maestro's multi-step loop does not fit its round trips).
+ */
+function clientModel(server: McpServer, ctx: ServerContext, era: Era, runtime: Runtime): SamplingLlm | undefined {
+  if (era !== 'legacy' || runtime.llm()) return undefined;
+  const sampling = server.server.getClientCapabilities()?.sampling;
+  if (!sampling) return undefined;
+  return new SamplingLlm(ctx, Boolean(sampling.tools), server.server.getClientVersion()?.name ?? 'client', runtime.config.llm.timeout);
+}
+
 /** Op warnings reach the client as log notifications too (filtered by its logging/setLevel). */
 const logToClient = (ctx: ServerContext, level: 'warning' | 'error', data: unknown) => void ctx.mcpReq.log(level, data, 'twl').catch(() => undefined);
 
@@ -131,6 +143,7 @@ export function createMcpServer(entries: OpCommandEntry[], runtime: Runtime, ver
             },
             ask: approvals.ask,
             progress: progressNotifier(ctx),
+            llm: clientModel(server, ctx, era, runtime),
           })) as Record<string, unknown>;
           const asked = approvals.request();
           if (asked) return asked;

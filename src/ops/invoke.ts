@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { OpContext, Progress, Runtime } from '../runtime/context.js';
+import type { Llm } from '../runtime/llm.js';
 import { TwlError } from '../runtime/errors.js';
 import { agentCalls, agentExecutions, agentLatency } from '../runtime/metrics.js';
 import { agentOf, type AnyOp, type OutputOf } from './op.js';
@@ -11,6 +12,8 @@ export interface InvokeOptions {
   ask?: (question: string) => Promise<boolean | undefined>;
   /** Progress of long work, for progress bars and MCP progress notifications. */
   progress?: (update: Progress) => void;
+  /** An LLM for this call only (the MCP client's model through sampling), when the runtime has none. */
+  llm?: Llm;
 }
 
 /** Zod issues as `key: problem` lines. */
@@ -41,7 +44,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     store: () => runtime.store(),
     cache: () => runtime.cache(),
     target: (name) => runtime.target(name),
-    llm: () => runtime.llm(),
+    llm: () => runtime.llm() ?? options.llm,
     warn: options.warn ?? ((message) => runtime.logger.warn(message)),
     signal: AbortSignal.any(signals),
     ask: options.ask ?? (async () => undefined),

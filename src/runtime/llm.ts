@@ -6,12 +6,14 @@ export type { Message, Tool };
 
 /** Ollama through the `ollama` package; every failure names the server and what was tried. */
 export class Llm {
+  /** Where answers come from: an Ollama server, or the MCP client's own model (sampling). */
+  readonly via: 'ollama' | 'mcp-sampling' = 'ollama';
   private clientP?: Promise<Ollama>;
 
   constructor(
     readonly host: string,
     readonly model: string,
-    private readonly timeoutMs: number,
+    protected readonly timeoutMs: number,
   ) {}
 
   static fromConfig(config: Config): Llm | undefined {

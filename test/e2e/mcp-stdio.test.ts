@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Config } from '@oclif/core';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -78,6 +78,26 @@ describe('twl serve --stdio with the official SDK client', () => {
     const viaCli = envelope((await twl(['db', 'query', 'select 1 as one, $1::text as t', '-p', 'x', '--json'], { home })).stdout).result!;
     const strip = (r: Record<string, unknown>) => ({ ...r, durationMs: 0, backend: 'any' });
     expect(strip(viaMcp.structuredContent as Record<string, unknown>)).toEqual(strip(viaCli));
+  });
+
+  it('sends op warnings and errors as log notifications, filtered by logging/setLevel', async () => {
+    const logs: Array<{ level: string; data: unknown }> = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ level: n.params.level, data: n.params.data }));
+    const truncated = { name: 'database_execute_query', arguments: { sql: 'select generate_series(1, 5) as n', limit: 2 } };
+    await client.setLoggingLevel('warning');
+    await client.callTool(truncated);
+    await client.callTool({ name: 'database_execute_query', arguments: { sql: 'drop table twl_cache' } });
+    await expect.poll(() => logs.length).toBeGreaterThanOrEqual(2);
+    expect(logs).toEqual([
+      { level: 'warning', data: { tool: 'database_execute_query', message: expect.stringMatching(/first 2 rows/) } },
+      { level: 'error', data: { tool: 'database_execute_query', error: expect.objectContaining({ code: 'TWL_SQL_REFUSED' }) } },
+    ]);
+    // Above the level: not sent.
+    logs.length = 0;
+    await client.setLoggingLevel('error');
+    await client.callTool(truncated);
+    await client.callTool({ name: 'cache_cache_get', arguments: { key: 'anything' } });
+    expect(logs).toEqual([]);
   });
 
   it('returns a tool error, not a crash, for refused or invalid calls', async () => {
@@ -168,6 +188,36 @@ describe('long ops over MCP: progress and approvals', () => {
       await client.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: id } }, undefined, { onprogress: (p) => updates.push(p) });
       expect(updates.length).toBeGreaterThanOrEqual(2);
       expect(updates.map((u) => u.message).join(' ')).toMatch(/database_db_health/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("uses the client's model through sampling when no Ollama is configured", async () => {
+    const client = await start({ sampling: { tools: {} } });
+    const requests: Array<{ tools: boolean; system?: string; last: unknown }> = [];
+    client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      const { tools, messages, systemPrompt } = request.params;
+      const last = messages.at(-1)!;
+      requests.push({ tools: Boolean(tools?.length), system: systemPrompt, last: last.content });
+      const answered = messages.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type === 'tool_result'));
+      // Classification: JSON. Investigation: first a tool call, then the diagnosis.
+      if (!tools?.length) return { role: 'assistant', model: 'client-model', content: { type: 'text', text: '{"category":"database","priority":"high","reason":"the database is slow"}' } };
+      if (!answered) return { role: 'assistant', model: 'client-model', stopReason: 'toolUse', content: [{ type: 'tool_use', id: 'u1', name: 'database_db_health', input: {} }] };
+      return { role: 'assistant', model: 'client-model', stopReason: 'endTurn', content: [{ type: 'text', text: 'The store answers; look at slow queries next.' }] };
+    });
+    try {
+      const created = await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'La base de données est lente depuis ce matin' } });
+      const id = (created.structuredContent as { id: number }).id;
+      const resolved = await client.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: id } });
+      expect(resolved.isError).toBeFalsy();
+      expect(resolved.structuredContent).toMatchObject({ diagnosis: 'The store answers; look at slow queries next.', plan: { planner: 'llm' } });
+      // The model's tool call ran for real, and its result went back to the model.
+      expect(requests.some((r) => r.tools && JSON.stringify(r.last).includes('tool_result'))).toBe(true);
+      const shown = await client.callTool({ name: 'tickets_get_ticket', arguments: { id } });
+      expect(JSON.stringify(shown.structuredContent)).toMatch(/LLM \(twl-approvals \(sampling\)\): the database is slow/);
+      const agents = await client.callTool({ name: 'maestro_list_agents', arguments: {} });
+      expect(agents.structuredContent).toMatchObject({ llm: { reachable: true, detail: expect.stringMatching(/through sampling/) } });
     } finally {
       await client.close();
     }

@@ -22,7 +22,7 @@ export default defineOp({
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 30_000 },
   async run(ctx) {
     const llm = ctx.llm();
-    if (!llm) return { configured: false, host: null, model: null, reachable: false, version: null, modelInstalled: null, loaded: [], detail: 'No LLM configured (llm.host): the rule-based agents do the work.' };
+    if (!llm || llm.via !== 'ollama') return { configured: false, host: null, model: null, reachable: false, version: null, modelInstalled: null, loaded: [], detail: llm ? 'No Ollama configured (llm.host); this MCP client lends its own model through sampling, which Maestro uses.' : 'No LLM configured (llm.host): the rule-based agents do the work.' };
     try {
       const [version, list, ps] = await Promise.all([llm.version(), llm.models(), llm.loaded()]);
       const installed = list.models.some((m) => m.name === llm.model || m.name.startsWith(`${llm.model}:`));

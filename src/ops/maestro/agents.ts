@@ -33,7 +33,7 @@ export default defineOp({
     let detail = 'no LLM configured (llm.host): rule-based agents only';
     if (llm) {
       try {
-        detail = `Ollama ${await llm.version()} at ${llm.host}, model ${llm.model}`;
+        detail = llm.via === 'mcp-sampling' ? `no Ollama configured; the MCP client's own model answers through sampling: ${llm.model}` : `Ollama ${await llm.version()} at ${llm.host}, model ${llm.model}`;
         reachable = true;
       } catch (err) {
         detail = messageOf(err);
