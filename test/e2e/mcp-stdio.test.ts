@@ -174,10 +174,46 @@ describe('long ops over MCP: progress and approvals', () => {
     ({ home, cleanup } = tempHome('twl-mcp-approve-'));
     writeFileSync(
       path.join(home, '.twlrc.json'),
-      JSON.stringify({ runbooks: [{ name: 'stale lock', when: { keywords: ['deploy lock'] }, steps: [{ tool: 'cache_cache_delete', input: { key: 'deploy:lock' } }], resolution: 'Removed the stale deploy lock.' }] }),
+      JSON.stringify({
+        runbooks: [
+          { name: 'stale lock', when: { keywords: ['deploy lock'] }, steps: [{ tool: 'cache_cache_delete', input: { key: 'deploy:lock' } }], resolution: 'Removed the stale deploy lock.' },
+          { name: 'slow probe', when: { keywords: ['probe'] }, steps: [{ tool: 'database_execute_query', input: { sql: 'select pg_sleep(30)', timeout_ms: 60000 } }, { tool: 'cache_cache_stats' }], resolution: 'done' },
+        ],
+      }),
     );
   });
   afterAll(() => cleanup());
+
+  it('stops a long op on notifications/cancelled, and the timeline says where', async () => {
+    const client = await start({});
+    try {
+      const id = ((await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'Please run the probe' } })).structuredContent as { id: number }).id;
+      const controller = new AbortController();
+      const updates: string[] = [];
+      const call = client.callTool({ name: 'real-resolver_resolve_ticket', arguments: { ticket_id: id } }, undefined, {
+        signal: controller.signal,
+        onprogress: (p) => {
+          updates.push(String(p.message));
+          // The slow step has started: cancel it (the client sends notifications/cancelled).
+          if (/database_execute_query/.test(String(p.message))) controller.abort('the user cancelled');
+        },
+      });
+      await expect(call).rejects.toThrow(/cancelled/);
+      // The server stopped the op: the ticket goes back to triaged, and the timeline says where.
+      await expect
+        .poll(async () => ((await client.callTool({ name: 'tickets_get_ticket', arguments: { id } })).structuredContent as { ticket: { status: string } }).ticket.status, { timeout: 15_000 })
+        .toBe('triaged');
+      const shown = (await client.callTool({ name: 'tickets_get_ticket', arguments: { id } })).structuredContent as { timeline: Array<{ kind: string; status: string; decision: string | null }> };
+      const interrupted = shown.timeline.find((e) => e.kind === 'interrupted')!;
+      expect(interrupted.decision).toMatch(/interrupted (before|during) step 1 \(database_execute_query\)/);
+      if (interrupted.decision!.includes('during')) expect(shown.timeline.find((e) => e.kind === 'check')).toMatchObject({ status: 'cancelled' });
+      expect(updates.length).toBeGreaterThanOrEqual(1);
+      // The server is still there.
+      expect((await client.callTool({ name: 'cache_cache_stats', arguments: {} })).isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+  });
 
   it('sends progress notifications while resolving', async () => {
     const client = await start({});
