@@ -2,6 +2,9 @@ import { Flags } from '@oclif/core';
 import { TwlCommand } from '../src/cli/base.js';
 import { TwlError } from '../src/runtime/errors.js';
 
+/** How long in-flight calls get to finish once the server stops accepting. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 export default class Serve extends TwlCommand<void> {
   static override summary = 'Serve every twl operation as an MCP tool (stdio, HTTP, or both).';
   static override description =
@@ -66,6 +69,8 @@ export default class Serve extends TwlCommand<void> {
     const reason = await stopped;
     runtime.logger.info({ reason }, 'twl serve stopping');
     // Stop accepting, let in-flight calls finish within a deadline, then close the store.
-    await Promise.race([Promise.all(closers.map((close) => close().catch(() => undefined))), new Promise((r) => setTimeout(r, 10_000))]);
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closers.map((close) => close().catch(() => undefined))), new Promise((r) => (deadline = setTimeout(r, SHUTDOWN_DEADLINE_MS)))]);
+    clearTimeout(deadline);
   }
 }

@@ -231,7 +231,9 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     }
   };
 
+  let closing = false;
   const server = http.createServer(async (req, res) => {
+    if (closing) res.setHeader('connection', 'close');
     const url = new URL(req.url ?? '/', 'http://twl');
     const route = url.pathname.startsWith('/api/tools/') ? '/api/tools/{name}' : url.pathname;
     const stop = httpRequestDuration.startTimer({ method: req.method ?? 'GET', route });
@@ -283,9 +285,13 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   return {
     url: `http://${shown}:${port}`,
     close: async () => {
+      // Stop accepting; connections close as soon as their request in flight is answered.
+      closing = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        server.once('close', () => clearInterval(sweep));
       });
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();

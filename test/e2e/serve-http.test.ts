@@ -151,3 +151,25 @@ describe('twl serve --http', () => {
     expect(Object.keys(doc.paths)).toContain('/api/tools/real-resolver_resolve_ticket');
   });
 });
+
+describe('twl serve --http shutting down', () => {
+  it('on SIGTERM stops accepting, lets the call in flight finish, and exits 0', async () => {
+    const { home, cleanup } = tempHome('twl-serve-stop-');
+    try {
+      writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none' } }));
+      const { child, url } = await startHttpServe(home);
+      const slow = fetch(`${url}/api/tools/database_execute_query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'select pg_sleep(2) as slept', timeout_ms: 10_000 }) });
+      // Let the call reach the store, then ask the server to stop.
+      await new Promise((r) => setTimeout(r, 700));
+      child.kill('SIGTERM');
+      const answered = await slow;
+      expect(answered.status).toBe(200);
+      expect(((await answered.json()) as { result: { rows: unknown[] } }).result.rows).toHaveLength(1);
+      const exited = await child;
+      expect(exited.exitCode, `${exited.signal} ${String(exited.stderr).slice(-2000)}`).toBe(0);
+      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    } finally {
+      cleanup();
+    }
+  });
+});
