@@ -98,10 +98,11 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest }, { createMcpServer }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest }, { createMcpServer }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
+    import('../mcp/change-feed.js'),
   ]);
   const { runtime, entries, version } = options;
   const cfg = runtime.config.http;
@@ -143,9 +144,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const status = new StatusTracker();
   const started = status.started;
   // One server factory for both eras; the caller's role (from the request's authInfo) decides the tools it sees.
+  // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
+  const changes = changeFeedBus(runtime);
   const perRequestHandler = createMcpHandler(
     ({ era, authInfo }) => createMcpServer(allowedFor(entries, roleOf(authInfo), (e) => e.op.policy.minRole), runtime, version, era),
-    { maxRequestBodySize: bodyLimit, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
+    { maxRequestBodySize: bodyLimit, bus: changes, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
   );
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
@@ -296,6 +299,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();
       await perRequestHandler.close();
+      changes.close();
       await limiter.close();
     },
   };

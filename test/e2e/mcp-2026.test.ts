@@ -144,6 +144,28 @@ describe('MCP 2026-07-28 over HTTP (official 2.x client, no handshake, no sessio
     }
   });
 
+  it('streams resources/updated on subscriptions/listen when a ticket changes', async () => {
+    const client = await connect(admin);
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    try {
+      const id = ((await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'Le VPN coupe toutes les 10 minutes' } })).structuredContent as { id: number }).id;
+      const other = ((await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'Imprimante bloquée au 2e étage' } })).structuredContent as { id: number }).id;
+      const subscription = await client.listen({ resourceSubscriptions: [`twl://tickets/${id}`] });
+      expect(subscription.honoredFilter.resourceSubscriptions).toEqual([`twl://tickets/${id}`]);
+      // Let the feed take its baseline (its first poll), then change both tickets from the CLI.
+      await new Promise((r) => setTimeout(r, 1500));
+      await twl(['ticket', 'comment', String(id), 'rebooted the VPN gateway'], { home });
+      await twl(['ticket', 'comment', String(other), 'paper jam cleared'], { home });
+      await expect.poll(() => updates, { timeout: 10_000 }).toContain(`twl://tickets/${id}`);
+      // Only what the stream asked for.
+      expect(updates).not.toContain(`twl://tickets/${other}`);
+      await subscription.close();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('answers a bare 2026 request on the wire: no session header, the _meta envelope, Mcp-Method checked against the body', async () => {
     const meta = {
       'io.modelcontextprotocol/protocolVersion': REVISION,

@@ -1,0 +1,80 @@
+import { InMemoryServerEventBus, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
+import type { Runtime } from '../runtime/context.js';
+import { AUDIT_URI, TICKETS_URI, ticketUri } from './resources.js';
+
+/**
+ * The change events behind 2026-07-28 `subscriptions/listen` streams: while at least one stream
+ * is open, the store is polled (about once a second) for timeline events and audit entries
+ * newer than the last seen, and `resources/updated` is published for each ticket that changed,
+ * for the ticket list and for the audit log. The SDK's listen router sends each stream only
+ * the URIs it asked for. Every change to a ticket appends to its timeline, so new event ids are
+ * the whole feed (both lookups are primary-key ranges).
+ */
+export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventBus & { close(): void } {
+  const inner = new InMemoryServerEventBus((err) => runtime.logger.debug({ err: err.message }, 'a listen stream failed'));
+  let listeners = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let lastEvent: number | undefined;
+  let lastAudit: number | undefined;
+  let polling: Promise<void> = Promise.resolve();
+
+  const publish = (event: ServerEvent) => inner.publish(event);
+
+  const poll = async () => {
+    try {
+      const store = await runtime.store();
+      if (lastEvent === undefined || lastAudit === undefined) {
+        // The baseline: only what changes after the first stream opened is news.
+        const { rows } = await store.query<{ e: unknown; a: unknown }>('SELECT (SELECT coalesce(max(id), 0) FROM twl_ticket_events) AS e, (SELECT coalesce(max(id), 0) FROM twl_audit) AS a');
+        lastEvent = Number(rows[0]!.e);
+        lastAudit = Number(rows[0]!.a);
+        return;
+      }
+      const events = await store.query<{ ticket_id: unknown; last: unknown }>('SELECT ticket_id, max(id) AS last FROM twl_ticket_events WHERE id > $1 GROUP BY ticket_id', [lastEvent]);
+      const audit = await store.query<{ last: unknown }>('SELECT coalesce(max(id), 0) AS last FROM twl_audit WHERE id > $1', [lastAudit]);
+      for (const row of events.rows) {
+        lastEvent = Math.max(lastEvent, Number(row.last));
+        publish({ kind: 'resource_updated', uri: ticketUri(Number(row.ticket_id)) });
+      }
+      if (events.rows.length) publish({ kind: 'resource_updated', uri: TICKETS_URI });
+      const auditLast = Number(audit.rows[0]!.last);
+      if (auditLast > lastAudit) {
+        lastAudit = auditLast;
+        publish({ kind: 'resource_updated', uri: AUDIT_URI });
+      }
+    } catch (err) {
+      runtime.logger.debug({ err: (err as Error).message }, 'change feed: the store did not answer; trying again');
+    }
+  };
+
+  const tick = () => {
+    polling = polling.then(poll);
+  };
+
+  return {
+    publish,
+    subscribe(listener) {
+      const off = inner.subscribe(listener);
+      if (listeners++ === 0) {
+        tick();
+        timer = setInterval(tick, intervalMs);
+        timer.unref();
+      }
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        off();
+        if (--listeners === 0) {
+          clearInterval(timer);
+          timer = undefined;
+          lastEvent = lastAudit = undefined;
+        }
+      };
+    },
+    close() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
