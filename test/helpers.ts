@@ -68,10 +68,10 @@ export function twl(args: string[], options: { home: string; env?: Record<string
 
 export const envelope = (stdout: string) => JSON.parse(stdout) as { status: number; result?: Record<string, unknown>; error?: Record<string, unknown>; warnings: string[] };
 
-/** Starts `twl serve --http` on a free port for a data directory; resolves with the process and its base URL. */
-export async function startHttpServe(home: string, extraArgs: string[] = []): Promise<{ child: ReturnType<typeof execa>; url: string }> {
+/** Starts `twl serve --http` on a free port for a data directory (extra variables in `env`); resolves with the process and its base URL. */
+export async function startHttpServe(home: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ child: ReturnType<typeof execa>; url: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))) as Record<string, string>;
-  const child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0', ...extraArgs], { env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, extendEnv: false, reject: false });
+  const child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0', ...extraArgs], { env: { ...env, TWL_HOME: home, HOME: home, ...extraEnv }, cwd: home, extendEnv: false, reject: false });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {

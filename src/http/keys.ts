@@ -158,3 +158,45 @@ export async function verifyKey(store: Queryable, token: string | undefined | nu
   if (!isRole(row.role)) return null;
   return { id: Number(row.id), role: row.role, name: row.name };
 }
+
+/** How long a verification is reused without asking the store (a revoked key stops working within this). */
+export const KEY_RECHECK_MS = 2_000;
+/** While the store is unreachable, keys verified this recently keep working. */
+export const KEY_OUTAGE_GRACE_MS = 10 * 60_000;
+
+/**
+ * Verifies keys for a running server: a key verified in the last {@link KEY_RECHECK_MS} is not
+ * looked up again (one store round trip saved per request), and while the store is unreachable
+ * a key verified in the last {@link KEY_OUTAGE_GRACE_MS} still works, so calls that do not need
+ * the store go on during an outage. Unknown keys always go to the store.
+ */
+export class KeyVerifier {
+  private readonly known = new Map<string, { key: VerifiedKey; at: number }>();
+
+  constructor(
+    private readonly store: Queryable,
+    private readonly onGrace: (key: VerifiedKey) => void = () => undefined,
+  ) {}
+
+  async verify(token: string | undefined | null): Promise<VerifiedKey | null> {
+    if (!token || !keyPattern.test(token)) return null;
+    const hash = hashKey(token);
+    const known = this.known.get(hash);
+    const now = Date.now();
+    if (known && now - known.at < KEY_RECHECK_MS) return known.key;
+    try {
+      const key = await verifyKey(this.store, token);
+      if (key) this.known.set(hash, { key, at: now });
+      else this.known.delete(hash);
+      // Bounded: drop entries too old to be of use to either rule.
+      if (this.known.size > 10_000) for (const [h, k] of this.known) if (now - k.at > KEY_OUTAGE_GRACE_MS) this.known.delete(h);
+      return key;
+    } catch (err) {
+      if (known && err instanceof TwlError && err.code === 'TWL_STORE_UNAVAILABLE' && now - known.at < KEY_OUTAGE_GRACE_MS) {
+        this.onGrace(known.key);
+        return known.key;
+      }
+      throw err;
+    }
+  }
+}

@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError } from '../runtime/errors.js';
 import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
-import { bearerToken, verifyKey } from './keys.js';
+import { KeyVerifier, bearerToken } from './keys.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
@@ -112,6 +112,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const limiter = await openRateLimiter({ redisUrl: runtime.config.redis.url, prefix: runtime.config.redis.prefix, logger: runtime.logger });
   const store = await runtime.store();
   const jwt = cfg.oauth ? createJwtVerifier(cfg.oauth, runtime.logger) : undefined;
+  let graceLogged = 0;
+  const keys = new KeyVerifier(store, (key) => {
+    if (Date.now() - graceLogged < 60_000) return;
+    graceLogged = Date.now();
+    runtime.logger.warn({ keyId: key.id }, 'the store is unreachable: accepting keys verified before the outage');
+  });
 
   /**
    * Who is calling: an API key's role, an OAuth access token's role (http.oauth), or (auth:
@@ -120,7 +126,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<Caller | undefined> => {
     if (cfg.auth === 'none') return { principal: 'local', role: 'admin', name: null };
     const token = bearerToken(req.headers.authorization);
-    const key = await verifyKey(store, token);
+    const key = await keys.verify(token);
     const claims = key ? undefined : await jwt?.verify(token);
     const principal = key ? `key:${key.id}` : claims ? `jwt:${claims.subject}` : undefined;
     const bucket = principal ?? `ip:${clientAddress(req, cfg.trustProxy)}`;
@@ -252,7 +258,15 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       const origin = req.headers.origin;
       if (origin && !allowed.has(hostnameOf(origin))) throw new HttpError(403, `Origin "${origin}" is not allowed.`);
       if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
-      const caller = await authenticate(req, res);
+      let caller: Caller | undefined;
+      try {
+        caller = await authenticate(req, res);
+      } catch (err) {
+        // Keys live in the store: while it is unreachable nobody can be authenticated, but /health
+        // must still say degraded (without details, to an unauthenticated caller).
+        if (url.pathname !== '/health' || !isTwlError(err) || err.code !== 'TWL_STORE_UNAVAILABLE') throw err;
+        return json(res, 200, { status: 'degraded', checkedAt: new Date().toISOString(), detail: "twl's store is unreachable, so API keys cannot be checked; the full report needs it back.", uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      }
       if (!caller) return;
       if (url.pathname === '/mcp') return await mcp(req, res, caller);
       if (url.pathname === '/health') {

@@ -28,7 +28,10 @@ export const errorCatalog = {
     exit: ExitCode.unavailable,
     actions: ['Retry when the other twl process ends, or run long-lived work under `twl serve`, which shares the embedded store with other twl processes.'],
   },
-  TWL_STORE_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Check database.url (or TWL_DATABASE_URL) and that the server is running.'] },
+  TWL_STORE_UNAVAILABLE: {
+    exit: ExitCode.unavailable,
+    actions: ['Check database.url (or TWL_DATABASE_URL) and that the server is running.', 'Once it answers again, the next call works: a running `twl serve` reconnects by itself, without a restart.'],
+  },
   TWL_STORE_FAILED: { exit: ExitCode.failure },
   TWL_CACHE_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Check redis.url (or TWL_REDIS_URL) and that Redis is running, or unset it to use the embedded cache.'] },
   TWL_SQL_REFUSED: { exit: ExitCode.refused, actions: ['Send one SELECT, VALUES, SHOW or EXPLAIN at a time; make changes with your usual database tooling (psql, migrations).'] },

@@ -4,12 +4,22 @@ import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
 import { abortion, type QueryResult, type Queryable, type Store, type StoreBackend, type TransactionOptions } from './types.js';
 
-const connectionErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENOENT', 'EAI_AGAIN', '57P01', '57P03', '3D000', '28P01', '28000']);
+/**
+ * Socket errors, and the SQLSTATEs a server sends when it goes away under a session: 57P01
+ * admin shutdown (pg_ctl stop, also -m immediate), 57P02 crash of another backend, 57P03
+ * cannot connect now (starting up, shutting down, in recovery after a crash); plus a missing
+ * database and failed authentication, which also leave twl without its store.
+ */
+const connectionErrors = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EAI_AGAIN', '57P01', '57P02', '57P03', '3D000', '28P01', '28000']);
+
+/** What node-postgres says, without a code, about a connection that died or never opened. */
+const connectionMessages = /timeout exceeded when trying to connect|Connection terminated|is not queryable/i;
 
 /** True when an error means the server could not be reached (as opposed to a failing statement). */
 export const isConnectionError = (err: unknown): boolean => {
-  const code = (err as { code?: string }).code;
-  return (code !== undefined && connectionErrors.has(code)) || /timeout exceeded when trying to connect|Connection terminated/i.test(messageOf(err));
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (connectionErrors.has(code) || code.startsWith('08'))) return true; // 08: connection exception class
+  return connectionMessages.test(messageOf(err));
 };
 
 /** The statement-timeout and the query-cancel SQLSTATEs. */

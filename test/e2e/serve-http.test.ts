@@ -120,6 +120,15 @@ describe('twl serve --http', () => {
     expect((await get('/api/tools')).status).toBe(200);
   });
 
+  it('stops accepting a revoked key within seconds, without a restart', async () => {
+    const created = envelope((await twl(['keys', 'create', '--role', 'viewer', '--name', 'short-lived', '--json'], { home })).stdout).result as { id: number; key: string };
+    expect((await get('/api/tools', created.key)).status).toBe(200);
+    expect((await twl(['keys', 'revoke', String(created.id)], { home })).exitCode).toBe(0);
+    // Refused as no key at all: 401, or 429 once this address's unauthenticated bucket is spent (an earlier test spends it).
+    await expect.poll(async () => (await get('/api/tools', created.key)).status, { timeout: 10_000, interval: 250 }).not.toBe(200);
+    expect([401, 429]).toContain((await get('/api/tools', created.key)).status);
+  });
+
   it('refuses other hosts and origins (DNS rebinding) and oversized bodies', async () => {
     // fetch will not send a forged Host header; node:http will, as an attacker's DNS would.
     const evil = await new Promise<number>((resolve, reject) => {

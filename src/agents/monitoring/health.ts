@@ -119,39 +119,78 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
   }
 }
 
-/** twl's own dependencies: the store, the cache, and the LLM when configured. */
-export async function checkDependencies(ctx: OpContext): Promise<Health[]> {
-  const out: Health[] = [];
-  const probe = async (name: string, kind: Health['kind'], target: string, fn: () => Promise<string>) => {
+/**
+ * How long one of twl's own dependencies may take to answer its probe. /health has to answer
+ * within a load balancer's probe timeout (often 5 s) even when the store hangs instead of
+ * refusing (a frozen or unreachable host: a statement on an open connection waits for ever),
+ * so the probe gives up first and reports it.
+ */
+export const dependencyProbeMs = 3000;
+
+/** The promise's value, or a rejection once ms have passed; the promise is left to settle on its own (its failure ignored). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type Timed = <T>(work: Promise<T>) => Promise<T>;
+
+/**
+ * twl's own dependencies: the store, the cache, and the LLM when configured; probed concurrently.
+ * Each probe times what it asks (`timed`), not the opening of the store or cache: a first open of
+ * the embedded store (WASM start, migrations) takes seconds, and opening has bounded timeouts of
+ * its own (connect, store.lockTimeout), while a long-running process has them open already.
+ */
+export async function checkDependencies(ctx: OpContext, timeoutMs = dependencyProbeMs): Promise<Health[]> {
+  const timed: Timed = (work) => within(timeoutMs, work);
+  const probe = async (name: string, kind: Health['kind'], target: string, fn: () => Promise<string>): Promise<Health> => {
     const started = performance.now();
     try {
       const detail = await fn();
-      out.push({ name, kind, target, status: 'ok', latencyMs: since(started), detail });
+      return { name, kind, target, status: 'ok', latencyMs: since(started), detail };
     } catch (err) {
-      out.push({ name, kind, target, status: kind === 'llm' ? 'degraded' : 'down', latencyMs: since(started), detail: redactText(messageOf(err)) });
+      return { name, kind, target, status: kind === 'llm' ? 'degraded' : 'down', latencyMs: since(started), detail: redactText(messageOf(err)) };
     }
   };
-  await probe('twl-store', 'store', ctx.config.database.url ? redactUrl(ctx.config.database.url) : 'embedded', async () => {
-    const store = await ctx.store();
-    await store.query('SELECT 1');
-    return `${store.backend} at ${store.location}`;
-  });
-  await probe('twl-cache', 'cache', ctx.config.redis.url ? redactUrl(ctx.config.redis.url) : 'store table', async () => {
-    const cache = await ctx.cache();
-    const s = await cache.stats();
-    return `${cache.backend}, ${s.keys} keys`;
-  });
   const llm = ctx.llm();
-  if (llm) await probe('llm', 'llm', llm.host, async () => `Ollama ${await llm.version()}, model ${llm.model}`);
-  return out;
+  return Promise.all([
+    probe('twl-store', 'store', ctx.config.database.url ? redactUrl(ctx.config.database.url) : 'embedded', async () => {
+      const store = await ctx.store();
+      await timed(store.query('SELECT 1'));
+      return `${store.backend} at ${store.location}`;
+    }),
+    probe('twl-cache', 'cache', ctx.config.redis.url ? redactUrl(ctx.config.redis.url) : 'store table', async () => {
+      const cache = await ctx.cache();
+      const s = await timed(cache.stats());
+      return `${cache.backend}, ${s.keys} keys`;
+    }),
+    ...(llm ? [probe('llm', 'llm', llm.host, async () => `Ollama ${await timed(llm.version())}, model ${llm.model}`)] : []),
+  ]);
 }
 
 export const worst = (statuses: Status[]): Status => (statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok');
+
+/**
+ * The overall status: the worst of the services and of twl's dependencies, where a dependency
+ * that is down counts as degraded. twl itself still answers without its store or cache (calls
+ * that need them fail with the reason, and it reconnects when they are back), so /health says
+ * `degraded` with the failing dependency rather than `down`, which is for the services it watches.
+ */
+export const overallStatus = (services: Health[], dependencies: Health[]): Status =>
+  worst([...services.map((h) => h.status), ...dependencies.map((h) => (h.status === 'down' ? 'degraded' : h.status))]);
 
 /** Every configured service (or the ones named) and twl's dependencies, checked concurrently. */
 export async function healthReport(ctx: OpContext, only?: string[]): Promise<{ status: Status; services: Health[]; dependencies: Health[] }> {
   const services = ctx.config.services.filter((s) => !only?.length || only.includes(s.name));
   const [checked, dependencies] = await Promise.all([Promise.all(services.map((s) => checkService(ctx, s))), only?.length ? Promise.resolve([]) : checkDependencies(ctx)]);
   for (const h of checked) serviceHealth.set({ service: h.name, kind: h.kind }, h.status === 'ok' ? 1 : h.status === 'degraded' ? 0.5 : 0);
-  return { status: worst([...checked, ...dependencies].map((h) => h.status)), services: checked, dependencies };
+  return { status: overallStatus(checked, dependencies), services: checked, dependencies };
 }

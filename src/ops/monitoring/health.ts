@@ -10,7 +10,7 @@ export default defineOp({
   title: 'Check the health of services',
   description:
     'Checks every configured service (HTTP, TCP, process, container, systemd unit, PostgreSQL, Redis) and twl\'s own dependencies (store, cache, LLM): ok, degraded or down, with latency and the detail. ' +
-    'Overall status is the worst of them.',
+    'Overall status is the worst of them, except that a dependency of twl\'s own that is down makes it degraded (twl still answers, and reconnects when it is back).',
   input: z.object({
     services: z.array(z.string()).optional().describe('Only these services (by name); then twl\'s dependencies are left out.'),
   }),
