@@ -1,10 +1,10 @@
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { AuthInfo } from '@modelcontextprotocol/server';
+import type { AuthInfo, McpServer } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorBody } from '../cli/base.js';
-import type { OpCommandEntry } from '../mcp/server.js';
+import type { Era, OpCommandEntry } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError } from '../runtime/errors.js';
@@ -152,8 +152,25 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   // One server factory for both eras; the caller's role (from the request's authInfo) decides the tools it sees.
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
+  // Per-request servers are pooled by era and role: building one (41 tools, resources, prompts)
+  // costs more than serving a call, and an instance that finished a request is free again.
+  const pools = new Map<string, McpServer[]>();
+  const pooledServer = (era: Era, role: Role): McpServer => {
+    const key = `${era}:${role}`;
+    let pool = pools.get(key);
+    if (!pool) pools.set(key, (pool = []));
+    const reused = pool.pop();
+    if (reused) return reused;
+    const server = createMcpServer(allowedFor(entries, role, (e) => e.op.policy.minRole), runtime, version, era);
+    const closed = server.server.onclose;
+    server.server.onclose = () => {
+      closed?.();
+      if (pool.length < 64) pool.push(server);
+    };
+    return server;
+  };
   const perRequestHandler = createMcpHandler(
-    ({ era, authInfo }) => createMcpServer(allowedFor(entries, roleOf(authInfo), (e) => e.op.policy.minRole), runtime, version, era),
+    ({ era, authInfo }) => pooledServer(era, roleOf(authInfo)),
     { maxRequestBodySize: bodyLimit, bus: changes, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
   );
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });

@@ -144,6 +144,17 @@ describe('MCP 2026-07-28 over HTTP (official 2.x client, no handshake, no sessio
     }
   });
 
+  it('keeps concurrent calls apart (server instances are reused between requests)', async () => {
+    const client = await connect(admin);
+    try {
+      const texts = Array.from({ length: 40 }, (_, i) => (i % 2 ? `Merci, tout fonctionne parfaitement ${i}` : `This is terrible, everything is broken again ${i}`));
+      const results = await Promise.all(texts.map((text) => client.callTool({ name: 'sentiment-analyzer_analyze_sentiment', arguments: { text } })));
+      results.forEach((r, i) => expect(r.structuredContent, texts[i]).toMatchObject({ sentiment: i % 2 ? 'positive' : 'negative' }));
+    } finally {
+      await client.close();
+    }
+  });
+
   it('streams resources/updated on subscriptions/listen when a ticket changes', async () => {
     const client = await connect(admin);
     const updates: string[] = [];
