@@ -46,6 +46,8 @@ class HttpError extends Error {
 }
 
 const loopbackNames = ['localhost', '127.0.0.1', '::1', '[::1]'];
+/** Idle per-request MCP servers kept per era and role (about the concurrency one expects). */
+const MAX_POOLED = 32;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
 const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role } });
@@ -149,11 +151,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const ops = new Map(entries.map((e) => [e.op.mcpName, e.op]));
   const status = new StatusTracker();
   const started = status.started;
-  // One server factory for both eras; the caller's role (from the request's authInfo) decides the tools it sees.
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
-  // Per-request servers are pooled by era and role: building one (41 tools, resources, prompts)
-  // costs more than serving a call, and an instance that finished a request is free again.
+  // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
+  // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
+  // once its request is answered. The caller's role (from the request's authInfo) decides its tools.
   const pools = new Map<string, McpServer[]>();
   const pooledServer = (era: Era, role: Role): McpServer => {
     const key = `${era}:${role}`;
@@ -165,7 +167,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const closed = server.server.onclose;
     server.server.onclose = () => {
       closed?.();
-      if (pool.length < 64) pool.push(server);
+      if (pool.length < MAX_POOLED) pool.push(server);
     };
     return server;
   };
@@ -192,7 +194,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       // A tool beyond the caller's role is refused here, before any server sees it.
       for (const m of messages as Array<{ method?: string; params?: { name?: string } }>) {
         const op = m.method === 'tools/call' ? ops.get(String(m.params?.name)) : undefined;
-        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this key is ${caller.role}.`);
+        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this caller is ${caller.role}.`);
       }
     }
     if (sessionId) {
@@ -239,7 +241,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
     const op = ops.get(name);
     if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
-    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this key is ${caller.role}.`);
+    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this caller is ${caller.role}.`);
     const raw = await readBody(req, bodyLimit);
     let input: unknown;
     try {

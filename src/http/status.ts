@@ -7,19 +7,22 @@ const WINDOW_MS = 60_000;
 /** A session with no request for this long counts as idle. */
 const IDLE_MS = 60_000;
 
-interface Sample {
+/** One second of requests: how many, their total time and how many failed. */
+interface Second {
   at: number;
-  ms: number;
-  ok: boolean;
+  count: number;
+  totalMs: number;
+  errors: number;
 }
 
 /**
  * What `/mcp/status` reports, in the seed's shape (bridge, sessions, queue, cache,
- * performance), from figures the server keeps itself: requests of the last minute, sessions
- * and their last activity, calls in flight, the ticket queue and the cache's own counters.
+ * performance), from figures the server keeps itself: requests of the last minute (in
+ * per-second buckets, so memory stays flat whatever the load), sessions and their last
+ * activity, calls in flight, the ticket queue and the cache's own counters.
  */
 export class StatusTracker {
-  private readonly samples: Sample[] = [];
+  private readonly seconds: Second[] = [];
   private readonly lastSeen = new Map<string, number>();
   private sessionsOpened = 0;
   private inFlight = 0;
@@ -31,8 +34,16 @@ export class StatusTracker {
     this.inFlight++;
     return (ok) => {
       this.inFlight--;
-      this.samples.push({ at, ms: Date.now() - at, ok });
-      this.prune(at);
+      const now = Date.now();
+      const second = Math.floor(now / 1000) * 1000;
+      let bucket = this.seconds.at(-1);
+      if (bucket?.at !== second) {
+        this.seconds.push((bucket = { at: second, count: 0, totalMs: 0, errors: 0 }));
+        this.prune(now);
+      }
+      bucket.count++;
+      bucket.totalMs += now - at;
+      if (!ok) bucket.errors++;
     };
   }
 
@@ -51,8 +62,8 @@ export class StatusTracker {
 
   private prune(now: number): void {
     let drop = 0;
-    while (drop < this.samples.length && this.samples[drop]!.at < now - WINDOW_MS) drop++;
-    if (drop) this.samples.splice(0, drop);
+    while (drop < this.seconds.length && this.seconds[drop]!.at < now - WINDOW_MS) drop++;
+    if (drop) this.seconds.splice(0, drop);
   }
 
   async report(runtime: Runtime, version: string): Promise<Record<string, unknown>> {
@@ -60,7 +71,9 @@ export class StatusTracker {
     this.prune(now);
     const idle = [...this.lastSeen.values()].filter((seen) => now - seen > IDLE_MS).length;
     const window = Math.min(WINDOW_MS, now - this.started) / 1000;
-    const errors = this.samples.filter((s) => !s.ok).length;
+    const requests = this.seconds.reduce((sum, b) => sum + b.count, 0);
+    const errors = this.seconds.reduce((sum, b) => sum + b.errors, 0);
+    const totalMs = this.seconds.reduce((sum, b) => sum + b.totalMs, 0);
     const [queue, cache] = await Promise.all([ticketQueue(runtime), cacheFigures(runtime)]);
     const failed = [queue, cache].some((part) => 'error' in part);
     return {
@@ -70,10 +83,10 @@ export class StatusTracker {
       cache,
       performance: {
         window_seconds: Math.round(window),
-        requests: this.samples.length,
-        avg_response_time_ms: this.samples.length ? Math.round((this.samples.reduce((sum, s) => sum + s.ms, 0) / this.samples.length) * 10) / 10 : null,
-        requests_per_second: window > 0 ? Math.round((this.samples.length / window) * 100) / 100 : 0,
-        error_rate: this.samples.length ? Math.round((errors / this.samples.length) * 1000) / 1000 : 0,
+        requests,
+        avg_response_time_ms: requests ? Math.round((totalMs / requests) * 10) / 10 : null,
+        requests_per_second: window > 0 ? Math.round((requests / window) * 100) / 100 : 0,
+        error_rate: requests ? Math.round((errors / requests) * 1000) / 1000 : 0,
       },
     };
   }

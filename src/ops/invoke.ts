@@ -35,8 +35,11 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
       throw new TwlError('TWL_APPROVAL_REQUIRED', `${op.title} needs approval and none was given.`);
     }
   }
-  const signals = [AbortSignal.timeout(op.policy.timeoutMs)];
-  if (options.signal) signals.push(options.signal);
+  // A timer cleared when the op ends, not AbortSignal.timeout(): under load those would keep a
+  // timer and a signal alive for the whole timeout after every call (memory grows for that long).
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException(`${op.mcpName} did not finish within ${op.policy.timeoutMs} ms.`, 'TimeoutError')), op.policy.timeoutMs);
+  timer.unref();
   const ctx: OpContext = {
     runtime,
     config: runtime.config,
@@ -46,7 +49,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     target: (name) => runtime.target(name),
     llm: () => runtime.llm() ?? options.llm,
     warn: options.warn ?? ((message) => runtime.logger.warn(message)),
-    signal: AbortSignal.any(signals),
+    signal: options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal,
     ask: options.ask ?? (async () => undefined),
     progress: options.progress ?? (() => undefined),
   };
@@ -65,6 +68,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     agentExecutions.inc({ agent_name: agent, status: 'error' });
     throw err;
   } finally {
+    clearTimeout(timer);
     const seconds = (performance.now() - started) / 1000;
     runtime.recordCall(op.mcpName, seconds * 1000, ok);
     agentLatency.observe({ agent_name: agent }, seconds);
