@@ -86,9 +86,12 @@ export class EngineWorker {
   readonly ready: Promise<void>;
   /** Host mode: resolves with the reason when the host should stop (idle, data directory gone). */
   readonly ended: Promise<string>;
+  /** Resolves once the worker thread is gone: only then may another engine open the same files. */
+  readonly exited: Promise<void>;
 
   constructor(options: { dataDir: string; mode: 'direct' | 'host'; socketPath?: string; maxConnections?: number; idleMs?: number }) {
     this.worker = new Worker(workerUrl, { workerData: options });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     let end: (reason: string) => void;
     this.ended = new Promise((resolve) => (end = resolve));
     this.ready = new Promise((resolve, reject) => {
@@ -186,8 +189,12 @@ export class EmbeddedStore implements Store {
   /** PGlite has one session: statements of this process run one transaction at a time. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const next = async () => {
-      // An engine stopped by a timeout is replaced: this process still holds the lock.
-      if (!this.engine.alive) this.engine = await EmbeddedStore.start(this.location);
+      // An engine stopped by a timeout or an interruption is replaced (this process still holds the
+      // lock), once its thread is gone: two engines on the same files at once would corrupt them.
+      if (!this.engine.alive) {
+        await this.engine.exited;
+        this.engine = await EmbeddedStore.start(this.location);
+      }
       return fn();
     };
     const run = this.queue.then(next, next);
