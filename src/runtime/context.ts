@@ -26,13 +26,23 @@ export interface RuntimeOptions {
  * The long-lived resources of one twl process: configuration, logger, and the store, cache
  * and database targets, each opened on first use and closed once.
  */
+/** Durations kept per second, tool and outcome (see Runtime.activity). */
+export const SAMPLED_CALLS = 20;
+
 export class Runtime {
   private storeP?: Promise<Store>;
   private cacheP?: Promise<Cache>;
   private readonly targets = new Map<string, Promise<Store>>();
   private llmClient?: Llm | null;
-  /** Op calls made by this process, written to the store when it closes (or by long-running processes, periodically). */
-  private readonly activity: Array<{ at: Date; tool: string; ms: number; ok: boolean }> = [];
+  /**
+   * Op calls made by this process, by second, tool and outcome, written to the store within a
+   * few seconds and when it closes: each bucket counts every call and keeps a uniform sample of
+   * at most SAMPLED_CALLS durations (for the dashboard's p95), so a busy server writes rows at
+   * a bounded rate whatever its call rate.
+   */
+  private readonly activity = new Map<string, { at: Date; tool: string; ok: boolean; calls: number; samples: number[] }>();
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -101,8 +111,27 @@ export class Runtime {
 
   /** Records an op call for the team-wide activity view (twl dash). */
   recordCall(tool: string, ms: number, ok: boolean): void {
-    this.activity.push({ at: new Date(), tool, ms, ok });
-    if (this.activity.length >= 500) void this.flushActivity();
+    const second = Math.floor(Date.now() / 1000);
+    const key = `${second}|${ok ? 1 : 0}|${tool}`;
+    let bucket = this.activity.get(key);
+    if (!bucket) this.activity.set(key, (bucket = { at: new Date(second * 1000), tool, ok, calls: 0, samples: [] }));
+    bucket.calls++;
+    // Reservoir sampling: every call of the second has the same chance to be among those kept.
+    if (bucket.samples.length < SAMPLED_CALLS) bucket.samples.push(ms);
+    else {
+      const slot = Math.floor(Math.random() * bucket.calls);
+      if (slot < SAMPLED_CALLS) bucket.samples[slot] = ms;
+    }
+    // Memory is bounded per bucket, so only the number of buckets (seconds × tools) asks for an early write.
+    if (this.activity.size >= 1000) void this.flushActivity();
+    else if (!this.flushTimer) {
+      // Soon, so a long-running process shows up on the dashboard; unref'd, so it holds no one.
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flushActivity();
+      }, 5000);
+      this.flushTimer.unref();
+    }
   }
 
   /**
@@ -110,16 +139,25 @@ export class Runtime {
    * Only when the store is open already, or cheap to reach (a host serves it, or PostgreSQL):
    * a Redis-only command does not pay for opening the embedded store just to record itself.
    */
-  async flushActivity(): Promise<void> {
-    if (!this.activity.length) return;
+  flushActivity(): Promise<void> {
+    // One write at a time, in order: awaiting this also awaits the writes started before.
+    this.flushing = this.flushing.then(() => this.writeActivity());
+    return this.flushing;
+  }
+
+  private async writeActivity(): Promise<void> {
+    if (!this.activity.size) return;
     const reachable = this.storeP !== undefined || Boolean(this.config.database.url) || (await this.hostRunning());
     if (!reachable) return;
-    const batch = this.activity.splice(0);
+    const buckets = [...this.activity.values()];
+    this.activity.clear();
+    // Each kept duration stands for calls / samples calls (the remainder spread over the first ones).
+    const rows = buckets.flatMap((b) => b.samples.map((ms, i) => ({ at: b.at, tool: b.tool, ok: b.ok, ms, weight: Math.floor(b.calls / b.samples.length) + (i < b.calls % b.samples.length ? 1 : 0) })));
     try {
       const store = await this.store();
       await store.query(
-        'INSERT INTO twl_op_calls (at, tool, caller, duration_ms, ok) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::bool[])',
-        [batch.map((c) => c.at.toISOString()), batch.map((c) => c.tool), batch.map(() => this.actor ?? 'unknown'), batch.map((c) => c.ms), batch.map((c) => c.ok)],
+        'INSERT INTO twl_op_calls (at, tool, caller, duration_ms, ok, weight) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::bool[], $6::int[])',
+        [rows.map((r) => r.at.toISOString()), rows.map((r) => r.tool), rows.map(() => this.actor ?? 'unknown'), rows.map((r) => r.ms), rows.map((r) => r.ok), rows.map((r) => r.weight)],
       );
       // Pruning now and then is enough to bound the table; every write would be waste.
       if (Math.random() < 0.05) await store.query('DELETE FROM twl_op_calls WHERE at < now() - make_interval(secs => $1::float8)', [this.config.store.activityRetention / 1000]);
@@ -135,6 +173,7 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
     await this.flushActivity();
     const settled = async <T extends { close(): Promise<void> }>(p?: Promise<T>) => (await p?.catch(() => undefined))?.close();
     await settled(this.cacheP);

@@ -6,17 +6,18 @@ type Row = Record<string, unknown>;
 /**
  * Op calls of every twl process over the last WINDOW_MINUTES minutes, per tool group (the part
  * of the MCP name before the first underscore): calls per minute, p95 and error rate. One scan of
- * the window (indexed on at). Shared by the store source and the dash_get_activity tool (the
+ * the window (indexed on at). Calls and errors are exact (each row carries the calls it stands
+ * for); past 20 calls of a tool in a second, p95 is read from a uniform sample of them. Shared by the store source and the dash_get_activity tool (the
  * dashboard's remote mode), so both show the same figures.
  */
 export async function readActivity(store: Queryable): Promise<Metrics> {
   // Per group and minute, per group, per minute and overall in one pass.
   const { rows } = await store.query<Row>(
     `WITH c AS (
-       SELECT split_part(tool, '_', 1) AS grp, least(${WINDOW_MINUTES - 1}, greatest(0, floor(extract(epoch FROM now() - at) / 60)))::int AS ago, duration_ms, ok
+       SELECT split_part(tool, '_', 1) AS grp, least(${WINDOW_MINUTES - 1}, greatest(0, floor(extract(epoch FROM now() - at) / 60)))::int AS ago, duration_ms, ok, weight
        FROM twl_op_calls WHERE at > now() - make_interval(mins => ${WINDOW_MINUTES}))
-     SELECT grp, ago, GROUPING(grp) AS all_groups, GROUPING(ago) AS all_minutes, count(*)::int AS calls,
-            (count(*) FILTER (WHERE NOT ok))::int AS errors, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+     SELECT grp, ago, GROUPING(grp) AS all_groups, GROUPING(ago) AS all_minutes, sum(weight)::int AS calls,
+            (coalesce(sum(weight) FILTER (WHERE NOT ok), 0))::int AS errors, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
      FROM c GROUP BY GROUPING SETS ((grp, ago), (grp), (ago), ())`,
   );
   const groups = new Map<string, GroupMetrics>();
