@@ -227,7 +227,7 @@ export const configSchema = z
     store: z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
-        activityRetention: duration('7d').describe('How long op calls are kept for the dashboard\'s metrics.'),
+        activityRetention: duration('1d').describe('How long op calls are kept for the dashboard\'s metrics.'),
         autoHost: z
           .union([z.string(), z.number(), z.literal(false)])
           .default('2m')
