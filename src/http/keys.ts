@@ -143,7 +143,11 @@ export async function revokeKey(store: Queryable, idOrPrefix: string): Promise<R
  */
 export async function verifyKey(store: Queryable, token: string | undefined | null): Promise<VerifiedKey | null> {
   if (!token || !keyPattern.test(token)) return null;
-  const hash = hashKey(token);
+  return verifyHash(store, hashKey(token));
+}
+
+/** verifyKey for a well-formed key already hashed. */
+async function verifyHash(store: Queryable, hash: string): Promise<VerifiedKey | null> {
   const { rows } = await store.query<{ id: string | number; name: string | null; role: Role; hash: string }>(
     `WITH k AS (SELECT id, name, role, hash FROM twl_api_keys WHERE hash = $1 AND revoked_at IS NULL),
           touched AS (UPDATE twl_api_keys SET last_used_at = now()
@@ -185,7 +189,7 @@ export class KeyVerifier {
     const now = Date.now();
     if (known && now - known.at < KEY_RECHECK_MS) return known.key;
     try {
-      const key = await verifyKey(this.store, token);
+      const key = await verifyHash(this.store, hash);
       if (key) this.known.set(hash, { key, at: now });
       else this.known.delete(hash);
       // Bounded: drop entries too old to be of use to either rule.

@@ -11,6 +11,9 @@ export function roleAllows(minRole: Role, role: Role | string | undefined | null
   return have >= 0 && need >= 0 && have >= need;
 }
 
+/** Why a caller may not call a tool: the same words over MCP and REST. */
+export const roleRefusal = (tool: string, minRole: Role, role: Role): string => `The tool ${tool} needs the ${minRole} role; this caller is ${role}.`;
+
 /** Anything that carries an op policy: an op, or a command class with its op. */
 export interface HasMinRole {
   policy: { minRole: Role };

@@ -14,7 +14,7 @@ import { KeyVerifier, bearerToken } from './keys.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
-import { allowedFor, roleAllows } from './roles.js';
+import { allowedFor, roleAllows, roleRefusal } from './roles.js';
 import { StatusTracker } from './status.js';
 
 export interface HttpOptions {
@@ -153,9 +153,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const started = status.started;
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
+  /** An MCP server showing the tools a role may call. */
+  const serverFor = (role: Role, era: Era) => createMcpServer(allowedFor(entries, role, (e) => e.op.policy.minRole), runtime, version, era);
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
-  // once its request is answered. The caller's role (from the request's authInfo) decides its tools.
+  // once its request is answered. The caller's role comes from the request's authInfo.
   const pools = new Map<string, McpServer[]>();
   const pooledServer = (era: Era, role: Role): McpServer => {
     const key = `${era}:${role}`;
@@ -163,7 +165,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (!pool) pools.set(key, (pool = []));
     const reused = pool.pop();
     if (reused) return reused;
-    const server = createMcpServer(allowedFor(entries, role, (e) => e.op.policy.minRole), runtime, version, era);
+    const server = serverFor(role, era);
     const closed = server.server.onclose;
     server.server.onclose = () => {
       closed?.();
@@ -194,7 +196,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       // A tool beyond the caller's role is refused here, before any server sees it.
       for (const m of messages as Array<{ method?: string; params?: { name?: string } }>) {
         const op = m.method === 'tools/call' ? ops.get(String(m.params?.name)) : undefined;
-        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this caller is ${caller.role}.`);
+        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
       }
     }
     if (sessionId) {
@@ -207,7 +209,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
     if (isInitializeRequest(body)) {
       // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
-      const server = createMcpServer(allowedFor(entries, caller.role, (e) => e.op.policy.minRole), runtime, version, 'legacy');
+      const server = serverFor(caller.role, 'legacy');
       const transport: Transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
@@ -241,7 +243,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
     const op = ops.get(name);
     if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
-    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, `The tool ${op.mcpName} needs the ${op.policy.minRole} role; this caller is ${caller.role}.`);
+    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
     const raw = await readBody(req, bodyLimit);
     let input: unknown;
     try {

@@ -1,4 +1,4 @@
-import { statuses } from '../agents/tickets/repo.js';
+import { openStatuses } from '../agents/tickets/repo.js';
 import { priorities } from '../agents/triage/taxonomy.js';
 import type { Runtime } from '../runtime/context.js';
 
@@ -95,7 +95,8 @@ export class StatusTracker {
 /** Tickets waiting for work (`pending`), being worked (`processing`), and the open ones by priority. */
 async function ticketQueue(runtime: Runtime): Promise<Record<string, unknown>> {
   const waiting = ['new', 'triaged', 'reopened', 'waiting_approval'];
-  const open = statuses.filter((s) => s !== 'resolved' && s !== 'closed' && s !== 'escalated');
+  // Escalated tickets wait for a human, outside the automated queue.
+  const open = openStatuses.filter((s) => s !== 'escalated');
   try {
     const store = await runtime.store();
     const { rows } = await store.query<{ status: string; priority: string | null; n: string }>(

@@ -1,5 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type McpServer, type ReadResourceResult } from '@modelcontextprotocol/server';
-import { statuses } from '../agents/tickets/repo.js';
+import { openStatuses } from '../agents/tickets/repo.js';
 import auditListOp from '../ops/audit/list.js';
 import { invoke } from '../ops/invoke.js';
 import healthOp from '../ops/monitoring/health.js';
@@ -15,8 +15,6 @@ export const HEALTH_URI = 'twl://health';
 export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
 
 const JSON_MIME = 'application/json';
-/** Tickets that are not finished: the `twl://tickets` resource. */
-export const openStatuses = statuses.filter((s) => s !== 'resolved' && s !== 'closed');
 /** How many tickets resources/list offers (most recently updated first), and the list resource holds. */
 const LISTED_TICKETS = 100;
 const LIST_LIMIT = 500;

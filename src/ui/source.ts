@@ -5,7 +5,7 @@ import type { Health, Status as HealthStatus } from '../agents/monitoring/health
 export const WINDOW_MINUTES = 15;
 
 /** Statuses that still need someone: the default view of the ticket panel. */
-export const openStatuses = ['new', 'triaged', 'in_progress', 'waiting_approval', 'escalated', 'reopened'] as const;
+export { openStatuses } from '../agents/tickets/repo.js';
 
 export interface TicketQuery {
   /** Words in the title or text (the `/` filter). */

@@ -4,6 +4,8 @@ import type { Category, Priority, Sentiment, Urgency } from '../triage/taxonomy.
 
 export const statuses = ['new', 'triaged', 'in_progress', 'waiting_approval', 'resolved', 'closed', 'escalated', 'reopened'] as const;
 export type Status = (typeof statuses)[number];
+/** Statuses that still need someone: not yet resolved or closed. */
+export const openStatuses = ['new', 'triaged', 'in_progress', 'waiting_approval', 'escalated', 'reopened'] as const satisfies readonly Status[];
 
 export interface Ticket {
   id: number;
