@@ -53,9 +53,13 @@ export async function requireServer(name: string, url: string): Promise<boolean>
 export const hasPostgres = await requireServer('PostgreSQL', POSTGRES_URL);
 export const hasRedis = await requireServer('Redis', REDIS_URL);
 
+/** This process's environment without TWL_* variables, for the twl processes a test starts. */
+export const inheritedEnv = (): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('TWL_') && e[1] !== undefined));
+
 /** Runs the built CLI as a user would, with its own data directory and no config file from the host. */
 export function twl(args: string[], options: { home: string; env?: Record<string, string>; cwd?: string } & Pick<Options, 'input' | 'timeout'>) {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_')));
+  const inherited = inheritedEnv();
   return execa(process.execPath, [bin, ...args], {
     cwd: options.cwd ?? options.home,
     env: { ...inherited, TWL_HOME: options.home, HOME: options.home, XDG_CONFIG_HOME: path.join(options.home, '.config'), XDG_DATA_HOME: path.join(options.home, '.data'), NO_COLOR: '1', ...options.env },
@@ -70,7 +74,7 @@ export const envelope = (stdout: string) => JSON.parse(stdout) as { status: numb
 
 /** Starts `twl serve --http` on a free port for a data directory (extra variables in `env`); resolves with the process and its base URL. */
 export async function startHttpServe(home: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ child: ReturnType<typeof execa>; url: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))) as Record<string, string>;
+  const env = inheritedEnv();
   const child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0', ...extraArgs], { env: { ...env, TWL_HOME: home, HOME: home, ...extraEnv }, cwd: home, extendEnv: false, reject: false });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';

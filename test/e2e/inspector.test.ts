@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, envelope, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { bin, envelope, inheritedEnv, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
 const TIMEOUT = 60_000;
 
@@ -38,7 +38,7 @@ async function inspect(home: string, target: string[], method: string[]) {
   const cwd = path.join(home, 'inspector');
   mkdirSync(cwd, { recursive: true });
   writeFileSync(path.join(home, 'package.json'), '{}\n');
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
+  const inherited = inheritedEnv();
   // cli.js starts its build/index.js with the `node` on PATH: make that this Node.
   const PATH = [path.dirname(process.execPath), inherited.PATH].filter(Boolean).join(path.delimiter);
   const r = await execa(process.execPath, [inspectorBin, '--cli', ...target, ...method], {

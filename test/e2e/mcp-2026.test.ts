@@ -3,20 +3,18 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, envelope, startHttpServe, tempHome, twl } from '../helpers.js';
+import { bin, envelope, inheritedEnv, startHttpServe, tempHome, twl } from '../helpers.js';
 
 // The 2026-07-28 revision: no initialize handshake and no session; every request carries its
 // _meta envelope. The official 2.x client pinned to that revision must list and call twl's
 // tools on both transports, and get approvals through multi round-trip calls.
 const REVISION = '2026-07-28';
 
-const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
-
 /** A 2.x client pinned to 2026-07-28; it never sends initialize. */
 const modernClient = (capabilities: Record<string, unknown> = {}) => new Client({ name: 'twl-2026-test', version: '1.0.0' }, { capabilities, versionNegotiation: { mode: { pin: REVISION } } });
 
 const stdioTransport = (home: string) =>
-  new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...cleanEnv(), TWL_HOME: home, HOME: home }, cwd: home, stderr: 'ignore' });
+  new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...inheritedEnv(), TWL_HOME: home, HOME: home }, cwd: home, stderr: 'ignore' });
 
 /** Writes a runbook whose one step needs approval (a destructive cache delete). */
 const withRunbook = (home: string) =>

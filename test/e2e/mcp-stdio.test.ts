@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opCommands } from '../../src/mcp/server.js';
-import { bin, envelope, root, tempHome, twl } from '../helpers.js';
+import { bin, envelope, inheritedEnv, root, tempHome, twl } from '../helpers.js';
 
 // The seed's contract names (those built so far), then twl's own ticket tools.
 const seedTools = [
@@ -32,7 +32,7 @@ describe('twl serve --stdio with the official SDK client', () => {
 
   beforeAll(async () => {
     ({ home, cleanup } = tempHome('twl-mcp-'));
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
+    const env = inheritedEnv();
     const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, stderr: 'pipe' });
     transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     client = new Client({ name: 'twl-test', version: '1.0.0' });
@@ -165,7 +165,7 @@ describe('long ops over MCP: progress and approvals', () => {
   let home: string;
   let cleanup: () => void;
   const start = async (capabilities: Record<string, unknown>) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith('TWL_') && v !== undefined)) as Record<string, string>;
+    const env = inheritedEnv();
     const client = new Client({ name: 'twl-approvals', version: '1.0.0' }, { capabilities });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...env, TWL_HOME: home, HOME: home }, cwd: home, stderr: 'ignore' }));
     return client;
