@@ -11,7 +11,7 @@ export default class AuditList extends OpCommand<typeof op> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --outcome refused --limit 20 --json'];
   static override flags = {
     limit: Flags.integer({ description: 'At most this many.', default: 50, min: 1, max: 10_000 }),
-    outcome: Flags.string({ description: 'Only this outcome.', options: ['ran', 'refused', 'dry-run', 'failed', 'timeout', 'cancelled'] }),
+    outcome: Flags.string({ description: 'Only this outcome.', options: ['started', 'ran', 'refused', 'dry-run', 'failed', 'timeout', 'cancelled'] }),
     ticket: Flags.integer({ description: 'Only for this ticket.', min: 1 }),
   };
 

@@ -42,6 +42,17 @@ const httpsUrl = (what: string, required?: string) =>
     }
   }, `expected ${what} https:// URL (http:// only to localhost, 127.0.0.1 or [::1])`);
 
+const validRegExp = (source: string) => {
+  try {
+    new RegExp(source, 's');
+    return true;
+  } catch {
+    return false;
+  }
+};
+const optionName = z.string().regex(/^--?[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an option as it is typed: -x, --name or -word');
+/** Environment variables that hold twl's secrets or look like a secret: never passed to a command. */
+export const secretName = (name: string) => /^TWL_/i.test(name) || /(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|DATABASE_URL|PGPASS|AUTH)/i.test(name);
 const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a PostgreSQL');
 const redisUrl = urlOf(['redis:', 'rediss:'], 'a Redis');
 
@@ -146,8 +157,26 @@ export const configSchema = z
           .array(
             z
               .object({
-                program: z.string().min(1).describe('A program name (matches it anywhere on PATH) or an absolute path.'),
-                args: z.string().optional().describe('A regular expression the arguments, joined by spaces, must match.'),
+                program: z
+                  .string()
+                  .min(1)
+                  .refine((p) => path.isAbsolute(p) || !p.includes('/'), 'a bare name (looked up in the system directories) or an absolute path')
+                  .describe('A bare program name (the file of that name in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin or /bin, never the caller\'s PATH) or an absolute path.'),
+                args: z
+                  .string()
+                  .refine(validRegExp, 'a valid JavaScript regular expression')
+                  .optional()
+                  .describe('A regular expression (dotAll: . matches newlines too) the arguments, joined by single spaces, must match; anchor it with ^…$. Prefer argv.'),
+                argv: z
+                  .object({
+                    flags: z.array(optionName).optional().describe('The options that may appear; any other argument starting with - falls outside the rule.'),
+                    denyFlags: z.array(optionName).optional().describe('Options that may not appear in any spelling: clustered (-De), with a value (--opt=v, -ovalue), abbreviated (--opt-d), after --.'),
+                    positional: z.string().refine(validRegExp, 'a valid JavaScript regular expression').optional().describe('A regular expression every operand must match whole.'),
+                    maxPositionals: z.number().int().min(0).optional(),
+                  })
+                  .strict()
+                  .optional()
+                  .describe('Structured argument conditions, checked argument by argument (see docs/commander.md).'),
                 decision: z.enum(['allow', 'ask', 'deny']),
                 reason: z.string().optional(),
               })
@@ -155,9 +184,18 @@ export const configSchema = z
           )
           .default([])
           .describe('Checked in order before the built-in read-only diagnostics; the first match decides.'),
+        builtIns: z.boolean().default(true).describe('Allow the built-in read-only diagnostics (docs/commander.md); false: only commander.rules and the default decide.'),
         default: z.enum(['allow', 'ask', 'deny']).default('ask').describe('For a command no rule matches.'),
         cwd: z.array(z.string()).default([]).describe('Directories commands may run in (and below); empty: the data directory only.'),
-        env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default(['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM']).describe('Environment variables passed through; nothing else is.'),
+        env: z
+          .array(
+            z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+              .refine((n) => !secretName(n), 'not a TWL_* variable or a secret-looking name (KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL, DATABASE_URL): twl\'s secrets never reach a child'),
+          )
+          .default(['HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM'])
+          .describe('Environment variables passed through from twl\'s own; nothing else is. PATH is always the system directories.'),
         timeout: duration('30s'),
         maxOutput: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024).describe('Bytes of stdout and of stderr kept.'),
       })

@@ -1,5 +1,8 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
+import { checkArgvRule } from './argv.js';
+import { builtIns } from './builtins.js';
 
 export type Decision = 'allow' | 'ask' | 'deny';
 
@@ -10,61 +13,77 @@ export interface Verdict {
   reason: string;
 }
 
-interface Rule {
-  program: string;
-  args?: string;
-  decision: Decision;
-  reason?: string;
+type Rule = Config['commander']['rules'][number];
+
+/**
+ * Where a bare program name is looked up, in this order: a fixed list, never the caller's
+ * PATH (a planted `ls` in /tmp/evil or a node_modules/.bin is never found). The child's PATH
+ * is this list too.
+ */
+export const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
+export const SYSTEM_PATH = SYSTEM_DIRS.join(':');
+
+const executable = (file: string) => {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The file a program names: a bare name in the system directories only; a name with a slash
+ * (absolute, or relative to cwd) as itself. Undefined when there is none.
+ */
+export function resolveProgram(program: string, cwd: string): string | undefined {
+  if (program.includes('/')) {
+    const file = path.resolve(cwd, program);
+    return executable(file) ? file : undefined;
+  }
+  for (const dir of SYSTEM_DIRS) {
+    const file = path.join(dir, program);
+    if (executable(file)) return file;
+  }
+  return undefined;
 }
 
 /**
- * Read-only diagnostics that run without asking (the default policy): each program with the
- * argument shapes that only read. Anything else asks, unless the configuration says otherwise.
+ * Whether a rule names this program. An absolute rule matches the command spelled that way or
+ * resolving to that file. A bare rule matches a file of that name in the system directories:
+ * `df` and `/usr/bin/df` alike, never ./df, /tmp/df or a symlink named df elsewhere.
  */
-export const builtInRules: Rule[] = [
-  ...['uptime', 'hostname', 'whoami', 'id', 'date', 'uname', 'nproc', 'lscpu', 'lsblk', 'free', 'df', 'w', 'who', 'last', 'pwd'].map((program) => ({
-    program,
-    decision: 'allow' as const,
-    reason: 'read-only diagnostic',
-  })),
-  { program: 'ps', decision: 'allow', reason: 'read-only diagnostic' },
-  { program: 'ss', decision: 'allow', reason: 'read-only diagnostic' },
-  { program: 'netstat', decision: 'allow', reason: 'read-only diagnostic' },
-  { program: 'ip', args: '^(-[a-z0-9]+ )*(a|addr|address|r|route|l|link|n|neigh)( (show|list)( [\\w.:/-]+)*)?$', decision: 'allow', reason: 'read-only network listing' },
-  { program: 'ping', args: '^-c [1-9]\\d? [\\w.:-]+$', decision: 'allow', reason: 'bounded ping' },
-  { program: 'dig', decision: 'allow', reason: 'DNS lookup' },
-  { program: 'nslookup', decision: 'allow', reason: 'DNS lookup' },
-  { program: 'host', decision: 'allow', reason: 'DNS lookup' },
-  { program: 'systemctl', args: '^(status|is-active|is-failed|is-enabled|list-units|list-timers|show)( [\\w@.:-]+)*$', decision: 'allow', reason: 'read-only systemd query' },
-  { program: 'journalctl', args: '^(-[unp] [\\w@.:-]+ |--unit[= ][\\w@.:-]+ |--since[= ][\\w:.-]+ |-n \\d+ |--no-pager )*(-[unp] [\\w@.:-]+|--no-pager|-n \\d+)?$', decision: 'allow', reason: 'reading logs' },
-  { program: 'docker', args: '^(ps|images|inspect|logs|stats --no-stream|version|info)( [\\w@.:/=-]+)*$', decision: 'allow', reason: 'read-only Docker query' },
-  { program: 'kubectl', args: '^(get|describe|logs|top|version|cluster-info)( [\\w@.:/=,-]+)*$', decision: 'allow', reason: 'read-only Kubernetes query' },
-];
-
-/** A program named the way a rule names it: a bare name matches that program anywhere; an absolute path matches only itself. */
 function programMatches(rule: string, program: string, resolved: string | undefined): boolean {
   if (path.isAbsolute(rule)) return rule === program || rule === resolved;
-  return rule === program || (resolved !== undefined && path.basename(resolved) === rule && isSystemPath(resolved));
+  return resolved !== undefined && path.basename(resolved) === rule && (SYSTEM_DIRS as readonly string[]).includes(path.dirname(resolved));
 }
 
-/** Programs in the usual system directories (a bare rule name never matches ./ls or /tmp/ls). */
-const isSystemPath = (file: string) => /^\/(usr\/)?(local\/)?s?bin\/[^/]+$/.test(file) || /\/node_modules\/\.bin\/[^/]+$/.test(file) || /\/node_modules\/node\/bin\/node$/.test(file);
+/** Whether a configured rule's argument conditions hold (the regular expression and the structured rule, when given). */
+function argsMatch(rule: Rule, args: string[]): boolean {
+  // dotAll: `.` matches a newline too, so ^(?!.*-exec) is not bypassed by an argument holding "\n-exec".
+  if (rule.args !== undefined && !new RegExp(rule.args, 's').test(args.join(' '))) return false;
+  if (rule.argv !== undefined && checkArgvRule(rule.argv, args) !== undefined) return false;
+  return true;
+}
 
 /**
  * Decides on a command: the configured rules first, in order, then the built-in read-only
  * diagnostics, then the configured default. Nothing about the command changes what rules
- * apply: an op cannot edit the policy.
+ * apply: an op cannot edit the policy. `resolved` is the file that would run
+ * (resolveProgram), found here when not given.
  */
-export function decide(config: Config['commander'], program: string, args: string[], resolved?: string): Verdict {
-  const joined = args.join(' ');
-  const rules: Array<{ rule: Rule; name: string }> = [
-    ...config.rules.map((rule, i) => ({ rule, name: `commander.rules[${i}]` })),
-    ...builtInRules.map((rule) => ({ rule, name: `built-in: ${rule.program}` })),
-  ];
-  for (const { rule, name } of rules) {
-    if (!programMatches(rule.program, program, resolved)) continue;
-    if (rule.args !== undefined && !new RegExp(rule.args).test(joined)) continue;
+export function decide(config: Config['commander'], program: string, args: string[], resolved: string | undefined = resolveProgram(program, process.cwd())): Verdict {
+  for (const [i, rule] of config.rules.entries()) {
+    if (!programMatches(rule.program, program, resolved) || !argsMatch(rule, args)) continue;
+    const name = `commander.rules[${i}]`;
     return { decision: rule.decision, rule: name, reason: rule.reason ?? `${rule.decision} by ${name}` };
   }
-  return { decision: config.default, rule: 'commander.default', reason: `no rule matches ${path.basename(program)}: the default is ${config.default}` };
+  let outside = '';
+  for (const builtIn of config.builtIns ? builtIns : []) {
+    if (!programMatches(builtIn.program, program, resolved)) continue;
+    const why = builtIn.check(args);
+    if (why === undefined) return { decision: 'allow', rule: `built-in: ${builtIn.program}`, reason: builtIn.reason };
+    outside = `the built-in rule for ${builtIn.program} allows read-only shapes only, and ${why}; `;
+  }
+  return { decision: config.default, rule: 'commander.default', reason: `${outside || `no rule matches ${path.basename(program)}: `}the default is ${config.default}` };
 }
