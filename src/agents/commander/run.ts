@@ -139,7 +139,7 @@ export async function runCommand(ctx: OpContext, req: CommandRequest): Promise<C
   let approved: boolean | null = null;
   if (verdict.decision === 'ask') {
     approved = (await ctx.ask(`Run ${[resolved, ...args].map((a) => JSON.stringify(a)).join(' ')} in ${cwd} (${verdict.reason})?`)) ?? false;
-    if (!approved) throw new TwlError('TWL_APPROVAL_REQUIRED', `${program} needs approval (${verdict.reason}) and none was given. Nothing ran (audit #${await refuse(false)}).`);
+    if (!approved) throw new TwlError('TWL_APPROVAL_REQUIRED', `${program} (${resolved}) needs approval (${verdict.reason}) and none was given. Nothing ran (audit #${await refuse(false)}).`);
   }
   // Fail closed: if this row cannot be written, the program does not start.
   const auditId = await audit(ctx, { ...base, approved, outcome: 'started', exitCode: null, durationMs: 0, digest: null, ticketId: req.ticketId });
