@@ -8,7 +8,8 @@ export default defineOp({
   title: 'Run a command under the policy',
   description:
     'Runs a program with its arguments — never through a shell, so ;, &&, $(…), backticks and redirections are plain characters — when the commander policy in the configuration allows it ' +
-    '(read-only diagnostics by default; anything else asks for approval, or is denied). Timeout kills the whole process tree; output is capped; every decision, allowed or refused, is an audit row.',
+    '(read-only diagnostics in read-only argument shapes by default; anything else asks for approval, or is denied). A bare program name is found only in the system directories. ' +
+    'Timeout kills the whole process tree; output is capped; every decision, allowed or refused, is an audit row, written before the program starts.',
   input: z.object({
     command: z
       .union([z.array(z.string()).min(1, 'expected a program'), z.string().trim().min(1, 'expected a command')])
@@ -21,7 +22,7 @@ export default defineOp({
   output: z.object({
     program: z.string(),
     args: z.array(z.string()),
-    resolved: z.string().nullable().describe('The file that runs.'),
+    resolved: z.string().nullable().describe('The file that runs (absolute).'),
     cwd: z.string(),
     decision: z.enum(['allow', 'ask', 'deny']),
     rule: z.string(),
