@@ -18,6 +18,7 @@ const num = (max: number) => (v: string) => /^\d{1,6}$/.test(v) && Number(v) >= 
 const name = whole('[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,252}');
 const host = whole('[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}');
 const when = whole('[A-Za-z0-9_+-][A-Za-z0-9_.:+ -]{0,63}');
+const dfPath: ValueTest = (v) => whole('[A-Za-z0-9_/][A-Za-z0-9_./-]{0,255}').test(v) && !/^\/+(dev|proc|sys)(\/|$)/.test(v) && !v.split('/').includes('..');
 const oneOf = (...values: string[]): ValueTest => (v) => values.includes(v);
 const list = (item: ValueTest): ValueTest => (v) => v.length > 0 && v.length < 1024 && v.split(',').every((x) => test(item, x));
 const flags = (letters: string): Record<string, null> => Object.fromEntries([...letters].map((c) => [c, null]));
@@ -248,8 +249,8 @@ export const builtIns: BuiltIn[] = [
   { program: 'lsblk', reason: 'read-only diagnostic', check: withSpec({ short: { ...flags('abdfJlmnpSt'), o: whole('[A-Z0-9,:%+-]{1,256}') }, long: { ...longs('all', 'bytes', 'nodeps', 'fs', 'json', 'list', 'perms', 'noheadings', 'paths', 'scsi', 'topology'), output: whole('[A-Z0-9,:%+-]{1,256}') }, positional: whole('/dev/[A-Za-z0-9_/.-]{1,64}'), maxPositionals: 8 }) },
   // -s repeats forever: not listed.
   { program: 'free', reason: 'read-only diagnostic', check: withSpec({ short: flags('bkmghwtlv'), long: longs('bytes', 'kilo', 'mega', 'giga', 'kibi', 'mebi', 'gibi', 'human', 'si', 'wide', 'total', 'lohi', 'committed') }) },
-  // An operand names a file whose file system is shown (stat only, never read).
-  { program: 'df', reason: 'read-only diagnostic', check: withSpec({ short: { ...flags('hHkTilaP'), t: name, x: name }, long: { ...longs('human-readable', 'si', 'print-type', 'inodes', 'local', 'all', 'portability', 'total'), type: name, 'exclude-type': name }, longOptional: { output: list(oneOf('source', 'fstype', 'itotal', 'iused', 'iavail', 'ipcent', 'size', 'used', 'avail', 'pcent', 'file', 'target')) }, positional: whole('[A-Za-z0-9_/][A-Za-z0-9_./-]{0,255}'), maxPositionals: 16 }) },
+  // An operand names a file whose file system is shown (df opens it, never reads it): not under /dev, /proc or /sys, where opening can act.
+  { program: 'df', reason: 'read-only diagnostic', check: withSpec({ short: { ...flags('hHkTilaP'), t: name, x: name }, long: { ...longs('human-readable', 'si', 'print-type', 'inodes', 'local', 'all', 'portability', 'total'), type: name, 'exclude-type': name }, longOptional: { output: list(oneOf('source', 'fstype', 'itotal', 'iused', 'iavail', 'ipcent', 'size', 'used', 'avail', 'pcent', 'file', 'target')) }, positional: dfPath, maxPositionals: 16 }) },
   { program: 'w', reason: 'read-only diagnostic', check: withSpec({ short: flags('hsuifo'), long: longs('no-header', 'short', 'ip-addr', 'from', 'old-style', 'no-current'), positional: name, maxPositionals: 1 }) },
   // An operand is the utmp file to read: only `who am i`.
   { program: 'who', reason: 'read-only diagnostic', check: withSpec({ short: flags('abdHlmpqrstTuw'), long: longs('all', 'boot', 'dead', 'heading', 'login', 'process', 'count', 'runlevel', 'short', 'time', 'mesg', 'users'), positional: oneOf('am', 'i'), maxPositionals: 2 }) },

@@ -17,8 +17,8 @@ type Rule = Config['commander']['rules'][number];
 
 /**
  * Where a bare program name is looked up, in this order: a fixed list, never the caller's
- * PATH (a planted `ls` in /tmp/evil or a node_modules/.bin is never found). The child's PATH
- * is this list too.
+ * PATH (a planted `ls` in /tmp/evil or a node_modules/.bin is never found). A world-writable
+ * file or directory there is skipped. The child's PATH is this list too.
  */
 export const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] as const;
 export const SYSTEM_PATH = SYSTEM_DIRS.join(':');
@@ -29,6 +29,15 @@ const executable = (file: string) => {
     return statSync(file).isFile();
   } catch {
     return false;
+  }
+};
+
+/** A file anyone could have replaced: world-writable itself or in a world-writable directory. */
+const replaceable = (file: string) => {
+  try {
+    return (statSync(file).mode & 0o002) !== 0 || (statSync(path.dirname(file)).mode & 0o002) !== 0;
+  } catch {
+    return true;
   }
 };
 
@@ -43,7 +52,7 @@ export function resolveProgram(program: string, cwd: string): string | undefined
   }
   for (const dir of SYSTEM_DIRS) {
     const file = path.join(dir, program);
-    if (executable(file)) return file;
+    if (executable(file) && !replaceable(file)) return file;
   }
   return undefined;
 }

@@ -50,7 +50,7 @@ const refused: string[][] = [
   ['dig', '-f', '/etc/shadow'], ['dig', '-k', '/etc/key'], ['dig', '-y', 'hmac:name:key'], ['nslookup'], ['nslookup', '-'], ['host', '-l', 'example.com'], ['host'],
   ['ping', 'localhost'], ['ping', '-f', '-c', '1', 'localhost'], ['ping', '-c', '1000', 'localhost'], ['ping', '-c', '1', '-p', 'ff', 'localhost'], ['ping', '-c', '1', 'a', 'b'],
   ['last', '-f', '/etc/shadow'], ['who', '/etc/shadow'], ['free', '-s', '1'], ['netstat', '-c'], ['lscpu', '--sysroot', '/tmp'], ['lscpu', '-s', '/tmp'], ['uptime', 'x'], ['whoami', '--x'],
-  ['id', '-u', '--', '-x'], ['uname', '--a'], ['df', '--output=source', '--', '-x'], ['lsblk', '/etc/shadow'],
+  ['id', '-u', '--', '-x'], ['uname', '--a'], ['df', '--output=source', '--', '-x'], ['lsblk', '/etc/shadow'], ['df', '/dev/st0'], ['df', '/proc/1/environ'], ['df', '//sys/x'], ['df', 'a/../../dev/x'],
   // Unicode look-alikes and case tricks in options and verbs never match an allowed spelling.
   ['ss', '\u2013D', 'x'], ['systemctl', 'ѕtatus', 'x'], ['systemctl', 'STATUS', 'x'], ['kubectl', 'GET', 'pods'], ['ip', 'A'], ['ps', 'ａux'],
   // Newlines in arguments.
