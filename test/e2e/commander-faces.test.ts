@@ -154,11 +154,19 @@ for (const backend of backends) {
         const r = await run(['audit', 'list', '--limit', String(limit), '--json']);
         return (envelope(r.stdout).result as { entries: Array<{ id: number; program: string }> }).entries;
       });
-      // #10.8: with a database URL, a data directory that does not exist yet is created for the commands.
-      const fresh = path.join(home, 'fresh', 'twl');
-      const r = await twl(['exec', '--json', '--', 'pwd'], { home, env: { ...backend.env, TWL_HOME: fresh }, cwd: home });
-      expect(envelope(r.stdout), r.stdout + r.stderr).toMatchObject({ status: 0, result: { outcome: 'ran', cwd: fresh, stdout: `${fresh}\n` } });
     }, 900_000);
+
+    // #10.8: with TWL_DATABASE_URL nothing else creates the data directory; the commander's default working directory.
+    it.skipIf(!backend.env.TWL_DATABASE_URL)('creates a missing data directory for the commands', async () => {
+      const other = tempHome('twl-commander-fresh-');
+      try {
+        const fresh = path.join(other.home, 'fresh', 'twl');
+        const r = await twl(['exec', '--json', '--', 'pwd'], { home: other.home, env: { ...backend.env, TWL_HOME: fresh } });
+        expect(envelope(r.stdout), r.stdout + r.stderr).toMatchObject({ status: 0, result: { outcome: 'ran', cwd: fresh, stdout: `${fresh}\n` } });
+      } finally {
+        other.cleanup();
+      }
+    }, 120_000);
 
     it('over MCP (stdio, SDK client)', async () => {
       const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: env(), cwd: home, stderr: 'pipe' });
