@@ -37,8 +37,7 @@ beforeAll(() => {
         { program: 'seq', decision: 'allow' },
         { program: 'sh', args: '^-c sleep 30 & echo \\$! > [\\w/.-]+; wait$', decision: 'allow', reason: 'the timeout test' },
         { program: 'rm', decision: 'deny', reason: 'never delete from here' },
-        { program: 'touch', args: 'MARK', decision: 'allow', reason: 'the audit tests' },
-        { program: 'cat', decision: 'allow', reason: 'the audit tests' },
+        { program: 'cat', argv: { flags: [], positional: `${home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/fifo-[a-z0-9]+`, maxPositionals: 1 }, decision: 'allow', reason: 'the audit tests' },
       ],
       maxOutput: 4096,
     },
@@ -108,10 +107,20 @@ describe('the commander, against hostile input', () => {
     ['/bin/rm', '-f', c],
     ['rm', '-f', c],
     ['git', 'config', 'core.pager', `touch ${c}`],
+    // Built-ins in shapes that write, read files or run elsewhere: option abbreviations, clusters, -- and = forms.
+    ['ss', '-D', c], ['ss', `-D${c}`], ['ss', `--diag=${c}`], ['ss', `--dia=${c}`], ['ss', '--diag', c], ['ss', '-tnD', c], ['ss', '--', '-D', c],
+    ['date', '--fi', c], ['date', `--reference=${c}`], ['ip', '-ba', c], ['ip', '-batch', c], ['hostname', '--file', c],
+    ['kubectl', 'cluster-info', 'dump', `--output-directory=${c}`], ['kubectl', 'cluster-info', 'dump', `--output-d=${c}`], ['journalctl', `--output-fields=x`, '-u', 'x'],
+    ['systemctl', 'status', '-H', 'root@localhost'], ['docker', '--config', path.dirname(c), 'ps'], ['ps', 'axeww'], ['ps', 'e'],
+    // Programs that run others, argument files, assignments, look-alikes, traversal.
+    ['nice', '-n', '5', 'touch', c], ['timeout', '5', 'touch', c], ['xargs', '-I{}', 'touch', c], ['watch', 'touch', c], ['env', '-S', `touch ${c}`], ['stdbuf', '-o0', 'touch', c],
+    ['find', path.dirname(c), '-maxdepth', '0', '-execdir', 'touch', c, ';'], ['find', path.dirname(c), '-fprint', c], ['setsid', 'touch', c],
+    [`@${c}`], ['echo', `@${c}`], ['PATH=/tmp', 'touch', c], ['LD_PRELOAD=/x.so', 'echo'], ['TOUCH', c], ['t\u043euch', c], ['touch\u200b', c], ['\uff54ouch', c],
+    ['/usr/bin/../bin/touch', c], ['./../../../../usr/bin/touch', c], ['//usr//bin//touch', c], ['/usr/bin/touch/', c],
   ];
 
   it(`runs nothing outside the policy (${corpus('X').length} hostile inputs)`, async () => {
-    expect(corpus('X').length).toBeGreaterThanOrEqual(40);
+    expect(corpus('X').length).toBeGreaterThanOrEqual(85);
     const outcomes: string[] = [];
     for (const command of corpus(canary)) {
       try {
@@ -126,7 +135,7 @@ describe('the commander, against hostile input', () => {
       }
       expect(existsSync(canary), `the canary exists after ${JSON.stringify(command)}`).toBe(false);
     }
-    expect(outcomes.filter((o) => o === 'refused').length).toBeGreaterThan(25);
+    expect(outcomes.filter((o) => o === 'refused').length).toBeGreaterThan(70);
     // Every attempt is in the audit log, and nothing refused has an exit code.
     const entries = await auditRows();
     expect(entries.length).toBeGreaterThanOrEqual(corpus('X').length);
