@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { checkArgvRule } from './argv.js';
@@ -32,10 +32,12 @@ const executable = (file: string) => {
   }
 };
 
-/** A file anyone could have replaced: world-writable itself or in a world-writable directory. */
+/** A file anyone could have replaced: world-writable itself, or in a world-writable directory (where it sits, or where its symlink leads). */
 const replaceable = (file: string) => {
+  const worldWritable = (f: string) => (statSync(f).mode & 0o002) !== 0;
   try {
-    return (statSync(file).mode & 0o002) !== 0 || (statSync(path.dirname(file)).mode & 0o002) !== 0;
+    const real = realpathSync(file);
+    return worldWritable(real) || worldWritable(path.dirname(file)) || worldWritable(path.dirname(real));
   } catch {
     return true;
   }
