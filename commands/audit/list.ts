@@ -22,6 +22,6 @@ export default class AuditList extends OpCommand<typeof op> {
 
   protected render(r: OutputOf<typeof op>): void {
     if (!r.entries.length) return this.log('The audit log is empty.');
-    this.log(table(['id', 'at', 'actor', 'command', 'decision', 'outcome', 'exit', 'ms', 'rule'], r.entries.map((e) => [e.id, e.at.slice(0, 19), e.actor, [e.program, ...e.args].join(' '), `${e.decision}${e.approved === null ? '' : e.approved ? ' ✔' : ' ✖'}`, e.outcome, e.exitCode ?? '', e.durationMs ?? '', e.rule])));
+    this.log(table(['id', 'at', 'actor', 'command', 'decision', 'outcome', 'exit', 'ms', 'rule'], r.entries.map((e) => [e.id, e.at.slice(0, 19), e.actor, [e.resolved ?? e.program, ...e.args].join(' '), `${e.decision}${e.approved === null ? '' : e.approved ? ' ✔' : ' ✖'}`, e.outcome, e.exitCode ?? '', e.durationMs ?? '', e.rule])));
   }
 }
