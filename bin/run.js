@@ -8,7 +8,7 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 13)) {
   process.stderr.write(
     `twl needs Node.js >= 22.13, and this is ${process.version}.\n` +
-      'Run it as `npx twl …` inside the twl checkout (npm scripts and npx use the pinned runtime), or install Node.js 22 or newer.\n',
+      'Run `npm ci` in the twl checkout: it installs the pinned Node.js 24 that the `twl` command (bin/twl) runs on. Or install Node.js 22.13 or newer.\n',
   );
   process.exit(1);
 }

@@ -57,6 +57,14 @@ export const hasRedis = await requireServer('Redis', REDIS_URL);
 export const inheritedEnv = (): Record<string, string> =>
   Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('TWL_') && e[1] !== undefined));
 
+/** The commands of the README's Quick start block: the set-up line, then the main job. */
+export function quickStart(readme: string): string[] {
+  const section = readme.slice(readme.indexOf('## Quick start'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('README.md has no ```sh block under "## Quick start"');
+  return block.split('\n').filter((line) => line.trim() !== '');
+}
+
 /** Runs the built CLI as a user would, with its own data directory and no config file from the host. */
 export function twl(args: string[], options: { home: string; env?: Record<string, string>; cwd?: string } & Pick<Options, 'input' | 'timeout'>) {
   const inherited = inheritedEnv();

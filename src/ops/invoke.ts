@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { OpContext, Progress, Runtime } from '../runtime/context.js';
 import type { Llm } from '../runtime/llm.js';
 import { TwlError } from '../runtime/errors.js';
-import { agentCalls, agentExecutions, agentLatency } from '../runtime/metrics.js';
+import { opMetrics } from '../runtime/op-metrics.js';
 import { agentOf, type AnyOp, type OutputOf } from './op.js';
 
 export interface InvokeOptions {
@@ -55,23 +55,19 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
   };
   const started = performance.now();
   const agent = agentOf(op.mcpName);
-  agentCalls.inc({ agent_name: agent, capability: op.id });
+  opMetrics.called(agent, op.id);
   let ok = false;
   try {
     const result = await op.run(ctx, input);
     const checked = op.output.safeParse(result);
     if (!checked.success) throw new Error(`${op.mcpName} returned output that does not match its schema: ${describeInputIssues(checked.error)}`);
-    agentExecutions.inc({ agent_name: agent, status: 'success' });
     ok = true;
     return checked.data;
-  } catch (err) {
-    agentExecutions.inc({ agent_name: agent, status: 'error' });
-    throw err;
   } finally {
     clearTimeout(timer);
     const seconds = (performance.now() - started) / 1000;
     runtime.recordCall(op.mcpName, seconds * 1000, ok);
-    agentLatency.observe({ agent_name: agent }, seconds);
+    opMetrics.finished(agent, ok, seconds);
     ctx.logger.debug({ ms: Math.round(seconds * 1000) }, 'op done');
   }
 }

@@ -1,4 +1,4 @@
-import type { createClient } from '@redis/client';
+import type { createClient } from '../vendor/redis.js';
 import type { Store } from '../store/types.js';
 import { TwlError, messageOf } from './errors.js';
 import type { Logger } from './logger.js';
@@ -136,7 +136,7 @@ export class RedisCache implements Cache {
   ) {}
 
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisCache> {
-    const { createClient } = await import('@redis/client');
+    const { createClient } = await import('../vendor/redis.js');
     const location = redactUrl(url);
     // Fail fast: a CLI call must not hang on a dead server.
     const client = createClient({ url, socket: { connectTimeout: 3000, reconnectStrategy: false } });

@@ -1,4 +1,5 @@
-import client from 'prom-client';
+import client from '../vendor/prom-client.js';
+import { connectOpMetrics } from './op-metrics.js';
 
 /**
  * The seed's Prometheus series, in one registry per process (`twl serve --http` exposes it
@@ -67,4 +68,12 @@ export const mcpCalls = new client.Counter({
   help: 'MCP tool calls by tool and status.',
   labelNames: ['tool', 'status'],
   registers: [registry],
+});
+
+connectOpMetrics({
+  called: (agent, capability) => agentCalls.inc({ agent_name: agent, capability }),
+  finished: (agent, ok, seconds) => {
+    agentExecutions.inc({ agent_name: agent, status: ok ? 'success' : 'error' });
+    agentLatency.observe({ agent_name: agent }, seconds);
+  },
 });

@@ -18,9 +18,11 @@ describe('twl as a newcomer meets it', () => {
     expect(existsSync(path.join(home, 'store'))).toBe(false);
   });
 
-  it('--version prints name, version and runtime', async () => {
+  it('--version prints the npm package (twisterlab), its version and the runtime, as oclif\'s own version command does', async () => {
     const r = await twl(['--version'], { home });
-    expect(r.stdout.trim()).toBe(`twl/${JSON.parse(readFileSync('package.json', 'utf8')).version} ${process.platform}-${process.arch} node-${process.version}`);
+    expect(r.stdout.trim()).toBe(`twisterlab/${JSON.parse(readFileSync('package.json', 'utf8')).version} ${process.platform}-${process.arch} node-${process.version}`);
+    const oclif = await twl(['version'], { home });
+    expect(oclif.stdout.trim()).toBe(r.stdout.trim());
   });
 
   it('every command has help with an example', async () => {

@@ -178,7 +178,7 @@ export function twlVersion(): string {
     if (existsSync(file)) {
       try {
         const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'twl' && pkg.version) return pkg.version;
+        if (pkg.name === 'twisterlab' && pkg.version) return pkg.version;
       } catch {
         // not ours; keep looking
       }

@@ -24,7 +24,7 @@ export function twlToolInfo(): ToolInfo {
     if (!existsSync(file)) continue;
     try {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string; homepage?: unknown; repository?: unknown };
-      if (pkg.name !== 'twl' || !pkg.version) continue;
+      if (pkg.name !== 'twisterlab' || !pkg.version) continue;
       const home = typeof pkg.homepage === 'string' ? pkg.homepage : repositoryUrl(pkg.repository);
       return { version: pkg.version, ...(home && URL.canParse(home) ? { informationUri: home } : {}) };
     } catch {

@@ -40,3 +40,21 @@ describe('invoke: the op deadline', () => {
     await expect(invoke(waiting(10_000), runtime, { ms: 5_000 }, { signal: controller.signal })).rejects.toThrow();
   });
 });
+
+describe('invoke: Prometheus series', () => {
+  const { home, cleanup } = tempHome('twl-invoke-metrics-');
+  const runtime = testRuntime(home);
+  (runtime as unknown as { recordCall: () => void }).recordCall = () => undefined;
+  afterAll(() => cleanup());
+
+  it('counts calls, outcomes and latency once the metrics module is loaded (as twl serve loads it)', async () => {
+    const { registry } = await import('../../../src/runtime/metrics.js');
+    await invoke(waiting(1000), runtime, { ms: 1 });
+    await invoke(waiting(20), runtime, { ms: 1000 }).catch(() => undefined);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^agent_calls_total\{agent_name="test",capability="test\.wait"\} 2$/m);
+    expect(text).toMatch(/^agent_execution_total\{agent_name="test",status="success"\} 1$/m);
+    expect(text).toMatch(/^agent_execution_total\{agent_name="test",status="error"\} 1$/m);
+    expect(text).toMatch(/^agent_latency_seconds_count\{agent_name="test"\} 2$/m);
+  });
+});
