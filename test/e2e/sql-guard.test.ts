@@ -47,7 +47,7 @@ describe.each(setups)('hostile SQL over MCP and the CLI on $name', ({ available,
   };
   const mcpQuery = async (sql: string) => {
     const r = await client.callTool({ name: 'database_execute_query', arguments: { sql, timeout_ms: 3000 } });
-    return { ok: !r.isError, text: JSON.stringify(r.isError ? r.content : r.structuredContent) };
+    return { ok: !r.isError, text: JSON.stringify(r.isError ? r.content : (r.structuredContent as { rows: unknown }).rows) };
   };
 
   beforeAll(async () => {

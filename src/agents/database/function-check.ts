@@ -103,9 +103,24 @@ const typeOf = `to_regtype(CASE WHEN r.schema IS NULL THEN quote_ident(r.name) E
 
 /** Every function each reference can reach, with what decides whether it may run. */
 const candidatesSql = `
-WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(kind text, schema text, name text, label text, arr boolean)),
-t AS (
-  SELECT r.label, ty.oid, ty.typarray, ty.typinput, ty.typbasetype FROM r JOIN pg_type ty ON ty.oid = ${typeOf} WHERE r.kind = 'type'
+WITH RECURSIVE r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(kind text, schema text, name text, label text, arr boolean)),
+t0 AS (
+  SELECT r.label, ty.oid, r.arr, ty.typarray FROM r JOIN pg_type ty ON ty.oid = ${typeOf} WHERE r.kind = 'type'
+),
+-- The type cast to and every type its input reaches: array elements, domains' base types,
+-- composite fields, range subtypes (a domain CHECK runs inside record_in and array_in too).
+t(label, oid) AS (
+  SELECT label, oid FROM t0
+  UNION
+  SELECT label, typarray FROM t0 WHERE arr AND typarray <> 0
+  UNION
+  SELECT t.label, sub.oid FROM t JOIN pg_type ty ON ty.oid = t.oid
+   CROSS JOIN LATERAL (
+     SELECT ty.typelem WHERE ty.typelem <> 0
+     UNION ALL SELECT ty.typbasetype WHERE ty.typbasetype <> 0
+     UNION ALL SELECT a.atttypid FROM pg_attribute a WHERE ty.typrelid <> 0 AND a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+     UNION ALL SELECT rg.rngsubtype FROM pg_range rg WHERE rg.rngtypid = ty.oid
+   ) AS sub(oid)
 ),
 direct AS (
   SELECT r.label, p.oid AS fn FROM r JOIN pg_proc p ON p.proname = r.name
@@ -115,13 +130,11 @@ direct AS (
    CROSS JOIN LATERAL (VALUES (o.oprcode::oid), (o.oprrest::oid), (o.oprjoin::oid)) AS f(fn)
    WHERE r.kind = 'operator' AND f.fn <> 0 AND ${matchNamespace('o.oprnamespace')}
   UNION ALL
-  SELECT t.label, t.typinput::oid FROM t
+  SELECT t.label, ty.typinput::oid FROM t JOIN pg_type ty ON ty.oid = t.oid
   UNION ALL
-  SELECT t.label, bt.typinput::oid FROM t JOIN pg_type bt ON bt.oid = t.typbasetype
+  SELECT t.label, c.castfunc FROM t JOIN pg_cast c ON c.casttarget = t.oid WHERE c.castfunc <> 0
   UNION ALL
-  SELECT t.label, c.castfunc FROM t JOIN pg_cast c ON c.casttarget IN (t.oid, t.typarray, t.typbasetype) WHERE c.castfunc <> 0
-  UNION ALL
-  SELECT t.label, d.refobjid FROM t JOIN pg_constraint k ON k.contypid IN (t.oid, t.typbasetype)
+  SELECT t.label, d.refobjid FROM t JOIN pg_constraint k ON k.contypid = t.oid
     JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = k.oid AND d.refclassid = 'pg_proc'::regclass
 ),
 fns AS (

@@ -103,8 +103,8 @@ export interface QualifiedName {
 /**
  * What the statement's text refers to that runs code, for the catalog check: functions called
  * (including TABLESAMPLE methods), names that may be functions called in attribute notation
- * (`t.f` is `f(t)` when t has no column f), operators named (explicitly or implied by BETWEEN,
- * IN, LIKE, CASE, ANY/ALL, NULLIF, IS DISTINCT FROM) and types cast to.
+ * (`t.f` is `f(t)` when t has no column f), operators named (explicitly, in ORDER BY … USING, or
+ * implied by BETWEEN, IN, LIKE, CASE, ANY/ALL, NULLIF, IS DISTINCT FROM) and types cast to.
  */
 export interface References {
   functions: QualifiedName[];
@@ -142,6 +142,7 @@ function checkTree(tree: unknown): References {
     if (type === 'RangeTableSample') refs.functions.push(qualified(body.method));
     if (type === 'A_Expr') refs.operators.push(...operatorsOf(body));
     if (type === 'SubLink' && body.operName) refs.operators.push(qualified(body.operName));
+    if (type === 'SortBy' && body.useOp) refs.operators.push(qualified(body.useOp));
     if (type === 'CaseExpr' && body.arg) refs.operators.push({ schema: null, name: '=' });
     if (type === 'ColumnRef') {
       const fields = strings(body.fields);
