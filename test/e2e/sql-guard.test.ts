@@ -123,6 +123,7 @@ describe.each(setups)('hostile SQL over MCP and the CLI on $name', ({ available,
       const label = sql.length > 100 ? `${sql.slice(0, 100)}…` : sql;
       const r = await attempt(sql);
       if (c.expect === 'refused' && (r.ok || !/TWL_SQL_(REFUSED|INVALID)/.test(r.text))) failures.push(`not refused: ${label} → ${r.text.slice(0, 300)}`);
+      if (c.expect === 'runs' && !r.ok) failures.push(`a harmless query failed: ${label} → ${r.text.slice(0, 300)}`);
       failures.push(...(await invariants(label, ordinary, probe, baseProbe)));
     }
     return failures;

@@ -121,6 +121,7 @@ describe.each(backends)('hostile SQL against db query on $name', ({ available, p
         (err: { code?: string; message?: string }) => `${err.code ?? 'error'}: ${err.message}`,
       );
       if (attempt.expect === 'refused' && !/^TWL_SQL_(REFUSED|INVALID)/.test(outcome)) failures.push(`not refused: ${label} → ${outcome}`);
+      if (attempt.expect === 'runs' && outcome !== 'ran') failures.push(`a harmless query failed: ${label} → ${outcome}`);
       const canary = await read<{ id: number; v: number }>(`select id, v from ${names.c} order by id`);
       if (JSON.stringify(canary) !== JSON.stringify([{ id: 1, v: 10 }, { id: 2, v: 20 }, { id: 3, v: 30 }])) failures.push(`canary changed by: ${label}`);
       if (sleeper) {
