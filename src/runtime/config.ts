@@ -74,6 +74,19 @@ export const configSchema = z
           )
           .default({})
           .describe('Other PostgreSQL databases the db tools may inspect, chosen with --target NAME.'),
+        readOnlyRole: z
+          .string()
+          .min(1)
+          .max(63)
+          .optional()
+          .describe('On PostgreSQL (the store and every target), run `db query` statements as this role (SET LOCAL ROLE): one with read rights only. See docs/sql-guard.md for the grants.'),
+        queryMaxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024 * 1024)
+          .default(10 * 1024 * 1024)
+          .describe('`db query` returns rows up to this many bytes (their JSON size), then stops and says the result was truncated.'),
       })
       .strict()
       .prefault({}),

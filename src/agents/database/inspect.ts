@@ -37,26 +37,162 @@ export interface QueryOutcome {
   columns: Array<{ name: string; type: string }>;
   rows: Array<Record<string, unknown>>;
   rowCount: number;
+  /** More rows exist than the row limit, or the rows did not fit in the byte cap. */
   truncated: boolean;
+  /** What cut the result short: null when nothing did. */
+  truncatedBy: 'rows' | 'bytes' | null;
   durationMs: number;
 }
 
-/** Runs one statement the guard accepted (`guardSql`) in a read-only transaction with a timeout, fetching at most `limit` rows. */
-export async function runReadOnlyQuery(store: Store, verdict: Verdict, params: unknown[], limit: number, timeoutMs: number, signal?: AbortSignal): Promise<QueryOutcome> {
+export interface ReadOnlyOptions {
+  limit: number;
+  /** Stop returning rows once their text form adds up to more than this many bytes. */
+  maxBytes: number;
+  timeoutMs: number;
+  /** A role to run as (SET LOCAL ROLE) on PostgreSQL: database.readOnlyRole. */
+  role?: string;
+  signal?: AbortSignal;
+}
+
+/** Carries the result out of the transaction so that it is rolled back, never committed. */
+class Finished<T> extends Error {
+  constructor(readonly value: T) {
+    super('finished: rolled back on purpose');
+  }
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function assumeRole(tx: Queryable, role: string): Promise<void> {
+  const { rows } = await tx.query<{ member: boolean }>('SELECT pg_has_role(current_user, oid, \'MEMBER\') AS member FROM pg_roles WHERE rolname = $1', [role]);
+  if (!rows.length) throw new TwlError('TWL_CONFIG_INVALID', `database.readOnlyRole names the role "${role}", which does not exist on this server. Create it (see docs/sql-guard.md for the grants) or unset database.readOnlyRole.`);
+  if (!rows[0]!.member) throw new TwlError('TWL_CONFIG_INVALID', `database.readOnlyRole names the role "${role}", but the connecting user is not a member of it: GRANT ${quoteIdent(role)} TO the user twl connects as (see docs/sql-guard.md).`);
+  await tx.exec(`SET LOCAL ROLE ${quoteIdent(role)}`);
+}
+
+interface AdvisoryLock {
+  classid: string;
+  objid: string;
+  objsubid: number;
+  mode: string;
+}
+
+const advisorySql = `SELECT classid::text AS classid, objid::text AS objid, objsubid::int AS objsubid, mode FROM pg_locks
+  WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted`;
+const lockKey = (l: AdvisoryLock) => `${l.classid}/${l.objid}/${l.objsubid}/${l.mode}`;
+
+/**
+ * Releases session-level advisory locks taken since \`before\` (the rollback releases
+ * transaction-level ones, not these). Each key is unlocked until it is no longer held, since a
+ * session lock can be taken several times. Locks the session held before are left alone (the
+ * embedded host's one session is shared with other clients).
+ */
+async function releaseNewAdvisoryLocks(tx: Queryable, before: Set<string>): Promise<void> {
+  const { rows } = await tx.query<AdvisoryLock>(advisorySql);
+  for (const lock of rows.filter((l) => !before.has(lockKey(l)))) {
+    const shared = lock.mode === 'ShareLock' ? '_shared' : '';
+    // objsubid 1: one bigint key split in two halves; 2: two int4 keys.
+    const [sql, params] =
+      lock.objsubid === 1
+        ? [`SELECT pg_advisory_unlock${shared}((($1::bigint << 32) | $2::bigint)) AS ok`, [lock.classid, lock.objid]]
+        : [`SELECT pg_advisory_unlock${shared}($1::bigint::int4, $2::bigint::int4) AS ok`, [lock.classid, lock.objid]];
+    for (let i = 0; i < 10_000; i++) {
+      const r = await tx.query<{ ok: boolean }>(sql, params);
+      if (!r.rows[0]?.ok) break;
+    }
+  }
+}
+
+/**
+ * The query wrapped so that the server measures the rows: each row carries the running total of
+ * its text size, and the columns of the rows past the byte cap come back NULL, so no more than
+ * about \`maxBytes\` ever leave the server (a single 100 MB value is never sent).
+ */
+const byteCapped = (statement: string, columns: number, maxBytes: number) => {
+  const names = Array.from({ length: columns }, (_, i) => `c${i + 1}`);
+  return `SELECT s.twl_bytes, ${names.map((c) => `CASE WHEN s.twl_bytes <= ${maxBytes} THEN s.${c} END AS ${c}`).join(', ')}
+  FROM (SELECT q.*, sum(${names.map((c) => `coalesce(octet_length(q.${c}::text), 0)`).join(' + ')}) OVER (ROWS UNBOUNDED PRECEDING) AS twl_bytes
+          FROM (\n${statement}\n) AS q(${names.join(', ')})) AS s`;
+};
+
+/** The JSON size of a row, as the answer will carry it. */
+const sizeOf = (row: unknown) => Buffer.byteLength(JSON.stringify(row));
+
+/**
+ * Runs one statement the guard accepted (\`guardSql\`) and the catalog check allows, in a
+ * read-only transaction with a timeout, fetching at most \`limit\` rows and about \`maxBytes\`
+ * bytes. The transaction is always rolled back, and session-level advisory locks taken in it
+ * are released, so the connection is left as it was found: a pooled PostgreSQL connection or
+ * the embedded host's single shared session (see docs/sql-guard.md).
+ */
+export async function runReadOnlyQuery(store: Store, verdict: Verdict, params: unknown[], options: ReadOnlyOptions): Promise<QueryOutcome> {
+  const { limit, maxBytes } = options;
   const started = performance.now();
-  const result = await store.transaction(
-    async (tx) => {
-      if (!verdict.cursorable) return tx.query(verdict.statement, params);
-      // Behind a cursor only limit + 1 rows ever leave the server, however large the result.
-      await tx.query(`DECLARE twl_query NO SCROLL CURSOR FOR ${verdict.statement}`, params);
-      return tx.query(`FETCH FORWARD ${limit + 1} FROM twl_query`);
-    },
-    { readOnly: true, timeoutMs, signal },
-  );
+  const { checkFunctions } = await import('./function-check.js');
+  let result: { rows: Array<Record<string, unknown>>; fields: Field[]; byBytes: boolean };
+  try {
+    await store.transaction(
+      async (tx) => {
+        if (options.role && store.backend === 'postgres') await assumeRole(tx, options.role);
+        await checkFunctions(tx, verdict.refs);
+        const before = new Set((await tx.query<AdvisoryLock>(advisorySql)).rows.map(lockKey));
+        await tx.exec('SAVEPOINT twl_query');
+        let outcome: typeof result;
+        try {
+          outcome = await fetchRows(tx, verdict, params, limit, maxBytes);
+        } catch (err) {
+          await tx.exec('ROLLBACK TO SAVEPOINT twl_query');
+          await releaseNewAdvisoryLocks(tx, before);
+          throw err;
+        }
+        await releaseNewAdvisoryLocks(tx, before);
+        throw new Finished(outcome);
+      },
+      { readOnly: true, timeoutMs: options.timeoutMs, signal: options.signal },
+    );
+    throw new Error('unreachable: the read-only transaction always ends in a rollback');
+  } catch (err) {
+    if (!(err instanceof Finished)) throw err;
+    result = err.value as typeof result;
+  }
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
-  const truncated = result.rows.length > limit;
-  const rows = result.rows.slice(0, limit).map((row) => jsonSafe(row) as Record<string, unknown>);
-  return { kind: verdict.kind, columns: await resolveTypes(store, result.fields), rows, rowCount: rows.length, truncated, durationMs };
+  const rows: Array<Record<string, unknown>> = [];
+  let bytes = 0;
+  let byBytes = result.byBytes;
+  for (const raw of result.rows.slice(0, limit)) {
+    const row = jsonSafe(raw) as Record<string, unknown>;
+    bytes += sizeOf(row);
+    if (bytes > maxBytes) {
+      byBytes = true;
+      break;
+    }
+    rows.push(row);
+  }
+  const byRows = !byBytes && result.rows.length > limit;
+  const truncatedBy = byBytes ? 'bytes' : byRows ? 'rows' : null;
+  return { kind: verdict.kind, columns: await resolveTypes(store, result.fields), rows, rowCount: rows.length, truncated: truncatedBy !== null, truncatedBy, durationMs };
+}
+
+async function fetchRows(tx: Queryable, verdict: Verdict, params: unknown[], limit: number, maxBytes: number): Promise<{ rows: Array<Record<string, unknown>>; fields: Field[]; byBytes: boolean }> {
+  if (!verdict.cursorable) return { ...(await tx.query(verdict.statement, params)), byBytes: false };
+  // The statement's columns (names, types) without running it: a cursor, and a fetch of no rows.
+  await tx.query(`DECLARE twl_probe NO SCROLL CURSOR FOR ${verdict.statement}\n`, params);
+  const { fields } = await tx.query('FETCH FORWARD 0 FROM twl_probe');
+  await tx.exec('CLOSE twl_probe');
+  if (!fields.length) {
+    await tx.query(`DECLARE twl_query NO SCROLL CURSOR FOR ${verdict.statement}\n`, params);
+    const r = await tx.query('FETCH FORWARD ' + (limit + 1) + ' FROM twl_query');
+    return { rows: r.rows, fields, byBytes: false };
+  }
+  // Behind a cursor only limit + 1 rows ever leave the server, however large the result.
+  await tx.query(`DECLARE twl_query NO SCROLL CURSOR FOR ${byteCapped(verdict.statement, fields.length, maxBytes)}`, params);
+  const fetched = await tx.query<Record<string, unknown>>(`FETCH FORWARD ${limit + 1} FROM twl_query`);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const r of fetched.rows) {
+    if (Number(r.twl_bytes) > maxBytes) return { rows, fields, byBytes: true };
+    rows.push(Object.fromEntries(fields.map((f, i) => [f.name, r[`c${i + 1}`]])));
+  }
+  return { rows, fields, byBytes: false };
 }
 
 export interface TableInfo {

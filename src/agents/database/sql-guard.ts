@@ -1,10 +1,13 @@
 import { TwlError, messageOf } from '../../runtime/errors.js';
 
 /**
- * Decides, before anything reaches a server, whether SQL is one read-only statement.
- * It uses PostgreSQL's own parser (libpg-query), so comments, quoting, dollar quotes and
- * odd spacing cannot hide a second statement or a write. The read-only transaction the
- * query then runs in is the second line of defence, not the first.
+ * The first half of the read-only guard (docs/sql-guard.md): decides, before anything
+ * reaches a server, whether SQL is one read-only statement, and collects what it names that
+ * runs code (functions, operators, casts). It uses PostgreSQL's own parser (libpg-query), so
+ * comments, quoting, dollar quotes and odd spacing cannot hide a second statement or a write.
+ * The second half (function-check.ts) resolves those names in the target's catalog and allows
+ * only functions known safe; the read-only transaction, rolled back after every query, is
+ * the last line of defence, not the first.
  */
 
 export type ReadKind = 'SELECT' | 'VALUES' | 'EXPLAIN' | 'SHOW';
@@ -15,6 +18,8 @@ export interface Verdict {
   statement: string;
   /** Whether it can run behind a cursor (so only the first `limit` rows are fetched). */
   cursorable: boolean;
+  /** The functions, operators and types the statement names, for the catalog check before it runs. */
+  refs: References;
 }
 
 type Node = Record<string, unknown>;
@@ -55,17 +60,13 @@ export const verbOf = (type: string): string =>
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toUpperCase();
 
-/** Functions with side effects that a read-only transaction does not stop (or stops with an obscure message). */
-const deniedFunctions = new Set([
-  'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_log_backend_memory_contexts',
-  'set_config', 'pg_notify', 'nextval', 'setval',
-  'pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared',
-  'pg_advisory_xact_lock', 'pg_advisory_xact_lock_shared', 'pg_try_advisory_xact_lock', 'pg_try_advisory_xact_lock_shared',
-  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'lo_import', 'lo_export', 'lo_unlink', 'lo_create', 'lo_from_bytea', 'lo_put',
-  'pg_switch_wal', 'pg_create_restore_point', 'pg_promote', 'pg_start_backup', 'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop',
-  'pg_create_logical_replication_slot', 'pg_create_physical_replication_slot', 'pg_drop_replication_slot', 'pg_replication_origin_create',
-  'dblink', 'dblink_exec', 'dblink_connect', 'dblink_send_query', 'query_to_xml', 'pg_file_write', 'pg_file_unlink', 'pg_file_rename',
-]);
+/**
+ * Functions that evaluate SQL text given to them as a string (or open other connections that
+ * do): whatever the parse tree shows, they can run anything. Refused wherever they appear, by
+ * name and in any schema, before anything reaches the server; the catalog check
+ * (function-check.ts) refuses them again by resolved OID.
+ */
+export const sqlEvaluating = /^(?:query_to_xml(?:schema|_and_xmlschema)?|cursor_to_xml(?:schema)?|(?:table|schema|database)_to_xml(?:schema|_and_xmlschema)?|ts_stat|ts_rewrite|dblink\w*)$/;
 
 const writeNodes = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
@@ -73,31 +74,87 @@ const refuse = (why: string): never => {
   throw new TwlError('TWL_SQL_REFUSED', `Refused: ${why}. Nothing was sent to the server.`);
 };
 
-/** Walks every node of the parse tree. */
-function walk(node: unknown, visit: (type: string, body: Node) => void): void {
-  if (Array.isArray(node)) {
-    for (const item of node) walk(item, visit);
-    return;
-  }
-  if (!node || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node as Node)) {
-    if (/^[A-Z]/.test(key) && value && typeof value === 'object' && !Array.isArray(value)) visit(key, value as Node);
-    walk(value, visit);
+/**
+ * Visits every node of the parse tree, without recursion: a deeply nested expression must not
+ * overflow the stack (libpg-query's own parser has a depth limit; this walk has none).
+ */
+function walk(root: unknown, visit: (type: string, body: Node) => void): void {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
+      continue;
+    }
+    if (!node || typeof node !== 'object') continue;
+    for (const [key, value] of Object.entries(node as Node)) {
+      if (/^[A-Z]/.test(key) && value && typeof value === 'object' && !Array.isArray(value)) visit(key, value as Node);
+      if (value && typeof value === 'object') stack.push(value);
+    }
   }
 }
 
-const funcName = (body: Node): string => {
-  const parts = (body.funcname as Array<{ String?: { sval?: string } }> | undefined) ?? [];
-  return parts.at(-1)?.String?.sval?.toLowerCase() ?? '';
+/** A possibly schema-qualified name, as the parser spelled it (quoted names keep their case). */
+export interface QualifiedName {
+  schema: string | null;
+  name: string;
+}
+
+/**
+ * What the statement's text refers to that runs code, for the catalog check: functions called
+ * (including TABLESAMPLE methods), names that may be functions called in attribute notation
+ * (`t.f` is `f(t)` when t has no column f), operators named (explicitly, in ORDER BY … USING, or
+ * implied by BETWEEN, IN, LIKE, CASE, ANY/ALL, NULLIF, IS DISTINCT FROM) and types cast to.
+ */
+export interface References {
+  functions: QualifiedName[];
+  attributes: string[];
+  operators: QualifiedName[];
+  types: Array<QualifiedName & { array: boolean }>;
+}
+
+const strings = (list: unknown): string[] =>
+  ((list as Array<{ String?: { sval?: string } }> | undefined) ?? []).map((item) => item.String?.sval).filter((s): s is string => typeof s === 'string');
+
+const qualified = (list: unknown): QualifiedName => {
+  const parts = strings(list);
+  // catalog.schema.name: the catalog is the current database or an error; the schema decides.
+  return { schema: parts.length > 1 ? parts.at(-2)! : null, name: parts.at(-1) ?? '' };
 };
 
-function checkTree(tree: unknown): void {
+/** The operators an A_Expr uses: its own name, or `>=` and `<=` for the BETWEEN family. */
+const operatorsOf = (body: Node): QualifiedName[] => {
+  const name = qualified(body.name);
+  return /BETWEEN/.test(String(body.kind)) ? [{ schema: null, name: '>=' }, { schema: null, name: '<=' }] : [name];
+};
+
+function checkTree(tree: unknown): References {
+  const refs: References = { functions: [], attributes: [], operators: [], types: [] };
   walk(tree, (type, body) => {
     if (writeNodes.has(type)) refuse(`it contains ${verbOf(type)} (a data-modifying WITH clause), which writes`);
     if (type === 'SelectStmt' && body.intoClause) refuse('SELECT … INTO creates a table');
     if (type === 'SelectStmt' && body.lockingClause) refuse('SELECT … FOR UPDATE/SHARE takes row locks');
-    if (type === 'FuncCall' && deniedFunctions.has(funcName(body))) refuse(`it calls ${funcName(body)}(), which has side effects`);
+    if (type === 'FuncCall') {
+      const fn = qualified(body.funcname);
+      if (sqlEvaluating.test(fn.name)) refuse(`it calls ${fn.name}(), which evaluates SQL text it is given`);
+      refs.functions.push(fn);
+    }
+    if (type === 'RangeTableSample') refs.functions.push(qualified(body.method));
+    if (type === 'A_Expr') refs.operators.push(...operatorsOf(body));
+    if (type === 'SubLink' && body.operName) refs.operators.push(qualified(body.operName));
+    if (type === 'SortBy' && body.useOp) refs.operators.push(qualified(body.useOp));
+    if (type === 'CaseExpr' && body.arg) refs.operators.push({ schema: null, name: '=' });
+    if (type === 'ColumnRef') {
+      const fields = strings(body.fields);
+      if (fields.length > 1) refs.attributes.push(fields.at(-1)!);
+    }
+    if (type === 'A_Indirection') refs.attributes.push(...strings(body.indirection));
+    if (type === 'TypeCast') {
+      const typeName = body.typeName as Node | undefined;
+      if (typeName) refs.types.push({ ...qualified(typeName.names), array: Array.isArray(typeName.arrayBounds) && typeName.arrayBounds.length > 0 });
+    }
   });
+  return refs;
 }
 
 function kindOf(type: string, body: Node): ReadKind {
@@ -135,8 +192,8 @@ export async function guardSql(sql: string): Promise<Verdict> {
   const type = Object.keys(stmt)[0]!;
   const body = stmt[type] as Node;
   const kind = kindOf(type, body);
-  checkTree(stmt);
+  const refs = checkTree(stmt);
   const bytes = Buffer.from(sql, 'utf8');
   const statement = (len ? bytes.subarray(start, start + len) : bytes.subarray(start)).toString('utf8').trim().replace(/;\s*$/, '');
-  return { kind, statement, cursorable: type === 'SelectStmt' };
+  return { kind, statement, cursorable: type === 'SelectStmt', refs };
 }

@@ -8,8 +8,8 @@ export default defineOp({
   mcpName: 'database_execute_query',
   title: 'Run a read-only SQL query',
   description:
-    'Runs one read-only statement (SELECT, VALUES, EXPLAIN of a SELECT, SHOW) in a read-only transaction with a statement timeout and a row limit. ' +
-    'Writes, several statements and side-effect functions are refused before anything reaches the server. Bind parameters as $1, $2, ….',
+    'Runs one read-only statement (SELECT, VALUES, EXPLAIN of a SELECT, SHOW) in a read-only transaction, always rolled back, with a statement timeout, a row limit and a byte cap (database.queryMaxBytes). ' +
+    'Writes and several statements are refused before anything reaches the server; every function the statement can call is resolved in the catalog and must be known safe (docs/sql-guard.md). Bind parameters as $1, $2, ….',
   input: z.object({
     sql: z.string().min(1, 'expected a SQL statement').max(100_000).describe('One read-only SQL statement.'),
     params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(100).default([]).describe('Values for $1, $2, … in order.'),
@@ -24,7 +24,8 @@ export default defineOp({
     columns: z.array(z.object({ name: z.string(), type: z.string() })),
     rows: z.array(z.record(z.string(), z.unknown())),
     rowCount: z.number().int(),
-    truncated: z.boolean().describe('More rows exist than the limit.'),
+    truncated: z.boolean().describe('More rows exist than the limit, or the rows did not fit in the byte cap.'),
+    truncatedBy: z.enum(['rows', 'bytes']).nullable().describe('What cut the result short: the row limit, the byte cap (database.queryMaxBytes), or nothing (null).'),
     limit: z.number().int(),
     durationMs: z.number(),
   }),
@@ -35,8 +36,11 @@ export default defineOp({
     // Refuse before connecting: a write never needs a connection to be refused.
     const verdict = await guardSql(sql);
     const { name, store } = await ctx.target(target);
-    const outcome = await runReadOnlyQuery(store, verdict, params, limit, timeout_ms, ctx.signal);
-    if (outcome.truncated) ctx.warn(`Showing the first ${limit} rows; more exist (raise --limit, or narrow the query).`);
+    const { readOnlyRole, queryMaxBytes } = ctx.config.database;
+    const outcome = await runReadOnlyQuery(store, verdict, params, { limit, maxBytes: queryMaxBytes, timeoutMs: timeout_ms, role: readOnlyRole, signal: ctx.signal });
+    if (outcome.truncatedBy === 'rows') ctx.warn(`Showing the first ${limit} rows; more exist (raise --limit, or narrow the query).`);
+    if (outcome.truncatedBy === 'bytes')
+      ctx.warn(`Showing the first ${outcome.rowCount} rows: the next row would pass the ${queryMaxBytes}-byte cap (database.queryMaxBytes). Select fewer or shorter columns (left(col, 1000)), or raise the cap.`);
     return { target: name, backend: store.backend, limit, ...outcome };
   },
 });

@@ -48,10 +48,12 @@ describe('guardSql', () => {
     ['select * from t for update', /FOR UPDATE/],
     ['with d as (delete from t returning *) select * from d', /DELETE/],
     ['explain analyze delete from t', /EXPLAIN of DELETE/],
-    ['select pg_terminate_backend(1)', /pg_terminate_backend/],
-    ["select set_config('statement_timeout', '0', false)", /set_config/],
-    ["select nextval('s')", /nextval/],
-    ["select * from (select pg_catalog.pg_reload_conf()) x", /pg_reload_conf/],
+    ["select query_to_xml_and_xmlschema('select pg_terminate_backend(1)', true, true, '')", /query_to_xml_and_xmlschema\(\), which evaluates SQL/],
+    ["select * from ts_stat('select to_tsvector(1::text)')", /ts_stat/],
+    ["select 1 where exists (select pg_catalog.query_to_xml('select 1', true, true, ''))", /query_to_xml/],
+    ["select * from public.dblink('dbname=test', 'delete from t') as t(x int)", /dblink/],
+    ["select * from lateral rows from (pg_catalog.ts_rewrite('a'::tsquery, 'select 1')) x", /ts_rewrite/],
+    ["select table_to_xml('pg_class', true, true, '')", /table_to_xml/],
     ['vacuum', /VACUUM/],
     ['call p()', /CALL/],
     ['select 1;;select 2', /2 statements/],
@@ -60,6 +62,27 @@ describe('guardSql', () => {
     expect(err.code).toBe('TWL_SQL_REFUSED');
     expect(err.message).toMatch(reason);
     expect(err.message).toMatch(/Nothing was sent/);
+  });
+
+  it('collects what the statement can call, for the catalog check', async () => {
+    const { refs } = await guardSql(
+      "select pg_terminate_backend(1), x OPERATOR(pg_catalog.+) 1, y between 1 and 2, '1'::regclass, '{}'::int[], t.f, (t).g, case z when 1 then 2 end from t tablesample bernoulli(1), lateral rows from (\"MyFn\"(1)) r",
+    );
+    expect(refs.functions).toEqual(expect.arrayContaining([{ schema: null, name: 'pg_terminate_backend' }, { schema: null, name: 'bernoulli' }, { schema: null, name: 'MyFn' }]));
+    expect(refs.operators).toEqual(expect.arrayContaining([{ schema: 'pg_catalog', name: '+' }, { schema: null, name: '>=' }, { schema: null, name: '<=' }, { schema: null, name: '=' }]));
+    expect(refs.types).toEqual(expect.arrayContaining([{ schema: null, name: 'regclass', array: false }, { schema: 'pg_catalog', name: 'int4', array: true }]));
+    expect(refs.attributes).toEqual(expect.arrayContaining(['f', 'g']));
+  });
+
+  it('walks a deeply nested expression without overflowing the stack', async () => {
+    const depth = 800;
+    const verdict = await guardSql(`select ${'abs('.repeat(depth)}1${')'.repeat(depth)}`);
+    expect(verdict.refs.functions).toHaveLength(depth);
+  });
+
+  it('refuses a nesting deeper than the parser allows with a clear error', async () => {
+    const err = await refused(`select ${'('.repeat(100_000)}1${')'.repeat(100_000)}`);
+    expect(err.code).toBe('TWL_SQL_INVALID');
   });
 
   it('reports a syntax error with its position', async () => {
