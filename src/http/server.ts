@@ -62,6 +62,9 @@ const clientAddress = (req: http.IncomingMessage, trustProxy: boolean): string =
   return forwarded || req.socket.remoteAddress || 'unknown';
 };
 
+/** Where the OAuth protected-resource metadata lives (RFC 9728), for the server and (path-inserted) for /mcp. */
+const resourceMetadataPath = '/.well-known/oauth-protected-resource';
+
 /** Deepest nesting of arrays and objects accepted in a JSON body (JSON-RPC or REST). */
 const MAX_JSON_DEPTH = 64;
 
@@ -165,6 +168,23 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     runtime.logger.warn({ keyId: key.id }, 'the store is unreachable: accepting keys verified before the outage');
   });
 
+  /** This server's URL as the client reached it (Host is checked before this is used; X-Forwarded-Proto behind a trusted proxy). */
+  const publicBase = (req: http.IncomingMessage): string => {
+    const proto = cfg.trustProxy && String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https' ? 'https' : 'http';
+    return `${proto}://${req.headers.host}`;
+  };
+  /**
+   * OAuth 2.0 protected-resource metadata (RFC 9728) for /mcp: the authorization server that issues
+   * tokens for it, as the MCP authorization specification asks. Public, like the issuer's own metadata.
+   */
+  const resourceMetadata = (req: http.IncomingMessage) => ({
+    resource: `${publicBase(req)}/mcp`,
+    authorization_servers: [cfg.oauth!.issuer],
+    bearer_methods_supported: ['header'],
+    resource_name: 'twl',
+    resource_documentation: `${publicBase(req)}/docs`,
+  });
+
   /**
    * Who is calling: an API key's role, an OAuth access token's role (http.oauth), or (auth:
    * none) a local admin. Unauthenticated requests spend the address's bucket.
@@ -184,7 +204,9 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return undefined;
     }
     if (!principal) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="twl"' });
+      // With OAuth, the challenge names the protected-resource metadata (RFC 9728) where MCP clients find the issuer.
+      const challenge = cfg.oauth ? `Bearer realm="twl", resource_metadata="${publicBase(req)}${resourceMetadataPath}/mcp"` : 'Bearer realm="twl"';
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': challenge });
       const what = jwt ? 'An API key or an OAuth access token' : 'An API key';
       res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: `${what} is required: Authorization: Bearer <token>.`, actions: ['Create a key with `twl keys create --role viewer`.'] } }));
       return undefined;
@@ -355,6 +377,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       const origin = req.headers.origin;
       if (origin !== undefined && !allowed.has(parseOrigin(origin) ?? '')) throw new HttpError(403, `Origin ${shown(origin)} is not allowed.`);
       if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
+      if (cfg.oauth && (url.pathname === resourceMetadataPath || url.pathname === `${resourceMetadataPath}/mcp`)) return json(res, 200, resourceMetadata(req));
       let caller: Caller | undefined;
       try {
         caller = await authenticate(req, res);
