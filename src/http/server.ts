@@ -11,6 +11,7 @@ import { ExitCode, isTwlError } from '../runtime/errors.js';
 import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
+import { index, serveDocs } from './docs.js';
 import { acceptance, hostHeaderCount, nestingDepth, parseHost, parseOrigin } from './headers.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
@@ -377,6 +378,13 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       const origin = req.headers.origin;
       if (origin !== undefined && !allowed.has(parseOrigin(origin) ?? '')) throw new HttpError(403, `Origin ${shown(origin)} is not allowed.`);
       if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
+      // The index and the API reference page are public and static; what they show needs a key.
+      if (url.pathname === '/') return json(res, 200, index(version));
+      if (url.pathname === '/docs' || url.pathname.startsWith('/docs/')) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `Use GET ${url.pathname}.`);
+        if (await serveDocs(url.pathname, res)) return;
+        throw new HttpError(404, `Nothing at ${url.pathname}. See /docs.`);
+      }
       if (cfg.oauth && (url.pathname === resourceMetadataPath || url.pathname === `${resourceMetadataPath}/mcp`)) return json(res, 200, resourceMetadata(req));
       let caller: Caller | undefined;
       try {
@@ -403,7 +411,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
-      throw new HttpError(404, `Nothing at ${url.pathname}. See /openapi.json.`);
+      throw new HttpError(404, `Nothing at ${url.pathname}. See / for what this server answers.`);
     } catch (err) {
       if (res.headersSent) return void res.end();
       if (err instanceof HttpError) return json(res, err.status, { error: { code: `HTTP_${err.status}`, message: err.message } });
