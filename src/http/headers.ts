@@ -74,16 +74,32 @@ export function acceptance(accept: string | undefined): Acceptance {
   return { json: admits(ranges, 'application', 'json'), sse: admits(ranges, 'text', 'event-stream'), sseNamed: ranges.some((r) => r.type === 'text' && r.subtype === 'event-stream') };
 }
 
-/** How deep arrays and objects nest in a parsed JSON value, counted without recursion, up to `limit + 1`. */
-export function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (UTF-16 code units). */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What a parsed JSON value looks like from the wire's point of view, walked without recursion:
+ * how deep arrays and objects nest (counted up to `limit + 1`), and whether a string or a key
+ * holds a lone UTF-16 surrogate (`"\ud83d"`), which no UTF-8 text can carry.
+ */
+export function jsonShape(value: unknown, limit: number): { depth: number; loneSurrogate: boolean } {
+  let depth = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length) {
-    const [item, depth] = stack.pop()!;
+    const [item, level] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (loneSurrogate.test(item)) return { depth, loneSurrogate: true };
+      continue;
+    }
     if (item === null || typeof item !== 'object') continue;
-    if (depth > deepest) deepest = depth;
-    if (deepest > limit) return deepest;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (level > depth) depth = level;
+    if (depth > limit) return { depth, loneSurrogate: false };
+    if (Array.isArray(item)) for (const child of item) stack.push([child, level + 1]);
+    else
+      for (const [key, child] of Object.entries(item)) {
+        if (loneSurrogate.test(key)) return { depth, loneSurrogate: true };
+        stack.push([child, level + 1]);
+      }
   }
-  return deepest;
+  return { depth, loneSurrogate: false };
 }

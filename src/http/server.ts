@@ -12,7 +12,7 @@ import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.j
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
 import { index, serveDocs } from './docs.js';
-import { acceptance, hostHeaderCount, nestingDepth, parseHost, parseOrigin } from './headers.js';
+import { acceptance, hostHeaderCount, jsonShape, parseHost, parseOrigin } from './headers.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
@@ -77,13 +77,16 @@ function parseJsonBody(raw: string): unknown {
   } catch {
     throw new HttpError(400, 'The body is not JSON.', -32700);
   }
-  if (nestingDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new HttpError(400, `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  const shape = jsonShape(value, MAX_JSON_DEPTH);
+  if (shape.depth > MAX_JSON_DEPTH) throw new HttpError(400, `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  if (shape.loneSurrogate) throw new HttpError(400, 'The body has a string with a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair): send valid Unicode.');
   return value;
 }
 
 /** HTTP status for a twl error, by its exit code. */
 const statusOf = (err: unknown): number => {
-  if (!isTwlError(err)) return 500;
+  // A PostgreSQL data exception (SQLSTATE class 22: a NUL byte, a number out of range…) comes from the input.
+  if (!isTwlError(err)) return /^22[0-9A-Z]{3}$/.test(String((err as { code?: unknown } | null)?.code ?? '')) ? 400 : 500;
   return ({ [ExitCode.usage]: 400, [ExitCode.config]: 500, [ExitCode.refused]: 403, [ExitCode.timeout]: 504, [ExitCode.unavailable]: 503, [ExitCode.notFound]: 404 } as Record<number, number>)[err.exitCode] ?? 500;
 };
 
@@ -351,12 +354,14 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     connectionsCheckingInterval: 1000,
   }, async (req, res) => {
     if (closing) res.setHeader('connection', 'close');
-    // Answered before its body was read (401, 403, 413, 429…): hang up rather than read what trickles in.
-    res.on('finish', () => {
-      if (req.complete) return;
-      req.socket.end();
-      setTimeout(() => req.socket.destroy(), 1000).unref();
-    });
+    // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and the socket
+    // is closed once the answer is out, rather than reading what trickles in. (Every answer, implicit
+    // ones included, goes through writeHead.)
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+      if (!req.complete) this.shouldKeepAlive = false;
+      return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
     // Origin-form targets only (`/path?query`): an absolute-form target (`http://evil.example/…`) would name another host than the Host header.
     const target = req.url ?? '/';
     const url = new URL(`http://twl${target.startsWith('/') ? target : '/'}`);

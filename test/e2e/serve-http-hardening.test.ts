@@ -38,10 +38,11 @@ describe('twl serve --http, hardened', () => {
   beforeAll(async () => {
     ({ home, cleanup } = tempHome('twl-http-hard-'));
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { timeouts: { headers: 2, request: 4, sessionIdle: 2 } } }));
-    admin = String((envelope((await twl(['keys', 'create', '--role', 'admin', '--json'], { home })).stdout).result as { key: string }).key);
     server = await startHttpServe(home);
     port = Number(new URL(server.url).port);
-  });
+    // Made while serve hosts the store, which the CLI then shares.
+    admin = String((envelope((await twl(['keys', 'create', '--role', 'admin', '--json'], { home })).stdout).result as { key: string }).key);
+  }, 120_000);
   afterAll(async () => {
     server?.child.kill('SIGTERM');
     await server?.child;
@@ -99,6 +100,12 @@ describe('twl serve --http, hardened', () => {
     });
     expect(mcp.status).toBe(400);
     expect(await mcp.json()).toMatchObject({ error: { code: -32600 } });
+    // Found by the fuzzer: a NUL byte PostgreSQL refuses (SQLSTATE 22021) is the input's fault.
+    const nul = await fetch(`${server.url}/api/tools/cache_cache_get`, { method: 'POST', body: JSON.stringify({ key: '\u0000' }), headers: { 'content-type': 'application/json', ...auth() } });
+    expect(nul.status).toBe(400);
+    // Also found by the fuzzer: a lone surrogate escape, which Docker's URL encoding choked on (500).
+    const surrogate = await fetch(`${server.url}/api/tools/monitoring_get_container_logs`, { method: 'POST', body: '{"container":"web\\ud83d"}', headers: { 'content-type': 'application/json', ...auth() } });
+    expect(surrogate.status).toBe(400);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
   });
 
