@@ -357,9 +357,10 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and the socket
     // is closed once the answer is out, rather than reading what trickles in. (Every answer, implicit
     // ones included, goes through writeHead.)
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
-      if (!req.complete) this.shouldKeepAlive = false;
+      if (hasBody && !req.complete) this.shouldKeepAlive = false;
       return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof res.writeHead;
     // Origin-form targets only (`/path?query`): an absolute-form target (`http://evil.example/…`) would name another host than the Host header.
