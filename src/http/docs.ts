@@ -103,7 +103,7 @@ export async function serveDocs(pathname: string, res: http.ServerResponse): Pro
 }
 
 /** What / answers: where things are. */
-export const index = (version: string) => ({
+export const index = (version: string, auth: 'keys' | 'none') => ({
   name: 'twl (TwisterLab)',
   version,
   links: {
@@ -116,5 +116,5 @@ export const index = (version: string) => ({
     status: '/mcp/status',
     tools: '/api/tools',
   },
-  auth: 'Every route but /, /docs and /health/live needs Authorization: Bearer <API key> (twl keys create).',
+  auth: auth === 'none' ? 'none: every caller is an admin (http.auth: none).' : 'Every route but /, /docs and /health/live needs Authorization: Bearer <API key> (twl keys create).',
 });

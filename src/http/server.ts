@@ -385,7 +385,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       if (origin !== undefined && !allowed.has(parseOrigin(origin) ?? '')) throw new HttpError(403, `Origin ${shown(origin)} is not allowed.`);
       if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
       // The index and the API reference page are public and static; what they show needs a key.
-      if (url.pathname === '/') return json(res, 200, index(version));
+      if (url.pathname === '/') return json(res, 200, index(version, cfg.auth));
       if (url.pathname === '/docs' || url.pathname.startsWith('/docs/')) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `Use GET ${url.pathname}.`);
         if (await serveDocs(url.pathname, res)) return;
