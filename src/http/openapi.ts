@@ -18,6 +18,7 @@ export function openApiDocument(ops: AnyOp[], version: string): Record<string, u
         responses: {
           '200': { description: 'The result, as the CLI prints it under --json.', content: { 'application/json': { schema: { type: 'object', properties: { result: z.toJSONSchema(op.output, { target: 'draft-2020-12' }) } } } } },
           '400': { description: 'Invalid input.' },
+          '401': { description: 'No valid API key or access token.' },
           '403': { description: 'Refused by a policy.' },
           '404': { description: 'Not found.' },
           '503': { description: 'A dependency is unavailable.' },
@@ -26,5 +27,12 @@ export function openApiDocument(ops: AnyOp[], version: string): Record<string, u
       },
     };
   }
-  return { openapi: '3.1.0', info: { title: 'twl (TwisterLab)', version }, jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema', paths };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'twl (TwisterLab)', version },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (twl keys create) or, with http.oauth, an OAuth access token.' } } },
+    security: [{ bearer: [] }],
+  };
 }

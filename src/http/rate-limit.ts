@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { createClient } from '@redis/client';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
-import { redactUrl } from '../runtime/redact.js';
+import type { RedisClient } from '../runtime/redis.js';
 
 /**
  * Token buckets for the HTTP face: per key and per IP. A bucket holds up to `capacity` tokens and
@@ -155,8 +154,6 @@ return {allowed, wait, tostring(tokens)}
 
 const scriptSha = createHash('sha1').update(tokenBucketScript).digest('hex');
 
-type RedisClient = ReturnType<typeof createClient>;
-
 export interface RedisRateLimiterOptions {
   /** Before every bucket key (default `twl:`, as redis.prefix); buckets are `<prefix>rl:<key>`. */
   prefix?: string;
@@ -190,26 +187,9 @@ export class RedisRateLimiter implements RateLimiter {
    * rather than queue (then `onError` applies).
    */
   static async connect(url: string, options: RedisRateLimiterOptions = {}): Promise<RedisRateLimiter> {
-    const { createClient } = await import('@redis/client');
-    const location = redactUrl(url);
-    let connected = false;
-    const client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: 3000, reconnectStrategy: (retries: number) => (connected ? Math.min(100 * 2 ** retries, 5000) : false) },
-    });
-    let lastError: unknown;
-    client.on('error', (err: unknown) => {
-      lastError = err;
-      options.logger?.debug({ err: messageOf(err) }, 'redis error (rate limits)');
-    });
-    try {
-      await client.connect();
-      connected = true;
-    } catch (err) {
-      throw new TwlError('TWL_CACHE_UNAVAILABLE', `Redis at ${location} is unreachable for rate limits: ${messageOf(lastError ?? err) || 'connection failed'}`, { cause: err });
-    }
-    return new RedisRateLimiter(client as RedisClient, location, options, true);
+    const { connectRedis } = await import('../runtime/redis.js');
+    const { client, location } = await connectRedis(url, 'rate limits', options.logger);
+    return new RedisRateLimiter(client, location, options, true);
   }
 
   /** Uses a client the caller connected (and closes it itself). */

@@ -11,6 +11,8 @@ import { ExitCode, isTwlError } from '../runtime/errors.js';
 import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
+import { index, serveDocs } from './docs.js';
+import { acceptance, hostHeaderCount, jsonShape, parseHost, parseOrigin } from './headers.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
@@ -40,6 +42,8 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The JSON-RPC error code when /mcp answers it. */
+    readonly rpcCode = -32600,
   ) {
     super(message);
   }
@@ -59,19 +63,50 @@ const clientAddress = (req: http.IncomingMessage, trustProxy: boolean): string =
   return forwarded || req.socket.remoteAddress || 'unknown';
 };
 
-/** The hostname of a Host header or an Origin URL, without the port. */
-const hostnameOf = (value: string): string => {
+/** Where the OAuth protected-resource metadata lives (RFC 9728), for the server and (path-inserted) for /mcp. */
+const resourceMetadataPath = '/.well-known/oauth-protected-resource';
+
+/** Deepest nesting of arrays and objects accepted in a JSON body (JSON-RPC or REST). */
+const MAX_JSON_DEPTH = 64;
+
+/** A JSON body, parsed, or an HttpError 400 naming the problem (not JSON, nested too deep). */
+function parseJsonBody(raw: string): unknown {
+  let value: unknown;
   try {
-    return new URL(value.includes('://') ? value : `http://${value}`).hostname.replace(/^\[|\]$/g, '');
+    value = JSON.parse(raw);
   } catch {
-    return '';
+    throw new HttpError(400, 'The body is not JSON.', -32700);
   }
-};
+  const shape = jsonShape(value, MAX_JSON_DEPTH);
+  if (shape.depth > MAX_JSON_DEPTH) throw new HttpError(400, `The body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  if (shape.loneSurrogate) throw new HttpError(400, 'The body has a string with a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair): send valid Unicode.');
+  return value;
+}
 
 /** HTTP status for a twl error, by its exit code. */
 const statusOf = (err: unknown): number => {
-  if (!isTwlError(err)) return 500;
+  // A PostgreSQL data exception (SQLSTATE class 22: a NUL byte, a number out of range…) comes from the input.
+  if (!isTwlError(err)) return /^22[0-9A-Z]{3}$/.test(String((err as { code?: unknown } | null)?.code ?? '')) ? 400 : 500;
   return ({ [ExitCode.usage]: 400, [ExitCode.config]: 500, [ExitCode.refused]: 403, [ExitCode.timeout]: 504, [ExitCode.unavailable]: 503, [ExitCode.notFound]: 404 } as Record<number, number>)[err.exitCode] ?? 500;
+};
+
+/** The tool name of an /api/tools/{name} path, percent-decoded; a malformed escape is the caller's error (400). */
+const toolName = (pathname: string): string => {
+  try {
+    return decodeURIComponent(pathname.slice('/api/tools/'.length));
+  } catch {
+    throw new HttpError(400, `The path ${JSON.stringify(pathname.slice(0, 200))} has a malformed percent-encoding.`);
+  }
+};
+
+/** A body-less Request carrying the headers the SDK classifies protocol eras by (the body is passed parsed). */
+const classifiable = (req: http.IncomingMessage): Request => {
+  const headers = new Headers();
+  for (const name of ['mcp-protocol-version', 'mcp-method', 'mcp-name']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  return new Request('http://twl/mcp', { method: 'POST', headers });
 };
 
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -100,7 +135,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest }, { createMcpServer }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -109,8 +144,24 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const { runtime, entries, version } = options;
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
-  const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '')));
-  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; principal: string }>();
+  const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
+  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; principal: string; lastSeen: number; open: number }>();
+  /** Closes a session: its client must initialize again. */
+  const endSession = (id: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    status.sessionClosed(id);
+    mcpSessions.set(sessions.size);
+    void session.close().catch(() => undefined);
+  };
+  // Sessions without a request in flight (an open GET stream counts) for http.timeouts.sessionIdle are closed.
+  const sessionIdleMs = cfg.timeouts.sessionIdle * 1000;
+  const sessionSweep = setInterval(() => {
+    const now = Date.now();
+    for (const [id, s] of sessions) if (s.open === 0 && now - s.lastSeen > sessionIdleMs) endSession(id);
+  }, Math.min(60_000, Math.max(500, sessionIdleMs / 4)));
+  sessionSweep.unref();
   const limiter = await openRateLimiter({ redisUrl: runtime.config.redis.url, prefix: runtime.config.redis.prefix, logger: runtime.logger });
   const store = await runtime.store();
   const jwt = cfg.oauth ? createJwtVerifier(cfg.oauth, runtime.logger) : undefined;
@@ -119,6 +170,23 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (Date.now() - graceLogged < 60_000) return;
     graceLogged = Date.now();
     runtime.logger.warn({ keyId: key.id }, 'the store is unreachable: accepting keys verified before the outage');
+  });
+
+  /** This server's URL as the client reached it (Host is checked before this is used; X-Forwarded-Proto behind a trusted proxy). */
+  const publicBase = (req: http.IncomingMessage): string => {
+    const proto = cfg.trustProxy && String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https' ? 'https' : 'http';
+    return `${proto}://${req.headers.host}`;
+  };
+  /**
+   * OAuth 2.0 protected-resource metadata (RFC 9728) for /mcp: the authorization server that issues
+   * tokens for it, as the MCP authorization specification asks. Public, like the issuer's own metadata.
+   */
+  const resourceMetadata = (req: http.IncomingMessage) => ({
+    resource: `${publicBase(req)}/mcp`,
+    authorization_servers: [cfg.oauth!.issuer],
+    bearer_methods_supported: ['header'],
+    resource_name: 'twl',
+    resource_documentation: `${publicBase(req)}/docs`,
   });
 
   /**
@@ -140,7 +208,9 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return undefined;
     }
     if (!principal) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="twl"' });
+      // With OAuth, the challenge names the protected-resource metadata (RFC 9728) where MCP clients find the issuer.
+      const challenge = cfg.oauth ? `Bearer realm="twl", resource_metadata="${publicBase(req)}${resourceMetadataPath}/mcp"` : 'Bearer realm="twl"';
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': challenge });
       const what = jwt ? 'An API key or an OAuth access token' : 'An API key';
       res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: `${what} is required: Authorization: Bearer <token>.`, actions: ['Create a key with `twl keys create --role viewer`.'] } }));
       return undefined;
@@ -185,9 +255,10 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (req.method === 'POST') {
       const raw = await readBody(req, bodyLimit);
       try {
-        body = JSON.parse(raw);
-      } catch {
-        return jsonRpcError(res, 400, -32700, 'Parse error: the body is not JSON.');
+        body = parseJsonBody(raw);
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        return jsonRpcError(res, err.status, err.rpcCode, `${err.rpcCode === -32700 ? 'Parse error' : 'Invalid Request'}: ${err.message}`);
       }
       const messages = Array.isArray(body) ? body : [body];
       if (!messages.length || messages.some((m) => !m || typeof m !== 'object' || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0')) {
@@ -199,11 +270,23 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
       }
     }
+    // MCP clients name both application/json and text/event-stream, as the SDK's transports demand;
+    // curl sends */*, other tools nothing. A request that admits JSON without naming the stream gets
+    // a plain JSON answer, one that admits the stream (GET) gets it.
+    const accepts = acceptance(req.headers.accept);
+    const jsonOnly = req.method === 'POST' && accepts.json && !accepts.sseNamed;
+    if (req.method === 'POST' && (accepts.json || accepts.sse)) req.headers.accept = 'application/json, text/event-stream';
+    else if (req.method === 'GET' && accepts.sse) req.headers.accept = 'text/event-stream';
     if (sessionId) {
       const session = sessions.get(sessionId);
       if (!session) return jsonRpcError(res, 404, -32001, 'Session not found: it expired or the server restarted; initialize again.');
       status.sessionSeen(sessionId);
       if (session.principal !== caller.principal) return jsonRpcError(res, 403, -32003, 'This session belongs to another caller.');
+      session.open++;
+      res.on('close', () => {
+        session.open--;
+        session.lastSeen = Date.now();
+      });
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
@@ -212,16 +295,13 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       const server = serverFor(caller.role, 'legacy');
       const transport: Transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: jsonOnly,
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, close: () => server.close(), principal: caller.principal });
+          sessions.set(id, { transport, close: () => server.close(), principal: caller.principal, lastSeen: Date.now(), open: 0 });
           status.sessionOpened(id);
           mcpSessions.set(sessions.size);
         },
-        onsessionclosed: (id) => {
-          sessions.delete(id);
-          status.sessionClosed(id);
-          mcpSessions.set(sessions.size);
-        },
+        onsessionclosed: endSession,
       });
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
@@ -229,6 +309,14 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     // Everything else without a session: the 2026-07-28 revision (a _meta envelope per request),
     // or a 2025 request served statelessly; the SDK tells them apart.
     (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
+    if (jsonOnly && (await isLegacyRequest(classifiable(req), body))) {
+      // The SDK's stateless fallback always streams: serve this one with a JSON-answering transport.
+      const server = pooledServer('legacy', caller.role);
+      const transport: Transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => void transport.close().catch(() => undefined));
+      await server.connect(transport);
+      return transport.handleRequest(req, res, body);
+    }
     return perRequest(req, res, body);
   };
 
@@ -245,12 +333,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
     if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
     const raw = await readBody(req, bodyLimit);
-    let input: unknown;
-    try {
-      input = raw.trim() ? JSON.parse(raw) : {};
-    } catch {
-      throw new HttpError(400, 'The body is not JSON.');
-    }
+    const input = raw.trim() ? parseJsonBody(raw) : {};
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
@@ -262,9 +345,27 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   };
 
   let closing = false;
-  const server = http.createServer(async (req, res) => {
+  const timeouts = cfg.timeouts;
+  const server = http.createServer({
+    requestTimeout: timeouts.request * 1000,
+    headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
+    keepAliveTimeout: timeouts.keepAlive * 1000,
+    // How often the header and request timeouts are checked (Node's default is 30 s).
+    connectionsCheckingInterval: 1000,
+  }, async (req, res) => {
     if (closing) res.setHeader('connection', 'close');
-    const url = new URL(req.url ?? '/', 'http://twl');
+    // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and the socket
+    // is closed once the answer is out, rather than reading what trickles in. (Every answer, implicit
+    // ones included, goes through writeHead.)
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+      if (hasBody && !req.complete) this.shouldKeepAlive = false;
+      return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    // Origin-form targets only (`/path?query`): an absolute-form target (`http://evil.example/…`) would name another host than the Host header.
+    const target = req.url ?? '/';
+    const url = new URL(`http://twl${target.startsWith('/') ? target : '/'}`);
     const route = url.pathname.startsWith('/api/tools/') ? '/api/tools/{name}' : url.pathname;
     const stop = httpRequestDuration.startTimer({ method: req.method ?? 'GET', route });
     const done = status.begin();
@@ -274,11 +375,23 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     });
     try {
       // DNS rebinding: a page on another site must not reach this server through the browser.
-      const host = hostnameOf(req.headers.host ?? '');
-      if (!allowed.has(host)) throw new HttpError(403, `Host "${req.headers.host ?? ''}" is not allowed.`);
+      if (!target.startsWith('/')) throw new HttpError(400, 'The request target must be a path (origin-form), not an absolute URL.');
+      if (hostHeaderCount(req) !== 1) throw new HttpError(400, 'The request must carry exactly one Host header.');
+      const shown = (value: string) => JSON.stringify(value.slice(0, 100));
+      const host = parseHost(req.headers.host);
+      if (host === undefined) throw new HttpError(400, `Host ${shown(req.headers.host ?? '')} is not a host name with an optional port.`);
+      if (!allowed.has(host)) throw new HttpError(403, `Host ${shown(req.headers.host ?? '')} is not allowed; add it to http.allowedHosts if this server is reached under that name.`);
       const origin = req.headers.origin;
-      if (origin && !allowed.has(hostnameOf(origin))) throw new HttpError(403, `Origin "${origin}" is not allowed.`);
+      if (origin !== undefined && !allowed.has(parseOrigin(origin) ?? '')) throw new HttpError(403, `Origin ${shown(origin)} is not allowed.`);
       if (url.pathname === '/health/live') return json(res, 200, { status: 'ok' });
+      // The index and the API reference page are public and static; what they show needs a key.
+      if (url.pathname === '/') return json(res, 200, index(version, cfg.auth));
+      if (url.pathname === '/docs' || url.pathname.startsWith('/docs/')) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `Use GET ${url.pathname}.`);
+        if (await serveDocs(url.pathname, res)) return;
+        throw new HttpError(404, `Nothing at ${url.pathname}. See /docs.`);
+      }
+      if (cfg.oauth && (url.pathname === resourceMetadataPath || url.pathname === `${resourceMetadataPath}/mcp`)) return json(res, 200, resourceMetadata(req));
       let caller: Caller | undefined;
       try {
         caller = await authenticate(req, res);
@@ -303,8 +416,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       }
       if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
-      if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : decodeURIComponent(url.pathname.slice('/api/tools/'.length)), caller);
-      throw new HttpError(404, `Nothing at ${url.pathname}. See /openapi.json.`);
+      if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
+      throw new HttpError(404, `Nothing at ${url.pathname}. See / for what this server answers.`);
     } catch (err) {
       if (res.headersSent) return void res.end();
       if (err instanceof HttpError) return json(res, err.status, { error: { code: `HTTP_${err.status}`, message: err.message } });
@@ -312,8 +425,6 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return json(res, statusOf(err), { error: errorBody(err) });
     }
   });
-  server.requestTimeout = 15 * 60_000;
-  server.headersTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
@@ -331,6 +442,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         server.once('close', () => clearInterval(sweep));
       });
+      clearInterval(sessionSweep);
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();
       await perRequestHandler.close();

@@ -1,8 +1,7 @@
-import type { createClient } from '../vendor/redis.js';
 import type { Store } from '../store/types.js';
 import { TwlError, messageOf } from './errors.js';
 import type { Logger } from './logger.js';
-import { redactUrl } from './redact.js';
+import type { RedisClient } from './redis.js';
 
 export interface CacheEntry {
   value: string;
@@ -116,8 +115,6 @@ export class StoreCache implements Cache {
   }
 }
 
-type RedisClient = ReturnType<typeof createClient>;
-
 const infoField = (info: string, field: string): number | null => {
   const match = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);
   return match ? Number(match[1]) : null;
@@ -135,22 +132,11 @@ export class RedisCache implements Cache {
     private readonly prefix: string,
   ) {}
 
+  /** Connects (failing fast when Redis is down); a connection lost later is re-established with a backoff. */
   static async connect(url: string, prefix: string, logger: Logger): Promise<RedisCache> {
-    const { createClient } = await import('../vendor/redis.js');
-    const location = redactUrl(url);
-    // Fail fast: a CLI call must not hang on a dead server.
-    const client = createClient({ url, socket: { connectTimeout: 3000, reconnectStrategy: false } });
-    let lastError: unknown;
-    client.on('error', (err: unknown) => {
-      lastError = err;
-      logger.debug({ err: messageOf(err) }, 'redis error');
-    });
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new TwlError('TWL_CACHE_UNAVAILABLE', `Redis at ${location} is unreachable: ${messageOf(lastError ?? err) || 'connection failed'}`, { cause: err });
-    }
-    return new RedisCache(client as RedisClient, location, prefix);
+    const { connectRedis } = await import('./redis.js');
+    const { client, location } = await connectRedis(url, 'the cache', logger);
+    return new RedisCache(client, location, prefix);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

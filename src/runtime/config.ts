@@ -245,6 +245,15 @@ export const configSchema = z
         trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a load balancer).'),
         bodyLimit: z.number().int().min(1024).default(1024 * 1024).describe('Largest request body, in bytes.'),
         allowedHosts: z.array(z.string()).default([]).describe('Host headers accepted besides loopback names.'),
+        timeouts: z
+          .object({
+            headers: z.number().min(1).default(10).describe('Seconds a client has to send the request line and headers; then the connection is closed.'),
+            request: z.number().min(1).default(60).describe('Seconds a client has to send a whole request, body included (not the answer: streams stay open); then 408 and the connection is closed.'),
+            keepAlive: z.number().min(1).default(5).describe('Seconds an idle keep-alive connection stays open between two requests.'),
+            sessionIdle: z.number().min(1).default(1800).describe('Seconds a 2025 MCP session (Mcp-Session-Id) lives without a request or an open stream; then it is closed and its client must initialize again.'),
+          })
+          .strict()
+          .prefault({}),
         oauth: z
           .object({
             issuer: httpsUrl('an', 'required when http.oauth is set: the authorization server\'s URL (the tokens\' "iss")').describe('The authorization server, exactly as the tokens\' "iss" claim spells it (a trailing slash counts).'),

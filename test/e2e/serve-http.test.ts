@@ -19,10 +19,11 @@ describe('twl serve --http', () => {
     ({ home, cleanup } = tempHome('twl-http-'));
     // A small bucket for requests without a key, so the test can reach it.
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { rateLimit: { ip: { capacity: 5, refillPerMinute: 5 } } } }));
+    ({ child, url: base } = await startHttpServe(home));
+    // Made while serve hosts the store, which the CLI then shares.
     admin = await key('admin');
     viewer = await key('viewer');
-    ({ child, url: base } = await startHttpServe(home));
-  });
+  }, 120_000);
   afterAll(async () => {
     child.kill('SIGTERM');
     await child;

@@ -1,3 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +19,7 @@ describe('twl serve --http with OAuth access tokens', () => {
   let issuer: string;
   let sign: (claims: Record<string, unknown>, aud?: string) => Promise<string>;
   let server: Awaited<ReturnType<typeof startHttpServe>>;
+  const tokenRequests: Array<Record<string, string>> = [];
 
   beforeAll(async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256');
@@ -24,6 +28,22 @@ describe('twl serve --http with OAuth access tokens', () => {
       const base = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
       if (req.url === '/.well-known/openid-configuration') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` }));
       if (req.url === '/jwks') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      // RFC 8414 metadata and a client_credentials token endpoint, for clients that discover all this from twl's 401.
+      if (req.url === '/.well-known/oauth-authorization-server') {
+        const metadata = { issuer: base, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token`, response_types_supported: ['code'], grant_types_supported: ['client_credentials'], token_endpoint_auth_methods_supported: ['client_secret_basic'] };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata));
+      }
+      if (req.url === '/token' && req.method === 'POST') {
+        let form = '';
+        req.on('data', (d: Buffer) => (form += d.toString()));
+        req.on('end', () => {
+          const basic = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+          tokenRequests.push(Object.fromEntries(new URLSearchParams(form)));
+          if (basic !== 'robot:s3cret' || new URLSearchParams(form).get('grant_type') !== 'client_credentials') return void res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client' }));
+          void sign({ twl_role: 'viewer' }).then((token) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 300 })));
+        });
+        return;
+      }
       res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
@@ -82,5 +102,32 @@ describe('twl serve --http with OAuth access tokens', () => {
       expect(body.error.message).toMatch(/OAuth access token/);
       expect(JSON.stringify(body)).not.toContain(token);
     }
+  });
+
+  it('points every 401 to its protected-resource metadata (RFC 9728), which names the issuer', async () => {
+    for (const path of ['/mcp', '/api/tools', '/health']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="twl", resource_metadata="${server.url}/.well-known/oauth-protected-resource/mcp"`);
+    }
+    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ resource: `${server.url}/mcp`, authorization_servers: [issuer], bearer_methods_supported: ['header'] });
+    }
+  });
+
+  it("lets the official client find the issuer from the 401, get a token and call tools", async () => {
+    const authProvider = new ClientCredentialsProvider({ clientId: 'robot', clientSecret: 's3cret', expectedIssuer: issuer });
+    const client = new Client({ name: 'oauth-discovery', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { authProvider }));
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('sentiment-analyzer_analyze_sentiment');
+    expect(names).not.toContain('real-desktop-commander_execute_command');
+    const result = await client.callTool({ name: 'sentiment-analyzer_analyze_sentiment', arguments: { text: 'This is great!' } });
+    expect(result.structuredContent).toMatchObject({ sentiment: 'positive' });
+    await client.close();
+    // The token was asked for this server's /mcp (RFC 8707 resource indicator from the metadata).
+    expect(tokenRequests.at(-1)).toMatchObject({ grant_type: 'client_credentials', resource: `${server.url}/mcp` });
   });
 });
