@@ -12,6 +12,9 @@ import type { Progress } from '../../src/runtime/context.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Task = ListrTaskWrapper<any, any, any>;
 
+/** Fails the progress line of a ticket that was not resolved (listr2 marks a failed task ✖). */
+class NotResolved extends Error {}
+
 export default class TicketResolve extends OpCommand<typeof op> {
   static override op = op;
   static override summary = 'Triage, plan, check, fix, and resolve or escalate a ticket.';
@@ -34,6 +37,7 @@ export default class TicketResolve extends OpCommand<typeof op> {
     let result!: OutputOf<typeof op>;
     if (this.jsonEnabled()) result = await this.execute();
     else {
+      let failure: unknown;
       // listr2 draws the progress on stderr (a plain line per step when it is not a terminal).
       await new Listr(
         [
@@ -41,14 +45,24 @@ export default class TicketResolve extends OpCommand<typeof op> {
             title: 'Resolving',
             task: async (_ctx, task) => {
               this.task = task;
-              result = await this.execute();
+              try {
+                result = await this.execute();
+              } catch (err) {
+                failure = err;
+                throw err;
+              }
+              // The line's glyph is the outcome's: ✔ only for a resolved ticket.
               task.title = `Ticket #${result.ticket.id}: ${result.outcome}`;
+              if (result.outcome === 'escalated') throw new NotResolved(result.outcome);
+              if (result.outcome !== 'resolved') task.skip(task.title);
             },
             rendererOptions: { persistentOutput: true, bottomBar: Infinity },
           },
         ],
-        { rendererOptions: { collapseErrors: false }, fallbackRendererOptions: {}, exitOnError: true, registerSignalListeners: false },
+        // exitOnError off: the plain renderer (not a terminal) prints a failed line only then.
+        { rendererOptions: { collapseErrors: false, showErrorMessage: false, suffixSkips: false }, fallbackRendererOptions: {}, exitOnError: false, registerSignalListeners: false },
       ).run();
+      if (failure) throw failure;
       this.task = undefined;
       this.render(result);
     }

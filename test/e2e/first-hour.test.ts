@@ -1,0 +1,118 @@
+// The first hour of a new user (issue #10): what a person meets in the shell, with real processes.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envelope, tempHome, twl } from '../helpers.js';
+
+// Each command opens the embedded store itself: steadier on a loaded machine than the shared host.
+const env = { TWL_STORE_AUTO_HOST: 'off' };
+
+describe('a failed fix', () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-fixfail-')));
+  afterAll(() => cleanup());
+
+  it('shows the step\'s error in the human ticket show, and no ✔ on the escalated ticket', async () => {
+    writeFileSync(
+      path.join(home, '.twlrc.json'),
+      JSON.stringify({
+        commander: { rules: [{ program: 'touch', decision: 'deny', reason: 'touch is forbidden on this host' }] },
+        runbooks: [{ name: 'free disk', when: { keywords: ['disk'] }, steps: [{ tool: 'real-desktop-commander_execute_command', input: { command: 'touch /tmp/twl-never' } }], resolution: 'freed' }],
+      }),
+    );
+    expect((await twl(['ticket', 'create', 'The disk is full'], { home, env })).exitCode).toBe(0);
+    const resolved = await twl(['ticket', 'resolve', 'last', '--yes'], { home, env });
+    expect(resolved.exitCode, resolved.stderr).toBe(1);
+    expect(resolved.stderr).toMatch(/✖ Ticket #1: escalated/);
+    expect(resolved.stderr).not.toMatch(/✔ Ticket #1/);
+    const shown = await twl(['ticket', 'show', 'last'], { home, env });
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).toMatch(/Errors\n✖ [\d:.]+ real-desktop-commander_execute_command: Refused by .*touch is forbidden on this host.*\(TWL_POLICY_DENIED\)/);
+  }, 120_000);
+});
+
+describe('a ticket argument takes last everywhere', () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-lastarg-')));
+  afterAll(() => cleanup());
+
+  it('ticket classify last, maestro orchestrate --ticket last, audit list --ticket last', async () => {
+    const none = await twl(['ticket', 'classify', 'last'], { home, env });
+    expect(none.exitCode).toBe(7);
+    expect(none.stderr).toMatch(/no ticket yet/);
+    await twl(['ticket', 'create', 'first ticket about the printer'], { home, env });
+    const id = (envelope((await twl(['ticket', 'create', 'The server is down', '--json'], { home, env })).stdout).result as { id: number }).id;
+    const classified = await twl(['ticket', 'classify', 'last', '--json'], { home, env });
+    expect(classified.exitCode, classified.stderr).toBe(0);
+    expect(envelope(classified.stdout).result).toMatchObject({ ticketId: id, category: 'server' });
+    const orchestrated = await twl(['maestro', 'orchestrate', '--ticket', 'last', '--json'], { home, env });
+    expect(envelope(orchestrated.stdout).result).toMatchObject({ mode: 'ticket', resolution: { ticket: { id } } });
+    const audit = await twl(['audit', 'list', '--ticket', 'last', '--json'], { home, env });
+    expect(audit.exitCode, audit.stderr).toBe(0);
+    const bad = await twl(['maestro', 'orchestrate', '--ticket', 'newest'], { home, env });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/"newest" is not a ticket: expected a ticket number or last/);
+  }, 120_000);
+});
+
+describe('export and import round trips', () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-roundtrip-')));
+  afterAll(() => cleanup());
+
+  const exportAll = async (h: string) =>
+    readFileSync(await (async () => {
+      const file = path.join(h, `all-${Math.random().toString(36).slice(2)}.jsonl`);
+      const r = await twl(['ticket', 'export', '--output', file], { home: h, env });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return file;
+    })(), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('keeps every field through JSONL and through CSV', async () => {
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks: [{ name: 'cache check', when: { keywords: ['cache'] }, steps: [{ tool: 'cache_cache_stats' }], resolution: 'The cache answers.' }] }));
+    const create = (args: string[]) => twl(['ticket', 'create', ...args, '--json'], { home, env });
+    await create(['Le cache est lent, "vraiment", depuis ce matin', '--requester', 'ana@example.com']);
+    await create(['Printer jams on floor 2,\nagain and again']);
+    await create(['The server is down since 2h', '--requester', 'bob']);
+    await create(['Question: where is the VPN guide?']);
+    expect((await twl(['ticket', 'resolve', '1', '--yes'], { home, env })).exitCode).toBe(0); // resolved by the runbook
+    expect((await twl(['ticket', 'resolve', '3', '--yes'], { home, env })).exitCode).toBe(1); // escalated, with a reason
+    expect((await twl(['ticket', 'classify', '2'], { home, env })).exitCode).toBe(0);
+    expect((await twl(['ticket', 'close', '4', '--note', 'answered'], { home, env })).exitCode).toBe(0);
+    const original = await exportAll(home);
+    expect(original).toHaveLength(4);
+    // Every field that can be set is set on some ticket, so the comparison covers it.
+    for (const field of Object.keys(original[0]!)) expect(original.some((t) => t[field] !== null && t[field] !== false), field).toBe(true);
+
+    const csv = path.join(home, 'all.csv');
+    expect((await twl(['ticket', 'export', '--format', 'csv', '--output', csv], { home, env })).exitCode).toBe(0);
+    const jsonl = path.join(home, 'all.jsonl');
+    writeFileSync(jsonl, `${original.map((t) => JSON.stringify(t)).join('\n')}\n`);
+
+    for (const file of [jsonl, csv]) {
+      const { home: fresh, cleanup: done } = tempHome('twl-roundtrip-fresh-');
+      try {
+        const imported = await twl(['ticket', 'import', file, '--keep-ids', '--json'], { home: fresh, env });
+        expect(imported.exitCode, imported.stdout + imported.stderr).toBe(0);
+        expect(await exportAll(fresh)).toEqual(original);
+        // Importing the same tickets again with their ids is refused, and writes nothing.
+        const again = await twl(['ticket', 'import', file, '--keep-ids', '--json'], { home: fresh, env });
+        expect(again.exitCode).toBe(2);
+        expect(envelope(again.stdout).error).toMatchObject({ code: 'TWL_IMPORT_INVALID', message: expect.stringMatching(/#1, #2, #3, #4 exist already/) });
+        // Without --keep-ids: new numbers, every other field the same; and new tickets number after them.
+        const renumbered = await twl(['ticket', 'import', file, '--json'], { home: fresh, env });
+        expect(envelope(renumbered.stdout).result).toMatchObject({ imported: 4, firstId: 5, lastId: 8 });
+        const all = await exportAll(fresh);
+        expect(all.slice(4).map(({ id: _id, ...rest }) => rest)).toEqual(original.map(({ id: _id, ...rest }) => rest));
+      } finally {
+        done();
+      }
+    }
+  }, 400_000);
+});
