@@ -88,7 +88,7 @@ export default class TicketResolve extends OpCommand<typeof op> {
     this.log(`#${r.ticket.id} ${r.outcome}: ${r.summary}`);
     if (r.timeToResolveMs !== null) this.log(`time to resolve: ${Math.round(r.timeToResolveMs / 1000)} s`);
     this.log(`plan (${r.plan.planner}): ${r.plan.rationale.join('; ')}`);
-    if (r.steps.length) this.log(timelineTable(r.steps.map((s, i) => ({ id: i, at: '', actor: s.kind, kind: s.kind, step: s.tool, status: s.status, input: null, output: null, decision: s.finding ?? s.purpose, durationMs: s.durationMs }))));
+    if (r.steps.length) this.log(timelineTable(r.steps.map((s, i) => ({ id: i, at: '', actor: s.kind, kind: s.kind, step: s.tool, status: s.status === 'ok' && s.finding ? 'failed' : s.status, input: null, output: null, decision: s.finding ?? s.purpose, durationMs: s.durationMs }))));
     this.log(`details: twl ticket show ${r.ticket.id}`);
   }
 }

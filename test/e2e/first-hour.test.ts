@@ -1,8 +1,11 @@
 // The first hour of a new user (issue #10): what a person meets in the shell, with real processes.
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, tempHome, twl } from '../helpers.js';
+import { envelope, root, tempHome, twl } from '../helpers.js';
 
 // Each command opens the embedded store itself: steadier on a loaded machine than the shared host.
 const env = { TWL_STORE_AUTO_HOST: 'off' };
@@ -115,4 +118,107 @@ describe('export and import round trips', () => {
       }
     }
   }, 400_000);
+});
+
+describe('monitoring from the shell', () => {
+  let home: string;
+  let cleanup: () => void;
+  const servers: Array<{ close(): void }> = [];
+  const children: Array<ReturnType<typeof execa>> = [];
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-monitoring-')));
+  afterAll(() => {
+    for (const s of servers) s.close();
+    for (const c of children) c.kill();
+    cleanup();
+  });
+
+  /** A port nothing listens on. */
+  const closedPort = async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((r) => server.close(r));
+    return port;
+  };
+
+  it('does not count twl\'s own start-up as the latency of a fast service on the first round', async () => {
+    const port = await closedPort();
+    const web = execa(process.execPath, [path.join(root, 'test/fixtures/web-service.mjs'), '--port', String(port), '--detach']);
+    expect((await web).exitCode).toBe(0);
+    const { home: h, cleanup: done } = tempHome('twl-latency-');
+    try {
+      // A fresh data directory: the first command starts the embedded store, which takes the CPU for a while.
+      writeFileSync(path.join(h, '.twlrc.json'), JSON.stringify({ services: [{ name: 'web', kind: 'http', target: `http://127.0.0.1:${port}/health`, healthy: { latencyMs: 250 } }] }));
+      const r = await twl(['monitoring', 'health', '--json'], { home: h, env });
+      expect(r.exitCode, r.stdout).toBe(0);
+      expect(envelope(r.stdout).result).toMatchObject({ status: 'ok', services: [{ name: 'web', status: 'ok' }] });
+    } finally {
+      done();
+      await execa('pkill', ['-f', `web-service.mjs --port ${port}`], { reject: false });
+    }
+  }, 120_000);
+
+  it('marks a check that found a service down ✖, not ✔', async () => {
+    const port = await closedPort();
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ services: [{ name: 'shopfront', kind: 'http', target: `http://127.0.0.1:${port}/`, keywords: ['shopfront'] }] }));
+    await twl(['ticket', 'create', 'The shopfront is down'], { home, env });
+    const r = await twl(['ticket', 'resolve', 'last'], { home, env });
+    const shown = `${r.stdout}\n${r.stderr}`;
+    expect(shown).toMatch(/✖ monitoring_health_check — service shopfront is down/); // the progress line
+    expect(shown).toMatch(/✖ +check +monitoring_health_check .* service shopfront is down/); // the steps table
+    expect(shown).not.toMatch(/✔.*shopfront is down/);
+  }, 120_000);
+
+  it('records a check stopped by Ctrl-C as cancelled, not as a service that is down', async () => {
+    // A service that accepts connections and never answers.
+    let connected!: () => void;
+    const reached = new Promise<void>((r) => (connected = r));
+    const hanging = http.createServer(() => connected());
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    servers.push({ close: () => hanging.closeAllConnections() || hanging.close() });
+    const { port } = hanging.address() as net.AddressInfo;
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ services: [{ name: 'slowshop', kind: 'http', target: `http://127.0.0.1:${port}/`, timeout: '60s', keywords: ['slowshop'] }] }));
+    const id = (envelope((await twl(['ticket', 'create', 'The slowshop hangs', '--json'], { home, env })).stdout).result as { id: number }).id;
+    const child = twl(['ticket', 'resolve', String(id), '--json'], { home, env });
+    await reached;
+    child.kill('SIGINT');
+    expect((await child).exitCode).toBe(130);
+    const { timeline } = envelope((await twl(['ticket', 'show', String(id), '--json'], { home, env })).stdout).result as { timeline: Array<{ kind: string; step: string | null; status: string; decision: string }> };
+    const check = timeline.find((e) => e.step === 'monitoring_health_check')!;
+    expect(check).toMatchObject({ kind: 'check', status: 'cancelled' });
+    expect(timeline.map((e) => e.decision).join('\n')).not.toMatch(/is down/);
+  }, 120_000);
+
+  it('--watch into a pipe appends reports without terminal codes', async () => {
+    writeFileSync(path.join(home, '.twlrc.json'), '{}');
+    const child = twl(['monitoring', 'health', '--watch', '--interval', '500ms'], { home, env });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if ((out.match(/overall:/g) ?? []).length >= 2) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    await child;
+    expect(out).not.toMatch(/\x1b/);
+    expect(out.match(/Ctrl-C to stop/g)!.length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('ranks processes by the CPU they use now, not over their lifetime', async () => {
+    // One process was busy and is now idle (a high lifetime average), one is busy now.
+    const wasBusy = execa(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 3000); setTimeout(() => {}, 120000)'], { reject: false });
+    children.push(wasBusy);
+    await new Promise((r) => setTimeout(r, 3500));
+    const busy = execa(process.execPath, ['-e', 'for (;;);'], { reject: false });
+    children.push(busy);
+    const r = await twl(['monitoring', 'metrics', '--top', '100', '--json'], { home, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { processes } = envelope(r.stdout).result as { processes: Array<{ pid: number; cpuPercent: number }> };
+    // On a shared machine the busy one gets what it gets; the idle one gets nothing.
+    const now = processes.find((p) => p.pid === busy.pid)?.cpuPercent ?? 0;
+    const before = processes.find((p) => p.pid === wasBusy.pid)?.cpuPercent ?? 0;
+    expect(now).toBeGreaterThan(1);
+    expect(before).toBeLessThan(Math.min(5, now));
+  }, 120_000);
 });
