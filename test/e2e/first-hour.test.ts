@@ -175,7 +175,7 @@ describe('monitoring from the shell', () => {
     const reached = new Promise<void>((r) => (connected = r));
     const hanging = http.createServer(() => connected());
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
-    servers.push({ close: () => hanging.closeAllConnections() || hanging.close() });
+    servers.push({ close: () => (hanging.closeAllConnections(), hanging.close()) });
     const { port } = hanging.address() as net.AddressInfo;
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ services: [{ name: 'slowshop', kind: 'http', target: `http://127.0.0.1:${port}/`, timeout: '60s', keywords: ['slowshop'] }] }));
     const id = (envelope((await twl(['ticket', 'create', 'The slowshop hangs', '--json'], { home, env })).stdout).result as { id: number }).id;
@@ -201,7 +201,7 @@ describe('monitoring from the shell', () => {
     });
     child.kill('SIGINT');
     await child;
-    expect(out).not.toMatch(/\x1b/);
+    expect(out).not.toContain('\u001b');
     expect(out.match(/Ctrl-C to stop/g)!.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
