@@ -45,6 +45,39 @@ const httpsUrl = (what: string, required?: string) =>
 const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a PostgreSQL');
 const redisUrl = urlOf(['redis:', 'rediss:'], 'a Redis');
 
+const parsesAs = (value: string, schemes: string[], needsHost = false): boolean => {
+  try {
+    const url = new URL(value);
+    return schemes.includes(url.protocol) && (!needsHost || url.hostname !== '');
+  } catch {
+    return false;
+  }
+};
+
+/** What a service's target must look like for its kind; null when it does. */
+export function targetProblem(kind: string, target: string): string | null {
+  switch (kind) {
+    case 'http':
+      return parsesAs(target, ['http:', 'https:'], true) ? null : 'expected an http:// or https:// URL for an http service';
+    case 'tcp': {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(target);
+      return m && Number(m[2]) >= 1 && Number(m[2]) <= 65535 ? null : 'expected host:port for a tcp service (e.g. 127.0.0.1:5432 or [::1]:80)';
+    }
+    case 'process':
+      return /^[^\s/]+$/.test(target) ? null : 'expected a process name (no spaces or slashes) for a process service';
+    case 'container':
+      return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target) ? null : 'expected a container name or id for a container service';
+    case 'systemd':
+      return /^[A-Za-z0-9@:_.\\][A-Za-z0-9@:_.\\-]*$/.test(target) ? null : 'expected a systemd unit name (e.g. nginx.service) for a systemd service';
+    case 'postgres':
+      return parsesAs(target, ['postgres:', 'postgresql:']) ? null : 'expected a postgres:// URL for a postgres service';
+    case 'redis':
+      return parsesAs(target, ['redis:', 'rediss:']) ? null : 'expected a redis:// or rediss:// URL for a redis service';
+    default:
+      return null;
+  }
+}
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z
@@ -136,7 +169,11 @@ export const configSchema = z
               .strict()
               .prefault({}),
           })
-          .strict(),
+          .strict()
+          .superRefine((service, ctx) => {
+            const problem = targetProblem(service.kind, service.target);
+            if (problem) ctx.addIssue({ code: 'custom', path: ['target'], message: `${problem}, got ${JSON.stringify(service.target)}` });
+          }),
       )
       .default([])
       .describe('The services twl checks and acts on.'),

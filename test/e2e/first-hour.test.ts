@@ -222,3 +222,46 @@ describe('monitoring from the shell', () => {
     expect(before).toBeLessThan(Math.min(5, now));
   }, 120_000);
 });
+
+describe('config validate', () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-validate-')));
+  afterAll(() => cleanup());
+
+  const validate = async (config: unknown) => {
+    const file = path.join(home, '.twlrc.json');
+    writeFileSync(file, JSON.stringify(config));
+    const r = await twl(['config', 'validate', '--json'], { home, env });
+    return { file, exitCode: r.exitCode, error: envelope(r.stdout).error as { code: string; message: string } | undefined };
+  };
+  const runbook = (tool: string, input: Record<string, unknown>) => ({ runbooks: [{ name: 'x', when: { keywords: ['cache'] }, steps: [{ tool, input }], resolution: 'done' }] });
+
+  it('refuses a service target that does not fit its kind', async () => {
+    const r = await validate({ services: [{ name: 'web', kind: 'http', target: 'not a url' }, { name: 'db', kind: 'tcp', target: 'db.internal' }, { name: 'unit', kind: 'systemd', target: '--help' }] });
+    expect(r.exitCode).toBe(3);
+    expect(r.error).toMatchObject({ code: 'TWL_CONFIG_INVALID' });
+    expect(r.error!.message).toContain(r.file);
+    expect(r.error!.message).toMatch(/services\.0\.target: expected an http:\/\/ or https:\/\/ URL for an http service, got "not a url"/);
+    expect(r.error!.message).toMatch(/services\.1\.target: expected host:port for a tcp service/);
+    expect(r.error!.message).toMatch(/services\.2\.target: expected a systemd unit name/);
+  });
+
+  it('refuses a runbook step naming a tool twl does not have, with the closest one', async () => {
+    const r = await validate(runbook('cache_cache_gett', { kee: 'x' }));
+    expect(r.exitCode).toBe(3);
+    expect(r.error!.message).toContain(r.file);
+    expect(r.error!.message).toMatch(/runbooks\.0\.steps\.0\.tool: unknown tool "cache_cache_gett"; did you mean cache_cache_get\?/);
+  });
+
+  it('refuses a runbook step input that its tool does not accept', async () => {
+    const r = await validate(runbook('cache_cache_get', { kee: 'x' }));
+    expect(r.exitCode).toBe(3);
+    expect(r.error!.message).toMatch(/runbooks\.0\.steps\.0\.input\.kee: cache_cache_get takes no "kee"; did you mean key\?/);
+    expect(r.error!.message).toMatch(/runbooks\.0\.steps\.0\.input\.key: /);
+    const wrongType = await validate(runbook('database_execute_query', { sql: 42 }));
+    expect(wrongType.error!.message).toMatch(/runbooks\.0\.steps\.0\.input\.sql: .*string/i);
+    const ok = await validate({ ...runbook('cache_cache_get', { key: 'x' }), services: [{ name: 'web', kind: 'http', target: 'http://127.0.0.1:8080/health' }, { name: 'db', kind: 'tcp', target: '[::1]:5432' }] });
+    expect(ok).toMatchObject({ exitCode: 0, error: undefined });
+  });
+});
