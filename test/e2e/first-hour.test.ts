@@ -265,3 +265,22 @@ describe('config validate', () => {
     expect(ok).toMatchObject({ exitCode: 0, error: undefined });
   });
 });
+
+describe('mcp config', () => {
+  let home: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ home, cleanup } = tempHome('twl-mcpconfig-')));
+  afterAll(() => cleanup());
+
+  it('writes only JSON to stdout, with the caller\'s TWL_HOME and TWL_CONFIG', async () => {
+    const config = path.join(home, 'ops', 'twl.yaml');
+    const r = await twl(['mcp', 'config', '--client', 'claude'], { home, env: { TWL_CONFIG: config } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const snippet = JSON.parse(r.stdout) as { mcpServers: { twl: { command: string; args: string[]; env: Record<string, string> } } };
+    expect(snippet.mcpServers.twl.env).toEqual({ TWL_HOME: home, TWL_CONFIG: config });
+    expect(snippet.mcpServers.twl.args.slice(-2)).toEqual(['serve', '--stdio']);
+    expect(r.stderr).toMatch(/\.mcp\.json/);
+    const vscode = JSON.parse((await twl(['mcp', 'config', '--client', 'vscode'], { home, env: { TWL_CONFIG: 'twl.yaml' } })).stdout) as { servers: { twl: { env: Record<string, string> } } };
+    expect(vscode.servers.twl.env.TWL_CONFIG).toBe(path.join(home, 'twl.yaml')); // relative to where it was run
+  });
+});
