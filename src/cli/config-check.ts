@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { LoadedConfig } from '../runtime/config.js';
 import { TwlError } from '../runtime/errors.js';
+import { redactText } from '../runtime/redact.js';
 import type { AnyOp } from '../ops/op.js';
 
 /** Levenshtein distance, for "did you mean". */
@@ -48,6 +49,7 @@ export function checkRunbooks(loaded: LoadedConfig, ops: Map<string, AnyOp>): vo
     });
   });
   if (problems.length) {
+    problems.splice(0, problems.length, ...problems.map(redactText));
     throw new TwlError('TWL_CONFIG_INVALID', `Invalid configuration in ${loaded.file ?? 'the environment'}:\n${problems.join('\n')}`, {
       details: { file: loaded.file, issues: problems.map((p) => p.replace(/^ {2}- /, '')) },
     });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { roles } from '../ops/op.js';
 import { durationHint, parseDuration } from './duration.js';
 import { TwlError, messageOf } from './errors.js';
+import { redactText } from './redact.js';
 
 const duration = (fallback: string) =>
   z
@@ -172,7 +173,7 @@ export const configSchema = z
           .strict()
           .superRefine((service, ctx) => {
             const problem = targetProblem(service.kind, service.target);
-            if (problem) ctx.addIssue({ code: 'custom', path: ['target'], message: `${problem}, got ${JSON.stringify(service.target)}` });
+            if (problem) ctx.addIssue({ code: 'custom', path: ['target'], message: `${problem}, got ${JSON.stringify(redactText(service.target))}` });
           }),
       )
       .default([])
@@ -349,7 +350,7 @@ export function describeIssues(error: z.ZodError, file: string | undefined, from
   const lines = error.issues.map((issue) => {
     const key = issue.path.map(String).join('.') || '(top level)';
     const variable = fromEnv.get(key);
-    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : redactText(issue.message);
     return `  - ${key}${variable ? ` (from ${variable})` : ''}: ${message}`;
   });
   return `Invalid configuration in ${file ?? 'the environment'}:\n${lines.join('\n')}`;
@@ -370,7 +371,7 @@ export function validateConfig(raw: unknown, file?: string, env: NodeJS.ProcessE
   }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new TwlError('TWL_CONFIG_INVALID', describeIssues(parsed.error, file, fromEnv), { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) } });
+    throw new TwlError('TWL_CONFIG_INVALID', describeIssues(parsed.error, file, fromEnv), { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: redactText(i.message) })) } });
   }
   const config = parsed.data;
   const home = path.resolve(config.home ?? defaultHome(env));

@@ -225,7 +225,7 @@ export async function checkDependencies(ctx: OpContext, timeoutMs = dependencyPr
       const s = await timed(cache.stats());
       return `${cache.backend}, ${s.keys} keys`;
     }),
-    ...(llm ? [probe('llm', 'llm', llm.host, async (timed) => `Ollama ${await timed(llm.version())}, model ${llm.model}`)] : []),
+    ...(llm ? [probe('llm', 'llm', redactUrl(llm.host), async (timed) => `Ollama ${await timed(llm.version())}, model ${llm.model}`)] : []),
   ]);
 }
 
