@@ -67,7 +67,10 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
         const url = new URL(service.target);
         const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
         started = performance.now();
-        const res = await httpGet(client, url, service.healthy.bodyMatch !== undefined, AbortSignal.any([AbortSignal.timeout(service.timeout), ctx.signal]));
+        const timeout = AbortSignal.timeout(service.timeout);
+        const res = await httpGet(client, url, service.healthy.bodyMatch !== undefined, AbortSignal.any([timeout, ctx.signal])).catch((err: unknown) => {
+          throw timeout.aborted && !ctx.signal.aborted ? new Error(`no answer within ${service.timeout} ms`) : err;
+        });
         const latency = since(started);
         if (!inRange(res.status, service.healthy)) return down(`HTTP ${res.status} ${res.statusText}`);
         if (service.healthy.bodyMatch && !new RegExp(service.healthy.bodyMatch).test(res.body)) return down(`HTTP ${res.status}, but the body does not match /${service.healthy.bodyMatch}/`);
