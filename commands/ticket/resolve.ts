@@ -53,14 +53,14 @@ export default class TicketResolve extends OpCommand<typeof op> {
               }
               // The line's glyph is the outcome's: ✔ only for a resolved ticket.
               task.title = `Ticket #${result.ticket.id}: ${result.outcome}`;
-              if (result.outcome === 'escalated') throw new NotResolved(result.outcome);
-              if (result.outcome !== 'resolved') task.skip(task.title);
+              if (result.outcome === 'escalated') throw new NotResolved('needs a human');
+              if (result.outcome !== 'resolved') task.skip(result.outcome === 'waiting_approval' ? 'needs approval' : 'stopped');
             },
             rendererOptions: { persistentOutput: true, bottomBar: Infinity },
           },
         ],
         // exitOnError off: the plain renderer (not a terminal) prints a failed line only then.
-        { rendererOptions: { collapseErrors: false, showErrorMessage: false, suffixSkips: false }, fallbackRendererOptions: {}, exitOnError: false, registerSignalListeners: false },
+        { rendererOptions: { collapseErrors: false, showErrorMessage: false, showSkipMessage: false, suffixSkips: false }, fallbackRendererOptions: {}, exitOnError: false, registerSignalListeners: false },
       ).run();
       if (failure) throw failure;
       this.task = undefined;

@@ -21,7 +21,10 @@ describe('a failed fix', () => {
       path.join(home, '.twlrc.json'),
       JSON.stringify({
         commander: { rules: [{ program: 'touch', decision: 'deny', reason: 'touch is forbidden on this host' }] },
-        runbooks: [{ name: 'free disk', when: { keywords: ['disk'] }, steps: [{ tool: 'real-desktop-commander_execute_command', input: { command: 'touch /tmp/twl-never' } }], resolution: 'freed' }],
+        runbooks: [
+          { name: 'free disk', when: { keywords: ['disk'] }, steps: [{ tool: 'real-desktop-commander_execute_command', input: { command: 'touch /tmp/twl-never' } }], resolution: 'freed' },
+          { name: 'clear cache', when: { keywords: ['stale'] }, steps: [{ tool: 'cache_cache_delete', input: { key: 'prices' } }], resolution: 'cleared' },
+        ],
       }),
     );
     expect((await twl(['ticket', 'create', 'The disk is full'], { home, env })).exitCode).toBe(0);
@@ -32,7 +35,13 @@ describe('a failed fix', () => {
     const shown = await twl(['ticket', 'show', 'last'], { home, env });
     expect(shown.exitCode).toBe(0);
     expect(shown.stdout).toMatch(/Errors\n✖ [\d:.]+ real-desktop-commander_execute_command: Refused by .*touch is forbidden on this host.*\(TWL_POLICY_DENIED\)/);
-  }, 120_000);
+    // Waiting for an approval nobody can give here: not ✔ either.
+    await twl(['ticket', 'create', 'The prices are stale'], { home, env });
+    const waiting = await twl(['ticket', 'resolve', 'last'], { home, env });
+    expect(waiting.exitCode).toBe(4);
+    expect(waiting.stderr + waiting.stdout).toMatch(/↓ Ticket #2: waiting_approval/);
+    expect(waiting.stderr + waiting.stdout).not.toMatch(/✔ Ticket #2/);
+  }, 180_000);
 });
 
 describe('a ticket argument takes last everywhere', () => {
