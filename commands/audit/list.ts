@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { OpCommand } from '../../src/cli/base.js';
 import { table } from '../../src/cli/render.js';
+import { ticketFlag, ticketIdOf } from '../../src/cli/tickets.js';
 import op from '../../src/ops/audit/list.js';
 import type { OutputOf } from '../../src/ops/op.js';
 
@@ -12,12 +13,12 @@ export default class AuditList extends OpCommand<typeof op> {
   static override flags = {
     limit: Flags.integer({ description: 'At most this many.', default: 50, min: 1, max: 10_000 }),
     outcome: Flags.string({ description: 'Only this outcome.', options: ['started', 'ran', 'refused', 'dry-run', 'failed', 'timeout', 'cancelled'] }),
-    ticket: Flags.integer({ description: 'Only for this ticket.', min: 1 }),
+    ticket: ticketFlag('Only for this ticket.'),
   };
 
   protected async input() {
     const { flags } = await this.parse(AuditList);
-    return { limit: flags.limit, outcome: flags.outcome, ticket_id: flags.ticket };
+    return { limit: flags.limit, outcome: flags.outcome, ticket_id: flags.ticket === undefined ? undefined : await ticketIdOf(flags.ticket, () => this.runtime()) };
   }
 
   protected render(r: OutputOf<typeof op>): void {

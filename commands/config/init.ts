@@ -11,7 +11,7 @@ interface Result {
 
 export default class ConfigInit extends TwlCommand<Result> {
   static override summary = 'Write a commented starter configuration file.';
-  static override description = 'Every setting, its default and its environment variable, commented. Refuses to overwrite an existing file without --force.';
+  static override description = 'The settings with their defaults and environment variables, and commented examples of what a new user sets first: services, runbooks, the commander policy, the browser and HTTP. Refuses to overwrite an existing file without --force.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --path ~/.config/twl/config.yaml --force'];
   static override flags = {
     path: Flags.string({ description: 'Where to write it.', default: '.twlrc.yaml' }),

@@ -11,7 +11,7 @@ interface Result {
 
 export default class ConfigShow extends TwlCommand<Result> {
   static override summary = 'Show the effective configuration, with secrets hidden.';
-  static override description = 'The file found (or none), the environment overrides applied, the data directory, and every setting with its default filled in. Passwords in URLs are shown as ***.';
+  static override description = 'The file found (or none), the environment overrides applied, the data directory, and every setting with its default filled in. Passwords, tokens and keys (in URLs, query parameters, connection strings, secret-named keys) are hidden.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json'];
 
   async run(): Promise<Result> {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { OpCommand } from '../../src/cli/base.js';
+import { ticketFlag, ticketIdOf } from '../../src/cli/tickets.js';
 import op from '../../src/ops/maestro/orchestrate.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import { TwlError } from '../../src/runtime/errors.js';
@@ -10,17 +11,18 @@ export default class MaestroOrchestrate extends OpCommand<typeof op> {
   static override description = op.description;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --ticket 42 --yes',
+    '<%= config.bin %> <%= command.id %> --ticket last',
     '<%= config.bin %> <%= command.id %> --goal "the billing database feels slow" --json',
   ];
   static override flags = {
-    ticket: Flags.integer({ description: 'Resolve this ticket.', min: 1, exclusive: ['goal'] }),
+    ticket: ticketFlag('Resolve this ticket.', { exclusive: ['goal'] }),
     goal: Flags.string({ description: 'Investigate this, without a ticket and without fixes.' }),
   };
 
   protected async input() {
     const { flags } = await this.parse(MaestroOrchestrate);
     if ((flags.ticket === undefined) === (flags.goal === undefined)) throw new TwlError('TWL_INPUT_INVALID', 'Give --ticket or --goal, one of the two.');
-    return { ticket_id: flags.ticket, goal: flags.goal };
+    return { ticket_id: flags.ticket === undefined ? undefined : await ticketIdOf(flags.ticket, () => this.runtime()), goal: flags.goal };
   }
 
   protected render(r: OutputOf<typeof op>): void {

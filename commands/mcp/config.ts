@@ -19,8 +19,9 @@ export default class McpConfig extends TwlCommand<Result> {
   static override summary = 'Print the MCP client configuration that runs this twl over stdio.';
   static override description =
     'The snippet uses absolute paths to this twl and to the Node.js runtime running it, so the client starts exactly this installation whatever its own PATH. ' +
-    'TWL_HOME is included when it is set, so the client shares your data directory.';
-  static override examples = ['<%= config.bin %> <%= command.id %> --client claude', '<%= config.bin %> <%= command.id %> --client vscode --json'];
+    'TWL_HOME and TWL_CONFIG are included when they are set, so the client shares your data directory and configuration. ' +
+    'Only the JSON goes to stdout (where to put it goes to stderr), so `twl mcp config --client claude > .mcp.json` writes a valid file.';
+  static override examples = ['<%= config.bin %> <%= command.id %> --client claude > .mcp.json', '<%= config.bin %> <%= command.id %> --client vscode --json'];
   static override flags = {
     client: Flags.string({ description: 'The MCP client.', options: ['claude', 'cursor', 'vscode', 'inspector'], default: 'claude' }),
   };
@@ -30,11 +31,14 @@ export default class McpConfig extends TwlCommand<Result> {
     const server: Record<string, unknown> = {
       command: process.execPath,
       args: [path.join(this.config.root, 'bin', 'run.js'), 'serve', '--stdio'],
-      ...(process.env.TWL_HOME ? { env: { TWL_HOME: path.resolve(process.env.TWL_HOME) } } : {}),
     };
+    // The client starts twl elsewhere: pass on where this one's data and configuration are (paths only, never secrets).
+    const env = Object.fromEntries(['TWL_HOME', 'TWL_CONFIG'].flatMap((name) => (process.env[name] ? [[name, path.resolve(process.env[name])]] : [])));
+    if (Object.keys(env).length) server.env = env;
     // VS Code names the map "servers" and wants the transport type; the others use "mcpServers".
     const snippet = flags.client === 'vscode' ? { servers: { twl: { type: 'stdio', ...server } } } : { mcpServers: { twl: server } };
-    this.log(`// put this in ${where[flags.client]}`);
+    // stdout carries only the JSON, so `twl mcp config > .mcp.json` writes a valid file.
+    if (!this.jsonEnabled()) process.stderr.write(`Put this in ${where[flags.client]}:\n`);
     this.log(JSON.stringify(snippet, null, 2));
     return { client: flags.client, file: where[flags.client]!, snippet };
   }

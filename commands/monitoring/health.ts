@@ -12,7 +12,7 @@ const mark = { ok: '✔', degraded: '▲', down: '✖' } as const;
 export default class MonitoringHealth extends OpCommand<typeof op> {
   static override op = op;
   static override summary = 'Check every configured service and twl\'s own dependencies.';
-  static override description = `${op.description}\n\nExit code for cron: 0 all ok, 1 degraded, 2 down. --watch redraws in place until Ctrl-C.`;
+  static override description = `${op.description}\n\nExit code for cron: 0 all ok, 1 degraded, 2 down. --watch redraws in place until Ctrl-C (into a pipe, it appends one report after another).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --service web --service api --json',
@@ -41,9 +41,13 @@ export default class MonitoringHealth extends OpCommand<typeof op> {
     let stop = false;
     process.once('SIGINT', () => (stop = true));
     let last: OutputOf<typeof op> | undefined;
+    let first = true;
     while (!stop) {
       last = await this.execute();
-      process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()} — every ${flags.interval}, Ctrl-C to stop\n\n`);
+      // Redraw in place on a terminal; into a pipe or a file, one report after the other.
+      const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : first ? '' : '\n';
+      first = false;
+      process.stdout.write(`${clear}${new Date().toLocaleTimeString()} — every ${flags.interval}, Ctrl-C to stop\n\n`);
       this.render(last);
       const until = Date.now() + every;
       while (!stop && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

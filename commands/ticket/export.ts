@@ -17,7 +17,7 @@ const fields = ['id', 'title', 'text', 'requester', 'source', 'status', 'categor
 
 export default class TicketExport extends TwlCommand<Result> {
   static override summary = 'Export tickets as JSONL or CSV.';
-  static override description = 'Streams every matching ticket, oldest first, to stdout or a file (written to a temporary name and renamed when complete). The JSONL output imports back with `twl ticket import`.';
+  static override description = 'Streams every matching ticket, oldest first, to stdout or a file (written to a temporary name and renamed when complete). Both formats import back with `twl ticket import`, every field kept (with --keep-ids, the ticket numbers too).';
   static override examples = [
     '<%= config.bin %> <%= command.id %> > tickets.jsonl',
     '<%= config.bin %> <%= command.id %> --format csv --status resolved --output resolved.csv',

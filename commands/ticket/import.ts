@@ -17,16 +17,20 @@ interface Result {
 export default class TicketImport extends TwlCommand<Result> {
   static override summary = 'Import tickets in bulk from JSONL or CSV, all or nothing.';
   static override description =
-    'Each line (JSONL) or row (CSV, with a header) needs text; title, requester, source, status, category, priority, sentiment, urgency and created_at (ISO 8601) are optional and checked against the taxonomy. ' +
+    'Each line (JSONL) or row (CSV, with a header) needs text; title, requester, source, status, category, priority, sentiment, urgency, confidence, needs_human, assigned_agent, resolution, escalation_reason, ' +
+    'created_at, updated_at, resolved_at and closed_at (ISO 8601) are optional and checked against the taxonomy; keys may be snake_case or camelCase, and null or an empty cell means not given, so a `twl ticket export` file (JSONL or CSV) imports back field for field. ' +
+    'Tickets get new numbers, unless --keep-ids keeps the file\'s (into a store where none of them exists). ' +
     'Any invalid line stops the import before anything is written, and every bad line is listed with its error; with --skip-invalid the valid lines are imported and the bad ones reported. Tickets keep the labels given; run `twl ticket classify ID` or `resolve` to triage them.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> tickets.jsonl',
     '<%= config.bin %> <%= command.id %> export-from-glpi.csv --skip-invalid --json',
+    '<%= config.bin %> <%= command.id %> tickets.jsonl --keep-ids',
   ];
   static override args = { file: Args.string({ description: 'A .jsonl/.ndjson or .csv file.', required: true }) };
   static override flags = {
     format: Flags.string({ description: 'Override the format the extension implies.', options: ['jsonl', 'csv'] }),
     'skip-invalid': Flags.boolean({ description: 'Import the valid lines and report the invalid ones.' }),
+    'keep-ids': Flags.boolean({ description: 'Keep the ticket numbers of the file (each line needs an id, and none may exist in this store yet).' }),
   };
 
   async run(): Promise<Result> {
@@ -41,8 +45,11 @@ export default class TicketImport extends TwlCommand<Result> {
     if (!records.length) throw new TwlError('TWL_IMPORT_INVALID', `No valid ticket in ${args.file}; nothing was imported.`, { details: { errors } });
     const runtime = await this.runtime();
     const store = await runtime.store();
-    const outcome = await insertTickets(store, records.map((r) => r.record), runtime.actor ?? 'cli', (done) => {
-      if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`\rimported ${done} of ${records.length}…`);
+    const outcome = await insertTickets(store, records.map((r) => r.record), runtime.actor ?? 'cli', {
+      keepIds: flags['keep-ids'],
+      onBatch: (done) => {
+        if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write(`\rimported ${done} of ${records.length}…`);
+      },
     });
     if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write('\n');
     if (errors.length) this.note(`${errors.length} invalid line${errors.length > 1 ? 's were' : ' was'} skipped:\n${list(errors)}`);

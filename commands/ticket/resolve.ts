@@ -12,6 +12,9 @@ import type { Progress } from '../../src/runtime/context.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Task = ListrTaskWrapper<any, any, any>;
 
+/** Fails the progress line of a ticket that was not resolved (listr2 marks a failed task ✖). */
+class NotResolved extends Error {}
+
 export default class TicketResolve extends OpCommand<typeof op> {
   static override op = op;
   static override summary = 'Triage, plan, check, fix, and resolve or escalate a ticket.';
@@ -34,6 +37,7 @@ export default class TicketResolve extends OpCommand<typeof op> {
     let result!: OutputOf<typeof op>;
     if (this.jsonEnabled()) result = await this.execute();
     else {
+      let failure: unknown;
       // listr2 draws the progress on stderr (a plain line per step when it is not a terminal).
       await new Listr(
         [
@@ -41,14 +45,24 @@ export default class TicketResolve extends OpCommand<typeof op> {
             title: 'Resolving',
             task: async (_ctx, task) => {
               this.task = task;
-              result = await this.execute();
+              try {
+                result = await this.execute();
+              } catch (err) {
+                failure = err;
+                throw err;
+              }
+              // The line's glyph is the outcome's: ✔ only for a resolved ticket.
               task.title = `Ticket #${result.ticket.id}: ${result.outcome}`;
+              if (result.outcome === 'escalated') throw new NotResolved('needs a human');
+              if (result.outcome !== 'resolved') task.skip(result.outcome === 'waiting_approval' ? 'needs approval' : 'stopped');
             },
             rendererOptions: { persistentOutput: true, bottomBar: Infinity },
           },
         ],
-        { rendererOptions: { collapseErrors: false }, fallbackRendererOptions: {}, exitOnError: true, registerSignalListeners: false },
+        // exitOnError off: the plain renderer (not a terminal) prints a failed line only then.
+        { rendererOptions: { collapseErrors: false, showErrorMessage: false, showSkipMessage: false, suffixSkips: false }, fallbackRendererOptions: {}, exitOnError: false, registerSignalListeners: false },
       ).run();
+      if (failure) throw failure;
       this.task = undefined;
       this.render(result);
     }
@@ -74,7 +88,7 @@ export default class TicketResolve extends OpCommand<typeof op> {
     this.log(`#${r.ticket.id} ${r.outcome}: ${r.summary}`);
     if (r.timeToResolveMs !== null) this.log(`time to resolve: ${Math.round(r.timeToResolveMs / 1000)} s`);
     this.log(`plan (${r.plan.planner}): ${r.plan.rationale.join('; ')}`);
-    if (r.steps.length) this.log(timelineTable(r.steps.map((s, i) => ({ id: i, at: '', actor: s.kind, kind: s.kind, step: s.tool, status: s.status, input: null, output: null, decision: s.finding ?? s.purpose, durationMs: s.durationMs }))));
+    if (r.steps.length) this.log(timelineTable(r.steps.map((s, i) => ({ id: i, at: '', actor: s.kind, kind: s.kind, step: s.tool, status: s.status === 'ok' && s.finding ? 'failed' : s.status, input: null, output: null, decision: s.finding ?? s.purpose, durationMs: s.durationMs }))));
     this.log(`details: twl ticket show ${r.ticket.id}`);
   }
 }

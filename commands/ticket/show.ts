@@ -1,5 +1,5 @@
 import { OpCommand } from '../../src/cli/base.js';
-import { ticketArg, ticketDetail, ticketIdOf, timelineTable } from '../../src/cli/tickets.js';
+import { ticketArg, ticketDetail, ticketIdOf, timelineErrors, timelineTable } from '../../src/cli/tickets.js';
 import op from '../../src/ops/ticket/show.js';
 import type { OutputOf } from '../../src/ops/op.js';
 
@@ -16,6 +16,6 @@ export default class TicketShow extends OpCommand<typeof op> {
   }
 
   protected render(r: OutputOf<typeof op>): void {
-    this.log(`${ticketDetail(r.ticket)}\n\nTimeline\n${timelineTable(r.timeline)}`);
+    this.log(`${ticketDetail(r.ticket)}\n\nTimeline\n${timelineTable(r.timeline)}${timelineErrors(r.timeline)}`);
   }
 }

@@ -1,7 +1,8 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import type { Ticket, TicketEvent } from '../agents/tickets/repo.js';
+import { redactText } from '../runtime/redact.js';
 import { statusMark, table } from './render.js';
 
 const age = (iso: string): string => {
@@ -31,6 +32,26 @@ export function ticketDetail(t: Ticket): string {
   return lines.join('\n');
 }
 
+/** The error a step recorded in its output (`{ error: message | { code, message } }`), if any. */
+export function stepError(output: unknown): string | null {
+  const error = (output as { error?: unknown } | null)?.error;
+  if (typeof error === 'string') return redactText(error);
+  if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    const { code, message } = error as { code?: unknown; message: string };
+    return redactText(typeof code === 'string' ? `${message} (${code})` : message);
+  }
+  return null;
+}
+
+/** The errors of the timeline's steps, one line each and in full (the table cuts long decisions). */
+export function timelineErrors(events: TicketEvent[]): string {
+  const lines = events.flatMap((e) => {
+    const error = e.status === 'ok' ? null : stepError(e.output);
+    return error ? [`${statusMark[e.status]} ${e.at.slice(11, 23)} ${e.step ?? e.kind}: ${error}`] : [];
+  });
+  return lines.length ? `\n\nErrors\n${lines.join('\n')}` : '';
+}
+
 export const timelineTable = (events: TicketEvent[]): string =>
   table(
     ['', 'at', 'actor', 'step', 'ms', 'decision'],
@@ -39,6 +60,10 @@ export const timelineTable = (events: TicketEvent[]): string =>
 
 /** A ticket argument: a number, or `last` for the newest ticket. */
 export const ticketArg = Args.string({ description: 'The ticket number, or `last` for the newest.', required: true });
+/** The same, optional (a command that also works without a ticket). */
+export const optionalTicketArg = Args.string({ description: 'The ticket number, or `last` for the newest.' });
+/** A `--ticket` flag taking a number or `last`. */
+export const ticketFlag = (description: string, options: { exclusive?: string[] } = {}) => Flags.string({ description: `${description} A ticket number, or \`last\` for the newest.`, ...options });
 
 export async function ticketIdOf(raw: string, runtime: () => Promise<Runtime>): Promise<number> {
   if (/^\d+$/.test(raw) && Number(raw) > 0) return Number(raw);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { roles } from '../ops/op.js';
 import { durationHint, parseDuration } from './duration.js';
 import { TwlError, messageOf } from './errors.js';
+import { redactText } from './redact.js';
 
 const duration = (fallback: string) =>
   z
@@ -55,6 +56,39 @@ const optionName = z.string().regex(/^--?[A-Za-z0-9][A-Za-z0-9_-]*$/, 'an option
 export const secretName = (name: string) => /^TWL_/i.test(name) || /(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|DATABASE_URL|PGPASS|AUTH)/i.test(name);
 const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a PostgreSQL');
 const redisUrl = urlOf(['redis:', 'rediss:'], 'a Redis');
+
+const parsesAs = (value: string, schemes: string[], needsHost = false): boolean => {
+  try {
+    const url = new URL(value);
+    return schemes.includes(url.protocol) && (!needsHost || url.hostname !== '');
+  } catch {
+    return false;
+  }
+};
+
+/** What a service's target must look like for its kind; null when it does. */
+export function targetProblem(kind: string, target: string): string | null {
+  switch (kind) {
+    case 'http':
+      return parsesAs(target, ['http:', 'https:'], true) ? null : 'expected an http:// or https:// URL for an http service';
+    case 'tcp': {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(target);
+      return m && Number(m[2]) >= 1 && Number(m[2]) <= 65535 ? null : 'expected host:port for a tcp service (e.g. 127.0.0.1:5432 or [::1]:80)';
+    }
+    case 'process':
+      return /^[^\s/]+$/.test(target) ? null : 'expected a process name (no spaces or slashes) for a process service';
+    case 'container':
+      return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(target) ? null : 'expected a container name or id for a container service';
+    case 'systemd':
+      return /^[A-Za-z0-9@:_.\\][A-Za-z0-9@:_.\\-]*$/.test(target) ? null : 'expected a systemd unit name (e.g. nginx.service) for a systemd service';
+    case 'postgres':
+      return parsesAs(target, ['postgres:', 'postgresql:']) ? null : 'expected a postgres:// URL for a postgres service';
+    case 'redis':
+      return parsesAs(target, ['redis:', 'rediss:']) ? null : 'expected a redis:// or rediss:// URL for a redis service';
+    default:
+      return null;
+  }
+}
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -160,7 +194,11 @@ export const configSchema = z
               .strict()
               .prefault({}),
           })
-          .strict(),
+          .strict()
+          .superRefine((service, ctx) => {
+            const problem = targetProblem(service.kind, service.target);
+            if (problem) ctx.addIssue({ code: 'custom', path: ['target'], message: `${problem}, got ${JSON.stringify(redactText(service.target))}` });
+          }),
       )
       .default([])
       .describe('The services twl checks and acts on.'),
@@ -372,7 +410,7 @@ export function describeIssues(error: z.ZodError, file: string | undefined, from
   const lines = error.issues.map((issue) => {
     const key = issue.path.map(String).join('.') || '(top level)';
     const variable = fromEnv.get(key);
-    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : redactText(issue.message);
     return `  - ${key}${variable ? ` (from ${variable})` : ''}: ${message}`;
   });
   return `Invalid configuration in ${file ?? 'the environment'}:\n${lines.join('\n')}`;
@@ -393,7 +431,7 @@ export function validateConfig(raw: unknown, file?: string, env: NodeJS.ProcessE
   }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new TwlError('TWL_CONFIG_INVALID', describeIssues(parsed.error, file, fromEnv), { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) } });
+    throw new TwlError('TWL_CONFIG_INVALID', describeIssues(parsed.error, file, fromEnv), { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: redactText(i.message) })) } });
   }
   const config = parsed.data;
   const home = path.resolve(config.home ?? defaultHome(env));

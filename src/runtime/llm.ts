@@ -1,6 +1,7 @@
 import type { ChatRequest, ChatResponse, Message, Ollama, Tool } from 'ollama';
 import type { Config } from './config.js';
 import { TwlError, messageOf } from './errors.js';
+import { redactUrl } from './redact.js';
 
 export type { Message, Tool };
 
@@ -35,7 +36,7 @@ export class Llm {
       return await fn(client);
     } catch (err) {
       const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : messageOf(err);
-      throw new TwlError('TWL_LLM_UNAVAILABLE', `LLM unavailable at ${this.host} (${what}, model ${this.model}): ${reason}`, { cause: err });
+      throw new TwlError('TWL_LLM_UNAVAILABLE', `LLM unavailable at ${redactUrl(this.host)} (${what}, model ${this.model}): ${reason}`, { cause: err });
     } finally {
       signals.removeEventListener('abort', abort);
     }

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { redactDeep, redactText } from './redact.js';
 
 export type { Logger };
 
@@ -9,6 +10,13 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
       level,
       base: { pid: process.pid, ...bindings },
       redact: { paths: ['*.password', '*.url', 'url', 'password', '*.authorization'], censor: '[redacted]' },
+      // Every logged value and message through the one redaction routine (drivers quote URLs in errors).
+      formatters: { log: (object) => redactDeep(object) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>);
+        },
+      },
     },
     pino.destination({ fd: 2, sync: true }),
   );

@@ -97,3 +97,34 @@ describe('monitoring', () => {
     expect((await invoke(llmModelsOp, runtime, {})).models).toMatchObject([{ name: 'llama3.1:8b', family: 'llama', parameters: '8.0B' }]);
   });
 });
+
+describe('an http check', () => {
+  it('says how long it waited for a service that never answers, and reads the body only to match it', async () => {
+    const { home, cleanup } = tempHome('twl-http-check-');
+    const http = await import('node:http');
+    const hanging = http.createServer(() => undefined);
+    const answering = http.createServer((_req, res) => res.end('<p>status: ok</p>'));
+    for (const s of [hanging, answering]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s: typeof hanging) => (s.address() as { port: number }).port;
+    const runtime = testRuntime(home, {
+      services: [
+        { name: 'hangs', kind: 'http', target: `http://127.0.0.1:${port(hanging)}/`, timeout: '300ms' },
+        { name: 'matches', kind: 'http', target: `http://127.0.0.1:${port(answering)}/`, healthy: { bodyMatch: 'status: ok' } },
+        { name: 'mismatches', kind: 'http', target: `http://127.0.0.1:${port(answering)}/`, healthy: { bodyMatch: 'status: degraded' } },
+      ],
+    });
+    try {
+      const r = await invoke(healthOp, runtime, { services: ['hangs', 'matches', 'mismatches'] });
+      expect(r.services).toMatchObject([
+        { name: 'hangs', status: 'down', detail: 'no answer within 300 ms' },
+        { name: 'matches', status: 'ok', detail: 'HTTP 200' },
+        { name: 'mismatches', status: 'down', detail: 'HTTP 200, but the body does not match /status: degraded/' },
+      ]);
+    } finally {
+      await runtime.close();
+      hanging.closeAllConnections();
+      for (const s of [hanging, answering]) s.close();
+      cleanup();
+    }
+  });
+});

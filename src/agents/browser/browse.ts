@@ -106,19 +106,56 @@ function fetchOnce(url: URL, policy: Config['browser'], signal: AbortSignal): Pr
   });
 }
 
-/** Readable text of an HTML page (Mozilla Readability over a linkedom DOM). */
-async function readable(html: string, url: string): Promise<{ title: string | null; text: string | null }> {
+const blocks = new Set(['ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'BR', 'DD', 'DETAILS', 'DIV', 'DL', 'DT', 'FIELDSET', 'FIGCAPTION', 'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN', 'NAV', 'OL', 'P', 'PRE', 'SECTION', 'SUMMARY', 'TABLE', 'TD', 'TH', 'TR', 'UL']);
+
+interface TextNode {
+  nodeType: number;
+  nodeName: string;
+  textContent: string | null;
+  childNodes: ArrayLike<TextNode>;
+}
+
+/** The text of a DOM node with each block element on its own line (textContent glues paragraphs together). */
+function blockText(node: TextNode): string {
+  const parts: string[] = [];
+  const walk = (n: TextNode) => {
+    if (n.nodeType === 3) return void parts.push((n.textContent ?? '').replace(/\s+/g, ' '));
+    if (n.nodeType !== 1 && n.nodeType !== 9 && n.nodeType !== 11) return;
+    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(n.nodeName)) return;
+    const block = blocks.has(n.nodeName);
+    if (block) parts.push('\n');
+    for (const child of Array.from(n.childNodes)) walk(child);
+    if (block) parts.push('\n');
+  };
+  walk(node);
+  return parts
+    .join('')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Readable text of an HTML page (Mozilla Readability over a linkedom DOM), a line per block, with its main heading. */
+export async function pageText(html: string, url: string): Promise<{ title: string | null; text: string | null }> {
   const [{ Readability }, { parseHTML }] = await Promise.all([import('@mozilla/readability'), import('linkedom')]);
   const { document } = parseHTML(html);
   const title = document.querySelector('title')?.textContent?.trim() || null;
+  // Readability drops a heading that repeats the title; the page's <h1> is kept here.
+  const heading = document.querySelector('h1')?.textContent?.replace(/\s+/g, ' ').trim() || null;
+  const cap = (text: string | null) => (text ? text.slice(0, 50_000) : null);
+  const withHeading = (text: string) => (heading && !text.startsWith(heading) ? `${heading}\n${text}` : text);
   try {
     Object.defineProperty(document, 'baseURI', { value: url });
     const article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0]).parse();
-    const text = article?.textContent?.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim() ?? null;
-    return { title: article?.title?.trim() || title, text: text ? text.slice(0, 50_000) : null };
+    const content = article?.content ? blockText(parseHTML(`<!doctype html><html><body>${article.content}</body></html>`).document.body as unknown as TextNode) : '';
+    if (content) return { title: article?.title?.trim() || title, text: cap(withHeading(content)) };
   } catch {
-    return { title, text: document.body?.textContent?.replace(/\s+/g, ' ').trim().slice(0, 50_000) ?? null };
+    // not an article: the whole body below
   }
+  const whole = parseHTML(html).document;
+  const root = (whole.body?.childNodes.length ? whole.body : whole.documentElement) as unknown as TextNode | null;
+  return { title, text: cap(root ? blockText(root) || null : null) };
 }
 
 /** GETs a URL within the browser policy, following up to 10 redirects, each hop checked against the policy too. */
@@ -153,7 +190,7 @@ export async function browse(policy: Config['browser'], raw: string, signal: Abo
     const contentType = (res.headers['content-type'] as string | undefined) ?? null;
     const body = res.body.toString('utf8');
     const isHtml = contentType?.includes('html') ?? /^\s*</.test(body);
-    const { title, text } = withText && isHtml ? await readable(body, url.href) : { title: null, text: withText && contentType?.startsWith('text/') ? body.slice(0, 50_000) : null };
+    const { title, text } = withText && isHtml ? await pageText(body, url.href) : { title: null, text: withText && contentType?.startsWith('text/') ? body.slice(0, 50_000) : null };
     return {
       url: raw,
       finalUrl: url.href,

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import net from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Service } from '../../runtime/config.js';
@@ -48,9 +49,10 @@ function processesNamed(name: string): number[] {
 
 const inRange = (status: number, healthy: Service['healthy']) => (healthy.status?.length ? healthy.status.includes(status) : status >= 200 && status < 400);
 
-/** Checks one configured service the way its kind needs; never throws: a failure is a `down` with the reason. */
+/** Checks one configured service the way its kind needs: a failure is a `down` with the reason; it throws only when the caller stops it. */
 export async function checkService(ctx: OpContext, service: Service): Promise<Health> {
-  const started = performance.now();
+  // Reset once twl's own part is ready (a module loaded, a client built): the latency is the service's.
+  let started = performance.now();
   const base = { name: service.name, kind: service.kind, target: redactUrl(service.target) };
   const verdict = (latencyMs: number, detail: string): Health => ({
     ...base,
@@ -62,11 +64,16 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
   try {
     switch (service.kind) {
       case 'http': {
-        const res = await fetch(service.target, { signal: AbortSignal.any([AbortSignal.timeout(service.timeout), ctx.signal]), redirect: 'manual' });
-        const body = service.healthy.bodyMatch ? await res.text() : (await res.body?.cancel(), '');
+        const url = new URL(service.target);
+        const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+        started = performance.now();
+        const timeout = AbortSignal.timeout(service.timeout);
+        const res = await httpGet(client, url, service.healthy.bodyMatch !== undefined, AbortSignal.any([timeout, ctx.signal])).catch((err: unknown) => {
+          throw timeout.aborted && !ctx.signal.aborted ? new Error(`no answer within ${service.timeout} ms`) : err;
+        });
         const latency = since(started);
         if (!inRange(res.status, service.healthy)) return down(`HTTP ${res.status} ${res.statusText}`);
-        if (service.healthy.bodyMatch && !new RegExp(service.healthy.bodyMatch).test(body)) return down(`HTTP ${res.status}, but the body does not match /${service.healthy.bodyMatch}/`);
+        if (service.healthy.bodyMatch && !new RegExp(service.healthy.bodyMatch).test(res.body)) return down(`HTTP ${res.status}, but the body does not match /${service.healthy.bodyMatch}/`);
         return verdict(latency, `HTTP ${res.status}`);
       }
       case 'tcp': {
@@ -93,6 +100,7 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
       case 'postgres': {
         const { default: pg } = await import('pg');
         const client = new pg.Client({ connectionString: service.target, connectionTimeoutMillis: service.timeout, query_timeout: service.timeout });
+        started = performance.now();
         try {
           await client.connect();
           await client.query('SELECT 1');
@@ -105,6 +113,7 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
         const { createClient } = await import('@redis/client');
         const client = createClient({ url: service.target, socket: { connectTimeout: service.timeout, reconnectStrategy: false } });
         client.on('error', () => undefined);
+        started = performance.now();
         try {
           await client.connect();
           const pong = await client.ping();
@@ -115,8 +124,38 @@ export async function checkService(ctx: OpContext, service: Service): Promise<He
       }
     }
   } catch (err) {
+    // Stopped by the caller (Ctrl-C, a cancelled MCP call): that says nothing about the service.
+    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(messageOf(ctx.signal.reason));
     return down(messageOf(err));
   }
+}
+
+const bodyCap = 1024 * 1024;
+
+/**
+ * One GET with node:http(s), redirects not followed. Not fetch(): its first call in a process
+ * loads and compiles undici (tens of milliseconds, more on a busy machine), which a one-shot
+ * `twl monitoring health` would report as the service's latency.
+ */
+function httpGet(client: { get: typeof http.get }, url: URL, readBody: boolean, signal: AbortSignal): Promise<{ status: number; statusText: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = client.get(url, { signal, headers: { 'user-agent': 'twl-health' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      const statusText = res.statusMessage ?? '';
+      if (!readBody) {
+        res.destroy();
+        return resolve({ status, statusText, body: '' });
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < bodyCap) body += chunk;
+      });
+      res.once('end', () => resolve({ status, statusText, body }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+  });
 }
 
 /**
@@ -142,6 +181,15 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 }
 
 type Timed = <T>(work: Promise<T>) => Promise<T>;
+type Opening = { store: ReturnType<OpContext['store']>; cache: ReturnType<OpContext['cache']> };
+
+/** Opens the store and the cache once (an open that fails is reported by its probe, not tried twice). */
+const open = (ctx: OpContext): Opening => {
+  const opening = { store: ctx.store(), cache: ctx.cache() };
+  opening.store.catch(() => undefined);
+  opening.cache.catch(() => undefined);
+  return opening;
+};
 
 /**
  * twl's own dependencies: the store, the cache, and the LLM when configured; probed concurrently.
@@ -149,30 +197,38 @@ type Timed = <T>(work: Promise<T>) => Promise<T>;
  * the embedded store (WASM start, migrations) takes seconds, and opening has bounded timeouts of
  * its own (connect, store.lockTimeout), while a long-running process has them open already.
  */
-export async function checkDependencies(ctx: OpContext, timeoutMs = dependencyProbeMs): Promise<Health[]> {
-  const timed: Timed = (work) => within(timeoutMs, work);
-  const probe = async (name: string, kind: Health['kind'], target: string, fn: () => Promise<string>): Promise<Health> => {
+export async function checkDependencies(ctx: OpContext, timeoutMs = dependencyProbeMs, opening: Opening = open(ctx)): Promise<Health[]> {
+  const probe = async (name: string, kind: Health['kind'], target: string, fn: (timed: Timed) => Promise<string>): Promise<Health> => {
     const started = performance.now();
+    let latencyMs: number | null = null;
+    const timed: Timed = async (work) => {
+      const asked = performance.now();
+      try {
+        return await within(timeoutMs, work);
+      } finally {
+        latencyMs = since(asked);
+      }
+    };
     try {
-      const detail = await fn();
-      return { name, kind, target, status: 'ok', latencyMs: since(started), detail };
+      const detail = await fn(timed);
+      return { name, kind, target, status: 'ok', latencyMs: latencyMs ?? since(started), detail };
     } catch (err) {
-      return { name, kind, target, status: kind === 'llm' ? 'degraded' : 'down', latencyMs: since(started), detail: redactText(messageOf(err)) };
+      return { name, kind, target, status: kind === 'llm' ? 'degraded' : 'down', latencyMs: latencyMs ?? since(started), detail: redactText(messageOf(err)) };
     }
   };
   const llm = ctx.llm();
   return Promise.all([
-    probe('twl-store', 'store', ctx.config.database.url ? redactUrl(ctx.config.database.url) : 'embedded', async () => {
-      const store = await ctx.store();
+    probe('twl-store', 'store', ctx.config.database.url ? redactUrl(ctx.config.database.url) : 'embedded', async (timed) => {
+      const store = await opening.store;
       await timed(store.query('SELECT 1'));
       return `${store.backend} at ${store.location}`;
     }),
-    probe('twl-cache', 'cache', ctx.config.redis.url ? redactUrl(ctx.config.redis.url) : 'store table', async () => {
-      const cache = await ctx.cache();
+    probe('twl-cache', 'cache', ctx.config.redis.url ? redactUrl(ctx.config.redis.url) : 'store table', async (timed) => {
+      const cache = await opening.cache;
       const s = await timed(cache.stats());
       return `${cache.backend}, ${s.keys} keys`;
     }),
-    ...(llm ? [probe('llm', 'llm', llm.host, async () => `Ollama ${await timed(llm.version())}, model ${llm.model}`)] : []),
+    ...(llm ? [probe('llm', 'llm', redactUrl(llm.host), async (timed) => `Ollama ${await timed(llm.version())}, model ${llm.model}`)] : []),
   ]);
 }
 
@@ -190,7 +246,11 @@ export const overallStatus = (services: Health[], dependencies: Health[]): Statu
 /** Every configured service (or the ones named) and twl's dependencies, checked concurrently. */
 export async function healthReport(ctx: OpContext, only?: string[]): Promise<{ status: Status; services: Health[]; dependencies: Health[] }> {
   const services = ctx.config.services.filter((s) => !only?.length || only.includes(s.name));
-  const [checked, dependencies] = await Promise.all([Promise.all(services.map((s) => checkService(ctx, s))), only?.length ? Promise.resolve([]) : checkDependencies(ctx)]);
+  // Open the store and cache before any probe starts: starting the embedded store takes the CPU
+  // for a while, which would count as the services' latency (their failures go to the probes).
+  const opening = only?.length ? undefined : open(ctx);
+  if (opening) await Promise.allSettled([opening.store, opening.cache]);
+  const [checked, dependencies] = await Promise.all([Promise.all(services.map((s) => checkService(ctx, s))), opening ? checkDependencies(ctx, dependencyProbeMs, opening) : Promise.resolve([])]);
   for (const h of checked) serviceHealth.set({ service: h.name, kind: h.kind }, h.status === 'ok' ? 1 : h.status === 'degraded' ? 0.5 : 0);
   return { status: overallStatus(checked, dependencies), services: checked, dependencies };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineOp } from '../op.js';
 import { requireLlm } from '../maestro/llm-required.js';
+import { redactUrl } from '../../runtime/redact.js';
 
 export default defineOp({
   id: 'llm.models',
@@ -18,7 +19,7 @@ export default defineOp({
     const llm = requireLlm(ctx);
     const { models } = await llm.models();
     return {
-      host: llm.host,
+      host: redactUrl(llm.host),
       models: models.map((m) => ({
         name: m.name,
         sizeBytes: m.size,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { messageOf } from '../../runtime/errors.js';
 import { defineOp } from '../op.js';
+import { redactText, redactUrl } from '../../runtime/redact.js';
 
 export default defineOp({
   id: 'llm.status',
@@ -28,7 +29,7 @@ export default defineOp({
       const installed = list.models.some((m) => m.name === llm.model || m.name.startsWith(`${llm.model}:`));
       return {
         configured: true,
-        host: llm.host,
+        host: redactUrl(llm.host),
         model: llm.model,
         reachable: true,
         version,
@@ -37,7 +38,7 @@ export default defineOp({
         detail: installed ? `Ollama ${version}; ${llm.model} is installed` : `Ollama ${version}; ${llm.model} is NOT installed (ollama pull ${llm.model})`,
       };
     } catch (err) {
-      return { configured: true, host: llm.host, model: llm.model, reachable: false, version: null, modelInstalled: null, loaded: [], detail: messageOf(err) };
+      return { configured: true, host: redactUrl(llm.host), model: llm.model, reachable: false, version: null, modelInstalled: null, loaded: [], detail: redactText(messageOf(err)) };
     }
   },
 });

@@ -1,13 +1,17 @@
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineOp, readOnly } from '../op.js';
+
+/** The interval over which CPU use and network rates are measured. */
+const sampleMs = 1000;
 
 export default defineOp({
   id: 'monitoring.metrics',
   mcpName: 'monitoring_get_system_metrics',
   title: 'System metrics',
-  description: 'CPU use and load, memory, disks, network interfaces and the top processes of the machine twl runs on.',
-  input: z.object({ top: z.number().int().min(1).max(100).default(10).describe('How many top processes (by CPU).') }),
+  description: 'CPU use and load, memory, disks, network interfaces and the top processes of the machine twl runs on. CPU use (total and per process) and network rates are measured over one second.',
+  input: z.object({ top: z.number().int().min(1).max(100).default(10).describe('How many top processes (by current CPU use).') }),
   output: z.object({
     host: z.string(),
     uptimeSeconds: z.number(),
@@ -19,8 +23,12 @@ export default defineOp({
   }),
   annotations: readOnly,
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 30_000 },
-  async run(_ctx, { top }) {
+  async run(ctx, { top }) {
     const si = (await import('systeminformation')).default;
+    // CPU use (of the machine and of each process) and network rates are differences between two
+    // readings; a first reading in a fresh process compares with boot, i.e. lifetime averages.
+    await Promise.all([si.currentLoad(), si.networkStats('*'), si.processes()]);
+    await sleep(sampleMs, undefined, { signal: ctx.signal });
     const [load, mem, fs, net, procs] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize(), si.networkStats('*'), si.processes()]);
     const round = (n: number) => Math.round(n * 10) / 10;
     return {

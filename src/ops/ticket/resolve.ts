@@ -53,7 +53,8 @@ export default defineOp({
       force,
       approve: (step) => ctx.ask(`Run ${step.tool} ${JSON.stringify(step.input)} (${step.purpose})?`),
       progress: ({ step, index, total, status, finding }) =>
-        ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status }),
+        // A step that ran but found a fault (a service down) shows as failed, as on the timeline.
+        ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status: status === 'ok' && finding ? 'failed' : status }),
     });
     return toResolveOutput(report);
   },

@@ -5,6 +5,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../../src/runtime/config.js';
 import { starterConfig } from '../../../src/runtime/starter-config.js';
+import { checkRunbooks } from '../../../src/cli/config-check.js';
+import { coreOps } from '../../../src/ops/registry.js';
 
 const dir = () => mkdtempSync(path.join(os.tmpdir(), 'twl-config-'));
 const errorOf = async (fn: () => unknown) => {
@@ -105,5 +107,40 @@ describe('configuration', () => {
   it('writes a starter file that validates', () => {
     const raw = parse(starterConfig());
     expect(validateConfig(raw).config.store.lockTimeout).toBe(10_000);
+  });
+});
+
+describe('the starter file of config init', () => {
+  /** The file with every commented example switched on (the lines after "# Example:", up to a blank line). */
+  const withExamples = (text: string): string => {
+    const out: string[] = [];
+    let inExample = false;
+    for (const line of text.split('\n')) {
+      if (line === '# Example:') inExample = true;
+      else if (line.trim() === '' || !line.startsWith('#')) inExample = false;
+      else if (inExample) {
+        out.push(line.replace(/^# ?/, ''));
+        continue;
+      }
+      out.push(line);
+    }
+    return out.join('\n');
+  };
+
+  it('has the sections a user needs first, each with an example', () => {
+    const text = starterConfig();
+    for (const section of ['services', 'runbooks', 'commander', 'browser', 'http']) expect(text).toMatch(new RegExp(`^#? ?${section}:`, 'm'));
+    expect(text.match(/^# Example:$/gm)).toHaveLength(5);
+  });
+
+  it('validates with every example switched on, runbook steps against the tools included', async () => {
+    const raw = parse(withExamples(starterConfig())) as Record<string, unknown>;
+    const loaded = validateConfig(raw);
+    expect(loaded.config.services.map((s) => s.name)).toEqual(['shop', 'orders-db']);
+    expect(loaded.config.runbooks).toHaveLength(1);
+    expect(loaded.config.commander.rules).toHaveLength(2);
+    expect(loaded.config.http.oauth?.issuer).toBe('https://auth.example.com/');
+    expect(() => checkRunbooks(loaded, new Map())).toThrow(/unknown tool/);
+    checkRunbooks(loaded, await coreOps());
   });
 });
