@@ -180,6 +180,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
   const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
+    // Every request carries its caller, so tools record who called them (sessions included).
+    (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
     let body: unknown;
     if (req.method === 'POST') {
@@ -228,7 +230,6 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     }
     // Everything else without a session: the 2026-07-28 revision (a _meta envelope per request),
     // or a 2025 request served statelessly; the SDK tells them apart.
-    (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
     return perRequest(req, res, body);
   };
 
@@ -254,7 +255,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await invoke(op, runtime, input, { signal: controller.signal });
+      const result = await invoke(op, runtime, input, { signal: controller.signal, caller: { face: 'rest', actor: `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}` } });
       return json(res, 200, { result });
     } catch (err) {
       return json(res, statusOf(err), { error: errorBody(err) });
