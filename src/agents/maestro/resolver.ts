@@ -114,7 +114,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     const waitForApproval = async (step: PlanStep): Promise<ResolveReport> => {
       steps.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'waiting', finding: null, durationMs: 0 });
       const waiting = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'waiting_approval', actor));
-      const summary = `Waiting for approval of ${step.tool} (${step.purpose}); approve it with \`twl ticket approve ${id}\` (the tool ${APPROVE_TOOL}, or POST /api/tools/${APPROVE_TOOL}, with the manager role).`;
+      const summary = `Waiting for approval of ${step.tool} (${step.purpose}); approve it with \`twl ticket approve ${id}\` (or \`twl ticket resolve ${id} --yes\`; MCP and REST clients: the tool ${APPROVE_TOOL}, with the manager role).`;
       return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
     };
     const withTicket = (step: PlanStep): PlanStep => (step.tool === 'real-desktop-commander_execute_command' ? { ...step, input: { ...step.input, ticket_id: id } } : step);
