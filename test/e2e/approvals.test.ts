@@ -80,6 +80,28 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
   });
 });
 
+describe('twl ticket approve', () => {
+  it('approves the step a ticket waits for from a script, and the resolution resumes (exit codes as for resolve)', async () => {
+    const { home, cleanup } = tempHome('twl-approve-cli-');
+    try {
+      writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks }));
+      await twl(['cache', 'set', 'deploy:lock', 'held'], { home });
+      const id = (envelope((await twl(['ticket', 'create', 'The deploy lock is stuck', '--json'], { home })).stdout).result as { id: number }).id;
+      const waiting = await twl(['ticket', 'resolve', String(id)], { home });
+      expect(waiting.exitCode, waiting.stderr).toBe(4);
+      expect(waiting.stdout).toMatch(new RegExp(`approve it with \`twl ticket approve ${id}\``));
+      const wrong = await twl(['ticket', 'approve', String(id), '--step', 'cache_cache_get', '--json'], { home });
+      expect(wrong.exitCode).toBe(4);
+      expect(envelope(wrong.stdout).error).toMatchObject({ code: 'TWL_TICKET_STATE' });
+      const approved = await twl(['ticket', 'approve', String(id), '--json'], { home });
+      expect(approved.exitCode, approved.stderr).toBe(0);
+      expect(envelope(approved.stdout).result).toMatchObject({ outcome: 'resolved', approved: { tool: 'cache_cache_delete', by: expect.stringMatching(/^cli:/), used: true } });
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('approving over REST and MCP (clients that cannot answer a question)', () => {
   let home: string;
   let cleanup: () => void;
