@@ -83,7 +83,7 @@ async function audit(ctx: OpContext, row: Omit<CommandResult, 'auditId' | 'stdou
   const { rows } = await store.query<{ id: string }>(
     `INSERT INTO twl_audit (actor, program, args, cwd, decision, approved, rule, outcome, exit_code, duration_ms, output_sha256, ticket_id)
      VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-    [ctx.runtime.actor ?? 'unknown', row.program, JSON.stringify(row.args), row.cwd, row.decision, row.approved, row.rule, row.outcome, row.exitCode, row.durationMs, row.digest, row.ticketId ?? null],
+    [ctx.actor, row.program, JSON.stringify(row.args), row.cwd, row.decision, row.approved, row.rule, row.outcome, row.exitCode, row.durationMs, row.digest, row.ticketId ?? null],
   );
   return Number(rows[0]!.id);
 }
