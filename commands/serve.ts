@@ -30,7 +30,7 @@ export default class Serve extends TwlCommand<void> {
   };
 
   protected override runtimeOptions() {
-    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp' };
+    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const };
   }
 
   async run(): Promise<void> {

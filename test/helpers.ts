@@ -9,7 +9,8 @@ import { Runtime, type RuntimeOptions } from '../src/runtime/context.js';
 import { coreOps } from '../src/ops/registry.js';
 
 export const root = path.resolve(import.meta.dirname, '..');
-export const bin = path.join(root, 'bin', 'run.js');
+/** The built binary (TWL_E2E_BIN runs the e2e tests against another build of it, e.g. the one before a fix). */
+export const bin = process.env.TWL_E2E_BIN ?? path.join(root, 'bin', 'run.js');
 
 export const POSTGRES_URL = process.env.TWL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TWL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

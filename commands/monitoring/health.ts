@@ -4,15 +4,16 @@ import { table } from '../../src/cli/render.js';
 import op from '../../src/ops/monitoring/health.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import { durationHint, parseDuration } from '../../src/runtime/duration.js';
-import { TwlError } from '../../src/runtime/errors.js';
+import { ExitCode, TwlError } from '../../src/runtime/errors.js';
 
-const exitFor = { ok: 0, degraded: 1, down: 2 } as const;
+/** Down is 6 (unavailable), as in the exit-code table: 2 means bad input for every command. */
+const exitFor = { ok: 0, degraded: 1, down: ExitCode.unavailable } as const;
 const mark = { ok: '✔', degraded: '▲', down: '✖' } as const;
 
 export default class MonitoringHealth extends OpCommand<typeof op> {
   static override op = op;
   static override summary = 'Check every configured service and twl\'s own dependencies.';
-  static override description = `${op.description}\n\nExit code for cron: 0 all ok, 1 degraded, 2 down. --watch redraws in place until Ctrl-C (into a pipe, it appends one report after another).`;
+  static override description = `${op.description}\n\nExit code for cron: 0 all ok, 1 degraded, 6 down. --watch redraws in place until Ctrl-C (into a pipe, it appends one report after another).`;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --service web --service api --json',

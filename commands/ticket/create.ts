@@ -17,7 +17,7 @@ export default class TicketCreate extends OpCommand<typeof op> {
   static override flags = {
     title: Flags.string({ description: 'A title (default: the first line of the text).' }),
     requester: Flags.string({ description: 'Who asked.' }),
-    source: Flags.string({ description: 'Where it came from.', default: 'cli' }),
+    source: Flags.string({ description: 'Where it came from (default: cli).' }),
   };
 
   protected async input() {

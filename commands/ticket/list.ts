@@ -28,7 +28,7 @@ export default class TicketList extends OpCommand<typeof op> {
 
   protected async input() {
     const { flags } = await this.parse(TicketList);
-    return { ...flags };
+    return { status: flags.status, category: flags.category, priority: flags.priority, text: flags.text, sort: flags.sort, order: flags.order, limit: flags.limit, offset: flags.offset };
   }
 
   protected render(r: OutputOf<typeof op>): void {

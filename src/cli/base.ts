@@ -1,6 +1,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { stripVTControlCharacters } from 'node:util';
 import { loadConfig } from '../runtime/config.js';
 import { Runtime, type RuntimeOptions } from '../runtime/context.js';
 import { ExitCode, TwlError, isTwlError, messageOf } from '../runtime/errors.js';
@@ -63,18 +64,23 @@ export abstract class TwlCommand<T> extends Command {
     return { status: Number(process.exitCode ?? 1), error: errorBody(err), warnings: this.warnings };
   }
 
-  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own parse and usage errors keep oclif's rendering (with the usage hint).
-    if (!isTwlError(err) && err.oclif) return super.catch(err);
-    process.exitCode = isTwlError(err) ? err.exitCode : ExitCode.failure;
-    if (this.jsonEnabled()) {
-      this.logJson(this.toErrorJson(err));
+  /** --json given, and the command knows it, or not (a parse error still answers with the envelope the caller asked for). */
+  protected wantsJson(): boolean {
+    if (this.jsonEnabled()) return true;
+    const end = this.argv.indexOf('--');
+    return (end === -1 ? this.argv : this.argv.slice(0, end)).includes('--json');
+  }
+
+  protected override async catch(err: Error & { oclif?: { exit?: number }; code?: unknown }): Promise<unknown> {
+    // this.exit(n) is not an error to report.
+    if (err.code === 'EEXIT') throw err;
+    const coded = codedError(err, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), (this.constructor as typeof Command).enableJsonFlag);
+    process.exitCode = isTwlError(coded) ? coded.exitCode : ExitCode.failure;
+    if (this.wantsJson()) {
+      this.logJson(this.toErrorJson(coded));
       return;
     }
-    const body = errorBody(err);
-    const actions = (body.actions as string[] | undefined) ?? [];
-    process.stderr.write(`Error (${body.code}): ${body.message}\n${actions.map((a) => `  Try: ${a}\n`).join('')}`);
-    if (!isTwlError(err) && process.env.TWL_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+    writeError(coded);
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
@@ -88,6 +94,34 @@ export abstract class TwlCommand<T> extends Command {
 let registry: Promise<Map<string, AnyOp>> | undefined;
 /** The core op registry, loaded once and only by the commands whose agents run ops by name. */
 export const coreOpsOnce = () => (registry ??= import('../ops/registry.js').then((m) => m.coreOps()));
+
+/**
+ * Anything thrown, as a coded error where one applies: oclif's parse errors (an unknown flag, a
+ * value outside the options, a missing argument) become TWL_INPUT_INVALID with exit 2, so they
+ * get the same envelope, exit code and suggested action as every other bad input.
+ */
+export function codedError(err: unknown, command: string, hasJsonFlag = true): unknown {
+  if (isTwlError(err)) return err;
+  const oclif = (err as { oclif?: { exit?: number } }).oclif;
+  if (!oclif || oclif.exit !== ExitCode.usage) return err;
+  const message = stripVTControlCharacters(messageOf(err)).replace(/\nSee more help with --help$/, '').trim().replace(/\s*\n\s*/g, ': ');
+  const help = `Run \`${command} --help\` to see its flags and examples.`;
+  if (!hasJsonFlag && /^Nonexistent flags?: --json\b/.test(message)) {
+    return new TwlError('TWL_INPUT_INVALID', `\`${command}\` has no --json output.`, { actions: [help], cause: err });
+  }
+  return new TwlError('TWL_INPUT_INVALID', message, { actions: [help], cause: err });
+}
+
+/** An error for people, on stderr: `Error (CODE): message` and the suggested actions. */
+export function writeError(err: unknown): void {
+  const body = errorBody(err);
+  const actions = (body.actions as string[] | undefined) ?? [];
+  process.stderr.write(`Error (${body.code}): ${body.message}\n${actions.map((a) => `  Try: ${a}\n`).join('')}`);
+  if (!isTwlError(err) && process.env.TWL_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+}
+
+/** The error envelope of --json, for failures outside a command (an unknown command). */
+export const errorEnvelope = (err: unknown): Record<string, unknown> => ({ status: isTwlError(err) ? err.exitCode : ExitCode.failure, error: errorBody(err), warnings: [] });
 
 /** The error part of the envelope, with secrets hidden. */
 export function errorBody(err: unknown): Record<string, unknown> {
@@ -124,15 +158,8 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     const raw = await this.input();
     parseInput(op, raw); // bad input fails before the configuration or the store are touched
     const runtime = await this.runtime();
-    const controller = new AbortController();
-    // First Ctrl-C asks the op to stop (its signal aborts) and record where it stopped; a second
-    // one, or an op that does not stop within 8 s, ends the process with the conventional 130.
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);
-      process.stderr.write('\nInterrupted: stopping (Ctrl-C again to force)…\n');
-      controller.abort(new TwlError('TWL_INTERRUPTED', 'Interrupted.'));
-      setTimeout(() => process.exit(130), 8000).unref();
-    };
+    const controller = (this.controller = new AbortController());
+    const onSigint = () => this.interrupt();
     process.on('SIGINT', onSigint);
     try {
       return await invoke(op, runtime, raw, {
@@ -146,13 +173,38 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     }
   }
 
-  /** --yes approves; a terminal gets a prompt; otherwise nobody can answer (undefined). */
+  private controller?: AbortController;
+
+  /**
+   * Ctrl-C: the first asks the op to stop (its signal aborts) and record where it stopped; a second
+   * one, or an op that does not stop within 8 s, ends the process with the conventional 130. A prompt
+   * holding the terminal (Ctrl-C then reaches it as a key, not a signal) calls this too.
+   */
+  protected interrupt(): void {
+    const controller = this.controller;
+    if (!controller || controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nInterrupted: stopping (Ctrl-C again to force)…\n');
+    controller.abort(new TwlError('TWL_INTERRUPTED', 'Interrupted.'));
+    setTimeout(() => process.exit(130), 8000).unref();
+  }
+
+  /** Whether an error is a prompt given up with Ctrl-C (readline's AbortError, inquirer's ExitPromptError). */
+  protected static isPromptInterrupt(err: unknown): boolean {
+    const e = err as { code?: unknown; name?: unknown };
+    return e?.code === 'ABORT_ERR' || e?.name === 'AbortError' || e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError';
+  }
+
+  /** --yes approves; a terminal gets a prompt; otherwise nobody can answer (undefined). Ctrl-C at the prompt interrupts the op. */
   protected async ask(question: string): Promise<boolean | undefined> {
     if (this.argv.includes('--yes') || this.argv.includes('-y')) return true;
     if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) return undefined;
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    } catch (err) {
+      if (!OpCommand.isPromptInterrupt(err)) throw err;
+      this.interrupt();
+      return undefined;
     } finally {
       rl.close();
     }

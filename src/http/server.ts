@@ -250,6 +250,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
   const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
+    // Every request carries its caller, so tools record who called them (sessions included).
+    (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
     const sessionId = req.headers['mcp-session-id'] as string | undefined;
     let body: unknown;
     if (req.method === 'POST') {
@@ -308,7 +310,6 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     }
     // Everything else without a session: the 2026-07-28 revision (a _meta envelope per request),
     // or a 2025 request served statelessly; the SDK tells them apart.
-    (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
     if (jsonOnly && (await isLegacyRequest(classifiable(req), body))) {
       // The SDK's stateless fallback always streams: serve this one with a JSON-answering transport.
       const server = pooledServer('legacy', caller.role);
@@ -337,7 +338,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await invoke(op, runtime, input, { signal: controller.signal });
+      const result = await invoke(op, runtime, input, { signal: controller.signal, caller: { face: 'rest', actor: `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}` } });
       return json(res, 200, { result });
     } catch (err) {
       return json(res, statusOf(err), { error: errorBody(err) });

@@ -121,6 +121,9 @@ function clientModel(server: McpServer, ctx: ServerContext, era: Era, runtime: R
   return new SamplingLlm(ctx, Boolean(sampling.tools), server.server.getClientVersion()?.name ?? 'client', runtime.config.llm.timeout);
 }
 
+/** Who calls over MCP: the authenticated principal over HTTP, else the client's name (stdio). */
+const mcpActor = (server: McpServer, ctx: ServerContext): string => `mcp:${ctx.http?.authInfo?.clientId ?? server.server.getClientVersion()?.name ?? 'client'}`;
+
 /** Op warnings reach the client as log notifications too (filtered by its logging/setLevel). */
 const logToClient = (ctx: ServerContext, level: 'warning' | 'error', data: unknown) => void ctx.mcpReq.log(level, data, 'twl').catch(() => undefined);
 
@@ -144,6 +147,7 @@ export function createMcpServer(entries: OpCommandEntry[], runtime: Runtime, ver
             ask: approvals.ask,
             progress: progressNotifier(ctx),
             llm: clientModel(server, ctx, era, runtime),
+            caller: { face: 'mcp', actor: mcpActor(server, ctx) },
           })) as Record<string, unknown>;
           const asked = approvals.request();
           if (asked) return asked;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { OpContext, Progress, Runtime } from '../runtime/context.js';
+import type { Face, OpContext, Progress, Runtime } from '../runtime/context.js';
 import type { Llm } from '../runtime/llm.js';
 import { TwlError } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
@@ -12,17 +12,25 @@ export interface InvokeOptions {
   ask?: (question: string) => Promise<boolean | undefined>;
   /** Progress of long work, for progress bars and MCP progress notifications. */
   progress?: (update: Progress) => void;
+  /** Who calls and through which face, when it is not the runtime's own (REST and MCP callers of `twl serve`). */
+  caller?: { face: Face; actor: string };
   /** An LLM for this call only (the MCP client's model through sampling), when the runtime has none. */
   llm?: Llm;
 }
 
-/** Zod issues as `key: problem` lines. */
-export const describeInputIssues = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
+/** Zod issues as `key: problem` lines; unknown keys name the accepted ones. */
+export const describeInputIssues = (error: z.ZodError, accepted?: string[]): string =>
+  error.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.join('.') : 'input';
+      if (i.code === 'unrecognized_keys' && accepted && i.path.length === 0) return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')} (accepted: ${accepted.join(', ') || 'none'})`;
+      return `${where}: ${i.message}`;
+    })
+    .join('; ');
 
 export function parseInput<T extends AnyOp>(op: T, raw: unknown): z.output<T['input']> {
   const parsed = op.input.safeParse(raw ?? {});
-  if (!parsed.success) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${op.mcpName}: ${describeInputIssues(parsed.error)}`);
+  if (!parsed.success) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${op.mcpName}: ${describeInputIssues(parsed.error, Object.keys(op.input.shape))}`);
   return parsed.data;
 }
 
@@ -42,6 +50,8 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
   timer.unref();
   const ctx: OpContext = {
     runtime,
+    face: options.caller?.face ?? runtime.face,
+    actor: options.caller?.actor ?? runtime.actor ?? `cli:${process.env.USER ?? 'user'}`,
     config: runtime.config,
     logger: runtime.logger.child({ op: op.id }),
     store: () => runtime.store(),

@@ -46,7 +46,11 @@ export type AnyOp = Op<any, any>;
 export type InputOf<T extends AnyOp> = z.input<T['input']>;
 export type OutputOf<T extends AnyOp> = z.output<T['output']>;
 
-export const defineOp = <I extends ObjectSchema, O extends ObjectSchema>(op: Op<I, O>): Op<I, O> => op;
+/**
+ * Defines an op. Its input is strict on every face: an unknown key (a typo, or an option the op
+ * does not have, such as `approve` on resolve) is refused, never silently dropped.
+ */
+export const defineOp = <I extends ObjectSchema, O extends ObjectSchema>(op: Op<I, O>): Op<I, O> => ({ ...op, input: op.input.strict() as unknown as I });
 
 export const readOnly: OpAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 

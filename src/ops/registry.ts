@@ -24,6 +24,7 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./ticket/comment.js'),
     import('./ticket/classify.js'),
     import('./ticket/resolve.js'),
+    import('./ticket/approve.js'),
     import('./maestro/agents.js'),
     import('./maestro/analyze.js'),
     import('./maestro/chat.js'),

@@ -16,11 +16,16 @@ export interface RuntimeOptions {
   hostBin?: string;
   /** Who acts, recorded on timelines and audit rows: `cli:alice`, `mcp:claude-code`. */
   actor?: string;
+  /** The face this process serves calls through by default (a call may say otherwise: REST inside `twl serve`). */
+  face?: Face;
   /** A long-running client of a shared embedded host (twl dash): keeps its connection open. */
   keepAlive?: boolean;
   /** Every op by MCP name, for agents that run ops by name (Maestro). Given by the CLI or the server. */
   ops?: () => Promise<Map<string, AnyOp>>;
 }
+
+/** Where a call comes from: the command line, an MCP client, or the REST API. */
+export type Face = 'cli' | 'mcp' | 'rest';
 
 /**
  * The long-lived resources of one twl process: configuration, logger, and the store, cache
@@ -57,6 +62,10 @@ export class Runtime {
 
   get actor(): string | undefined {
     return this.options.actor;
+  }
+
+  get face(): Face {
+    return this.options.face ?? 'cli';
   }
 
   /** The ops agents may run by name. */
@@ -185,6 +194,10 @@ export class Runtime {
 /** What every op call receives. */
 export interface OpContext {
   runtime: Runtime;
+  /** The face this call came through (recorded as a ticket's source, for instance). */
+  face: Face;
+  /** Who makes this call, for timelines and audit rows: `cli:alice`, `rest:ops-bot`, `mcp:claude-code`. */
+  actor: string;
   config: Config;
   logger: Logger;
   store(): Promise<Store>;

@@ -24,6 +24,7 @@ export const errorCatalog = {
   TWL_CONFIG_UNREADABLE: { exit: ExitCode.config, actions: ['Fix the syntax of the file named above, then run `twl config validate`.'] },
   TWL_CONFIG_EXISTS: { exit: ExitCode.refused, actions: ['Pass --force to overwrite it, or edit the existing file.'] },
   TWL_INPUT_INVALID: { exit: ExitCode.usage, actions: ['Run the command with --help to see its flags and examples.'] },
+  TWL_COMMAND_UNKNOWN: { exit: ExitCode.usage, actions: ['Run `twl help` for a list of commands.'] },
   TWL_STORE_BUSY: {
     exit: ExitCode.unavailable,
     actions: ['Retry when the other twl process ends, or run long-lived work under `twl serve`, which shares the embedded store with other twl processes.'],

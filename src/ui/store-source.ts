@@ -210,6 +210,8 @@ export class StoreSource implements DashSource {
     const runtime = this.runtime;
     return {
       runtime,
+      face: runtime.face,
+      actor: runtime.actor ?? 'dash',
       config: runtime.config,
       logger: runtime.logger.child({ ui: 'dash' }),
       store: () => runtime.store(),

@@ -1,47 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, bin as builtBin, envelope, hasPostgres, tempHome, twl } from '../helpers.js';
+import { Tmux, hasTmux, shellQuote } from '../tmux.js';
 
 // The built binary (TWL_E2E_BIN runs the test against another build of it).
 const bin = process.env.TWL_E2E_BIN ?? builtBin;
-const hasTmux = existsSync('/usr/bin/tmux');
-
-/** One tmux server per test on its own socket, so nothing the user runs is touched. */
-class Tmux {
-  readonly socket = `twl-dash-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  run(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-  }
-  start(command: string, columns = 140, rows = 40): void {
-    this.run('new-session', '-d', '-s', 'dash', '-x', String(columns), '-y', String(rows), command);
-    this.run('set-option', '-t', 'dash', 'remain-on-exit', 'on');
-  }
-  pane(): string {
-    return this.run('capture-pane', '-p', '-t', 'dash');
-  }
-  async waitFor(what: (pane: string) => boolean, ms: number): Promise<string> {
-    const deadline = Date.now() + ms;
-    let pane = '';
-    while (Date.now() < deadline) {
-      pane = this.pane();
-      if (what(pane)) return pane;
-      await sleep(50);
-    }
-    throw new Error(`not on screen within ${ms} ms:\n${pane}`);
-  }
-  kill(): void {
-    try {
-      this.run('kill-server');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 let tmux: Tmux | undefined;
 let done: (() => void) | undefined;

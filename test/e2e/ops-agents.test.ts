@@ -58,14 +58,14 @@ describe('a web service goes down, and the 502 ticket gets it restarted', () => 
     cleanup();
   });
 
-  it('reports it healthy, then down with exit code 2', async () => {
+  it('reports it healthy, then down with exit code 6 (unavailable)', async () => {
     const ok = await twl(['monitoring', 'health', '--json'], { home });
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(envelope(ok.stdout).result).toMatchObject({ status: 'ok', services: [{ name: 'web', status: 'ok', detail: 'HTTP 200' }] });
     stop();
     await sleep(300);
     const down = await twl(['monitoring', 'health', '--json'], { home });
-    expect(down.exitCode).toBe(2);
+    expect(down.exitCode).toBe(6); // unavailable: 2 is bad input for every command
     expect(envelope(down.stdout).result).toMatchObject({ status: 'down', services: [{ name: 'web', status: 'down', detail: expect.stringMatching(/ECONNREFUSED|fetch failed/) }] });
   });
 

@@ -80,7 +80,7 @@ async function audit(ctx: OpContext, row: AuditRow): Promise<number> {
   const { rows } = await store.query<{ id: string }>(
     `INSERT INTO twl_audit (actor, program, args, cwd, decision, approved, rule, outcome, exit_code, duration_ms, output_sha256, ticket_id, resolved)
      VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-    [ctx.runtime.actor ?? 'unknown', storable(row.program), JSON.stringify(row.args.map(storable)), storable(row.cwd), row.decision, row.approved, row.rule, row.outcome, row.exitCode, row.durationMs, row.digest, row.ticketId ?? null, row.resolved],
+    [ctx.actor, storable(row.program), JSON.stringify(row.args.map(storable)), storable(row.cwd), row.decision, row.approved, row.rule, row.outcome, row.exitCode, row.durationMs, row.digest, row.ticketId ?? null, row.resolved],
   );
   return Number(rows[0]!.id);
 }

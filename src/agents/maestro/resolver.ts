@@ -31,6 +31,8 @@ export interface ResolveHooks {
 
 const resolvable: Ticket['status'][] = ['new', 'triaged', 'reopened', 'escalated', 'waiting_approval'];
 const MAESTRO = 'maestro';
+/** The MCP (and REST) name of `twl ticket approve`. */
+export const APPROVE_TOOL = 'tickets_approve_ticket';
 
 /**
  * The resolution workflow: triage (sentiment, classification), a plan, its checks and fixes
@@ -92,10 +94,12 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     // 3. Run it.
     const faults: Array<{ step: PlanStep; finding: string }> = [];
     let fixed = 0;
-    /** Asks for a step's approval when it needs one; false means: stop here, waiting for approval. */
-    const approveStep = async (step: PlanStep): Promise<boolean> => {
-      if (!step.needsApproval) return true;
+    /** Asks for a step's approval when it needs one: approved, waiting (refused, or nobody could answer), or interrupted while asking. */
+    const approveStep = async (step: PlanStep): Promise<'approved' | 'waiting' | 'interrupted'> => {
+      if (!step.needsApproval) return 'approved';
       const answer = await hooks.approve(step);
+      // Ctrl-C at the question (or a client that cancelled): an interruption, not a refusal.
+      if (ctx.signal.aborted) return 'interrupted';
       maestroDecisions.inc({ decision_type: 'approval' });
       await appendEvent(store, id, {
         actor: answer === undefined ? MAESTRO : actor,
@@ -105,12 +109,12 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
         input: step.input,
         decision: answer === true ? 'approved' : answer === false ? 'refused' : 'nobody could approve here: waiting for approval',
       });
-      return answer === true;
+      return answer === true ? 'approved' : 'waiting';
     };
     const waitForApproval = async (step: PlanStep): Promise<ResolveReport> => {
       steps.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'waiting', finding: null, durationMs: 0 });
       const waiting = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'waiting_approval', actor));
-      const summary = `Waiting for approval of ${step.tool} (${step.purpose}); run \`twl ticket resolve ${id} --yes\` to approve.`;
+      const summary = `Waiting for approval of ${step.tool} (${step.purpose}); approve it with \`twl ticket approve ${id}\` (or \`twl ticket resolve ${id} --yes\`; MCP and REST clients: the tool ${APPROVE_TOOL}, with the manager role).`;
       return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
     };
     const withTicket = (step: PlanStep): PlanStep => (step.tool === 'real-desktop-commander_execute_command' ? { ...step, input: { ...step.input, ticket_id: id } } : step);
@@ -127,7 +131,9 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     };
     for (const step of plan.steps) {
       if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
-      if (!(await approveStep(step))) return await waitForApproval(step);
+      const approval = await approveStep(step);
+      if (approval === 'interrupted') return await interrupted(ctx, id, actor, `at the approval of step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      if (approval === 'waiting') return await waitForApproval(step);
       if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
       const report = await execute(step);
       if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during step ${index} (${step.tool})`, plan, steps, diagnosis);
@@ -145,7 +151,9 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       let ok = true;
       for (const step of remedy.fix) {
         if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before ${step.purpose}`, plan, steps, diagnosis);
-        if (!(await approveStep(step))) return await waitForApproval(step);
+        const approval = await approveStep(step);
+        if (approval === 'interrupted') return await interrupted(ctx, id, actor, `at the approval of ${step.purpose}`, plan, steps, diagnosis);
+        if (approval === 'waiting') return await waitForApproval(step);
         const report = await execute(step);
         if (report.status === 'cancelled') return await interrupted(ctx, id, actor, `during ${step.purpose}`, plan, steps, diagnosis);
         ok &&= report.status === 'ok' && !report.finding;

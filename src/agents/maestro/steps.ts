@@ -29,7 +29,7 @@ export async function runStep(ctx: OpContext, ops: Map<string, AnyOp>, step: Pla
     output = { error: `no tool named ${step.tool}` };
   } else {
     try {
-      output = await invoke(op, ctx.runtime, step.input, { signal: ctx.signal, ask: async () => true });
+      output = await invoke(op, ctx.runtime, step.input, { signal: ctx.signal, ask: async () => true, caller: { face: ctx.face, actor: ctx.actor } });
       finding = findings[step.tool]?.(output as Record<string, unknown>) ?? null;
     } catch (err) {
       status = ctx.signal.aborted ? 'cancelled' : 'failed';

@@ -12,12 +12,12 @@ export default defineOp({
     text: z.string().trim().min(1, 'expected the ticket text').max(50_000).describe('What the requester wrote.'),
     title: z.string().trim().min(1).max(200).optional(),
     requester: z.string().trim().min(1).max(200).optional().describe('Who asked (name or email).'),
-    source: z.string().trim().min(1).max(50).default('cli').describe('Where it came from: cli, mcp, email, import, …'),
+    source: z.string().trim().min(1).max(50).optional().describe('Where it came from (email, import, …); by default the face it came through: cli, mcp or rest.'),
   }),
   output: ticketSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   policy: { minRole: 'operator', needsApproval: false, timeoutMs: 15_000 },
   async run(ctx, input) {
-    return createTicket(await ctx.store(), input, actorOf(ctx));
+    return createTicket(await ctx.store(), { ...input, source: input.source ?? ctx.face }, actorOf(ctx));
   },
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { resolveTicket, type ResolveReport } from '../../agents/maestro/resolver.js';
+import { resolveTicket, type ResolveHooks, type ResolveReport } from '../../agents/maestro/resolver.js';
+import type { OpContext } from '../../runtime/context.js';
 import { defineOp } from '../op.js';
 import { actorOf, ticketId, ticketSchema } from './schemas.js';
 
@@ -34,13 +35,20 @@ export const toResolveOutput = (report: ResolveReport): z.output<typeof resolveO
   steps: report.steps.map(({ tool, kind, purpose, status, finding, durationMs }) => ({ tool, kind, purpose, status, finding, durationMs })),
 });
 
+/** The resolver's progress as the op's progress updates (a line per step for the CLI, notifications over MCP). */
+export const resolveProgress =
+  (ctx: OpContext): NonNullable<ResolveHooks['progress']> =>
+  ({ step, index, total, status, finding }) =>
+    // A step that ran but found a fault (a service down) shows as failed, as on the timeline.
+    ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status: status === 'ok' && finding ? 'failed' : status });
+
 export default defineOp({
   id: 'ticket.resolve',
   mcpName: 'real-resolver_resolve_ticket',
   title: 'Resolve a ticket',
   description:
     'Runs the ticket through the agents: sentiment and classification, a plan from Maestro (checks for its category, then a matching runbook), the checks and fixes ' +
-    '(fixes that need approval ask, or stop at waiting_approval), then resolves it or escalates it with the reason. Every step goes on the timeline with its duration.',
+    '(fixes that need approval ask, or stop at waiting_approval until `ticket approve`), then resolves it or escalates it with the reason. Every step goes on the timeline with its duration.',
   input: z.object({
     ticket_id: ticketId,
     force: z.boolean().default(false).describe('Take over a ticket left in_progress by a resolver that was killed.'),
@@ -52,9 +60,7 @@ export default defineOp({
     const report = await resolveTicket(ctx, ticket_id, actorOf(ctx), {
       force,
       approve: (step) => ctx.ask(`Run ${step.tool} ${JSON.stringify(step.input)} (${step.purpose})?`),
-      progress: ({ step, index, total, status, finding }) =>
-        // A step that ran but found a fault (a service down) shows as failed, as on the timeline.
-        ctx.progress({ message: `${step.tool}${status === 'running' ? ` — ${step.purpose}` : finding ? ` — ${finding}` : ''}`, done: index, total, status: status === 'ok' && finding ? 'failed' : status }),
+      progress: resolveProgress(ctx),
     });
     return toResolveOutput(report);
   },

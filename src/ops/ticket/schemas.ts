@@ -67,5 +67,5 @@ export const classificationSchema = z.object({
   fallback: z.string().nullable().describe('Why the LLM answer was not used, if one was asked.'),
 });
 
-/** Who acts: a CLI user, an MCP client, or an agent. */
-export const actorOf = (ctx: { runtime: { actor?: string } }) => ctx.runtime.actor ?? `cli:${process.env.USER ?? 'user'}`;
+/** Who acts: a CLI user, an MCP or REST caller, or an agent. */
+export const actorOf = (ctx: { actor: string }) => ctx.actor;

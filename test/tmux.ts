@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const hasTmux = existsSync('/usr/bin/tmux');
+
+export const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** One tmux server per test on its own socket, so nothing the user runs is touched: a real terminal for twl. */
+export class Tmux {
+  readonly socket = `twl-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  run(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  }
+  start(command: string, columns = 140, rows = 40): void {
+    this.run('new-session', '-d', '-s', 'dash', '-x', String(columns), '-y', String(rows), command);
+    this.run('set-option', '-t', 'dash', 'remain-on-exit', 'on');
+  }
+  pane(): string {
+    return this.run('capture-pane', '-p', '-t', 'dash');
+  }
+  async waitFor(what: (pane: string) => boolean, ms: number): Promise<string> {
+    const deadline = Date.now() + ms;
+    let pane = '';
+    while (Date.now() < deadline) {
+      pane = this.pane();
+      if (what(pane)) return pane;
+      await sleep(50);
+    }
+    throw new Error(`not on screen within ${ms} ms:\n${pane}`);
+  }
+  kill(): void {
+    try {
+      this.run('kill-server');
+    } catch {
+      // already gone
+    }
+  }
+}
