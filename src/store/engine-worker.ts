@@ -4,7 +4,20 @@
 // Self-contained on purpose (packages and node: only), so Node can load it from source too.
 import { parentPort, workerData } from 'node:worker_threads';
 import { existsSync, rmSync } from 'node:fs';
+import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
+
+/*
+ * Memory. A PGlite engine used to cost 500 MB resident (idle, 10,000 tickets: 530 MB for the
+ * host); `npm run bench -- host-memory` measures it. Two settings bring it under 200 MB:
+ * - shared_buffers: PostgreSQL's default 128 MB buffer pool lives in the WASM heap and fills
+ *   as pages are read; 16 MB holds twl's working set (the OS caches the data files anyway).
+ * - lazy WebAssembly compilation: V8 otherwise compiles all of PostgreSQL (9 MB of WASM)
+ *   with both its tiers up front; lazily, only the functions that run get compiled.
+ * The WASM heap itself cannot start smaller: the module declares 128 MB (2048 pages) minimum.
+ */
+v8.setFlagsFromString('--wasm-lazy-compilation');
+const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 interface Options {
   dataDir: string;
@@ -33,7 +46,7 @@ const errorOf = (err: unknown) => {
 
 try {
   // int8 and numeric come back as strings, as with `pg`, so both backends give the same values.
-  const db = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
+  const db = await PGlite.create(options.dataDir, { startParams, parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
   let stopServer: (() => Promise<void>) | undefined;
   if (options.mode === 'host' && options.socketPath) {
     rmSync(options.socketPath, { force: true });
