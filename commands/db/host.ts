@@ -17,6 +17,9 @@ export default class DbHost extends TwlCommand<Result> {
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --idle 10m --verbose'];
   static override flags = {
     idle: Flags.string({ description: `Exit after this long without connections (${durationHint}); 0: never.`, default: '0' }),
+    // Set by CLI commands that start it (store.autoHost): such a host hands the store over to a
+    // long-running process (serve, dash) or a restore that asks, on SIGTERM.
+    background: Flags.boolean({ hidden: true }),
   };
 
   async run(): Promise<Result> {
@@ -25,10 +28,10 @@ export default class DbHost extends TwlCommand<Result> {
     if (idleMs === undefined) throw new TwlError('TWL_INPUT_INVALID', `--idle "${flags.idle}" is not a duration: expected ${durationHint}.`);
     const runtime = await this.runtime();
     if (runtime.config.database.url) throw new TwlError('TWL_INPUT_INVALID', 'database.url is set: twl uses that PostgreSQL server, and there is no embedded store to host.');
-    const { hostStore } = await import('../../src/store/open.js');
-    const { embeddedPaths } = await import('../../src/store/embedded.js');
+    const { HANDOVER_MS, hostStore } = await import('../../src/store/open.js');
+    const { BACKGROUND_HOST_ROLE, embeddedPaths } = await import('../../src/store/embedded.js');
     const socket = embeddedPaths(runtime.loaded.home).socketPath;
-    const { store, ended, hosting } = await hostStore(runtime.loaded, runtime.logger, 'twl db host', { idleMs: idleMs || undefined });
+    const { store, ended, hosting, drain } = await hostStore(runtime.loaded, runtime.logger, flags.background ? BACKGROUND_HOST_ROLE : 'twl db host', { idleMs: idleMs || undefined });
     if (!hosting) {
       await store.close();
       throw new TwlError('TWL_STORE_BUSY', 'Another twl process hosts the embedded store already.');
@@ -41,6 +44,8 @@ export default class DbHost extends TwlCommand<Result> {
     runtime.logger.info({ socket, idleMs }, 'store host ready');
     const reason = await Promise.race([ended, signals]);
     runtime.logger.info({ reason }, 'store host stopping');
+    // Handing over (a long-running process or a restore asked): the connected commands finish first.
+    if (reason === 'terminated') await drain(HANDOVER_MS);
     await store.close();
     return { socket, reason };
   }
