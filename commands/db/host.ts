@@ -13,12 +13,13 @@ export default class DbHost extends TwlCommand<Result> {
   static override description =
     'Opens the embedded store and serves it on <data dir>/run/.s.PGSQL.5432; other twl commands connect to it with pg instead of opening the store themselves (much faster, and safe to run at once). ' +
     'CLI commands start one in the background by themselves (store.autoHost); run it in the foreground to keep it up, or to watch its log. ' +
-    'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. With database.url set there is nothing to host.';
+    'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. ' +
+    'A statement whose client goes away (a command past its --timeout, or killed) is stopped: PGlite cannot cancel it, so the host starts a new engine on the same files. With database.url set there is nothing to host.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --idle 10m --verbose'];
   static override flags = {
     idle: Flags.string({ description: `Exit after this long without connections (${durationHint}); 0: never.`, default: '0' }),
     // Set by CLI commands that start it (store.autoHost): such a host hands the store over to a
-    // long-running process (serve, dash) or a restore that asks, on SIGTERM.
+    // long-running process (serve, a foreground db host) or a restore that asks, on SIGTERM.
     background: Flags.boolean({ hidden: true }),
   };
 

@@ -49,7 +49,7 @@ export const BACKGROUND_HOST_ROLE = 'twl db host, in the background';
 /**
  * Asks twl's own background host of this data directory, if that is what holds it, to hand the
  * store over: it stops listening, lets its clients finish (bounded), then exits and releases
- * the lock. Returns its pid, or undefined when the holder is anything else (serve, dash, a
+ * the lock. Returns its pid, or undefined when the holder is anything else (serve, a
  * `twl db host` someone started, a command). The owner file is written by the lock holder and
  * the lock is live, so the pid is that process. `asked`: the pids signalled already.
  */

@@ -7,13 +7,14 @@ import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 
 /*
- * Memory. A PGlite engine used to cost 500 MB resident (idle, 10,000 tickets: 530 MB for the
- * host); `npm run bench -- host-memory` measures it. Two settings bring it under 200 MB:
+ * Memory (`npm run bench -- host-memory`). PGlite's defaults cost a host ~530 MB resident,
+ * idle on a store of 10,000 tickets; these two settings bring it to ~250 MB:
  * - shared_buffers: PostgreSQL's default 128 MB buffer pool lives in the WASM heap and fills
  *   as pages are read; 16 MB holds twl's working set (the OS caches the data files anyway).
  * - lazy WebAssembly compilation: V8 otherwise compiles all of PostgreSQL (9 MB of WASM)
- *   with both its tiers up front; lazily, only the functions that run get compiled.
- * The WASM heap itself cannot start smaller: the module declares 128 MB (2048 pages) minimum.
+ *   up front; lazily, only the functions that run get compiled (~35 MB less).
+ * What remains: the WASM heap cannot start below the 128 MB (2048 pages) the module declares,
+ * and it never shrinks: a host that ran a big statement (an import) keeps its peak.
  */
 v8.setFlagsFromString('--wasm-lazy-compilation');
 const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];

@@ -142,7 +142,7 @@ export const HANDOVER_MS = 5000;
 /**
  * For long-running processes: host the embedded store on a socket (other twl processes
  * connect to it) and use it through that socket too. twl's own background host (started by a
- * CLI command) hands the store over to it; another long-running host (serve, dash, a `twl db
+ * CLI command) hands the store over to it; another long-running host (serve, a `twl db
  * host` started by hand) is shared. With database.url set, a plain store.
  */
 export async function hostStore(loaded: LoadedConfig, logger: Logger, role: string, options: { idleMs?: number } = {}): Promise<HostedStore> {
