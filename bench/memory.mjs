@@ -7,22 +7,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Resident set size of a process, in MB (Linux /proc). */
-const rssMb = (pid) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/**
+ * Resident set size of a process, and the part of it that is its own (private pages: not the
+ * node binary's code and libraries, which every node process shares), in MB (Linux /proc).
+ */
+const memoryMb = (pid) => {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+  return { rss: kb('Rss') / 1024, own: (kb('Private_Dirty') + kb('Private_Clean')) / 1024 };
 };
 
-/** Samples a process's RSS every 250 ms for `ms`, returns the last sample (idle, settled) and the peak. */
+/** Samples a process's memory every 250 ms for `ms`: the last sample (idle, settled) and the peak RSS. */
 async function settle(pid, ms) {
   let peak = 0;
-  let last = 0;
+  let last = { rss: 0, own: 0 };
   for (let t = 0; t < ms; t += 250) {
-    last = rssMb(pid);
-    peak = Math.max(peak, last);
+    last = memoryMb(pid);
+    peak = Math.max(peak, last.rss);
     await sleep(250);
   }
-  return { idle: last, peak };
+  return { idle: last.rss, own: last.own, peak };
 }
 
 async function idleProcess(node, args, env, settleMs, ready = () => true) {
@@ -109,8 +113,9 @@ export async function hostMemory({ root, bin, node, json, tickets = Number(proce
   }
   if (!json) {
     console.log(`\nhost-memory — resident set size (RSS); node ${process.version}, ${os.cpus().length} cores`);
-    console.log(`${'case'.padEnd(52)}${'idle'.padStart(10)}${'peak'.padStart(10)}   goal`);
-    for (const r of rows) console.log(`${r.name.padEnd(52)}${`${r.idle.toFixed(0)} MB`.padStart(10)}${`${r.peak.toFixed(0)} MB`.padStart(10)}   ${r.goal ? `idle ≤ ${r.goal} MB  ${r.idle <= r.goal ? 'met' : 'MISSED'}` : ''}`);
+    console.log(`${'case'.padEnd(52)}${'idle RSS'.padStart(10)}${'own'.padStart(9)}${'peak RSS'.padStart(10)}   goal (idle RSS)`);
+    for (const r of rows) console.log(`${r.name.padEnd(52)}${`${r.idle.toFixed(0)} MB`.padStart(10)}${`${r.own.toFixed(0)} MB`.padStart(9)}${`${r.peak.toFixed(0)} MB`.padStart(10)}   ${r.goal ? `≤ ${r.goal} MB  ${r.idle <= r.goal ? 'met' : 'MISSED'}` : ''}`);
+    console.log('own: private pages only (RSS less the node binary and libraries, shared by every node process)');
   }
   return rows;
 }
