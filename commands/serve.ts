@@ -42,10 +42,12 @@ export default class Serve extends TwlCommand<void> {
     const { opCommands, createMcpServer } = await import('../src/mcp/server.js');
     const entries = await opCommands(this.config);
     const closers: Array<() => Promise<void>> = [];
+    // stdio: the client closing stdin ends the server, once the calls in flight are answered.
+    const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('interrupted'));
       process.once('SIGTERM', () => resolve('terminated'));
-      if (flags.stdio) process.stdin.once('end', () => resolve('stdin closed'));
+      void stdio?.ended.then(resolve);
     });
     if (flags.http) {
       const exposed = !['127.0.0.1', '::1', 'localhost'].includes(flags.host);
@@ -56,11 +58,12 @@ export default class Serve extends TwlCommand<void> {
       this.logToStderr(`twl serves MCP at ${http.url}/mcp (health ${http.url}/health, REST ${http.url}/api/tools)`);
       runtime.logger.info({ url: http.url }, 'twl HTTP server ready');
     }
-    if (flags.stdio) {
+    if (stdio) {
       // The opening message decides the era: initialize pins a 2025 session, a request with a
       // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
       const handle = serveStdio(({ era }) => createMcpServer(entries, runtime, this.config.version, era), {
+        transport: stdio.transport,
         onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
       });
       closers.push(() => handle.close());

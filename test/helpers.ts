@@ -96,3 +96,21 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
   });
   return { child, url };
 }
+
+type RpcResponse = { id?: number; result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text?: string }> }; error?: unknown };
+
+/**
+ * One `twl serve --stdio` session as a client that writes its requests and closes stdin at once:
+ * initialize, then each call (ids 2, 3, …). Resolves once the server exits, with the responses by id.
+ */
+export async function stdioSession(home: string, calls: Array<{ name: string; arguments: Record<string, unknown> }>, env: Record<string, string> = {}) {
+  const rpc = (message: Record<string, unknown>) => `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`;
+  const input = [
+    rpc({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'twl-test', version: '1' } } }),
+    rpc({ method: 'notifications/initialized', params: {} }),
+    ...calls.map((c, i) => rpc({ id: i + 2, method: 'tools/call', params: c })),
+  ].join('');
+  const r = await execa(process.execPath, [bin, 'serve', '--stdio'], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, ...env }, cwd: home, extendEnv: false, reject: false, input, timeout: 90_000 });
+  const messages = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as RpcResponse);
+  return { exitCode: r.exitCode, stderr: r.stderr, stdout: r.stdout, byId: new Map(messages.filter((m) => m.id !== undefined).map((m) => [m.id!, m])) };
+}

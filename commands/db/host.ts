@@ -13,10 +13,14 @@ export default class DbHost extends TwlCommand<Result> {
   static override description =
     'Opens the embedded store and serves it on <data dir>/run/.s.PGSQL.5432; other twl commands connect to it with pg instead of opening the store themselves (much faster, and safe to run at once). ' +
     'CLI commands start one in the background by themselves (store.autoHost); run it in the foreground to keep it up, or to watch its log. ' +
-    'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. With database.url set there is nothing to host.';
+    'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. ' +
+    'A statement whose client goes away (a command past its --timeout, or killed) is stopped: PGlite cannot cancel it, so the host starts a new engine on the same files. With database.url set there is nothing to host.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --idle 10m --verbose'];
   static override flags = {
     idle: Flags.string({ description: `Exit after this long without connections (${durationHint}); 0: never.`, default: '0' }),
+    // Set by CLI commands that start it (store.autoHost): such a host hands the store over to a
+    // long-running process (serve, a foreground db host) or a restore that asks, on SIGTERM.
+    background: Flags.boolean({ hidden: true }),
   };
 
   async run(): Promise<Result> {
@@ -25,10 +29,10 @@ export default class DbHost extends TwlCommand<Result> {
     if (idleMs === undefined) throw new TwlError('TWL_INPUT_INVALID', `--idle "${flags.idle}" is not a duration: expected ${durationHint}.`);
     const runtime = await this.runtime();
     if (runtime.config.database.url) throw new TwlError('TWL_INPUT_INVALID', 'database.url is set: twl uses that PostgreSQL server, and there is no embedded store to host.');
-    const { hostStore } = await import('../../src/store/open.js');
-    const { embeddedPaths } = await import('../../src/store/embedded.js');
+    const { HANDOVER_MS, hostStore } = await import('../../src/store/open.js');
+    const { BACKGROUND_HOST_ROLE, embeddedPaths } = await import('../../src/store/embedded.js');
     const socket = embeddedPaths(runtime.loaded.home).socketPath;
-    const { store, ended, hosting } = await hostStore(runtime.loaded, runtime.logger, 'twl db host', { idleMs: idleMs || undefined });
+    const { store, ended, hosting, drain } = await hostStore(runtime.loaded, runtime.logger, flags.background ? BACKGROUND_HOST_ROLE : 'twl db host', { idleMs: idleMs || undefined });
     if (!hosting) {
       await store.close();
       throw new TwlError('TWL_STORE_BUSY', 'Another twl process hosts the embedded store already.');
@@ -41,6 +45,8 @@ export default class DbHost extends TwlCommand<Result> {
     runtime.logger.info({ socket, idleMs }, 'store host ready');
     const reason = await Promise.race([ended, signals]);
     runtime.logger.info({ reason }, 'store host stopping');
+    // Handing over (a long-running process or a restore asked): the connected commands finish first.
+    if (reason === 'terminated') await drain(HANDOVER_MS);
     await store.close();
     return { socket, reason };
   }

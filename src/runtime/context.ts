@@ -183,6 +183,13 @@ export class Runtime {
 
   async close(): Promise<void> {
     clearTimeout(this.flushTimer);
+    // A command whose statement overran exits at its timeout: it does not wait for the
+    // store host's new engine just to record the call.
+    const store = await this.storeP?.catch(() => undefined);
+    if (store?.abandoned && this.activity.size) {
+      this.logger.debug({ calls: this.activity.size }, 'not recording op calls: the store host is replacing its engine');
+      this.activity.clear();
+    }
     await this.flushActivity();
     const settled = async <T extends { close(): Promise<void> }>(p?: Promise<T>) => (await p?.catch(() => undefined))?.close();
     await settled(this.cacheP);

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import lockfile from 'proper-lockfile';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
+import { HostServer } from './host-server.js';
 import { abortion, type QueryResult, type Queryable, type Store, type TransactionOptions } from './types.js';
 
 /** Where the embedded store keeps its files under the data directory. */
@@ -42,6 +43,31 @@ const readOwner = (file: string): Owner | undefined => {
   }
 };
 
+/** The role a background host (`twl db host` started by a CLI command, store.autoHost) records as owner. */
+export const BACKGROUND_HOST_ROLE = 'twl db host, in the background';
+
+/**
+ * Asks twl's own background host of this data directory, if that is what holds it, to hand the
+ * store over: it stops listening, lets its clients finish (bounded), then exits and releases
+ * the lock. Returns its pid, or undefined when the holder is anything else (serve, a
+ * `twl db host` someone started, a command). The owner file is written by the lock holder and
+ * the lock is live, so the pid is that process. `asked`: the pids signalled already.
+ */
+export function stopBackgroundHost(paths: EmbeddedPaths, logger: Logger, asked: Set<number>): number | undefined {
+  const owner = readOwner(paths.ownerFile);
+  if (owner?.role !== BACKGROUND_HOST_ROLE || owner.pid === process.pid) return undefined;
+  // Asked once: it is handing over (a second signal would kill it mid-way).
+  if (asked.has(owner.pid)) return owner.pid;
+  asked.add(owner.pid);
+  try {
+    process.kill(owner.pid, 'SIGTERM');
+  } catch {
+    return undefined;
+  }
+  logger.info({ pid: owner.pid }, 'asked the background store host to hand the store over');
+  return owner.pid;
+}
+
 export const describeOwner = (paths: EmbeddedPaths): string => {
   const owner = readOwner(paths.ownerFile);
   return owner ? `pid ${owner.pid} (${owner.role}, since ${owner.since})` : 'another twl process';
@@ -73,7 +99,7 @@ export async function tryLock(paths: EmbeddedPaths, role: string, logger: Logger
   }
 }
 
-type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; onChunk?: (chunk: Uint8Array) => void };
 
 const workerUrl = new URL(`./engine-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
@@ -84,26 +110,22 @@ export class EngineWorker {
   private nextId = 1;
   private dead: Error | undefined;
   readonly ready: Promise<void>;
-  /** Host mode: resolves with the reason when the host should stop (idle, data directory gone). */
-  readonly ended: Promise<string>;
   /** Resolves once the worker thread is gone: only then may another engine open the same files. */
   readonly exited: Promise<void>;
 
-  constructor(options: { dataDir: string; mode: 'direct' | 'host'; socketPath?: string; maxConnections?: number; idleMs?: number }) {
+  constructor(options: { dataDir: string }) {
     this.worker = new Worker(workerUrl, { workerData: options });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
-    let end: (reason: string) => void;
-    this.ended = new Promise((resolve) => (end = resolve));
     this.ready = new Promise((resolve, reject) => {
-      this.worker.on('message', (msg: { type?: string; id?: number; ok?: boolean; result?: unknown; reason?: string; error?: { message: string } & Record<string, unknown> }) => {
+      this.worker.on('message', (msg: { type?: string; id?: number; ok?: boolean; result?: unknown; chunk?: Uint8Array; error?: { message: string } & Record<string, unknown> }) => {
         if (msg.type === 'ready') return resolve();
-        if (msg.type === 'ended') return end(msg.reason ?? 'ended');
         if (msg.type === 'fatal') {
           this.dead = new TwlError('TWL_STORE_FAILED', `Cannot open the embedded store at ${options.dataDir}: ${msg.error?.message}`);
           return reject(this.dead);
         }
         const pending = msg.id === undefined ? undefined : this.pending.get(msg.id);
         if (!pending) return;
+        if (msg.chunk) return pending.onChunk?.(msg.chunk);
         this.pending.delete(msg.id!);
         if (msg.ok) pending.resolve(msg.result);
         else pending.reject(Object.assign(new Error(msg.error?.message ?? 'query failed'), msg.error));
@@ -112,10 +134,7 @@ export class EngineWorker {
         this.fail(new TwlError('TWL_STORE_FAILED', `The embedded store engine failed: ${err.message}`, { cause: err }));
         reject(this.dead);
       });
-      this.worker.on('exit', () => {
-        this.fail(new TwlError('TWL_STORE_FAILED', 'The embedded store engine has stopped.'));
-        end('the engine stopped');
-      });
+      this.worker.on('exit', () => this.fail(new TwlError('TWL_STORE_FAILED', 'The embedded store engine has stopped.')));
     });
   }
 
@@ -129,13 +148,18 @@ export class EngineWorker {
     return this.dead === undefined;
   }
 
-  request<T>(message: Record<string, unknown>): Promise<T> {
+  request<T>(message: Record<string, unknown>, onChunk?: (chunk: Uint8Array) => void): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onChunk });
       this.worker.postMessage({ id, ...message });
     });
+  }
+
+  /** Wire-protocol messages from a client of the host, answered chunk by chunk; says whether a transaction is open after them. */
+  protocol(messages: Uint8Array[], onChunk: (chunk: Uint8Array) => void): Promise<{ inTransaction: boolean }> {
+    return this.request({ type: 'protocol', messages }, onChunk);
   }
 
   /** Stops a statement that cannot be cancelled: the engine goes away with it. */
@@ -161,20 +185,9 @@ export class EmbeddedStore implements Store {
     private readonly release: () => Promise<void>,
   ) {}
 
-  private static async start(dataDir: string): Promise<EngineWorker> {
-    const engine = new EngineWorker({ dataDir, mode: 'direct' });
-    try {
-      await engine.ready;
-    } catch (err) {
-      await engine.close();
-      throw err;
-    }
-    return engine;
-  }
-
   static async open(paths: EmbeddedPaths, release: () => Promise<void>): Promise<EmbeddedStore> {
     try {
-      return new EmbeddedStore(await EmbeddedStore.start(paths.dataDir), paths.dataDir, release);
+      return new EmbeddedStore(await startEngine(paths.dataDir), paths.dataDir, release);
     } catch (err) {
       await release();
       throw err;
@@ -193,7 +206,7 @@ export class EmbeddedStore implements Store {
       // lock), once its thread is gone: two engines on the same files at once would corrupt them.
       if (!this.engine.alive) {
         await this.engine.exited;
-        this.engine = await EmbeddedStore.start(this.location);
+        this.engine = await startEngine(this.location);
       }
       return fn();
     };
@@ -251,6 +264,18 @@ export class EmbeddedStore implements Store {
   }
 }
 
+/** Starts an engine on a data directory; fails (and cleans up) when it cannot open it. */
+async function startEngine(dataDir: string): Promise<EngineWorker> {
+  const engine = new EngineWorker({ dataDir });
+  try {
+    await engine.ready;
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+
 /**
  * Hosts the embedded store on a Unix socket so other twl processes can share it (serve,
  * db host). It listens on a private boot socket first; `publish` moves the socket to where
@@ -261,21 +286,21 @@ export async function startEmbeddedHost(
   release: () => Promise<void>,
   logger: Logger,
   options: { idleMs?: number } = {},
-): Promise<{ publish: () => void; stop: () => Promise<void>; ended: Promise<string> }> {
+): Promise<{ publish: () => void; stop: () => Promise<void>; drain: (ms: number) => Promise<void>; ended: Promise<string>; server: HostServer }> {
   mkdirSync(paths.bootDir, { recursive: true });
   for (const stale of [paths.socketPath, paths.bootSocketPath]) rmSync(stale, { force: true });
-  const engine = new EngineWorker({ dataDir: paths.dataDir, mode: 'host', socketPath: paths.bootSocketPath, maxConnections: 64, idleMs: options.idleMs });
+  let server: HostServer;
   try {
-    await engine.ready;
+    server = new HostServer(await startEngine(paths.dataDir), () => startEngine(paths.dataDir), logger, { dataDir: paths.dataDir, idleMs: options.idleMs, maxConnections: 64 });
+    await server.listen(paths.bootSocketPath);
   } catch (err) {
-    await engine.close();
     await release();
     throw err;
   }
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      await engine.close();
+      await (await server.stop()).close();
       for (const socket of [paths.socketPath, paths.bootSocketPath]) rmSync(socket, { force: true });
       await release();
     })());
@@ -283,5 +308,10 @@ export async function startEmbeddedHost(
     renameSync(paths.bootSocketPath, paths.socketPath);
     logger.info({ socket: paths.socketPath }, 'hosting the embedded store');
   };
-  return { publish, stop, ended: engine.ended };
+  /** Stops taking clients (the socket goes away) and waits, up to ms, for the connected ones to finish. */
+  const drain = async (ms: number) => {
+    for (const socket of [paths.socketPath, paths.bootSocketPath]) rmSync(socket, { force: true });
+    await server.drain(ms);
+  };
+  return { publish, stop, drain, ended: server.ended, server };
 }

@@ -3,19 +3,32 @@
 // way to keep the caller responsive and enforce a timeout (the caller terminates us).
 // Self-contained on purpose (packages and node: only), so Node can load it from source too.
 import { parentPort, workerData } from 'node:worker_threads';
-import { existsSync, rmSync } from 'node:fs';
+import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
+
+/*
+ * Memory (`npm run bench -- host-memory`). PGlite's defaults cost a host ~530 MB resident,
+ * idle on a store of 10,000 tickets; these two settings bring it to ~250 MB:
+ * - shared_buffers: PostgreSQL's default 128 MB buffer pool lives in the WASM heap and fills
+ *   as pages are read; 16 MB holds twl's working set (the OS caches the data files anyway).
+ * - lazy WebAssembly compilation: V8 otherwise compiles all of PostgreSQL (9 MB of WASM)
+ *   up front; lazily, only the functions that run get compiled (~35 MB less).
+ * What remains: the WASM heap cannot start below the 128 MB (2048 pages) the module declares,
+ * and it never shrinks: a host that ran a big statement (an import) keeps its peak.
+ */
+v8.setFlagsFromString('--wasm-lazy-compilation');
+const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 interface Options {
   dataDir: string;
-  mode: 'direct' | 'host';
-  socketPath?: string;
-  maxConnections?: number;
-  /** Host mode: report 'idle' after this long without a connection. */
-  idleMs?: number;
 }
 
-type Request = { id: number; type: 'query'; sql: string; params?: unknown[] } | { id: number; type: 'exec'; sql: string } | { id: number; type: 'close' };
+type Request =
+  | { id: number; type: 'query'; sql: string; params?: unknown[] }
+  | { id: number; type: 'exec'; sql: string }
+  /** Wire-protocol messages of a client of the host (src/store/host-server.ts), answered as they come. */
+  | { id: number; type: 'protocol'; messages: Uint8Array[] }
+  | { id: number; type: 'close' };
 
 const options = workerData as Options;
 const port = parentPort!;
@@ -33,26 +46,7 @@ const errorOf = (err: unknown) => {
 
 try {
   // int8 and numeric come back as strings, as with `pg`, so both backends give the same values.
-  const db = await PGlite.create(options.dataDir, { parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
-  let stopServer: (() => Promise<void>) | undefined;
-  if (options.mode === 'host' && options.socketPath) {
-    rmSync(options.socketPath, { force: true });
-    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-    const server = new PGLiteSocketServer({ db, path: options.socketPath, maxConnections: options.maxConnections ?? 32 });
-    await server.start();
-    let lastBusy = Date.now();
-    const watch = setInterval(() => {
-      // A data directory that was removed (a deleted test home) ends the host too.
-      if (!existsSync(options.dataDir)) return port.postMessage({ type: 'ended', reason: 'the data directory was removed' });
-      if (server.getStats().activeConnections > 0) lastBusy = Date.now();
-      else if (options.idleMs && Date.now() - lastBusy >= options.idleMs) port.postMessage({ type: 'ended', reason: `idle for ${options.idleMs} ms` });
-    }, 500);
-    watch.unref();
-    stopServer = async () => {
-      clearInterval(watch);
-      await server.stop();
-    };
-  }
+  const db = await PGlite.create(options.dataDir, { startParams, parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
   port.on('message', async (req: Request) => {
     try {
       if (req.type === 'query') {
@@ -61,9 +55,19 @@ try {
       } else if (req.type === 'exec') {
         await db.exec(req.sql);
         port.postMessage({ id: req.id, ok: true });
+      } else if (req.type === 'protocol') {
+        await db.runExclusive(async () => {
+          for (const message of req.messages) {
+            await db.execProtocolRawStream(message, {
+              onRawData: (data) => {
+                const chunk = data.slice();
+                port.postMessage({ id: req.id, chunk }, [chunk.buffer]);
+              },
+            });
+          }
+        });
+        port.postMessage({ id: req.id, ok: true, result: { inTransaction: db.isInTransaction() } });
       } else {
-        await stopServer?.();
-        if (options.socketPath) rmSync(options.socketPath, { force: true });
         await db.close();
         port.postMessage({ id: req.id, ok: true });
         port.close();

@@ -6,7 +6,8 @@ import type { LoadedConfig } from '../runtime/config.js';
 import { TwlError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { redactUrl } from '../runtime/redact.js';
-import { EmbeddedStore, describeOwner, embeddedPaths, startEmbeddedHost, tryLock, type EmbeddedPaths } from './embedded.js';
+import { BACKGROUND_HOST_ROLE, EmbeddedStore, describeOwner, embeddedPaths, startEmbeddedHost, stopBackgroundHost, tryLock, type EmbeddedPaths } from './embedded.js';
+import { SELF_APPLICATION } from './host-server.js';
 import { migrate } from './migrate.js';
 import { PgStore } from './postgres.js';
 import type { Store } from './types.js';
@@ -22,7 +23,7 @@ export interface OpenOptions {
   keepAlive?: boolean;
 }
 
-const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string } = {}) =>
+const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string; self?: boolean } = {}) =>
   PgStore.connect(
     {
       host: options.dir ?? paths.runDir,
@@ -31,6 +32,8 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
       database: 'postgres',
       max: poolSize,
       connectionTimeoutMillis: 2000,
+      // The hosting process's own connections: the host does not wait for them when it hands over.
+      ...(options.self ? { application_name: SELF_APPLICATION } : {}),
       // A long-running client keeps its connection, so an idle-expiring host stays up for it.
       ...(options.keepAlive ? { idleTimeoutMillis: 0, allowExitOnIdle: false } : {}),
     },
@@ -44,7 +47,7 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
 async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
   mkdirSync(paths.runDir, { recursive: true });
   const log = openSync(path.join(paths.runDir, 'host.log'), 'a');
-  const child = spawn(process.execPath, [hostBin, 'db', 'host', '--idle', `${loaded.config.store.autoHost}ms`], {
+  const child = spawn(process.execPath, [hostBin, 'db', 'host', '--idle', `${loaded.config.store.autoHost}ms`, '--background'], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, TWL_HOME: loaded.home, ...(loaded.file ? { TWL_CONFIG: loaded.file } : {}) },
@@ -74,7 +77,7 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
  */
 async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenOptions): Promise<Store> {
   const paths = embeddedPaths(loaded.home);
-  const deadline = Date.now() + loaded.config.store.lockTimeout;
+  let deadline = Date.now() + loaded.config.store.lockTimeout;
   let spawned = false;
   for (let attempt = 0; ; attempt++) {
     if (existsSync(paths.socketPath)) {
@@ -86,6 +89,8 @@ async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenO
       const store = await spawnHost(loaded, paths, options.hostBin, logger, options.keepAlive ?? false);
       if (store) return store;
       logger.info('the background store host did not start; opening the store directly');
+      // Waiting for it used up the wait (a new store on a loaded machine): wait for its lock anew.
+      deadline = Date.now() + loaded.config.store.lockTimeout;
     }
     const release = await tryLock(paths, options.role ?? 'twl', logger);
     if (release) {
@@ -127,24 +132,35 @@ export interface HostedStore {
   hosting: boolean;
   /** Resolves with the reason when the host should stop (idle, data directory removed). Never, for a shared or PostgreSQL store. */
   ended: Promise<string>;
+  /** Hosting: stop taking clients and let the connected ones finish, up to ms (then close the store). */
+  drain: (ms: number) => Promise<void>;
 }
+
+/** How long a background host lets its clients finish when a long-running process takes the store over. */
+export const HANDOVER_MS = 5000;
 
 /**
  * For long-running processes: host the embedded store on a socket (other twl processes
- * connect to it) and use it through that socket too. If another process hosts it already,
- * share that one. With database.url set, a plain store.
+ * connect to it) and use it through that socket too. twl's own background host (started by a
+ * CLI command) hands the store over to it; another long-running host (serve, a `twl db
+ * host` started by hand) is shared. With database.url set, a plain store.
  */
 export async function hostStore(loaded: LoadedConfig, logger: Logger, role: string, options: { idleMs?: number } = {}): Promise<HostedStore> {
   const never = new Promise<string>(() => undefined);
-  if (loaded.config.database.url) return { store: await openStore(loaded, logger, { role }), hosting: false, ended: never };
+  const drainNothing = async () => undefined;
+  if (loaded.config.database.url) return { store: await openStore(loaded, logger, { role }), hosting: false, ended: never, drain: drainNothing };
   const paths = embeddedPaths(loaded.home);
-  if (existsSync(paths.socketPath)) {
-    const shared = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: true }).catch(() => undefined);
-    if (shared) return { store: shared, hosting: false, ended: never };
-  }
-  const deadline = Date.now() + loaded.config.store.lockTimeout;
+  // A background host never takes over another one: it shares it (or loses the race).
+  const takeOver = role !== BACKGROUND_HOST_ROLE;
+  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, takeOver ? HANDOVER_MS + 5000 : 0);
+  const asked = new Set<number>();
   let release = await tryLock(paths, role, logger);
   while (!release) {
+    const handingOver = takeOver && stopBackgroundHost(paths, logger, asked) !== undefined;
+    if (!handingOver && existsSync(paths.socketPath)) {
+      const shared = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: true }).catch(() => undefined);
+      if (shared) return { store: shared, hosting: false, ended: never, drain: drainNothing };
+    }
     if (Date.now() >= deadline) {
       throw new TwlError('TWL_STORE_BUSY', `The embedded store at ${paths.dataDir} is in use by ${describeOwner(paths)}; cannot host it.`);
     }
@@ -162,12 +178,12 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
       await boot.close();
     }
     host.publish();
-    store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop });
+    store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop, self: true });
   } catch (err) {
     await host.stop();
     throw err;
   }
-  return { store, hosting: true, ended: host.ended };
+  return { store, hosting: true, ended: host.ended, drain: host.drain };
 }
 
 export const openHostedStore = async (loaded: LoadedConfig, logger: Logger, role: string): Promise<Store> => (await hostStore(loaded, logger, role)).store;

@@ -37,6 +37,8 @@ const wrap = (client: Pick<PoolClient, 'query'>): Queryable => ({
 
 /** PostgreSQL through a `pg` pool: a real server, or the embedded store hosted on a socket. */
 export class PgStore implements Store {
+  abandoned = false;
+
   private constructor(
     private readonly pool: Pool,
     readonly backend: StoreBackend,
@@ -126,8 +128,9 @@ export class PgStore implements Store {
       clearTimeout(timer);
       interrupt.dispose();
       work.catch(() => undefined);
-      // A connection abandoned mid-statement is destroyed, not reused.
+      // A connection abandoned mid-statement is destroyed, not reused (the embedded host then stops the statement).
       client.release(broken ? new Error('abandoned after a timeout') : undefined);
+      if (broken && this.backend === 'embedded-host') this.abandoned = true;
     }
   }
 

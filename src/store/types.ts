@@ -49,5 +49,10 @@ export interface Store extends Queryable {
   readonly location: string;
   /** Runs `fn` on one connection inside a transaction: committed if it returns, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * True once this process abandoned a statement on the embedded store's host (timeout,
+   * interruption): the host is replacing its engine, and a new statement would wait for it.
+   */
+  readonly abandoned?: boolean;
   close(): Promise<void>;
 }

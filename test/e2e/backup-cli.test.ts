@@ -14,7 +14,7 @@ function corrupt(file: string): void {
 }
 
 describe('twl backup on the embedded store', () => {
-  it('creates and verifies a backup while the background host serves the store, and a corrupted one fails verify', async () => {
+  it('creates and verifies a backup while the background host serves the store, restores it (the host hands the store over), and a corrupted one fails verify', async () => {
     const { home, cleanup } = tempHome('twl-backup-e2e-');
     try {
       // The first command starts the background store host (store.autoHost): the backup goes through its socket.
@@ -31,11 +31,15 @@ describe('twl backup on the embedded store', () => {
       const listed = await twl(['backup', 'list'], { home });
       expect(listed.stdout).toMatch(new RegExp(`${backup.id}\\s+embedded\\s+store\\s+.*ok `));
 
-      // The host holds the store: a restore says what to stop instead of touching it.
-      const busy = await twl(['backup', 'restore', '--id', backup.id, '--yes'], { home });
-      expect(busy.exitCode).toBe(6);
-      expect(busy.stderr).toMatch(/TWL_STORE_BUSY.*twl db host/s);
-      expect(busy.stderr).toMatch(/kill \d+/);
+      // twl's own background host holds the store: the restore asks it to hand the store over (it refused before).
+      const hostPid = (JSON.parse(readFileSync(path.join(home, 'store.owner.json'), 'utf8')) as { pid: number }).pid;
+      expect((await twl(['ticket', 'create', 'Written after the backup'], { home })).exitCode).toBe(0);
+      const restored = await twl(['backup', 'restore', '--id', backup.id, '--yes', '--json'], { home, timeout: 120_000 });
+      expect(restored.exitCode, restored.stderr).toBe(0);
+      expect(envelope(restored.stdout).result).toMatchObject({ id: backup.id, kind: 'embedded' });
+      expect(() => process.kill(hostPid, 0)).toThrow();
+      const tickets = await twl(['ticket', 'list', '--json'], { home });
+      expect(JSON.stringify(envelope(tickets.stdout).result)).not.toMatch(/Written after the backup/);
 
       corrupt(path.join(backup.dir, 'store.sql'));
       const bad = await twl(['backup', 'verify', '--id', backup.id, '--json'], { home, timeout: 120_000 });
@@ -44,7 +48,7 @@ describe('twl backup on the embedded store', () => {
     } finally {
       cleanup();
     }
-  });
+  }, 240_000);
 
   it('restores with --yes when no process holds the store, refuses without it, and prunes', async () => {
     const { home, cleanup } = tempHome('twl-restore-e2e-');

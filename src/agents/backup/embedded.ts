@@ -2,7 +2,9 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import type { LoadedConfig } from '../../runtime/config.js';
 import { TwlError, messageOf } from '../../runtime/errors.js';
 import type { Logger } from '../../runtime/logger.js';
-import { describeOwner, embeddedPaths, tryLock, type EmbeddedPaths } from '../../store/embedded.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeOwner, embeddedPaths, stopBackgroundHost, tryLock, type EmbeddedPaths } from '../../store/embedded.js';
+import { HANDOVER_MS } from '../../store/open.js';
 import { migrations } from '../../store/migrate.js';
 import type { Queryable, Store } from '../../store/types.js';
 import { compareCounts, diffLines, rowCounts, schemaFingerprint, userTables, type CountCheck } from './catalog.js';
@@ -158,7 +160,16 @@ export interface EmbeddedRestore {
  */
 export async function restoreEmbedded(loaded: LoadedConfig, file: string, expected: Record<string, number>, logger: Logger, options: { keepPrevious?: boolean; signal?: AbortSignal } = {}): Promise<EmbeddedRestore> {
   const paths = embeddedPaths(loaded.home);
-  const release = await tryLock(paths, 'twl backup restore', logger);
+  let release = await tryLock(paths, 'twl backup restore', logger);
+  // twl's own background host (started by a CLI command) hands the store over; anything else is in use.
+  const asked = new Set<number>();
+  if (!release && stopBackgroundHost(paths, logger, asked) !== undefined) {
+    const deadline = Date.now() + loaded.config.store.lockTimeout + HANDOVER_MS;
+    while (!release && Date.now() < deadline) {
+      await sleep(100);
+      release = await tryLock(paths, 'twl backup restore', logger);
+    }
+  }
   if (!release) {
     const pid = ownerPid(paths);
     const self = pid === process.pid;
@@ -166,7 +177,7 @@ export async function restoreEmbedded(loaded: LoadedConfig, file: string, expect
       actions: [
         self
           ? 'Run the restore from its own command (`twl backup restore`), not from a process that uses the store.'
-          : `Stop that process first: Ctrl-C a \`twl serve\`, \`twl dash\` or \`twl worker\`; a background \`twl db host\` stops with \`kill ${pid ?? '<pid>'}\` (it also exits by itself after store.autoHost of idleness). Then run the restore again.`,
+          : `Stop that process first (Ctrl-C a \`twl serve\`, \`twl dash\` or \`twl db host\`; \`kill ${pid ?? '<pid>'}\` from another terminal), then run the restore again.`,
       ],
     });
   }

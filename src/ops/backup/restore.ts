@@ -8,7 +8,7 @@ export default defineOp({
   title: 'Restore a backup',
   description:
     'Replaces a database with a backup of it, after checking the backup\'s checksums. PostgreSQL: pg_restore --clean --if-exists in one transaction. ' +
-    'The embedded store: only while no other process holds it; a new data directory is built from the dump, checked, and swapped in (the old one kept until then, or after with keep_previous). Needs approval.',
+    'The embedded store: only while no other process holds it (twl\'s own background host hands it over when asked); a new data directory is built from the dump, checked, and swapped in (the old one kept until then, or after with keep_previous). Needs approval.',
   input: z.object({
     id: idInput,
     target: targetInput.describe('With id "latest": the newest backup of this target; default: of twl\'s own store.'),
