@@ -114,6 +114,13 @@ for (const backend of backends) {
       for (const [i, answer] of answers.entries()) {
         const what = `${face}: ${JSON.stringify(attempts[i])} → ${answer.text.slice(0, 300)}`;
         expect(answer.text, what).not.toContain(SECRET);
+        if (!answer.ok && answer.code === 'HTTP_400') {
+          // Refused at the HTTP entry (a body twl cannot store: a lone surrogate): no op ran, so the
+          // commander made no decision to audit. Only REST bodies are checked there.
+          expect(face, what).toMatch(/^rest/);
+          expect(answer.text, what).toMatch(/lone UTF-16 surrogate|NUL/);
+          continue;
+        }
         if (answer.ok) {
           expect(answer.result, what).toMatchObject({ decision: 'allow', rule: expect.stringMatching(/^built-in: /) });
           expect(ranPrograms, what).toContain(answer.result!.program);

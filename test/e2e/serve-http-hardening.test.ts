@@ -1,15 +1,13 @@
 import { execa } from 'execa';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
-/** The seed's curl examples for /mcp (000_*.md, "Utilisation du Protocole MCP"), verbatim but for the address. */
+/** The seed's curl examples for /mcp (seed 000, "Utilisation du Protocole MCP", kept verbatim in a fixture), verbatim but for the address. */
 function seedCurlExamples(): string[][] {
-  const seeds = path.join(root, '..', '..', 'shared', 'seeds');
-  const file = readdirSync(seeds).find((f) => f.startsWith('000_'))!;
-  const text = readFileSync(path.join(seeds, file), 'utf8');
+  const text = readFileSync(path.join(root, 'test', 'fixtures', 'seed-000-mcp-curl.md'), 'utf8');
   const blocks = [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
   const commands = blocks.flatMap((b) => b.split(/\n(?=curl )/).map((c) => c.replace(/^#.*$/gm, '').trim())).filter((c) => c.startsWith('curl -X POST') && c.includes('/mcp'));
   // Each command, split into arguments as a shell would (only '…' and "…" quoting appears in them).

@@ -12,7 +12,7 @@ beforeAll(() => ({ home, cleanup } = tempHome('twl-startup-')));
 afterAll(() => cleanup());
 
 /** Runs twl with a module hook that lists every module it loads (ESM and CommonJS). */
-async function loadedBy(args: string[], env: Record<string, string> = {}) {
+async function loadedBy(args: string[], env: Record<string, string> = {}, exitCode = 0) {
   const list = path.join(home, `loaded-${Date.now()}.json`);
   const hook = path.join(home, 'list-modules.mjs');
   writeFileSync(
@@ -26,7 +26,7 @@ process.on('exit', () => { try { writeFileSync(${JSON.stringify(list)}, JSON.str
 `,
   );
   const r = await twl(args, { home, env: { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`, ...env } });
-  expect(r.exitCode, r.stderr).toBe(0);
+  expect(r.exitCode, r.stderr).toBe(exitCode);
   return { stdout: r.stdout, urls: JSON.parse(readFileSync(list, 'utf8')) as string[] };
 }
 
@@ -47,7 +47,7 @@ describe('what twl cache get loads', () => {
 
   it('on the embedded store: no prom-client (a CLI call exposes no metrics)', async () => {
     // The command opens the store itself (no background host): what is asserted is what it loads.
-    const { urls } = await loadedBy(['cache', 'get', 'absent'], { TWL_STORE_AUTO_HOST: 'off' });
+    const { urls } = await loadedBy(['cache', 'get', 'absent'], { TWL_STORE_AUTO_HOST: 'off' }, 7); // 7: not found
     expect(from(urls, 'prom-client')).toEqual([]);
     expect(urls.some((u) => u.includes('/vendor/prom-client'))).toBe(false);
   });

@@ -21,7 +21,7 @@ const errorOf = async (fn: () => unknown) => {
 describe('configuration', () => {
   it('fills in every default', () => {
     const { config, home } = validateConfig({}, undefined, { XDG_DATA_HOME: '/data' });
-    expect(config.database).toEqual({ poolSize: 5, autoMigrate: true, targets: {} });
+    expect(config.database).toEqual({ poolSize: 5, autoMigrate: true, targets: {}, queryMaxBytes: 10 * 1024 * 1024 });
     expect(config.redis.prefix).toBe('twl:');
     expect(config.store.lockTimeout).toBe(10_000);
     expect(home).toBe('/data/twl');
