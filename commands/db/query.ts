@@ -36,15 +36,6 @@ export default class DbQuery extends OpCommand<typeof op> {
     return { sql, params: flags.param, limit: flags.limit, timeout_ms: timeout, target: flags.target };
   }
 
-  /**
-   * oclif colours JSON with a regular expression per string token, which overflows the stack on
-   * a string of a few MB (RangeError: Maximum call stack size exceeded): query results can hold
-   * such values, so they are written as plain JSON.
-   */
-  override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-  }
-
   protected render(r: OutputOf<typeof op>): void {
     if (r.columns.length) this.log(table(r.columns.map((c) => c.name), r.rows.map((row) => r.columns.map((c) => row[c.name]))));
     this.log(`(${r.rowCount} row${r.rowCount === 1 ? '' : 's'}${r.truncatedBy ? `, truncated by the ${r.truncatedBy === 'rows' ? 'row limit' : 'byte cap'}` : ''}, ${r.durationMs} ms, ${r.target})`);

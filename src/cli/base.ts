@@ -56,6 +56,17 @@ export abstract class TwlCommand<T> extends Command {
     if (!this.jsonEnabled()) process.stderr.write(`Warning: ${message}\n`);
   }
 
+  /**
+   * oclif colours JSON with a regular expression per string token, which overflows the stack on
+   * a string of a few MB (RangeError: Maximum call stack size exceeded): results can hold such
+   * values (a query's rows, a log), so JSON goes out plain unless it is small and for a terminal.
+   */
+  override logJson(json: unknown): void {
+    const text = JSON.stringify(json, null, 2);
+    if (process.stdout.isTTY && text.length < 65_536) return super.logJson(json);
+    process.stdout.write(`${text}\n`);
+  }
+
   protected override toSuccessJson(result: unknown): unknown {
     return { status: Number(process.exitCode ?? 0), result, warnings: this.warnings };
   }
@@ -123,9 +134,13 @@ export function writeError(err: unknown): void {
 /** The error envelope of --json, for failures outside a command (an unknown command). */
 export const errorEnvelope = (err: unknown): Record<string, unknown> => ({ status: isTwlError(err) ? err.exitCode : ExitCode.failure, error: errorBody(err), warnings: [] });
 
+/** Every string in a JSON-like value with its secrets hidden (messages, actions and details alike). */
+const redactStrings = (value: unknown): unknown =>
+  typeof value === 'string' ? redactText(value) : Array.isArray(value) ? value.map(redactStrings) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)])) : value;
+
 /** The error part of the envelope, with secrets hidden. */
 export function errorBody(err: unknown): Record<string, unknown> {
-  if (isTwlError(err)) return { ...err.toJSON(), message: redactText(err.message) };
+  if (isTwlError(err)) return redactStrings(err.toJSON()) as Record<string, unknown>;
   const code = (err as { code?: unknown }).code;
   return { code: typeof code === 'string' ? code : 'TWL_UNEXPECTED', message: redactText(messageOf(err)), exitCode: ExitCode.failure, actions: ['Run again with --verbose, and report it if it persists.'] };
 }

@@ -1,4 +1,4 @@
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { resolveOutput } from '../ops/ticket/resolve.js';
 import type { AnyOp, OutputOf } from '../ops/op.js';
 import type { Progress } from '../runtime/context.js';
@@ -10,6 +10,9 @@ import { timelineTable } from './tickets.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Task = ListrTaskWrapper<any, any, any>;
 type Resolution = z.output<typeof resolveOutput>;
+
+/** A listr2 logger whose "stdout" is stderr too. */
+const progressLogger = () => new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
 
 /** Fails the progress line of a ticket that was not resolved (listr2 marks a failed task ✖). */
 class NotResolved extends Error {}
@@ -59,7 +62,8 @@ export abstract class ResolvingCommand<O extends AnyOp> extends OpCommand<O> {
           },
         ],
         // exitOnError off: the plain renderer (not a terminal) prints a failed line only then.
-        { rendererOptions: { collapseErrors: false, showErrorMessage: false, showSkipMessage: false, suffixSkips: false }, fallbackRendererOptions: {}, exitOnError: false, registerSignalListeners: false },
+        // Both renderers draw on stderr: stdout carries only the result (`twl ticket resolve 42 > report.txt`).
+        { rendererOptions: { collapseErrors: false, showErrorMessage: false, showSkipMessage: false, suffixSkips: false, logger: progressLogger() }, fallbackRendererOptions: { logger: progressLogger() }, exitOnError: false, registerSignalListeners: false },
       ).run();
       if (failure) throw failure;
       this.task = undefined;
