@@ -346,6 +346,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   };
 
   let closing = false;
+  /** How long a refused request's socket stays open, reading and dropping its body, after the answer. */
+  const lingerMs = 1000;
   const timeouts = cfg.timeouts;
   const server = http.createServer({
     requestTimeout: timeouts.request * 1000,
@@ -356,12 +358,18 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   }, async (req, res) => {
     if (closing) res.setHeader('connection', 'close');
     // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and the socket
-    // is closed once the answer is out, rather than reading what trickles in. (Every answer, implicit
-    // ones included, goes through writeHead.)
+    // is closed soon after the answer is out, rather than reading what trickles in. Until then what
+    // the client is still sending is read and dropped (a lingering close, as web servers do): closing
+    // with unread data would reset the connection, and a client still writing its body would see
+    // EPIPE instead of the 413. (Every answer, implicit ones included, goes through writeHead.)
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
-      if (hasBody && !req.complete) this.shouldKeepAlive = false;
+      if (hasBody && !req.complete && this.shouldKeepAlive !== false) {
+        this.shouldKeepAlive = false;
+        req.resume();
+        this.once('finish', () => setTimeout(() => req.socket.destroy(), lingerMs).unref());
+      }
       return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof res.writeHead;
     // Origin-form targets only (`/path?query`): an absolute-form target (`http://evil.example/…`) would name another host than the Host header.
