@@ -256,6 +256,10 @@ export const configSchema = z
       .object({
         allow: z.array(z.string()).default(['*']).describe('Hosts that may be browsed (* wildcards).'),
         deny: z.array(z.string()).default([]).describe('Hosts that may not, even when allowed.'),
+        denyNetworks: z
+          .array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected an address range in CIDR notation, e.g. 169.254.0.0/16'))
+          .default(['0.0.0.0/8', '169.254.0.0/16', '100.100.100.200/32', '224.0.0.0/4', '255.255.255.255/32', '::/128', 'fe80::/10', 'fd00:ec2::254/128', 'ff00::/8'])
+          .describe('Addresses never connected to, whatever the host name resolves to (redirects included): by default link-local (cloud metadata services), unspecified and multicast.'),
         timeout: duration('15s'),
         maxBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
         chromium: z.string().optional().describe('Path to Chromium (e.g. /usr/bin/chromium): browse --screenshot then saves a PNG of the page.'),

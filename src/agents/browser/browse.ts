@@ -1,5 +1,7 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../../runtime/config.js';
 import { TwlError, messageOf } from '../../runtime/errors.js';
@@ -44,6 +46,53 @@ export function hostAllowed(policy: Config['browser'], host: string): { allowed:
   return allowed ? { allowed: true, why: `browser.allow "${allowed}"` } : { allowed: false, why: `${host} matches no browser.allow pattern (${policy.allow.join(', ')})` };
 }
 
+/** The address behind an IPv4-mapped IPv6 one (::ffff:a9fe:a9fe is 169.254.169.254), else the address itself. */
+function unmapped(address: string): string {
+  const m = /^::ffff:(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
+  if (!m) return address;
+  if (m[1]) return m[1];
+  const hi = parseInt(m[2]!, 16);
+  const lo = parseInt(m[3]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** The ranges of browser.denyNetworks as a BlockList (checked on the address actually connected to). */
+export function deniedNetworks(policy: Config['browser']): net.BlockList {
+  const list = new net.BlockList();
+  for (const cidr of policy.denyNetworks) {
+    const [address, bits] = cidr.split('/') as [string, string];
+    const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
+    list.addSubnet(address, Number(bits), family);
+  }
+  return list;
+}
+
+/** Why an address may not be connected to, or undefined when it may. */
+export function addressRefusal(list: net.BlockList, address: string): string | undefined {
+  const plain = unmapped(address.replace(/^\[|\]$/g, ''));
+  const family = net.isIPv6(plain) ? 'ipv6' : net.isIPv4(plain) ? 'ipv4' : undefined;
+  if (!family) return `${address} is not an IP address`;
+  return list.check(plain, family) ? `${plain} is in browser.denyNetworks` : undefined;
+}
+
+/**
+ * A dns.lookup that refuses addresses in browser.denyNetworks: the check applies to what the name
+ * resolves to at connection time, so a name that points at a metadata service (or is rebound to
+ * one between two lookups) is refused too.
+ */
+export function guardedLookup(list: net.BlockList): net.LookupFunction {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const all = addresses as dns.LookupAddress[];
+      const refused = all.map((a) => addressRefusal(list, a.address)).find(Boolean);
+      if (refused) return callback(Object.assign(new Error(`Refused to connect to ${hostname}: ${refused}`), { code: 'TWL_BROWSE_REFUSED' }), '', 0);
+      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, all);
+      return callback(null, all[0]!.address, all[0]!.family);
+    });
+  };
+}
+
 interface Fetched {
   status: number;
   statusText: string;
@@ -61,7 +110,7 @@ function fetchOnce(url: URL, policy: Config['browser'], signal: AbortSignal): Pr
     const timings: Fetched['timings'] = { dnsMs: null, connectMs: null, tlsMs: null, firstByteMs: null };
     let tls: BrowseResult['tls'] = null;
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false }, (res) => {
+    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false, lookup: guardedLookup(deniedNetworks(policy)) }, (res) => {
       timings.firstByteMs = at();
       const chunks: Buffer[] = [];
       let size = 0;
@@ -173,10 +222,15 @@ export async function browse(policy: Config['browser'], raw: string, signal: Abo
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TwlError('TWL_BROWSE_REFUSED', `Only http and https are browsed, not ${url.protocol}`);
     const check = hostAllowed(policy, url.hostname);
     if (!check.allowed) throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${check.why}.`);
+    // An address written in the URL is never looked up: check it here (names are checked as they resolve).
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    const refusal = net.isIP(literal) ? addressRefusal(deniedNetworks(policy), literal) : undefined;
+    if (refusal) throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${refusal}.`, { actions: ['Change browser.denyNetworks if this address is really meant to be browsed.'] });
     let res: Fetched;
     try {
       res = await fetchOnce(url, policy, timeout);
     } catch (err) {
+      if ((err as { code?: unknown }).code === 'TWL_BROWSE_REFUSED') throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${messageOf(err)}.`, { cause: err, actions: ['Change browser.denyNetworks if this address is really meant to be browsed.'] });
       const why = timeout.aborted && !signal.aborted ? `no complete answer within ${policy.timeout} ms` : messageOf(err);
       throw new TwlError('TWL_BROWSE_FAILED', `Could not fetch ${url.href}: ${why}`, { cause: err });
     }
