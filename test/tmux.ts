@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Whether tmux is here; under CI=true its absence fails the run (.ci/run installs it), never a silent skip. */
 export const hasTmux = existsSync('/usr/bin/tmux');
+if (!hasTmux && process.env.CI === 'true') throw new Error('tmux (/usr/bin/tmux) is missing, and CI=true requires it for the real-terminal tests: .ci/run installs it.');
 
 export const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 

@@ -8,6 +8,8 @@ const chromiumPath = process.env.TWL_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 // The API reference page at /docs, driven in headless Chromium as a person would: it loads from this
 // server alone (strict CSP, no CDN), asks for a key, lists the key's tools, and runs one.
+if (!existsSync(chromiumPath) && process.env.CI === 'true') throw new Error(`Chromium (${chromiumPath}) is missing, and CI=true requires it: .ci/run installs it.`);
+
 describe.skipIf(!existsSync(chromiumPath))('twl serve --http: the API reference at /docs', () => {
   let home: string;
   let cleanup: () => void;
