@@ -1,19 +1,9 @@
 import { z } from 'zod';
 import type { LoadedConfig } from '../runtime/config.js';
+import { distance } from 'fastest-levenshtein';
 import { TwlError } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
 import type { AnyOp } from '../ops/op.js';
-
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
 
 const closest = (name: string, candidates: string[]): string | undefined => {
   const best = candidates.map((c) => ({ c, d: distance(name, c) })).sort((x, y) => x.d - y.d)[0];

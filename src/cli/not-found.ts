@@ -1,17 +1,7 @@
 import type { Hook } from '@oclif/core';
+import { distance } from 'fastest-levenshtein';
 import { TwlError } from '../runtime/errors.js';
 import { errorEnvelope, writeError } from './base.js';
-
-/** Edit distance between two strings (insertions, deletions, substitutions). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[b.length]!;
-}
 
 /**
  * The visible command closest to what was typed, when it is close enough to be a typo. oclif joins
