@@ -6,7 +6,7 @@ import { loadConfig } from '../runtime/config.js';
 import { Runtime, type RuntimeOptions } from '../runtime/context.js';
 import { ExitCode, TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { createLogger } from '../runtime/logger.js';
-import { redactText } from '../runtime/redact.js';
+import { redactDeep, redactText } from '../runtime/redact.js';
 import { statusMark } from './render.js';
 import { invoke, parseInput } from '../ops/invoke.js';
 import type { AnyOp, OutputOf } from '../ops/op.js';
@@ -134,13 +134,9 @@ export function writeError(err: unknown): void {
 /** The error envelope of --json, for failures outside a command (an unknown command). */
 export const errorEnvelope = (err: unknown): Record<string, unknown> => ({ status: isTwlError(err) ? err.exitCode : ExitCode.failure, error: errorBody(err), warnings: [] });
 
-/** Every string in a JSON-like value with its secrets hidden (messages, actions and details alike). */
-const redactStrings = (value: unknown): unknown =>
-  typeof value === 'string' ? redactText(value) : Array.isArray(value) ? value.map(redactStrings) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)])) : value;
-
 /** The error part of the envelope, with secrets hidden. */
 export function errorBody(err: unknown): Record<string, unknown> {
-  if (isTwlError(err)) return redactStrings(err.toJSON()) as Record<string, unknown>;
+  if (isTwlError(err)) return redactDeep(err.toJSON()); // messages, actions and details alike
   const code = (err as { code?: unknown }).code;
   return { code: typeof code === 'string' ? code : 'TWL_UNEXPECTED', message: redactText(messageOf(err)), exitCode: ExitCode.failure, actions: ['Run again with --verbose, and report it if it persists.'] };
 }
