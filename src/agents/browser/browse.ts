@@ -103,14 +103,14 @@ interface Fetched {
   tls: BrowseResult['tls'];
 }
 
-function fetchOnce(url: URL, policy: Config['browser'], signal: AbortSignal): Promise<Fetched> {
+function fetchOnce(url: URL, policy: Config['browser'], denied: net.BlockList, signal: AbortSignal): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const at = () => Math.round((performance.now() - started) * 10) / 10;
     const timings: Fetched['timings'] = { dnsMs: null, connectMs: null, tlsMs: null, firstByteMs: null };
     let tls: BrowseResult['tls'] = null;
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false, lookup: guardedLookup(deniedNetworks(policy)) }, (res) => {
+    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false, lookup: guardedLookup(denied) }, (res) => {
       timings.firstByteMs = at();
       const chunks: Buffer[] = [];
       let size = 0;
@@ -218,17 +218,18 @@ export async function browse(policy: Config['browser'], raw: string, signal: Abo
   const started = performance.now();
   const timeout = AbortSignal.any([AbortSignal.timeout(policy.timeout), signal]);
   const redirects: Hop[] = [];
+  const denied = deniedNetworks(policy);
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TwlError('TWL_BROWSE_REFUSED', `Only http and https are browsed, not ${url.protocol}`);
     const check = hostAllowed(policy, url.hostname);
     if (!check.allowed) throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${check.why}.`);
     // An address written in the URL is never looked up: check it here (names are checked as they resolve).
     const literal = url.hostname.replace(/^\[|\]$/g, '');
-    const refusal = net.isIP(literal) ? addressRefusal(deniedNetworks(policy), literal) : undefined;
+    const refusal = net.isIP(literal) ? addressRefusal(denied, literal) : undefined;
     if (refusal) throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${refusal}.`, { actions: ['Change browser.denyNetworks if this address is really meant to be browsed.'] });
     let res: Fetched;
     try {
-      res = await fetchOnce(url, policy, timeout);
+      res = await fetchOnce(url, policy, denied, timeout);
     } catch (err) {
       if ((err as { code?: unknown }).code === 'TWL_BROWSE_REFUSED') throw new TwlError('TWL_BROWSE_REFUSED', `Refused to browse ${url.href}: ${messageOf(err)}.`, { cause: err, actions: ['Change browser.denyNetworks if this address is really meant to be browsed.'] });
       const why = timeout.aborted && !signal.aborted ? `no complete answer within ${policy.timeout} ms` : messageOf(err);
