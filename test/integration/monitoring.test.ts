@@ -92,6 +92,14 @@ describe('monitoring', () => {
     expect(m.processes).toHaveLength(3);
   });
 
+  it('answers overlapping metrics calls with measured or unknown rates, never NaN (samples take turns)', async () => {
+    const all = await Promise.all(Array.from({ length: 4 }, () => invoke(metricsOp, runtime, { top: 1 })));
+    for (const m of all) {
+      expect(Number.isFinite(m.cpu.usagePercent)).toBe(true);
+      for (const n of m.network) for (const r of [n.rxPerSecond, n.txPerSecond]) expect(r === null || Number.isFinite(r)).toBe(true);
+    }
+  });
+
   it('reports the LLM and its models', async () => {
     expect(await invoke(llmStatusOp, runtime, {})).toMatchObject({ reachable: true, version: '0.12.0-test', modelInstalled: true });
     expect((await invoke(llmModelsOp, runtime, {})).models).toMatchObject([{ name: 'llama3.1:8b', family: 'llama', parameters: '8.0B' }]);
