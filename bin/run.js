@@ -13,6 +13,12 @@ if (major < 22 || (major === 22 && minor < 13)) {
   process.exit(1);
 }
 module.enableCompileCache?.();
+// A reader that stops early (`twl ticket export | head`) closes the pipe: that ends the output,
+// as for any Unix tool, not an error to print. Other stdout errors stay errors.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 const args = process.argv.slice(2);
 const only = args.length === 1 ? args[0] : undefined;

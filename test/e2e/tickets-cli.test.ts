@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, envelope, tempHome, twl } from '../helpers.js';
+import { execa } from 'execa';
+import { bin, envelope, inheritedEnv, tempHome, twl } from '../helpers.js';
 
 let home: string;
 let cleanup: () => void;
@@ -97,6 +98,13 @@ describe('bulk import and export', () => {
       expect(JSON.parse(exported[0]!)).toMatchObject({ requester: 'user0@example.com', source: 'import' });
       const csv = await twl(['ticket', 'export', '--format', 'csv', '--priority', 'high'], { home: h });
       expect(csv.stdout.split('\n')[0]).toMatch(/^id,title,text,requester/);
+
+      // A reader that stops early closes the pipe: twl stops quietly and succeeds, like any Unix tool.
+      const [err, rc] = [path.join(h, 'export.err'), path.join(h, 'export.rc')];
+      const piped = await execa('sh', ['-c', '{ "$NODE" "$BIN" ticket export 2>"$ERR"; echo $? >"$RC"; } | head -c 10'], { env: { ...inheritedEnv(), TWL_HOME: h, HOME: h, NODE: process.execPath, BIN: bin, ERR: err, RC: rc }, cwd: h, reject: false, timeout: 60_000 });
+      expect(piped.stdout).toHaveLength(10);
+      expect(readFileSync(err, 'utf8')).toBe('');
+      expect(readFileSync(rc, 'utf8').trim()).toBe('0');
     } finally {
       done();
     }
