@@ -31,6 +31,8 @@ export class Child {
   readonly closed: Promise<string>;
   inFlight = 0;
   lastUsed = Date.now();
+  /** Whether its death was already counted by the breaker (one death is one failure, however many calls it failed). */
+  deathCounted = false;
   ready = false;
   onRequest?: ChildOptions['onRequest'];
   private transport?: GroupStdioTransport | StreamableHTTPClientTransport;
@@ -149,10 +151,10 @@ export class Child {
     await this.client.ping({ timeout });
   }
 
-  /** Ends the connection (process group SIGTERM, SIGKILL after the grace period). */
-  async stop(reason = 'was stopped'): Promise<void> {
+  /** Ends the connection (process group SIGTERM, SIGKILL after the grace period, or at once when `graceMs` is 0). */
+  async stop(reason = 'was stopped', graceMs?: number): Promise<void> {
     const transport = this.transport;
-    if (transport instanceof GroupStdioTransport) await transport.stop(reason);
+    if (transport instanceof GroupStdioTransport) await transport.stop(reason, graceMs);
     else await transport?.close().catch(() => {});
     await this.client.close().catch(() => {});
     if (!this.ended) {

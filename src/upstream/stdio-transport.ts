@@ -112,15 +112,15 @@ export class GroupStdioTransport implements Transport {
     return this.stop('was stopped');
   }
 
-  /** Ends the child: stdin closed, SIGTERM to its group, SIGKILL after the grace period. */
-  async stop(reason: string): Promise<void> {
+  /** Ends the child: stdin closed, SIGTERM to its group, SIGKILL after the grace period (at once with graceMs 0: a hung child). */
+  async stop(reason: string, graceMs = this.spec.killGraceMs): Promise<void> {
     const child = this.child;
     this.end(reason);
     if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
     child.stdin?.end();
-    killGroup(child.pid, 'SIGTERM');
+    killGroup(child.pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
     let timer: NodeJS.Timeout | undefined;
-    const graceful = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.spec.killGraceMs)))]);
+    const graceful = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
     clearTimeout(timer);
     if (!graceful) killGroup(child.pid, 'SIGKILL');
     await this.exited;

@@ -65,6 +65,9 @@ export class Slot {
     return this.child?.inFlight ?? 0;
   }
 
+  /** Calls routed to this slot and not finished yet (queued for its start included): what pool routing balances. */
+  load = 0;
+
   /** The ready child, starting it if needed; fails fast in crash-loop. */
   acquire(): Promise<Child> {
     if (this.stopped) return Promise.reject(new TwlError('TWL_UPSTREAM_UNAVAILABLE', `${this.label()} is stopped.`));
