@@ -169,9 +169,10 @@ export class UpstreamConnection implements Upstream {
         if (this.tools === listing) this.tools = undefined;
       });
     }
-    const tools = this.tools;
-    if (!options.signal) return tools;
-    return await Promise.race([tools, new Promise<never>((_, reject) => options.signal!.addEventListener('abort', () => reject(options.signal!.reason), { once: true }))]);
+    if (!options.signal) return this.tools;
+    return await this.raceSignal(this.tools, options.signal).catch((err: unknown) => {
+      throw options.signal?.aborted ? new TwlError('TWL_INTERRUPTED', `upstream ${this.name}: tools/list was cancelled.`) : err;
+    });
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions = {}): Promise<CallToolResult> {
