@@ -156,7 +156,7 @@ export class Slot {
   /** Stops the child for now (idle); the next call starts it again. */
   async rest(): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child || child.inFlight > 0 || this.load > 0) return;
     this.child = undefined;
     this.transition('stopped', 'idle');
     await child.stop('was stopped (idle)');

@@ -157,7 +157,7 @@ export class UpstreamConnection implements Upstream {
     if (!this.tools) {
       const listing = (async () => {
         const child = await this.slotFor(options.sessionKey).acquire();
-        const raw = await child.listTools(undefined, this.config.timeout).catch((err: unknown) => {
+        const raw = await child.listTools({ timeout: this.config.timeout, maxTools: this.config.maxTools }).catch((err: unknown) => {
           throw this.translate(err, 'tools/list', this.config.timeout, undefined, child);
         });
         const tools = acceptTools(this.config, raw, this.ctx.logger);
