@@ -35,6 +35,7 @@ export class Child {
   readonly closed: Promise<string>;
   inFlight = 0;
   lastUsed = Date.now();
+  lastPinged = 0;
   /** Whether its death was already counted by the breaker (one death is one failure, however many calls it failed). */
   deathCounted = false;
   ready = false;

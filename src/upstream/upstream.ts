@@ -341,8 +341,9 @@ export class UpstreamConnection implements Upstream {
       const idleFor = now - child.lastUsed;
       const keep = this.config.sharing === 'pool' ? i < this.config.pool.min : false;
       if (idleTimeout > 0 && child.inFlight === 0 && idleFor > idleTimeout && !keep) return void slot.rest();
-      if (healthInterval > 0 && child.inFlight === 0 && idleFor > healthInterval) {
-        child.lastUsed = now;
+      // Pings do not count as use: an idle child is still reaped at idleTimeout.
+      if (healthInterval > 0 && child.inFlight === 0 && now - Math.max(child.lastUsed, child.lastPinged) > healthInterval) {
+        child.lastPinged = now;
         child.ping(this.config.timeout).catch(() => void child.stop('did not answer a health ping', 0));
       }
     });

@@ -131,8 +131,8 @@ describe('upstream supervision (real processes)', () => {
     await until(() => pids.flatMap(groupMembers).length === 0, 'every upstream process gone');
   });
 
-  it('an idle child is reaped and started again on the next call', async () => {
-    const fx = open([fixture({ idleTimeout: '300ms' })]).get('fx')!;
+  it('an idle child is reaped (health pings do not count as use) and started again on the next call', async () => {
+    const fx = open([fixture({ idleTimeout: '600ms', healthInterval: '100ms' })]).get('fx')!;
     const first = textOf(await fx.callTool('pid', {})).pid as number;
     await until(() => fx.status().state === 'stopped', 'idle reaping');
     await until(() => groupMembers(first).length === 0, 'the idle child gone');
