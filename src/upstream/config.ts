@@ -1,20 +1,8 @@
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
-import { durationHint, parseDuration } from '../runtime/duration.js';
+import { durationSetting } from '../runtime/duration-setting.js';
 
-/** A duration setting (`500ms`, `30s`, `2m` or a number of seconds), parsed to milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${durationHint}, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const duration = durationSetting;
 
 /** A value that may hold a secret: plain text, a `${env:NAME}` reference or a `twl:enc:v1:…` envelope (src/upstream/secrets.ts). */
 const secretValue = z.string().max(16 * 1024);
