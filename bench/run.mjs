@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { dash } from './dash.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
+import { upstream } from './upstream.mjs';
 import { hostMemory } from './memory.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -292,6 +293,7 @@ suites.fuzz = async () => {
 
 suites.dash = () => dash({ root, bin, node, json: values.json });
 suites.mcp = () => mcp({ root, bin, node, json: values.json });
+suites.upstream = () => upstream({ root, json: values.json });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.
