@@ -6,6 +6,7 @@ import type { Logger } from '../runtime/logger.js';
 import { upstreamBreaker, upstreamCallDuration, upstreamChildren, upstreamQueueWait, upstreamRestarts } from '../runtime/metrics.js';
 import { Child } from './child.js';
 import type { UpstreamConfig } from './config.js';
+import { deadlineSignal } from './deadline.js';
 import { ResponseCache, callKey, canonicalJson } from './response-cache.js';
 import type { SecretBox } from './secrets.js';
 import { Slot } from './supervisor.js';
@@ -253,12 +254,11 @@ export class UpstreamConnection implements Upstream {
   /** The queue, the deadline, retries and the breaker around one call to a child. */
   private async send(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions, idempotent: boolean): Promise<CallToolResult> {
     const timeout = options.timeoutMs ?? this.config.toolTimeouts[tool] ?? this.config.timeout;
-    const deadline = Date.now() + timeout;
-    const timer = AbortSignal.timeout(timeout);
-    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
     if (this.queue.size >= this.config.queue.max) {
       throw new TwlError('TWL_UPSTREAM_QUEUE_FULL', `upstream ${this.name}: ${this.queue.size} calls are already waiting (queue.max ${this.config.queue.max}); refused ${tool}.`);
     }
+    const deadline = Date.now() + timeout;
+    const { signal, dispose } = deadlineSignal(timeout, options.signal);
     const queued = Date.now();
     try {
       return await this.queue.add(
@@ -298,6 +298,8 @@ export class UpstreamConnection implements Upstream {
         });
       }
       throw this.translate(err, `tools/call ${tool}`, timeout, signal, undefined, options.signal);
+    } finally {
+      dispose();
     }
   }
 
