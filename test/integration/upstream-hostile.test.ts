@@ -74,7 +74,7 @@ describe('hostile upstream responses', () => {
   });
 
   it('a notification flood does not stop the answer', async () => {
-    const evil = open('flood');
+    const evil = open('flood', { timeout: '20s' }); // 5,000 notifications per answer take a while on a loaded machine
     expect((await evil.callTool('ok', {})).content).toEqual(ok);
   });
 
