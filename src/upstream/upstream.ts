@@ -271,7 +271,7 @@ export class UpstreamConnection implements Upstream {
               const started = Date.now();
               slot.load++;
               try {
-                child = await this.raceSignal(slot.acquire(), signal);
+                child = slot.child?.ready ? slot.child : await this.raceSignal(slot.acquire(), signal);
                 if (options.onRequest && this.config.sharing === 'isolated') child.onRequest = options.onRequest;
                 const left = Math.max(1, deadline - Date.now());
                 const result = await child.callTool(tool, args, { signal, timeout: left, onprogress: options.progress });
