@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { slice } from './mcp.mjs';
 
 const seconds = Number(process.env.TWL_BENCH_UPSTREAM_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_UPSTREAM_MEMORY_SECONDS ?? 30);
@@ -21,27 +22,13 @@ const pct = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 };
 
-async function slice(call, concurrency, ms, tally) {
-  const until = performance.now() + ms;
-  let n = 0;
-  const worker = async () => {
-    while (performance.now() < until) {
-      const message = `m${n++}`;
-      const t = performance.now();
-      try {
-        const result = await call(message);
-        if (result.content?.[0]?.text !== `Echo: ${message}`) throw new Error(`unexpected answer ${JSON.stringify(result).slice(0, 200)}`);
-        tally.latencies.push(performance.now() - t);
-      } catch (err) {
-        tally.failed++;
-        tally.firstError ??= err.message;
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  tally.ms += performance.now() - started;
-}
+let n = 0;
+/** A call of echo with its own message, failing unless the answer echoes it. */
+const checked = (call) => async () => {
+  const message = `m${n++}`;
+  const result = await call(message);
+  if (result.content?.[0]?.text !== `Echo: ${message}`) throw new Error(`unexpected answer ${JSON.stringify(result).slice(0, 200)}`);
+};
 
 export async function upstream({ root, json }) {
   const everything = path.join(root, 'node_modules', '.bin', 'mcp-server-everything');
@@ -77,7 +64,7 @@ export async function upstream({ root, json }) {
   const results = [];
   for (const concurrency of CONCURRENCY) {
     const tallies = cases.map(() => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 }));
-    for (let s = 0; s < SLICES; s++) for (const [i, c] of cases.entries()) await slice(c.call, concurrency, (seconds * 1000) / SLICES, tallies[i]);
+    for (let s = 0; s < SLICES; s++) for (const [i, c] of cases.entries()) await slice(checked(c.call), concurrency, (seconds * 1000) / SLICES, tallies[i]);
     const floor = tallies[0].latencies.length / tallies[0].ms;
     for (const [i, c] of cases.entries()) {
       const t = tallies[i];
@@ -88,8 +75,8 @@ export async function upstream({ root, json }) {
 
   // Memory under c=32 through the shared upstream: RSS at 10 s and at the end.
   const rss = [];
-  const memTally = { latencies: [], failed: 0, ms: 0 };
-  const load = slice(cases[2].call, 32, memorySeconds * 1000, memTally);
+  const memTally = { latencies: [], failed: 0, firstError: undefined, ms: 0 };
+  const load = slice(checked(cases[2].call), 32, memorySeconds * 1000, memTally);
   await new Promise((r) => setTimeout(r, 10_000));
   rss.push(process.memoryUsage().rss);
   await load;
