@@ -37,7 +37,7 @@ const pct = (xs, q) => {
  * Runs `call` with `concurrency` loops for `ms`, adding to the case's tally: latencies of the
  * calls that succeeded, failures (with the first message), and the time spent.
  */
-async function slice(call, concurrency, ms, tally) {
+export async function slice(call, concurrency, ms, tally) {
   const until = performance.now() + ms;
   const worker = async () => {
     while (performance.now() < until) {
