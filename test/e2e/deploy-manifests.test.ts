@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { root } from '../helpers.js';
 
+/** A parsed YAML document: objects whose shape the assertions read. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed manifests are read field by field
+type Doc = Record<string, any>;
+
 // deploy/ as shipped: both kustomize overlays rendered by kubectl's kustomize and every object
 // validated against the Kubernetes OpenAPI schemas (kubernetes-models), compose.yaml against the
 // Compose specification's JSON schema, and the Prometheus configurations and rules by promtool.
@@ -45,9 +49,9 @@ if (!promtool && ci) throw new Error("promtool is missing, and CI=true requires 
 
 const kubectlBin = kubectl();
 
-async function render(overlay: string): Promise<Array<Record<string, any>>> {
+async function render(overlay: string): Promise<Doc[]> {
   const { stdout } = await run(kubectlBin!, ['kustomize', path.join(deploy, 'k8s', 'overlays', overlay)], { maxBuffer: 32 * 1024 * 1024 });
-  return YAML.parseAllDocuments(stdout).map((d) => d.toJSON() as Record<string, any>).filter(Boolean);
+  return YAML.parseAllDocuments(stdout).map((d) => d.toJSON() as Doc).filter(Boolean);
 }
 
 /** The kubernetes-models class for an object's apiVersion and kind. */
@@ -118,7 +122,7 @@ describe('deploy/compose.yaml', () => {
   const withoutIds = (node: unknown): unknown =>
     Array.isArray(node) ? node.map(withoutIds) : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).filter(([k, v]) => !(k === 'id' && typeof v === 'string') && k !== '$schema').map(([k, v]) => [k, withoutIds(v)])) : node;
   const validate = ajv.compile(withoutIds(schema) as Record<string, unknown>);
-  const compose = YAML.parse(readFileSync(path.join(deploy, 'compose.yaml'), 'utf8'), { merge: true }) as Record<string, any>;
+  const compose = YAML.parse(readFileSync(path.join(deploy, 'compose.yaml'), 'utf8'), { merge: true }) as Doc;
 
   it('validates against the Compose specification schema, with every service of the seed', () => {
     const ok = validate(compose);

@@ -104,7 +104,7 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     mkdirSync(path.join(dir, 'rules'), { recursive: true });
     writeFileSync(path.join(dir, 'twl-key'), key);
     writeFileSync(path.join(dir, 'rules', 'twl-rules.yml'), readFileSync(path.join(observability, 'twl-rules.yml')));
-    const config = YAML.parse(readFileSync(path.join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: Record<string, string>; rule_files: string[]; scrape_configs: Array<Record<string, any>> };
+    const config = YAML.parse(readFileSync(path.join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: Record<string, string>; rule_files: string[]; scrape_configs: Array<{ job_name: string; authorization: { credentials_file: string }; static_configs: unknown }> };
     config.global.scrape_interval = '1s';
     config.global.evaluation_interval = '1s';
     config.rule_files = [path.join(dir, 'rules', '*.yml')];

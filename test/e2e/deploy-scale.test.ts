@@ -198,7 +198,10 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
           if (res.status === 200 && body.includes('"sentiment"')) counts.ok++;
           // A draining twl's 503 says Retry-After: the client may send it again (nginx already did).
           else if (res.status === 503 && res.headers.get('retry-after')) counts.retryable++;
-          else (counts.failed++, failures.push(`${res.status} ${body.slice(0, 200)}`));
+          else {
+            counts.failed++;
+            failures.push(`${res.status} ${body.slice(0, 200)}`);
+          }
         } catch (err) {
           counts.failed++;
           failures.push(String(err));
