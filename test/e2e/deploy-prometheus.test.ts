@@ -1,10 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { envelope, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { envelope, freePort, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
 // A real Prometheus (Debian's) scraping a running `twl serve --http`, and every PromQL expression
 // shipped in deploy/ (alert rules, Grafana dashboards) checked against the series that twl, after
@@ -46,14 +45,6 @@ function shippedExpressions(): Array<{ where: string; expr: string }> {
   }
   return out;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 describe('PromQL names', () => {
   it('finds the metric names of an expression and nothing else', () => {

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicasConf } from '../../deploy/nginx/replicas.mjs';
-import { POSTGRES_URL, REDIS_URL, bin, envelope, hasPostgres, hasRedis, inheritedEnv, root, tempHome, twl } from '../helpers.js';
+import { POSTGRES_URL, REDIS_URL, bin, envelope, freePort, hasPostgres, hasRedis, inheritedEnv, root, tempHome, twl } from '../helpers.js';
 
 // Scale-out on one machine: 3 `twl serve --http` replicas sharing one PostgreSQL database (fresh
 // for this run) and Redis (a prefix of its own), behind Debian's nginx running deploy/nginx.conf
@@ -15,14 +14,6 @@ const NGINX = '/usr/sbin/nginx';
 const hasNginx = existsSync(NGINX);
 if (!hasNginx && process.env.CI === 'true') throw new Error('nginx is missing, and CI=true requires it: apt-get install nginx (see .ci/run)');
 const REVISION = '2026-07-28';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 async function sql(text: string) {
   const { default: pg } = await import('pg');
