@@ -13,6 +13,8 @@ import { registry } from './metrics.js';
 
 /** Scrapes within this window share one read (several Prometheus servers, a dashboard refresh). */
 const CACHE_MS = 5_000;
+/** A read slower than this (a store in trouble) leaves the series as they are: /metrics must answer. */
+const READ_TIMEOUT_MS = 2_000;
 
 interface TicketFigures {
   byGroup: Array<{ status: string; category: string; sentiment: string; n: number }>;
@@ -90,7 +92,10 @@ export function watchTickets(store: Queryable, logger: Logger): void {
     if (!cached || Date.now() - cached.at > CACHE_MS) {
       cached = {
         at: Date.now(),
-        figures: readFigures(store).catch((err: unknown) => {
+        figures: Promise.race([
+          readFigures(store),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS).unref()),
+        ]).catch((err: unknown) => {
           logger.debug({ err: (err as Error).message }, 'ticket metrics: the store could not be read');
           return undefined;
         }),
