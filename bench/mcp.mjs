@@ -28,7 +28,7 @@ const REVISION = '2026-07-28';
 const TWL_TOOL = ['sentiment-analyzer_analyze_sentiment', { text: 'ok' }];
 const ECHO_TOOL = ['echo', { text: 'ok' }];
 
-const pct = (xs, q) => {
+export const pct = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 };
@@ -56,7 +56,7 @@ export async function slice(call, concurrency, ms, tally) {
   tally.ms += performance.now() - started;
 }
 
-const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
+export const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 function post(url, body, headers = {}) {
@@ -134,9 +134,9 @@ function httpStateless(url, tool) {
  * 2026-07-28: no handshake, no session; every POST carries the _meta envelope and the
  * Mcp-Method/Mcp-Name headers — what the official 2.x client pinned to the revision sends.
  */
-function http2026(url, tool) {
+export function http2026(url, tool, extraHeaders = {}) {
   const _meta = { 'io.modelcontextprotocol/protocolVersion': REVISION, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
-  const headers = { 'mcp-protocol-version': REVISION, 'mcp-method': 'tools/call', 'mcp-name': tool[0] };
+  const headers = { 'mcp-protocol-version': REVISION, 'mcp-method': 'tools/call', 'mcp-name': tool[0], ...extraHeaders };
   // A 2026-07-28 result says what it is (resultType); a 2025 one served by mistake does not.
   const check = (r, message) => {
     if (message.result.resultType !== 'complete') throw new Error(`not a 2026-07-28 result (resultType ${message.result.resultType})`);
@@ -157,7 +157,7 @@ async function stdioClient(clients, command, args, options, tool) {
  * Starts a server process and resolves with the match of `ready` in its output. Its output
  * keeps being read (a full pipe would stall it), and the tail is kept to explain a failure.
  */
-function start(children, command, args, options, ready) {
+export function start(children, command, args, options, ready) {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   child.tail = '';
@@ -185,7 +185,7 @@ function start(children, command, args, options, ready) {
 }
 
 /** SIGTERM, then the exit (twl drains for up to 10 s), then SIGKILL. */
-async function stop(child) {
+export async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.stopping = true;

@@ -11,6 +11,7 @@ import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
 import { upstream } from './upstream.mjs';
+import { scale } from './scale.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -293,6 +294,8 @@ suites.fuzz = async () => {
 
 suites.dash = () => dash({ root, bin, node, json: values.json });
 suites.mcp = () => mcp({ root, bin, node, json: values.json });
+// Replicas: shared state (PostgreSQL, Redis) against a lone replica, and a rolling restart behind nginx.
+suites.scale = () => scale({ root, bin, node, json: values.json });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.

@@ -58,6 +58,16 @@ export const hasRedis = await requireServer('Redis', REDIS_URL);
 export const inheritedEnv = (): Record<string, string> =>
   Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('TWL_') && e[1] !== undefined));
 
+/** A TCP port free on 127.0.0.1 right now (for a process the test starts that needs a fixed port). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+
 /** The commands of the README's Quick start block: the set-up line, then the main job. */
 export function quickStart(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## Quick start'));

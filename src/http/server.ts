@@ -8,7 +8,7 @@ import type { Era, OpCommandEntry } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError } from '../runtime/errors.js';
-import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
+import { collectProcessMetrics, httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
 import { index, serveDocs } from './docs.js';
@@ -52,6 +52,8 @@ class HttpError extends Error {
 const loopbackNames = ['localhost', '127.0.0.1', '::1', '[::1]'];
 /** Idle per-request MCP servers kept per era and role (about the concurrency one expects). */
 const MAX_POOLED = 32;
+/** Retry-After of the 503 answered to requests that arrive while the server drains. */
+const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
 const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role } });
@@ -145,6 +147,9 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
   const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
+  // A replica's 2025 session ids start with its name, so a load balancer can send a session back to
+  // the one process that holds it (deploy/nginx.conf maps the prefix to the replica).
+  const sessionPrefix = cfg.replica ? `${cfg.replica}.` : '';
   const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; principal: string; lastSeen: number; open: number }>();
   /** Closes a session: its client must initialize again. */
   const endSession = (id: string) => {
@@ -164,6 +169,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   sessionSweep.unref();
   const limiter = await openRateLimiter({ redisUrl: runtime.config.redis.url, prefix: runtime.config.redis.prefix, logger: runtime.logger });
   const store = await runtime.store();
+  collectProcessMetrics();
+  (await import('../runtime/ticket-metrics.js')).watchTickets(store, runtime.logger);
   const jwt = cfg.oauth ? createJwtVerifier(cfg.oauth, runtime.logger) : undefined;
   let graceLogged = 0;
   const keys = new KeyVerifier(store, (key) => {
@@ -296,7 +303,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
       const server = serverFor(caller.role, 'legacy');
       const transport: Transport = new NodeStreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
+        sessionIdGenerator: () => `${sessionPrefix}${randomUUID()}`,
         enableJsonResponse: jsonOnly,
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, close: () => server.close(), principal: caller.principal, lastSeen: Date.now(), open: 0 });
@@ -382,6 +389,13 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       stop({ status: String(res.statusCode) });
       done(res.writableFinished && res.statusCode < 500);
     });
+    // Draining (SIGTERM): the listener is closed, calls in flight are being answered, and a request
+    // that still arrives on an open connection is refused unprocessed, so a client or load balancer
+    // may safely send it to another replica. Liveness stays true: the process is healthy, just leaving.
+    if (closing && url.pathname !== '/health/live') {
+      res.setHeader('retry-after', String(DRAIN_RETRY_AFTER_SECONDS));
+      return json(res, 503, { error: { code: 'TWL_DRAINING', message: 'This twl replica is shutting down and did not process the request; retry it (another replica answers).' } });
+    }
     try {
       // DNS rebinding: a page on another site must not reach this server through the browser.
       if (!target.startsWith('/')) throw new HttpError(400, 'The request target must be a path (origin-form), not an absolute URL.');

@@ -275,6 +275,11 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        replica: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a replica name: letters, digits, - and _ (at most 63), starting with a letter or digit')
+          .optional()
+          .describe('This replica\'s name when several serve one address (TWL_REPLICA). MCP 2025 session ids start with "<name>." so a load balancer can route a session back to it (deploy/nginx.conf).'),
         trustProxy: z.boolean().default(false).describe('Take the client address from X-Forwarded-For (behind a load balancer).'),
         bodyLimit: z.number().int().min(1024).default(1024 * 1024).describe('Largest request body, in bytes.'),
         allowedHosts: z.array(z.string()).default([]).describe('Host headers accepted besides loopback names.'),
@@ -367,6 +372,7 @@ export const envOverrides: Array<{ variable: string; key: string[] }> = [
   { variable: 'TWL_LLM_MODEL', key: ['llm', 'model'] },
   { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
   { variable: 'TWL_STORE_AUTO_HOST', key: ['store', 'autoHost'] },
+  { variable: 'TWL_REPLICA', key: ['http', 'replica'] },
 ];
 
 export const defaultHome = (env: NodeJS.ProcessEnv = process.env): string =>

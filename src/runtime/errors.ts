@@ -67,6 +67,13 @@ export const errorCatalog = {
   TWL_BACKUP_CORRUPT: { exit: ExitCode.failure, actions: ['Use another backup (`twl backup list`), and check the storage it sits on.'] },
   TWL_BACKUP_FAILED: { exit: ExitCode.failure },
   TWL_TOOL_MISSING: { exit: ExitCode.unavailable },
+  TWL_DATA_DIR_UNWRITABLE: {
+    exit: ExitCode.config,
+    actions: [
+      'Point TWL_HOME (or the home key) at a writable directory: a volume in a container (the image uses /var/lib/twl), an emptyDir in Kubernetes.',
+      'With PostgreSQL (TWL_DATABASE_URL) twl serve writes nothing there; the embedded store, backups and the commander\'s scratch directory do.',
+    ],
+  },
   TWL_AUTH_REQUIRED: { exit: ExitCode.refused, actions: ['Send Authorization: Bearer <key>; create a key with `twl keys create --role viewer`.'] },
   TWL_ROLE_DENIED: { exit: ExitCode.refused, actions: ['Use a key with a higher role (`twl keys create --role …`).'] },
   TWL_RATE_LIMITED: { exit: ExitCode.refused, actions: ['Wait for the Retry-After seconds, or raise http.rateLimit in the configuration.'] },

@@ -7,6 +7,18 @@ import { connectOpMetrics } from './op-metrics.js';
  */
 export const registry = new client.Registry();
 
+let processMetrics = false;
+/**
+ * The process's CPU, memory, event-loop lag and heap (process_*, nodejs_*): the infrastructure
+ * dashboard's per-replica panels. Started by the process that serves /metrics only (its event-loop
+ * monitor is a cost a one-shot CLI call need not pay); idempotent.
+ */
+export function collectProcessMetrics(): void {
+  if (processMetrics) return;
+  processMetrics = true;
+  client.collectDefaultMetrics({ register: registry });
+}
+
 export const maestroDecisions = new client.Counter({
   name: 'maestro_decisions_total',
   help: 'Decisions Maestro made, by type (plan, step, approval, resolve, escalate, llm_tool_call, fallback).',

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { HostServer } from './host-server.js';
 import { abortion, type QueryResult, type Queryable, type Store, type TransactionOptions } from './types.js';
+import { makeWritableDir } from '../runtime/writable.js';
 
 /** Where the embedded store keeps its files under the data directory. */
 export function embeddedPaths(home: string) {
@@ -78,7 +79,7 @@ export const describeOwner = (paths: EmbeddedPaths): string => {
  * A holder that dies leaves a lock that turns stale (and is taken over) after a few seconds.
  */
 export async function tryLock(paths: EmbeddedPaths, role: string, logger: Logger): Promise<(() => Promise<void>) | undefined> {
-  mkdirSync(paths.dataDir, { recursive: true });
+  makeWritableDir(paths.dataDir, 'the embedded store');
   try {
     const release = await lockfile.lock(paths.dataDir, {
       lockfilePath: paths.lockFile,
@@ -287,7 +288,7 @@ export async function startEmbeddedHost(
   logger: Logger,
   options: { idleMs?: number } = {},
 ): Promise<{ publish: () => void; stop: () => Promise<void>; drain: (ms: number) => Promise<void>; ended: Promise<string>; server: HostServer }> {
-  mkdirSync(paths.bootDir, { recursive: true });
+  makeWritableDir(paths.bootDir, 'the embedded store\'s socket');
   for (const stale of [paths.socketPath, paths.bootSocketPath]) rmSync(stale, { force: true });
   let server: HostServer;
   try {

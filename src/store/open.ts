@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { existsSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadedConfig } from '../runtime/config.js';
@@ -11,6 +11,7 @@ import { SELF_APPLICATION } from './host-server.js';
 import { migrate } from './migrate.js';
 import { PgStore } from './postgres.js';
 import type { Store } from './types.js';
+import { makeWritableDir } from '../runtime/writable.js';
 
 export interface OpenOptions {
   /** Who is opening it, recorded for the error another process gets. */
@@ -45,7 +46,7 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
 
 /** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
 async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
-  mkdirSync(paths.runDir, { recursive: true });
+  makeWritableDir(paths.runDir, 'the embedded store host\'s run files');
   const log = openSync(path.join(paths.runDir, 'host.log'), 'a');
   const child = spawn(process.execPath, [hostBin, 'db', 'host', '--idle', `${loaded.config.store.autoHost}ms`, '--background'], {
     detached: true,

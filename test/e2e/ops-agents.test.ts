@@ -1,18 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, root, tempHome, twl } from '../helpers.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+import { envelope, freePort, root, tempHome, twl } from '../helpers.js';
 
 describe('a web service goes down, and the 502 ticket gets it restarted', () => {
   /** A configuration file with the suite's settings plus `extra`, for one command. */

@@ -1,21 +1,10 @@
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttpServe, tempHome } from '../helpers.js';
+import { freePort, startHttpServe, tempHome } from '../helpers.js';
 
 const redisBin = '/usr/bin/redis-server';
-
-/** A port nobody listens on now. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 
 /** A private, throw-away redis-server (never the shared one on 6379): it may be killed and started again. */
 async function startRedis(port: number) {

@@ -131,6 +131,10 @@ describe.skipIf(!canRun)('twl serve --http when its PostgreSQL dies', () => {
       expect(answer.body.status, `still ${answer.body.status} ${Math.round(afterMs)} ms after the freeze`).toBe('degraded');
       expect(afterMs).toBeLessThan(5000);
       expect(storeOf(answer.body)).toMatchObject({ status: 'down', detail: expect.stringMatching(/no answer within|timeout/i) });
+      // /metrics still answers: the ticket series it reads from the store give up and keep their last values.
+      const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(15_000) });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^twl_ticket_escalations \d+$/m);
       await expectAlive();
     } finally {
       pg.thaw();

@@ -64,6 +64,9 @@ describe('monitoring', () => {
     expect(r.status).toBe('down');
     const gauge = await registry.getSingleMetric('service_health')!.get();
     expect(gauge.values.find((v) => v.labels.service === 'worker-container')?.value).toBe(0);
+    // twl's own store and cache too (the store/cache alert in deploy/ reads them).
+    expect(gauge.values.find((v) => v.labels.service === 'twl-store')).toMatchObject({ value: 1, labels: { kind: 'store' } });
+    expect(gauge.values.find((v) => v.labels.service === 'twl-cache')).toMatchObject({ value: 1, labels: { kind: 'cache' } });
   });
 
   it('checks only the services named, and refuses an unknown one', async () => {

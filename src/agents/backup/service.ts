@@ -4,6 +4,7 @@ import type { OpContext } from '../../runtime/context.js';
 import { TwlError, messageOf } from '../../runtime/errors.js';
 import { redactText, redactUrl } from '../../runtime/redact.js';
 import { compareCounts, type CountCheck } from './catalog.js';
+import { makeWritableDir } from '../../runtime/writable.js';
 import {
   backupRoot,
   checkFiles,
@@ -74,7 +75,7 @@ export async function createBackup(ctx: OpContext, target: string | undefined): 
   const started = performance.now();
   const source = resolveSource(ctx, target);
   const root = backupRoot(ctx.runtime.loaded);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  makeWritableDir(root, 'backups', 0o700);
   const createdAt = new Date();
   const id = newBackupId(source.target, createdAt);
   // Built in a dot directory (never listed), renamed into place when complete.

@@ -251,6 +251,7 @@ export async function healthReport(ctx: OpContext, only?: string[]): Promise<{ s
   const opening = only?.length ? undefined : open(ctx);
   if (opening) await Promise.allSettled([opening.store, opening.cache]);
   const [checked, dependencies] = await Promise.all([Promise.all(services.map((s) => checkService(ctx, s))), opening ? checkDependencies(ctx, dependencyProbeMs, opening) : Promise.resolve([])]);
-  for (const h of checked) serviceHealth.set({ service: h.name, kind: h.kind }, h.status === 'ok' ? 1 : h.status === 'degraded' ? 0.5 : 0);
+  // twl's own store and cache too: the "store/cache degraded" alert reads them (kind store, cache).
+  for (const h of [...checked, ...dependencies]) serviceHealth.set({ service: h.name, kind: h.kind }, h.status === 'ok' ? 1 : h.status === 'degraded' ? 0.5 : 0);
   return { status: overallStatus(checked, dependencies), services: checked, dependencies };
 }
