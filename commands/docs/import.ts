@@ -1,7 +1,5 @@
 import { Args } from '@oclif/core';
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { TwlCommand } from '../../src/cli/base.js';
 import { bumpGenerationOf } from '../../src/docs/cached.js';
 import { importIndex } from '../../src/docs/library.js';
@@ -29,8 +27,7 @@ export default class DocsImport extends TwlCommand<Result> {
     }
     const runtime = await this.runtime();
     const store = await runtime.store();
-    const lines = createInterface({ input: createReadStream(args.file), crlfDelay: Infinity });
-    const result = await importIndex(store, lines);
+    const result = await importIndex(store, args.file);
     await bumpGenerationOf(await runtime.cache().catch(() => undefined));
     if (!this.jsonEnabled()) this.log(`imported ${result.versions.join(', ')}: ${result.pages} pages, ${result.chunks} chunks`);
     return { file: args.file, ...result };

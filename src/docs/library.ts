@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { TwlError } from '../runtime/errors.js';
 import type { Queryable, Store } from '../store/types.js';
 import { chunkMarkdown } from './chunk.js';
@@ -87,8 +89,10 @@ export async function* exportIndex(q: Queryable, library?: string): AsyncGenerat
  * Reads an export back, all in one transaction: each version replaces the one of the same id and
  * version; chunks are stored as exported (their search vectors recomputed here).
  */
-export async function importIndex(store: Store, lines: AsyncIterable<string>): Promise<{ versions: string[]; pages: number; chunks: number }> {
+export async function importIndex(store: Store, file: string): Promise<{ versions: string[]; pages: number; chunks: number }> {
   return store.transaction(async (tx) => {
+    // Opened here, once the transaction has begun: readline drops the lines it reads before anyone iterates.
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
     let versionId: string | undefined;
     const versions: string[] = [];
     let pages = 0;
