@@ -61,6 +61,8 @@ export async function saveVersion(store: Store, meta: LibraryMeta, gathered: Pic
   }
   return store.transaction(
     async (tx) => {
+      // One writer per library version at a time (two syncs of /twl/tickets, two refreshes): the second sees the first's pages.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('twl-docs:' || $1))", [`${meta.id}@${meta.version}`]);
       await tx.query('INSERT INTO twl_doc_libraries (id, name, description) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = coalesce(excluded.description, twl_doc_libraries.description)', [meta.id, meta.name, meta.description]);
       const { rows } = await tx.query<{ id: string }>(
         `INSERT INTO twl_doc_versions (library_id, version, source, options) VALUES ($1, $2, $3, $4)

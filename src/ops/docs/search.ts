@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { findVersion, searchChunks } from '../../docs/search.js';
-import { ticketQuery } from '../../docs/knowledge.js';
+import { syncKnowledge, ticketQuery } from '../../docs/knowledge.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, readOnly } from '../op.js';
 import { hit, libraryId } from './schemas.js';
@@ -9,7 +9,7 @@ export default defineOp({
   id: 'docs.search',
   mcpName: 'docs_search',
   title: 'Search the documentation index',
-  description: 'Full-text search over every indexed library (or one), ranked by relevance: page titles weigh most, then headings, prose and code; English and French both found. With ticket, searches what matches that ticket\'s title and text.',
+  description: 'Full-text search over every indexed library (or one), ranked by relevance: page titles weigh most, then headings, prose and code; English and French both found. With ticket, searches what matches that ticket\'s title and text (the runbooks and resolved tickets, /twl/runbooks and /twl/tickets, brought up to date first).',
   input: z.object({
     query: z.string().max(2000).optional().describe('The words or question to look for (required unless ticket is given).'),
     library: libraryId.optional().describe('Only this library (id from twl docs list).'),
@@ -22,6 +22,8 @@ export default defineOp({
   async run(ctx, input) {
     const store = await ctx.store();
     const query = input.ticket !== undefined ? await ticketQuery(store, input.ticket, input.query) : input.query;
+    // For a ticket, what the team knows must be current: runbooks and resolutions indexed first.
+    if (input.ticket !== undefined || input.library?.startsWith('/twl/')) await syncKnowledge(ctx, store);
     if (!query?.trim()) throw new TwlError('TWL_INPUT_INVALID', 'Nothing to search: give a query, or a ticket number.', { actions: ['twl docs search "connection pool" or twl docs search --ticket 42'] });
     const versionIds = input.library ? [(await findVersion(store, input.library)).versionId] : undefined;
     const hits = await searchChunks(store, query, { versionIds, limit: input.limit });
