@@ -142,11 +142,11 @@ export async function htmlToPage(html: string, url: string, fallback: string): P
   }
   const heading = document.querySelector('h1')?.textContent?.trim();
   const title = document.title?.trim() || heading || fallback;
-  let article: { content?: string | null } | null = null;
+  let article: { content?: string | null } | null;
   try {
     article = new Readability(parseHTML(html).document as unknown as Document, { keepClasses: true, charThreshold: 50 }).parse();
   } catch {
-    article = null;
+    article = null; // not an article: the whole body below
   }
   for (const el of Array.from(document.querySelectorAll('script, style, noscript, template, iframe'))) (el as unknown as El).remove();
   const turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
