@@ -19,6 +19,9 @@ describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
   let cleanup: () => void;
   // Unique words, so tickets other tests leave in a shared PostgreSQL never match.
   const word = unique('zyxqueue').replace('-', '');
+  // PostgreSQL is shared: earlier runs' resolved tickets are indexed too, so every telling word is this run's own.
+  const backlog = unique('backlog').replace('-', '');
+  const consumers = unique('consumers').replace('-', '');
   const runbook = unique('drain the stuck queue');
   const config = (): ConfigInput => ({
     database: db,
@@ -28,7 +31,7 @@ describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
         // A keyword the tickets below do not contain: only the index can find this runbook for them.
         when: { keywords: [`${word} wedged exactly`] },
         steps: [{ tool: 'cache_cache_stats', input: {} }],
-        resolution: `Drained the ${word} backlog and restarted its consumers.`,
+        resolution: `Drained the ${word} ${backlog} and restarted its ${consumers}.`,
       },
     ],
   });
@@ -45,7 +48,7 @@ describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
   });
 
   it.runIf(available)('records a "knowledge" step naming the matching runbook, and proposes it', async () => {
-    const t = await invoke(createOp, runtime, { text: `The ${word} backlog keeps growing and its consumers are stuck since this morning.` });
+    const t = await invoke(createOp, runtime, { text: `The ${word} ${backlog} keeps growing and its ${consumers} are stuck since this morning.` });
     const r = await invoke(resolveOp, runtime, { ticket_id: t.id });
     expect(r.plan.runbook).toBeNull(); // the configured keywords did not match
     expect(r.plan.rationale).toContain(`the knowledge index proposes runbook "${runbook}"`);
@@ -64,13 +67,13 @@ describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
 
   it.runIf(available)('learns from resolved tickets: their resolution is found for the next similar ticket, and by docs search --ticket', async () => {
     // A ticket the runbook resolves (its keywords match), so it has a resolution.
-    const first = await invoke(createOp, runtime, { text: `Alert: ${word} wedged exactly at midnight, consumers idle.` });
+    const first = await invoke(createOp, runtime, { text: `Alert: ${word} wedged exactly at midnight, ${consumers} idle.` });
     const done = await invoke(resolveOp, runtime, { ticket_id: first.id });
     expect(done.outcome).toBe('resolved');
-    const next = await invoke(createOp, runtime, { text: `Consumers idle again on ${word} after midnight.` });
+    const next = await invoke(createOp, runtime, { text: `${consumers} idle again on ${word} after midnight.` });
     const found = await invoke(searchOp, runtime, { ticket: next.id, library: '/twl/tickets' });
     expect(found.results[0]).toMatchObject({ libraryId: '/twl/tickets', title: expect.stringContaining(`#${first.id} `) });
-    expect(found.results[0]!.content).toContain(`Drained the ${word} backlog`);
+    expect(found.results[0]!.content).toContain(`Drained the ${word} ${backlog}`);
     await invoke(resolveOp, runtime, { ticket_id: next.id });
     const knowledge = (await invoke(showOp, runtime, { id: next.id })).timeline.find((e: { kind: string }) => e.kind === 'knowledge')!;
     expect((knowledge.output as { matches: Array<{ libraryId: string }> }).matches.map((m) => m.libraryId)).toContain('/twl/tickets');
