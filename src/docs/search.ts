@@ -180,3 +180,20 @@ export async function matchLibraries(q: Queryable, libraryName: string, options:
     .slice(0, options.limit);
   return { matches, method: trigram ? 'trigram' : 'edit-distance' };
 }
+
+let saidOnce = false;
+/** For tests: say it again. */
+export const forgetVectorNotice = () => (saidOnce = false);
+
+/**
+ * With docs.embeddings.model set, why this search is full-text only, said once per process:
+ * vector search needs pgvector on PostgreSQL (or a PGlite build with its vector extension, which
+ * the installed one is not), and twl does not compute vectors itself yet.
+ */
+export async function fullTextOnlyNotice(q: Queryable, model: string | undefined, warn: (message: string) => void): Promise<void> {
+  if (!model || saidOnce) return;
+  saidOnce = true;
+  const { rows } = await q.query<{ ok: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS ok");
+  const why = rows[0]?.ok ? 'vector search over it is not built into this version of twl yet' : 'this store has no vector extension (pgvector on PostgreSQL; the embedded PGlite build ships none)';
+  warn(`docs.embeddings.model is "${model}", but ${why}: answering with full-text search only.`);
+}

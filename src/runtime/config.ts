@@ -340,6 +340,10 @@ export const configSchema = z
           .strict()
           .prefault({}),
         runbooks: z.array(z.string()).default([]).describe('Folders or files of runbooks (Markdown…) indexed as /twl/runbooks, with the configured runbooks.'),
+        embeddings: z
+          .object({ model: z.string().min(1).optional().describe('An Ollama embedding model (llm.host) for vector search, fused with full-text by reciprocal rank. Unset: full-text only.') })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({})

@@ -52,6 +52,8 @@ describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
     const r = await invoke(resolveOp, runtime, { ticket_id: t.id });
     expect(r.plan.runbook).toBeNull(); // the configured keywords did not match
     expect(r.plan.rationale).toContain(`the knowledge index proposes runbook "${runbook}"`);
+    // What it read is in the rationale that twl ticket resolve prints.
+    expect(r.plan.rationale.find((x: string) => x.startsWith('knowledge read: '))).toContain(`${runbook} (/twl/runbooks)`);
     const shown = await invoke(showOp, runtime, { id: t.id });
     const knowledge = shown.timeline.find((e: { kind: string }) => e.kind === 'knowledge')!;
     expect(knowledge).toMatchObject({ actor: 'maestro', status: 'ok' });

@@ -89,7 +89,10 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       const knowledge = await knowledgeFor(ctx, ticket);
       if (knowledge.matches.length) {
         const proposal = knowledge.proposedRunbook ? (plan.runbook?.name === knowledge.proposedRunbook ? `; runbook "${knowledge.proposedRunbook}" confirmed` : `; runbook "${knowledge.proposedRunbook}" proposed`) : '';
-        if (knowledge.proposedRunbook && plan.runbook?.name !== knowledge.proposedRunbook) plan = { ...plan, rationale: [...plan.rationale, `the knowledge index proposes runbook "${knowledge.proposedRunbook}"`] };
+        // What it read shows in the plan's rationale too (twl ticket resolve prints it), with a runbook it proposes.
+        const read = `knowledge read: ${knowledge.matches.map((m) => `${m.title} (${m.libraryId})`).join(', ')}`;
+        const proposes = knowledge.proposedRunbook && plan.runbook?.name !== knowledge.proposedRunbook ? [`the knowledge index proposes runbook "${knowledge.proposedRunbook}"`] : [];
+        plan = { ...plan, rationale: [...plan.rationale, read, ...proposes] };
         await appendEvent(store, id, {
           actor: MAESTRO,
           kind: 'knowledge',

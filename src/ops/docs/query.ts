@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cachedAnswer } from '../../docs/cached.js';
-import { findVersion, searchChunks, withinBudget } from '../../docs/search.js';
+import { findVersion, fullTextOnlyNotice, searchChunks, withinBudget } from '../../docs/search.js';
 import { defineOp, readOnly } from '../op.js';
 import { hit, libraryId } from './schemas.js';
 
@@ -30,6 +30,7 @@ export default defineOp({
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 15_000 },
   async run(ctx, input) {
     const budget = input.tokens ?? ctx.config.docs.tokens;
+    await fullTextOnlyNotice(await ctx.store(), ctx.config.docs.embeddings.model, ctx.warn);
     const { value, cached } = await cachedAnswer(ctx, 'query', { ...input, tokens: budget }, async () => {
       const store = await ctx.store();
       const ref = await findVersion(store, input.libraryId);

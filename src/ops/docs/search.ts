@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findVersion, searchChunks } from '../../docs/search.js';
+import { findVersion, fullTextOnlyNotice, searchChunks } from '../../docs/search.js';
 import { syncKnowledge, ticketQuery } from '../../docs/knowledge.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, readOnly } from '../op.js';
@@ -21,6 +21,7 @@ export default defineOp({
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 15_000 },
   async run(ctx, input) {
     const store = await ctx.store();
+    await fullTextOnlyNotice(store, ctx.config.docs.embeddings.model, ctx.warn);
     const query = input.ticket !== undefined ? await ticketQuery(store, input.ticket, input.query) : input.query;
     // For a ticket, what the team knows must be current: runbooks and resolutions indexed first.
     if (input.ticket !== undefined || input.library?.startsWith('/twl/')) await syncKnowledge(ctx, store);
