@@ -56,6 +56,14 @@ export interface ChunkRow extends Chunk {
  * before stays searchable as it was; a source with no page at all is refused before writing.
  */
 export async function saveVersion(store: Store, meta: LibraryMeta, gathered: Pick<Gathered, 'docs'>, signal?: AbortSignal): Promise<IndexReport> {
+  const report = await writeVersion(store, meta, gathered, signal);
+  // Fresh statistics after a bulk write: without them the planner (PGlite runs no autovacuum) scans
+  // every library's matches instead of using the version index for one library's query.
+  if (report.changed || report.removed) await store.query('ANALYZE twl_doc_chunks').catch(() => undefined);
+  return report;
+}
+
+async function writeVersion(store: Store, meta: LibraryMeta, gathered: Pick<Gathered, 'docs'>, signal?: AbortSignal): Promise<IndexReport> {
   if (!gathered.docs.length) {
     throw new TwlError('TWL_DOCS_SOURCE', `Nothing to index in ${meta.source}: no readable documentation page was found.`, { actions: ['Check the skipped files listed, or point at a folder of Markdown, MDX, HTML, text or reStructuredText.'] });
   }

@@ -71,26 +71,14 @@ export interface Hit {
 export async function searchChunks(q: Queryable, query: string, options: { versionIds?: string[]; limit: number }): Promise<Hit[]> {
   const words = queryWords(query);
   if (!words.length) return [];
-  const { rows } = await q.query<{
-    id: string;
-    library_id: string;
-    version: string;
-    title: string;
-    headings: string[];
-    content: string;
-    languages: string[];
-    tokens: number;
-    url: string;
-    location: string;
-    score: number;
-  }>(
+  const { rows } = await q.query<Hit>(
     `WITH w AS (
        SELECT tsvector_to_array(to_tsvector('english', word)) AS en, tsvector_to_array(to_tsvector('french', word)) AS fr FROM unnest($1::text[]) AS word
      ), q AS (
        SELECT to_tsquery('simple', coalesce(string_agg(DISTINCT quote_literal(lexeme), ' | '), '')) AS query
        FROM w, unnest(w.en || w.fr) AS lexeme WHERE cardinality(w.en) > 0 AND cardinality(w.fr) > 0
      )
-     SELECT c.id, v.library_id, v.version, p.title, c.headings, c.content, c.languages, c.tokens, p.url, p.location,
+     SELECT c.id AS "chunkId", v.library_id AS "libraryId", v.version, p.title, c.headings, c.content, c.languages, c.tokens, p.url, p.location,
             ts_rank('{0.1, 0.2, 1.0, 0.5}', c.tsv, q.query, 1) AS score
      FROM q, twl_doc_chunks c JOIN twl_doc_pages p ON p.id = c.page_id JOIN twl_doc_versions v ON v.id = c.version_id
      WHERE c.tsv @@ q.query AND ($2::bigint[] IS NULL OR c.version_id = ANY($2::bigint[]))
@@ -98,19 +86,8 @@ export async function searchChunks(q: Queryable, query: string, options: { versi
      LIMIT $3`,
     [words, options.versionIds ?? null, options.limit],
   );
-  return rows.map((r) => ({
-    chunkId: String(r.id),
-    libraryId: r.library_id,
-    version: r.version,
-    title: r.title,
-    headings: r.headings,
-    content: r.content,
-    languages: r.languages,
-    tokens: Number(r.tokens),
-    url: r.url,
-    location: r.location,
-    score: Math.round(Number(r.score) * 10_000) / 10_000,
-  }));
+  // int8 ids and real scores come back as strings or floats alike on both backends: normalised here.
+  return rows.map((r) => ({ ...r, chunkId: String(r.chunkId), tokens: Number(r.tokens), score: Math.round(Number(r.score) * 10_000) / 10_000 }));
 }
 
 /** The best hits that fit a token budget (the first always, even when larger). */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cachedAnswer } from '../../docs/cached.js';
 import { findVersion, fullTextOnlyNotice, searchChunks, withinBudget } from '../../docs/search.js';
 import { defineOp, readOnly } from '../op.js';
-import { hit, libraryId } from './schemas.js';
+import { hit, libraryId, toResult } from './schemas.js';
 
 export default defineOp({
   id: 'docs.query',
@@ -39,7 +39,7 @@ export default defineOp({
       return {
         libraryId: `${ref.libraryId}@${ref.version}`,
         version: ref.version,
-        results: kept.hits.map((h) => ({ libraryId: h.libraryId, version: h.version, title: h.title, headings: h.headings, content: h.content, languages: h.languages, tokens: h.tokens, source: h.url, score: h.score })),
+        results: kept.hits.map(toResult),
         tokens: kept.tokens,
         truncated: kept.truncated,
       };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Hit } from '../../docs/search.js';
 
 export const libraryId = z.string().min(2).max(300).describe('A library id from resolve-library-id or twl docs list: /KIND/NAME, optionally @VERSION (e.g. /npm/zod or /npm/zod@4.1).');
 
@@ -31,3 +32,6 @@ export const hit = z.object({
 });
 
 export const version = z.object({ version: z.string(), id: z.string(), chunks: z.number().int(), pages: z.number().int(), indexedAt: z.string() });
+
+/** A search hit as the tools answer it: its source is the URL or file a reader opens. */
+export const toResult = (h: Hit): z.output<typeof hit> => ({ libraryId: h.libraryId, version: h.version, title: h.title, headings: h.headings, content: h.content, languages: h.languages, tokens: h.tokens, source: h.url, score: h.score });

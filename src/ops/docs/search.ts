@@ -3,7 +3,7 @@ import { findVersion, fullTextOnlyNotice, searchChunks } from '../../docs/search
 import { syncKnowledge, ticketQuery } from '../../docs/knowledge.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, readOnly } from '../op.js';
-import { hit, libraryId } from './schemas.js';
+import { hit, libraryId, toResult } from './schemas.js';
 
 export default defineOp({
   id: 'docs.search',
@@ -28,6 +28,6 @@ export default defineOp({
     if (!query?.trim()) throw new TwlError('TWL_INPUT_INVALID', 'Nothing to search: give a query, or a ticket number.', { actions: ['twl docs search "connection pool" or twl docs search --ticket 42'] });
     const versionIds = input.library ? [(await findVersion(store, input.library)).versionId] : undefined;
     const hits = await searchChunks(store, query, { versionIds, limit: input.limit });
-    return { query, results: hits.map((h) => ({ libraryId: h.libraryId, version: h.version, title: h.title, headings: h.headings, content: h.content, languages: h.languages, tokens: h.tokens, source: h.url, score: h.score })) };
+    return { query, results: hits.map(toResult) };
   },
 });
