@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +150,10 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
       await expect(invoke(addOp, runtime, { source }), source).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
     }
     await expect(invoke(addOp, runtime, { source: path.join(home, 'nowhere') })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE', message: expect.stringContaining('Cannot read') });
+    // Neither a file nor a folder (a named pipe would block a reader forever).
+    const fifo = path.join(home, 'pipe.md');
+    execFileSync('mkfifo', [fifo]);
+    await expect(invoke(addOp, runtime, { source: fifo })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE', message: expect.stringContaining('is neither a file nor a folder') });
   });
 
   it.runIf(available)('a failed add leaves the version indexed before searchable; a refresh re-reads only what changed', async () => {
