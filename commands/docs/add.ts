@@ -5,15 +5,16 @@ import type { OutputOf } from '../../src/ops/op.js';
 
 export default class DocsAdd extends OpCommand<typeof op> {
   static override op = op;
-  static override summary = 'Index documentation: a folder or file, an installed npm package, or a site.';
+  static override summary = 'Index documentation: a folder or file, an installed npm package, a git repository at a ref, or a site.';
   static override description = `${op.description}\nProgress goes to stderr; skipped files and dead links are listed with the reason.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> ./docs --name handbook',
     '<%= config.bin %> <%= command.id %> npm:zod',
+    '<%= config.bin %> <%= command.id %> git:../billing@v2.1.0 --name billing',
     '<%= config.bin %> <%= command.id %> https://docs.example.com/guide/ --depth 2 --include "/guide/**" --exclude "/guide/old/**"',
     '<%= config.bin %> <%= command.id %> ./api.rst --name api --version 2.1 --json',
   ];
-  static override args = { source: Args.string({ description: 'A folder or file, npm:PACKAGE, or an http(s):// URL.', required: true }) };
+  static override args = { source: Args.string({ description: 'A folder or file, npm:PACKAGE, git:PATH@REF, or an http(s):// URL.', required: true }) };
   static override flags = {
     name: Flags.string({ description: 'Library name (default: the package, host or folder name).' }),
     version: Flags.string({ description: 'Version label (default: the package\'s version, else "latest").' }),

@@ -7,6 +7,7 @@ import { knownPages, saveVersion, type IndexReport } from './index-store.js';
 import { gatherFiles } from './sources/local.js';
 import { gatherNpm, packageDir } from './sources/npm.js';
 import type { Gathered, GatherOptions, Skipped } from './sources/types.js';
+import { gatherGit, parseGitSource } from './sources/git.js';
 import { crawl } from './sources/web.js';
 
 export interface AddOptions {
@@ -26,9 +27,9 @@ export interface AddResult extends IndexReport {
   requests: number;
 }
 
-type Kind = 'npm' | 'web' | 'local';
+type Kind = 'npm' | 'web' | 'git' | 'local';
 
-const kindOf = (source: string): Kind => (source.startsWith('npm:') ? 'npm' : /^https?:\/\//i.test(source) ? 'web' : 'local');
+const kindOf = (source: string): Kind => (source.startsWith('npm:') ? 'npm' : source.startsWith('git:') ? 'git' : /^https?:\/\//i.test(source) ? 'web' : 'local');
 
 /** A name usable in a library id: lowercase letters, digits, and . _ - / @ (npm scopes). */
 const slug = (name: string) =>
@@ -53,6 +54,11 @@ async function identify(kind: Kind, options: AddOptions): Promise<{ name: string
       throw new TwlError('TWL_INPUT_INVALID', `"${options.source}" is not a URL.`, { actions: ['Give a site as https://host/path.'] });
     }
     return { name: options.name ?? host, version: options.version ?? 'latest' };
+  }
+  if (kind === 'git') {
+    const { repo, ref } = parseGitSource(options.source);
+    // The ref names the version (a tag such as v2.1.0, a branch); HEAD is "latest".
+    return { name: options.name ?? path.basename(repo), version: options.version ?? (ref === 'HEAD' ? 'latest' : ref.replace(/[^\w.+-]/g, '-')) };
   }
   return { name: options.name ?? path.basename(path.resolve(options.source)).replace(/\.[^.]+$/, ''), version: options.version ?? 'latest' };
 }
@@ -83,11 +89,13 @@ export async function addDocs(ctx: OpContext, options: AddOptions): Promise<AddR
   };
   let gathered: Omit<Gathered, 'name' | 'kind'>;
   if (kind === 'npm') gathered = await gatherNpm(options.source.slice(4), gatherOptions);
+  else if (kind === 'git') gathered = await gatherGit(options.source, gatherOptions);
   else if (kind === 'web') gathered = await crawl(options.source, ctx.config.browser, crawlOptions, gatherOptions);
   else gathered = await gatherFiles(options.source, gatherOptions);
   for (const s of gathered.skipped) ctx.logger.info({ location: s.location, reason: s.reason }, 'skipped');
   ctx.progress({ message: `indexing ${gathered.docs.length} pages of ${libraryId}@${version}`, status: 'running' });
-  const source = kind === 'local' ? path.resolve(options.source) : options.source;
+  const git = kind === 'git' ? parseGitSource(options.source) : undefined;
+  const source = kind === 'local' ? path.resolve(options.source) : git ? `git:${git.repo}@${git.ref}` : options.source;
   const report = await saveVersion(
     store,
     { id: libraryId, name, description: description ?? null, version, source, options: kind === 'web' ? { depth: crawlOptions.depth, include: crawlOptions.include, exclude: crawlOptions.exclude, maxPages: crawlOptions.maxPages } : {} },

@@ -223,3 +223,38 @@ describe.each(setups)('embeddings configured on $name', ({ available, db }) => {
     }
   });
 });
+
+describe('a local git repository at a ref', () => {
+  it('indexes the docs as they are at a tag and at HEAD, side by side, and refuses a ref that looks like an option', async () => {
+    const t = tempHome('twl-docs-git-');
+    const repo = path.join(t.home, 'proj');
+    mkdirSync(path.join(repo, 'docs'), { recursive: true });
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args]);
+    git('init', '-q');
+    writeFileSync(path.join(repo, 'docs', 'deploy.md'), '# Deploying\n\nVersion one deploys with the blue lever.\n');
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    git('tag', 'v1.0.0');
+    writeFileSync(path.join(repo, 'docs', 'deploy.md'), '# Deploying\n\nVersion two deploys with the green button.\n');
+    git('commit', '-qam', 'two');
+    // Uncommitted changes are not read.
+    writeFileSync(path.join(repo, 'docs', 'deploy.md'), '# Deploying\n\nUncommitted purple switch.\n');
+    const runtime = testRuntime(t.home, {});
+    try {
+      const v1 = await invoke(addOp, runtime, { source: `git:${repo}@v1.0.0` });
+      expect(v1).toMatchObject({ libraryId: '/git/proj', version: 'v1.0.0', pages: 1 });
+      const head = await invoke(addOp, runtime, { source: `git:${repo}` });
+      expect(head.version).toBe('latest');
+      const one = await invoke(queryOp, runtime, { libraryId: '/git/proj@v1.0.0', query: 'how to deploy' });
+      expect(one.results[0]!.content).toContain('blue lever');
+      const latest = await invoke(queryOp, runtime, { libraryId: '/git/proj@latest', query: 'how to deploy' });
+      expect(latest.results[0]!.content).toContain('green button');
+      expect(JSON.stringify(latest)).not.toContain('purple');
+      await expect(invoke(addOp, runtime, { source: `git:${repo}@--upload-pack=touch /tmp/pwned` })).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
+      await expect(invoke(addOp, runtime, { source: `git:${repo}@no-such-tag` })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE' });
+    } finally {
+      await runtime.close();
+      t.cleanup();
+    }
+  });
+});

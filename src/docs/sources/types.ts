@@ -35,7 +35,7 @@ export interface Gathered {
   description?: string;
   /** The library name when --name is not given. */
   name: string;
-  kind: 'local' | 'npm' | 'web';
+  kind: 'local' | 'npm' | 'web' | 'git';
   /** Pages fetched or read, for the refresh report (unchanged ones included). */
   requests: number;
 }
