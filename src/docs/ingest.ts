@@ -39,6 +39,23 @@ const slug = (name: string) =>
     .replace(/[^a-z0-9._@/-]+/g, '-')
     .replace(/^[-/]+|[-/]+$/g, '') || 'docs';
 
+/**
+ * Over MCP or REST a caller names paths on the server's disk: only inside docs.roots, so that a
+ * key allowed to add documentation cannot have the server index (and serve to every viewer) any
+ * file it can read. The CLI's user reads what they may read anyway.
+ */
+function checkRoot(ctx: OpContext, target: string): void {
+  const inside = ctx.config.docs.roots.some((root) => {
+    const relative = path.relative(path.resolve(root), target);
+    return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  });
+  if (!inside) {
+    throw new TwlError('TWL_DOCS_SOURCE', `Refused to read ${target} for a ${ctx.face.toUpperCase()} caller: it is not inside docs.roots${ctx.config.docs.roots.length ? ` (${ctx.config.docs.roots.join(', ')})` : ' (none configured)'}.`, {
+      actions: ['Add the folder to docs.roots in the configuration, or index it with `twl docs add` on the command line.'],
+    });
+  }
+}
+
 /** The library's name and version before anything is read (a refresh needs them to find what it knew). */
 async function identify(kind: Kind, options: AddOptions): Promise<{ name: string; version: string; description?: string }> {
   if (kind === 'npm') {
@@ -70,6 +87,7 @@ async function identify(kind: Kind, options: AddOptions): Promise<{ name: string
  */
 export async function addDocs(ctx: OpContext, options: AddOptions): Promise<AddResult> {
   const kind = kindOf(options.source);
+  if ((kind === 'local' || kind === 'git') && ctx.face !== 'cli') checkRoot(ctx, kind === 'git' ? parseGitSource(options.source).repo : path.resolve(options.source));
   const { name, version, description } = await identify(kind, options);
   const libraryId = `/${kind}/${slug(name)}`;
   const store = await ctx.store();

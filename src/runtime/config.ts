@@ -340,6 +340,7 @@ export const configSchema = z
           .strict()
           .prefault({}),
         runbooks: z.array(z.string()).default([]).describe('Folders or files of runbooks (Markdown…) indexed as /twl/runbooks, with the configured runbooks.'),
+        roots: z.array(z.string().min(1)).default([]).describe('Folders (and git repositories) that docs_add_library may read when called over MCP or REST; the CLI may read any path its user can. Empty: local paths only from the CLI.'),
         embeddings: z
           .object({ model: z.string().min(1).optional().describe('An Ollama embedding model (llm.host) for vector search, fused with full-text by reciprocal rank. Unset: full-text only.') })
           .strict()

@@ -150,6 +150,11 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
       await expect(invoke(addOp, runtime, { source }), source).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
     }
     await expect(invoke(addOp, runtime, { source: path.join(home, 'nowhere') })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE', message: expect.stringContaining('Cannot read') });
+    // Over MCP or REST, local paths only inside docs.roots (none here): the server's disk is not the caller's.
+    for (const face of ['mcp', 'rest'] as const) {
+      await expect(invoke(addOp, runtime, { source: folder }, { caller: { face, actor: `${face}:test` } })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE', message: expect.stringContaining('not inside docs.roots (none configured)') });
+      await expect(invoke(addOp, runtime, { source: `git:${folder}/../..` }, { caller: { face, actor: `${face}:test` } })).rejects.toMatchObject({ code: 'TWL_DOCS_SOURCE' });
+    }
     // Neither a file nor a folder (a named pipe would block a reader forever).
     const fifo = path.join(home, 'pipe.md');
     execFileSync('mkfifo', [fifo]);
