@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dash } from './dash.mjs';
+import { docsBench } from './docs.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
@@ -296,6 +297,7 @@ suites.dash = () => dash({ root, bin, node, json: values.json });
 suites.mcp = () => mcp({ root, bin, node, json: values.json });
 // Replicas: shared state (PostgreSQL, Redis) against a lone replica, and a rolling restart behind nginx.
 suites.scale = () => scale({ root, bin, node, json: values.json });
+suites.docs = () => docsBench({ root, json: values.json });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.

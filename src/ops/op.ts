@@ -54,5 +54,11 @@ export const defineOp = <I extends ObjectSchema, O extends ObjectSchema>(op: Op<
 
 export const readOnly: OpAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 
-/** The seed's agent names come before the first underscore of a tool name (`monitoring_health_check` → monitoring). */
-export const agentOf = (tool: string): string => (tool.includes('_') ? tool.slice(0, tool.indexOf('_')) : tool);
+/** Tools named after another server's contract, not `<agent>_<tool>`: Context7's, served by the docs agent. */
+const foreignNames: Record<string, string> = { 'resolve-library-id': 'docs', 'query-docs': 'docs' };
+
+/**
+ * The seed's agent names come before the first underscore of a tool name (`monitoring_health_check` →
+ * monitoring); a name without one is either a known foreign contract (Context7's `query-docs`) or its own agent.
+ */
+export const agentOf = (tool: string): string => foreignNames[tool] ?? (tool.includes('_') ? tool.slice(0, tool.indexOf('_')) : tool);

@@ -48,6 +48,14 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./backup/restore.js'),
     import('./backup/prune.js'),
     import('./dash/activity.js'),
+    import('./docs/add.js'),
+    import('./docs/list.js'),
+    import('./docs/show.js'),
+    import('./docs/remove.js'),
+    import('./docs/refresh.js'),
+    import('./docs/search.js'),
+    import('./docs/resolve.js'),
+    import('./docs/query.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

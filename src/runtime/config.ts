@@ -323,6 +323,29 @@ export const configSchema = z
       .object({ maxSteps: z.number().int().min(1).max(50).default(8).describe('Step budget of one plan (and of the LLM tool-calling loop).') })
       .strict()
       .prefault({}),
+    docs: z
+      .object({
+        maxFileBytes: z.number().int().min(1024).default(2 * 1024 * 1024).describe('Files larger than this are skipped (with the reason) when a folder or package is indexed.'),
+        cacheTtl: duration('5m').describe('How long resolve-library-id and query-docs answers stay in the cache (the index changing clears them sooner).'),
+        tokens: z.number().int().min(100).max(100_000).default(5000).describe('The default token budget of query-docs (Context7\'s "tokens").'),
+        crawl: z
+          .object({
+            depth: z.number().int().min(0).max(20).default(3).describe('Links followed from the start page.'),
+            maxPages: z.number().int().min(1).max(100_000).default(500),
+            rate: z.number().min(0.1).max(100).default(5).describe('Requests per second at most (robots.txt\'s Crawl-delay may slow it further).'),
+          })
+          .strict()
+          .prefault({}),
+        runbooks: z.array(z.string()).default([]).describe('Folders or files of runbooks (Markdown…) indexed as /twl/runbooks, with the configured runbooks.'),
+        roots: z.array(z.string().min(1)).default([]).describe('Folders (and git repositories) that docs_add_library may read when called over MCP or REST; the CLI may read any path its user can. Empty: local paths only from the CLI.'),
+        embeddings: z
+          .object({ model: z.string().min(1).optional().describe('An Ollama embedding model (llm.host) for vector search, fused with full-text by reciprocal rank. Unset: full-text only.') })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({})
+      .describe('The documentation index (twl docs, resolve-library-id, query-docs): see docs/docs-server.md.'),
     store: z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),

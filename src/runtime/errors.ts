@@ -77,6 +77,8 @@ export const errorCatalog = {
   TWL_AUTH_REQUIRED: { exit: ExitCode.refused, actions: ['Send Authorization: Bearer <key>; create a key with `twl keys create --role viewer`.'] },
   TWL_ROLE_DENIED: { exit: ExitCode.refused, actions: ['Use a key with a higher role (`twl keys create --role …`).'] },
   TWL_RATE_LIMITED: { exit: ExitCode.refused, actions: ['Wait for the Retry-After seconds, or raise http.rateLimit in the configuration.'] },
+  TWL_DOCS_SOURCE: { exit: ExitCode.usage, actions: ['Give a folder or file, npm:PACKAGE (installed), or an https:// site: `twl docs add --help`.'] },
+  TWL_DOCS_LIBRARY_UNKNOWN: { exit: ExitCode.notFound, actions: ['List the indexed libraries with `twl docs list`, or find one with `twl docs resolve NAME`.'] },
   TWL_KEY_NOT_FOUND: { exit: ExitCode.notFound, actions: ['List the keys with `twl keys list`.'] },
 } satisfies Record<string, ErrorSpec>;
 

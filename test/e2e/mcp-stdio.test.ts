@@ -22,7 +22,9 @@ const seedTools = [
 // twl's own tools beyond the seed's names.
 const backupTools = ['real-backup_list_backups', 'real-backup_prune_backups', 'real-backup_restore_backup', 'real-backup_verify_backup'];
 const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve_ticket', 'tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools].sort();
+// The documentation index: Context7's two names (kept exactly, hyphens and all), and twl's own.
+const docsTools = ['resolve-library-id', 'query-docs', 'docs_add_library', 'docs_get_library', 'docs_list_libraries', 'docs_refresh_library', 'docs_remove_library', 'docs_search'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;

@@ -93,7 +93,7 @@ export function guardedLookup(list: net.BlockList): net.LookupFunction {
   };
 }
 
-interface Fetched {
+export interface Fetched {
   status: number;
   statusText: string;
   headers: http.IncomingHttpHeaders;
@@ -103,14 +103,15 @@ interface Fetched {
   tls: BrowseResult['tls'];
 }
 
-function fetchOnce(url: URL, policy: Config['browser'], denied: net.BlockList, signal: AbortSignal): Promise<Fetched> {
+/** One GET through the guarded lookup (no redirects followed); `headers` adds to the defaults (conditional requests of the docs crawler). */
+export function fetchOnce(url: URL, policy: Config['browser'], denied: net.BlockList, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Fetched> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const at = () => Math.round((performance.now() - started) * 10) / 10;
     const timings: Fetched['timings'] = { dnsMs: null, connectMs: null, tlsMs: null, firstByteMs: null };
     let tls: BrowseResult['tls'] = null;
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8' }, signal, agent: false, lookup: guardedLookup(denied) }, (res) => {
+    const req = client.request(url, { method: 'GET', headers: { 'user-agent': 'twl-browser/0.1 (+https://github.com/twisterlab)', accept: 'text/html,application/json;q=0.9,*/*;q=0.8', ...headers }, signal, agent: false, lookup: guardedLookup(denied) }, (res) => {
       timings.firstByteMs = at();
       const chunks: Buffer[] = [];
       let size = 0;

@@ -4,6 +4,7 @@ import { maestroActiveWorkflows, maestroDecisions } from '../../runtime/metrics.
 import { appendEvent, getTicket, lockTicket, transition, type Ticket } from '../tickets/repo.js';
 import { assessTicket, recordTriage } from '../tickets/triage.js';
 import { llmInvestigate } from './llm-planner.js';
+import { knowledgeFor } from '../../docs/knowledge.js';
 import { article, deterministicPlan, type Plan, type PlanStep } from './plan.js';
 import { runStep, type StepReport } from './steps.js';
 
@@ -81,6 +82,29 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
         maestroDecisions.inc({ decision_type: 'fallback' });
         await appendEvent(store, id, { actor: MAESTRO, kind: 'plan', status: 'failed', decision: `LLM planning failed (${messageOf(err)}): used the deterministic planner`, durationMs: performance.now() - started });
       }
+    }
+    // What the team already knows (runbooks, past resolutions, indexed docs), on the timeline with its sources.
+    const knowledgeStarted = performance.now();
+    try {
+      const knowledge = await knowledgeFor(ctx, ticket);
+      if (knowledge.matches.length) {
+        const proposal = knowledge.proposedRunbook ? (plan.runbook?.name === knowledge.proposedRunbook ? `; runbook "${knowledge.proposedRunbook}" confirmed` : `; runbook "${knowledge.proposedRunbook}" proposed`) : '';
+        // What it read shows in the plan's rationale too (twl ticket resolve prints it), with a runbook it proposes.
+        const read = `knowledge read: ${knowledge.matches.map((m) => `${m.title} (${m.libraryId})`).join(', ')}`;
+        const proposes = knowledge.proposedRunbook && plan.runbook?.name !== knowledge.proposedRunbook ? [`the knowledge index proposes runbook "${knowledge.proposedRunbook}"`] : [];
+        plan = { ...plan, rationale: [...plan.rationale, read, ...proposes] };
+        await appendEvent(store, id, {
+          actor: MAESTRO,
+          kind: 'knowledge',
+          step: 'knowledge',
+          output: knowledge,
+          decision: `read ${knowledge.matches.map((m) => `${m.title} (${m.libraryId})`).join(', ')}${proposal}`,
+          durationMs: performance.now() - knowledgeStarted,
+        });
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      await appendEvent(store, id, { actor: MAESTRO, kind: 'knowledge', step: 'knowledge', status: 'failed', decision: `the knowledge index could not be read: ${messageOf(err)}`, durationMs: performance.now() - knowledgeStarted });
     }
     maestroDecisions.inc({ decision_type: 'plan' });
     await appendEvent(store, id, {

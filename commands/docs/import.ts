@@ -1,0 +1,35 @@
+import { Args } from '@oclif/core';
+import { access } from 'node:fs/promises';
+import { TwlCommand } from '../../src/cli/base.js';
+import { bumpGenerationOf } from '../../src/docs/cached.js';
+import { importIndex } from '../../src/docs/library.js';
+import { TwlError, messageOf } from '../../src/runtime/errors.js';
+
+interface Result {
+  file: string;
+  versions: string[];
+  pages: number;
+  chunks: number;
+}
+
+export default class DocsImport extends TwlCommand<Result> {
+  static override summary = 'Import a documentation index written by twl docs export.';
+  static override description = 'Reads the file in one transaction: each library version in it replaces the one of the same id and version; a bad file changes nothing.';
+  static override examples = ['<%= config.bin %> <%= command.id %> docs-index.jsonl', '<%= config.bin %> <%= command.id %> zod.jsonl --json'];
+  static override args = { file: Args.string({ description: 'The export file.', required: true }) };
+
+  async run(): Promise<Result> {
+    const { args } = await this.parse(DocsImport);
+    try {
+      await access(args.file);
+    } catch (err) {
+      throw new TwlError('TWL_PATH_NOT_FOUND', `Cannot read ${args.file}: ${messageOf(err)}`, { actions: ['Give the file written by `twl docs export`.'] });
+    }
+    const runtime = await this.runtime();
+    const store = await runtime.store();
+    const result = await importIndex(store, args.file);
+    await bumpGenerationOf(await runtime.cache().catch(() => undefined));
+    if (!this.jsonEnabled()) this.log(`imported ${result.versions.join(', ')}: ${result.pages} pages, ${result.chunks} chunks`);
+    return { file: args.file, ...result };
+  }
+}
