@@ -19,7 +19,7 @@ import { readable, securityIncident } from './vectorize.js';
 export const humanThreshold = 0.5;
 
 /** How much a configured service named in the ticket multiplies its categories' odds. */
-const namedServiceOdds = 6;
+const namedServiceOdds = 20;
 
 export const corpusFiles = ['training.jsonl', 'handwritten.jsonl', 'generated.jsonl'] as const;
 export const dataDirectory = new URL('./data/', import.meta.url);

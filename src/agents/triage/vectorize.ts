@@ -76,7 +76,7 @@ export function eachFeature(text: string, signals: Signal[], emit: (feature: str
 
 /** A feature string as a human reads it in a reason ("boutique", "charge plus"), or null for the ones that say nothing alone. */
 export function readable(feature: string): string | null {
-  if (feature.startsWith('w:')) return feature.length > 4 ? feature.slice(2).replace(/^!/, 'not ') : null;
+  if (feature.startsWith('w:')) return feature.replace('!', '').length > 5 ? feature.slice(2).replace(/^!/, 'not ') : null;
   if (feature.startsWith('b:') && !feature.includes('^')) return feature.slice(2).replace('_', ' ');
   if (feature.startsWith('s:') && feature !== 's:bias' && !feature.endsWith('length') && feature !== 's:short' && feature !== 's:long') return `signal ${feature.slice(2)}`;
   return null;
