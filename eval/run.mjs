@@ -6,6 +6,7 @@
 //                    generated ones always train): the only figures anyone may tune on.
 //   --check          compare with eval/baseline.json; exit 1 when a held-out figure dropped more
 //                    than 3 points below it (the CI regression guard, not a target).
+//   --baseline FILE  another baseline file (tests of the guard).
 //   --write-baseline record today's held-out figures in eval/baseline.json.
 //   --llm            classify through the LLM path (few-shot prompts, taxonomy-constrained,
 //                    model fallback): against the configured Ollama when TWL_EVAL_LLM_HOST and
@@ -22,14 +23,14 @@ const { trainModel, defaultBuildOptions } = await import(new URL('dist/src/agent
 const { heads } = await import(new URL('dist/src/agents/triage/artifact.js', root).href);
 
 const { values } = parseArgs({
-  options: { cv: { type: 'string' }, json: { type: 'boolean', default: false }, errors: { type: 'string', default: '0' }, check: { type: 'boolean', default: false }, 'write-baseline': { type: 'boolean', default: false }, llm: { type: 'boolean', default: false } },
+  options: { cv: { type: 'string' }, json: { type: 'boolean', default: false }, errors: { type: 'string', default: '0' }, check: { type: 'boolean', default: false }, baseline: { type: 'string' }, 'write-baseline': { type: 'boolean', default: false }, llm: { type: 'boolean', default: false } },
 });
 const names = Object.keys(heads);
 const sets = [
   { name: 'tickets', file: 'eval/tickets.jsonl' },
   { name: 'holdout-b', file: 'eval/holdout-b.jsonl' },
 ].filter((s) => existsSync(new URL(s.file, root)));
-const baselinePath = new URL('eval/baseline.json', root);
+const baselinePath = values.baseline ? new URL(values.baseline, `file://${process.cwd()}/`) : new URL('eval/baseline.json', root);
 /** Points a held-out figure may drop below the committed baseline before --check fails. */
 const tolerance = 3;
 const goals = { category: 0.9, priority: 0.8, sentiment: 0.85, urgency: 0.8 };
