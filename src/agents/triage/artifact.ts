@@ -43,7 +43,7 @@ export class TriageModel {
   }
 
   /** The known features of a text, as indices, each once. */
-  vectorize(text: string, signals: Signal[]): Int32Array {
+  vectorize(text: string, signals: Signal[], folded?: string): Int32Array {
     const call = (this.call = (this.call + 1) | 0 || 1);
     const out: number[] = [];
     eachFeature(text, signals, (f) => {
@@ -52,7 +52,7 @@ export class TriageModel {
         this.seen[i] = call;
         out.push(i);
       }
-    });
+    }, folded);
     return Int32Array.from(out);
   }
 

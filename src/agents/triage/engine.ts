@@ -82,8 +82,9 @@ interface Prepared {
 }
 
 function prepare(text: string, model: TriageModel): Prepared {
-  const signals = findSignals(text);
-  return { folded: fold(text), signals, vector: model.vectorize(text, signals) };
+  const folded = fold(text);
+  const signals = findSignals(text, folded);
+  return { folded, signals, vector: model.vectorize(text, signals, folded) };
 }
 
 function tone(model: TriageModel, { vector, signals }: Prepared): SentimentResult {

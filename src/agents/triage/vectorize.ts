@@ -26,8 +26,7 @@ export function featureStrings(text: string, signals: Signal[]): string[] {
 }
 
 /** Calls `emit` with each feature of the text (a feature may come more than once). */
-export function eachFeature(text: string, signals: Signal[], emit: (feature: string) => void): void {
-  const folded = fold(text);
+export function eachFeature(text: string, signals: Signal[], emit: (feature: string) => void, folded: string = fold(text)): void {
   const words = tokens(folded);
   const out = { add: emit };
   let negate = 0;
