@@ -123,6 +123,8 @@ const suites = {
         { name: 'twl --version', cmd: twl, args: ['--version'], env, goal: 2.5 },
         { name: 'twl --help', cmd: twl, args: ['--help'], env, goal: 3 },
         { name: 'twl cache get x (embedded store)', cmd: twl, args: ['cache', 'get', 'x'], env, goal: 10 },
+        // Loads the triage model (data/model.json) and classifies; nothing is stored.
+        { name: 'twl ticket classify --text … (model, no LLM)', cmd: twl, args: ['ticket', 'classify', '--text', 'La boutique en ligne ne charge plus'], env, goal: 10 },
       ];
       const redisPrefix = `twl-bench-${process.pid}:`;
       const redisEnv = { ...env, TWL_REDIS_URL: 'redis://127.0.0.1:6379', TWL_REDIS_PREFIX: redisPrefix };
@@ -158,9 +160,8 @@ function throughput(items, fn) {
 
 suites.triage = async () => {
   if (!existsSync(path.join(root, 'dist', 'src', 'agents', 'triage', 'engine.js'))) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  const { classify, parseCorpus, trainingCorpusPath } = await import(path.join(root, 'dist/src/agents/triage/engine.js'));
-  const { readFileSync } = await import('node:fs');
-  const corpus = parseCorpus(readFileSync(trainingCorpusPath, 'utf8'), 'training');
+  const { classify, trainingCorpus } = await import(path.join(root, 'dist/src/agents/triage/engine.js'));
+  const corpus = trainingCorpus();
   // 10,000 tickets: the corpus texts, each made distinct so no cache sees the same text twice.
   const tickets = Array.from({ length: 10_000 }, (_, i) => `${corpus[i % corpus.length].text} (ref ${i})`);
   const baseline = throughput(tickets, (t) => t.normalize('NFD').toLowerCase().split(/\s+/).length);

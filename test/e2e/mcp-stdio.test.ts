@@ -253,7 +253,7 @@ describe('long ops over MCP: progress and approvals', () => {
       // The model's tool call ran for real, and its result went back to the model.
       expect(requests.some((r) => r.tools && JSON.stringify(r.last).includes('tool_result'))).toBe(true);
       const shown = await client.callTool({ name: 'tickets_get_ticket', arguments: { id } });
-      expect(JSON.stringify(shown.structuredContent)).toMatch(/LLM \(twl-approvals \(sampling\)\): the database is slow/);
+      expect(JSON.stringify(shown.structuredContent)).toMatch(/LLM \(twl-approvals \(sampling\), 6 nearest labelled tickets as examples\): the database is slow/);
       const agents = await client.callTool({ name: 'maestro_list_agents', arguments: {} });
       expect(agents.structuredContent).toMatchObject({ llm: { reachable: true, detail: expect.stringMatching(/through sampling/) } });
     } finally {

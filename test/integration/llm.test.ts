@@ -4,6 +4,7 @@ import agentsOp from '../../src/ops/maestro/agents.js';
 import chatOp from '../../src/ops/maestro/chat.js';
 import generateOp from '../../src/ops/maestro/generate.js';
 import classifyOp from '../../src/ops/ticket/classify.js';
+import { classify } from '../../src/agents/triage/engine.js';
 import createOp from '../../src/ops/ticket/create.js';
 import resolveOp from '../../src/ops/ticket/resolve.js';
 import showOp from '../../src/ops/ticket/show.js';
@@ -32,10 +33,31 @@ describe('with an LLM (an Ollama-speaking server)', () => {
     ollama.onChat({ content: JSON.stringify({ category: 'network', priority: 'urgent', reason: 'the VPN concentrator is down for everyone' }) });
     const r = await invoke(classifyOp, runtime, { ticket_text: 'Personne ne peut se connecter au VPN' });
     expect(r).toMatchObject({ method: 'llm', category: 'network', priority: 'urgent', fallback: null });
-    expect(r.reasons[0]).toMatch(/LLM \(llama3.1:8b\): the VPN concentrator/);
+    expect(r.reasons[0]).toMatch(/LLM \(llama3.1:8b, 6 nearest labelled tickets as examples\): the VPN concentrator/);
     const sent = ollama.chats().at(-1)!;
-    expect(sent.format).toBe('json');
+    // The answer is held to the taxonomy by Ollama's structured output, and checked again here.
+    expect(sent.format).toMatchObject({ properties: { category: { enum: expect.arrayContaining(['network', 'storage']) }, priority: { enum: ['urgent', 'high', 'medium', 'low'] } } });
     expect(sent.messages[0]!.content).toContain('storage: disk full');
+    // Few-shot: labelled tickets near this one, as JSON lines (at most two per category).
+    const shots = sent.messages[0]!.content.split('\n').filter((l) => l.startsWith('{"ticket"')).map((l) => JSON.parse(l) as { ticket: string; category: string });
+    expect(shots).toHaveLength(6);
+    expect(shots.some((s) => /VPN/i.test(s.ticket))).toBe(true);
+  });
+
+  it('records a disagreement between the LLM and the model', async () => {
+    ollama.onChat({ content: JSON.stringify({ category: 'hardware', priority: 'low', reason: 'sounds like a cable' }) });
+    const r = await invoke(classifyOp, runtime, { ticket_text: 'Le VPN ne se connecte plus, passerelle injoignable' });
+    expect(r).toMatchObject({ method: 'llm', category: 'hardware', disagreement: { llm: { category: 'hardware', priority: 'low' }, model: { category: 'network' } } });
+    expect(r.reasons.join(' ')).toMatch(/disagrees with the model: network/);
+  });
+
+  it('records no disagreement when the LLM agrees', async () => {
+    const text = 'Wi-Fi drops every ten minutes in building B';
+    const model = classify(text);
+    ollama.onChat({ content: JSON.stringify({ category: model.category, priority: model.priority, reason: 'the access points' }) });
+    const r = await invoke(classifyOp, runtime, { ticket_text: text });
+    expect(r).toMatchObject({ method: 'llm', category: model.category, priority: model.priority, disagreement: null });
+    expect(r.reasons.join(' ')).toMatch(/agrees with the model/);
   });
 
   it('falls back to the rules when the LLM answers outside the taxonomy, and the timeline says why', async () => {

@@ -44,7 +44,7 @@ export const findings: Record<string, (output: Record<string, unknown>) => strin
 };
 
 /** Ticket categories a service concerns, when its configuration does not say. */
-const categoriesOfKind: Record<Service['kind'], Category[]> = {
+export const categoriesOfKind: Record<Service['kind'], Category[]> = {
   http: ['application', 'server'],
   tcp: ['network', 'server'],
   process: ['server'],

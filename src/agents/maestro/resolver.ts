@@ -3,6 +3,7 @@ import { TwlError, isTwlError, messageOf } from '../../runtime/errors.js';
 import { maestroActiveWorkflows, maestroDecisions } from '../../runtime/metrics.js';
 import { appendEvent, getTicket, lockTicket, transition, type Ticket } from '../tickets/repo.js';
 import { assessTicket, recordTriage } from '../tickets/triage.js';
+import { namedServices } from '../triage/services.js';
 import { llmInvestigate } from './llm-planner.js';
 import { knowledgeFor } from '../../docs/knowledge.js';
 import { article, deterministicPlan, type Plan, type PlanStep } from './plan.js';
@@ -60,7 +61,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
   let diagnosis: string | null = null;
   try {
     // 1. Triage, outside any transaction (an LLM may take a while), then recorded.
-    const assessment = await assessTicket(claimed, ctx.llm(), ctx.signal);
+    const assessment = await assessTicket(claimed, ctx.llm(), ctx.signal, namedServices(ctx.config));
     let ticket = await store.transaction(async (tx) => recordTriage(tx, await getTicket(tx, id), assessment, actor));
     ticket = await store.transaction(async (tx) => transition(tx, await getTicket(tx, id), 'in_progress', actor, { assignedAgent: MAESTRO }));
     const category = assessment.classification.category;

@@ -1,12 +1,13 @@
 import type { Llm } from '../../runtime/llm.js';
 import type { Queryable } from '../../store/types.js';
+import type { NamedService } from '../triage/engine.js';
 import { classifyTicket, type ClassifyOutcome } from '../triage/llm-classifier.js';
 import { appendEvent, transition, updateTicket, type Ticket } from './repo.js';
 
 /** Reads the ticket's tone and classifies it (no store access: an LLM may take a while). */
-export async function assessTicket(ticket: Ticket, llm: Llm | undefined, signal?: AbortSignal): Promise<{ classification: ClassifyOutcome; ms: number }> {
+export async function assessTicket(ticket: Ticket, llm: Llm | undefined, signal?: AbortSignal, services: NamedService[] = []): Promise<{ classification: ClassifyOutcome; ms: number }> {
   const started = performance.now();
-  const classification = await classifyTicket(ticket.text, llm, signal);
+  const classification = await classifyTicket(ticket.text, llm, signal, services);
   return { classification, ms: performance.now() - started };
 }
 
@@ -29,7 +30,7 @@ export async function recordTriage(q: Queryable, ticket: Ticket, { classificatio
     kind: 'classification',
     step: 'real-classifier_classify_ticket',
     status: classification.fallback ? 'failed' : 'ok',
-    output: { category: classification.category, categoryConfidence: classification.categoryConfidence, priority: classification.priority, method: classification.method, alternatives: classification.alternatives },
+    output: { category: classification.category, categoryConfidence: classification.categoryConfidence, priority: classification.priority, method: classification.method, alternatives: classification.alternatives, disagreement: classification.disagreement },
     decision: [
       `${classification.category} (${classification.categoryConfidence}), priority ${classification.priority}`,
       ...classification.reasons,

@@ -70,7 +70,7 @@ export const categoryRules: Record<Category, Cue[]> = {
       4,
       /\b(bases? de donnees|bdd|databases?|postgres\w*|pgbouncer|pg_\w+|psql|mysql|mariadb|oracle|ora.\d+|sql ?server|mssql|always on|mongo\w*|redis|elasticsearch|cassandra|requetes? (sql|lentes?)|slow quer\w*|slow query log|deadlocks?|replication|replica\w*|replicat\w*|standby|pool de connexions|connection pool|too many (connections|clients)|max_connections|tablespace|index(es|ation)?|full scan|vacuum|autovacuum|binlogs?|wal|query plan|plan d execution|dba|dump|sequences?|schemas?|erd|select|transactions?|rollback|read.only mode|mode read.only|listener)\b/g,
     ),
-    cue(2, /\b(base|db|sql|requetes?|quer(y|ies)|locks?|verrous?|primaire|primary|master|failover|migration|tables?|colonne|column|rows?|lignes|stats|statistiques)\b/g),
+    cue(2, /\b(base|db|sql|requetes?|quer(y|ies)|(?<!(deploy|release|deployment) )locks?(?! (de|du) (deploiement|mise en prod\w*))|verrous?(?! (de|du) (deploiement|mise en prod\w*))|primaire|primary|master|failover|migration|tables?|colonne|column|rows?|lignes|stats|statistiques)\b/g),
   ],
   network: [
     cue(
@@ -89,7 +89,7 @@ export const categoryRules: Record<Category, Cue[]> = {
   application: [
     cue(
       3,
-      /\b(applications?|applis?|apps?|logiciels?|software|sites? (web|internet|marchand|vitrine)|website|web site|api|erreur (4|5)\d\d|error (4|5)\d\d|(4|5)0\d|bad gateway|service unavailable|bug\w*|crm|erp|sap|salesforce|jira|confluence|gitlab|github|slack|zoom|intranet|extranet|portail|portal|formulaires?|forms?|boutons?|buttons?|ecran blanc|blank page|plante|crash\w*|mise a jour|update|versions?|fonctionnalit\w*|features?|module|excel|word|powerpoint|office|power ?bi|tableau de bord|dashboard|export\w*|pdf|facture\w*|invoic\w*|paie|payroll|webhook|navigateur|browser|chrome|firefox|edge|extension|plugin|session expiree|json|ticketing|outil\w*|tools?|affich\w*|display\w*|champ|field|filtre|filter|tri|sort)\b/g,
+      /\b(verrous? (de|du) (deploiement|mise en prod\w*)|(deploy|release|deployment) locks?|pipelines?|ci.?cd|deploiements? (de l|du|des)|applications?|applis?|apps?|logiciels?|software|sites? (web|internet|marchand|vitrine)|website|web site|api|erreur (4|5)\d\d|error (4|5)\d\d|(4|5)0\d|bad gateway|service unavailable|bug\w*|crm|erp|sap|salesforce|jira|confluence|gitlab|github|slack|zoom|intranet|extranet|portail|portal|formulaires?|forms?|boutons?|buttons?|ecran blanc|blank page|plante|crash\w*|mise a jour|update|versions?|fonctionnalit\w*|features?|module|excel|word|powerpoint|office|power ?bi|tableau de bord|dashboard|export\w*|pdf|facture\w*|invoic\w*|paie|payroll|webhook|navigateur|browser|chrome|firefox|edge|extension|plugin|session expiree|json|ticketing|outil\w*|tools?|affich\w*|display\w*|champ|field|filtre|filter|tri|sort)\b/g,
     ),
     cue(1.5, /\b(site|page|pages|erreur|error|message|lent|slow|rame|charge|loading|ne marche pas|ne fonctionne pas|doesn t work|not working|broken|interface|ui|logo|menu)\b/g),
   ],

@@ -138,8 +138,7 @@ const rules: Rule[] = [
 ];
 
 /** Signals found in a text, each with the words it matched. */
-export function findSignals(text: string): Signal[] {
-  const folded = fold(text);
+export function findSignals(text: string, folded: string = fold(text)): Signal[] {
   const signals: Signal[] = [];
   for (const rule of rules) {
     rule.pattern.lastIndex = 0;

@@ -36,4 +36,6 @@ export interface LabelledTicket {
   priority: Priority;
   sentiment: Sentiment;
   urgency: Urgency;
+  /** `generated`: built from templates by scripts/triage-corpus.mjs; absent: written by hand. */
+  source?: 'generated';
 }

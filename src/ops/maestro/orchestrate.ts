@@ -3,6 +3,7 @@ import { deterministicPlan } from '../../agents/maestro/plan.js';
 import { resolveTicket } from '../../agents/maestro/resolver.js';
 import { runStep } from '../../agents/maestro/steps.js';
 import { classifyTicket } from '../../agents/triage/llm-classifier.js';
+import { namedServices } from '../../agents/triage/services.js';
 import { maestroDecisions } from '../../runtime/metrics.js';
 import { defineOp } from '../op.js';
 import { resolveOutput, stepSchema, toResolveOutput } from '../ticket/resolve.js';
@@ -34,7 +35,7 @@ export default defineOp({
       const report = await resolveTicket(ctx, ticket_id, actorOf(ctx), { approve: (step) => ctx.ask(`Run ${step.tool} (${step.purpose})?`) });
       return { mode: 'ticket' as const, resolution: toResolveOutput(report), investigation: null };
     }
-    const classification = await classifyTicket(goal!, ctx.llm(), ctx.signal);
+    const classification = await classifyTicket(goal!, ctx.llm(), ctx.signal, namedServices(ctx.config));
     const ops = await ctx.runtime.ops();
     const tools = new Map([...ops].map(([name, op]) => [name, { readOnly: op.annotations.readOnlyHint }]));
     const plan = deterministicPlan({ text: goal!, category: classification.category, config: ctx.config, tools });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { getTicket } from '../../agents/tickets/repo.js';
 import { assessTicket, recordTriage } from '../../agents/tickets/triage.js';
 import { classifyTicket } from '../../agents/triage/llm-classifier.js';
+import { namedServices } from '../../agents/triage/services.js';
 import { defineOp } from '../op.js';
 import { actorOf, classificationSchema, ticketId } from './schemas.js';
 
@@ -11,7 +12,7 @@ export default defineOp({
   title: 'Classify a ticket',
   description:
     'Category (application, server, network, database, security, access, hardware, email, storage, other) and priority (urgent, high, medium, low), with confidences and reasons. ' +
-    'Uses the LLM when one is configured (accepting only taxonomy labels) and the rule-based classifier otherwise or as the fallback; low confidence marks the ticket for a human. ' +
+    'Uses a calibrated model trained on labelled tickets (a configured service named in the text points at its categories); with an LLM configured, asks it with the nearest labelled tickets as examples, accepts only taxonomy labels, falls back to the model and records any disagreement. Low confidence marks the ticket for a human. ' +
     'Given ticket_id, the result is stored on the ticket and its timeline.',
   input: z
     .object({
@@ -23,10 +24,10 @@ export default defineOp({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   policy: { minRole: 'operator', needsApproval: false, timeoutMs: 120_000 },
   async run(ctx, { ticket_text, ticket_id }) {
-    if (ticket_text !== undefined) return { ...(await classifyTicket(ticket_text, ctx.llm(), ctx.signal)), ticketId: null };
+    if (ticket_text !== undefined) return { ...(await classifyTicket(ticket_text, ctx.llm(), ctx.signal, namedServices(ctx.config))), ticketId: null };
     const store = await ctx.store();
     const ticket = await getTicket(store, ticket_id!);
-    const assessment = await assessTicket(ticket, ctx.llm(), ctx.signal);
+    const assessment = await assessTicket(ticket, ctx.llm(), ctx.signal, namedServices(ctx.config));
     await store.transaction(async (tx) => recordTriage(tx, await getTicket(tx, ticket.id), assessment, actorOf(ctx)));
     return { ...assessment.classification, ticketId: ticket.id };
   },

@@ -65,6 +65,10 @@ export const classificationSchema = z.object({
   sentiment: sentimentSchema,
   method: z.enum(['rules', 'llm']),
   fallback: z.string().nullable().describe('Why the LLM answer was not used, if one was asked.'),
+  disagreement: z
+    .object({ model: z.object({ category: z.enum(categories), priority: z.enum(priorities) }), llm: z.object({ category: z.enum(categories), priority: z.enum(priorities) }) })
+    .nullable()
+    .describe("The model's and the LLM's labels, when the LLM's answer was used and differs."),
 });
 
 /** Who acts: a CLI user, an MCP or REST caller, or an agent. */
