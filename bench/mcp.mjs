@@ -23,12 +23,12 @@ const seconds = Number(process.env.TWL_BENCH_MCP_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_MCP_MEMORY_SECONDS ?? 60);
 const SLICES = 4;
 const CONCURRENCY = [1, 32];
-const LEGACY = '2025-06-18';
-const REVISION = '2026-07-28';
+export const LEGACY = '2025-06-18';
+export const REVISION = '2026-07-28';
 const TWL_TOOL = ['sentiment-analyzer_analyze_sentiment', { text: 'ok' }];
 const ECHO_TOOL = ['echo', { text: 'ok' }];
 
-const pct = (xs, q) => {
+export const pct = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 };
@@ -37,7 +37,7 @@ const pct = (xs, q) => {
  * Runs `call` with `concurrency` loops for `ms`, adding to the case's tally: latencies of the
  * calls that succeeded, failures (with the first message), and the time spent.
  */
-async function slice(call, concurrency, ms, tally) {
+export async function slice(call, concurrency, ms, tally) {
   const until = performance.now() + ms;
   const worker = async () => {
     while (performance.now() < until) {
@@ -56,10 +56,10 @@ async function slice(call, concurrency, ms, tally) {
   tally.ms += performance.now() - started;
 }
 
-const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
+export const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function post(url, body, headers = {}) {
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+export function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
       const chunks = [];
@@ -77,7 +77,7 @@ function post(url, body, headers = {}) {
 }
 
 /** The JSON-RPC response in an HTTP answer: the JSON body, or the SSE event that carries it. */
-function rpcOf(r) {
+export function rpcOf(r) {
   if (!String(r.headers['content-type']).startsWith('text/event-stream')) return JSON.parse(r.body);
   const messages = r.body
     .split('\n')
@@ -87,7 +87,7 @@ function rpcOf(r) {
 }
 
 /** Throws unless `message` is a successful tool result: a JSON-RPC result, not isError, with content. */
-function expectToolResult(message, raw = '') {
+export function expectToolResult(message, raw = '') {
   const result = message?.result;
   if (!result) throw new Error(message?.error ? `JSON-RPC error ${message.error.code}: ${message.error.message}` : `no JSON-RPC result: ${raw.slice(0, 200)}`);
   if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 200)}`);
@@ -95,7 +95,7 @@ function expectToolResult(message, raw = '') {
 }
 
 /** One tools/call over HTTP; throws unless it is a successful tool result (and passes `check`, if any). */
-async function httpCall(url, body, headers, check) {
+export async function httpCall(url, body, headers, check) {
   const r = await post(url, body, headers);
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
   let message;
@@ -108,10 +108,10 @@ async function httpCall(url, body, headers, check) {
   check?.(r, message);
 }
 
-const toolCall = (id, [name, args], extra = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
+export const toolCall = (id, [name, args], extra = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
 
 /** 2025 with a session: initialize and initialized once, then every call carries Mcp-Session-Id. */
-async function httpSession(url, tool) {
+export async function httpSession(url, tool) {
   const init = await post(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
   const session = init.headers['mcp-session-id'];
   if (!session) throw new Error(`no session from ${url}: ${init.status} ${init.body.slice(0, 200)}`);
@@ -122,7 +122,7 @@ async function httpSession(url, tool) {
 }
 
 /** 2025 stateless: every call a bare tools/call POST, no initialize, no Mcp-Session-Id (only the version header a 2025 client sends). */
-function httpStateless(url, tool) {
+export function httpStateless(url, tool) {
   let id = 1;
   const check = (r) => {
     if (r.headers['mcp-session-id']) throw new Error('a stateless call was answered with a session');
@@ -134,7 +134,7 @@ function httpStateless(url, tool) {
  * 2026-07-28: no handshake, no session; every POST carries the _meta envelope and the
  * Mcp-Method/Mcp-Name headers — what the official 2.x client pinned to the revision sends.
  */
-function http2026(url, tool) {
+export function http2026(url, tool) {
   const _meta = { 'io.modelcontextprotocol/protocolVersion': REVISION, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
   const headers = { 'mcp-protocol-version': REVISION, 'mcp-method': 'tools/call', 'mcp-name': tool[0] };
   // A 2026-07-28 result says what it is (resultType); a 2025 one served by mistake does not.
@@ -146,7 +146,7 @@ function http2026(url, tool) {
 }
 
 /** An MCP client over stdio (official SDK 1.x client); resolves with the call. */
-async function stdioClient(clients, command, args, options, tool) {
+export async function stdioClient(clients, command, args, options, tool) {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(new StdioClientTransport({ command, args, ...options, stderr: 'ignore' }));
   clients.push(client);
@@ -157,7 +157,7 @@ async function stdioClient(clients, command, args, options, tool) {
  * Starts a server process and resolves with the match of `ready` in its output. Its output
  * keeps being read (a full pipe would stall it), and the tail is kept to explain a failure.
  */
-function start(children, command, args, options, ready) {
+export function start(children, command, args, options, ready) {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   child.tail = '';
@@ -185,7 +185,7 @@ function start(children, command, args, options, ready) {
 }
 
 /** SIGTERM, then the exit (twl drains for up to 10 s), then SIGKILL. */
-async function stop(child) {
+export async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.stopping = true;
@@ -194,7 +194,7 @@ async function stop(child) {
 }
 
 /** Resident memory of a process in MB, from /proc (Linux). */
-const rssMb = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+export const rssMb = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 /**
  * twl serve --http under c=32 load for `memorySeconds`, the workers spread over the three
