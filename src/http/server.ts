@@ -17,7 +17,7 @@ import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows, roleRefusal } from './roles.js';
-import { StatusTracker } from './status.js';
+import { StatusTracker, type StatusSections } from './status.js';
 
 export interface HttpOptions {
   host: string;
@@ -27,9 +27,36 @@ export interface HttpOptions {
   version: string;
   /** Host header values accepted besides loopback names (DNS-rebinding protection). */
   allowedHosts?: string[];
+  /** What a server built on this one (`twl bridge`) adds or answers differently. */
+  extension?: HttpExtension;
 }
 
-interface Caller {
+/** What a route of an extension gets: the checked caller and the server's own body and answer helpers. */
+export interface RouteContext {
+  url: URL;
+  caller: Caller;
+  /** The request body parsed as JSON (undefined when empty), within http.bodyLimit and the nesting limit; a bad body answers 400/413 itself. */
+  body(): Promise<unknown>;
+  json(status: number, body: unknown): void;
+  /** Answers an error as every route does: the status by its kind, the error envelope (secrets redacted). */
+  fail(err: unknown, extra?: Record<string, unknown>): void;
+}
+
+/**
+ * A server built on `twl serve --http` (`twl bridge`): extra routes (answered after Host, Origin,
+ * the key and the rate limit were checked), its own /mcp/status sections and /health report,
+ * and word of the MCP sessions it ends.
+ */
+export interface HttpExtension {
+  /** Resolves true when it answered the request. */
+  route?(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouteContext): Promise<boolean>;
+  status?(): Promise<StatusSections>;
+  health?(): Promise<{ status: 'ok' | 'degraded' | 'down'; dependencies: Record<string, unknown> }>;
+  /** A 2025 MCP session ended (DELETE, idle expiry, shutdown). */
+  sessionClosed?(id: string): void;
+}
+
+export interface Caller {
   /** Who the caller is, for sessions and rate limits: `key:<id>`, `jwt:<subject>`, or `local` (auth: none). */
   principal: string;
   role: Role;
@@ -152,6 +179,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (!session) return;
     sessions.delete(id);
     status.sessionClosed(id);
+    options.extension?.sessionClosed?.(id);
     mcpSessions.set(sessions.size);
     void session.close().catch(() => undefined);
   };
@@ -412,6 +440,10 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       }
       if (!caller) return;
       if (url.pathname === '/mcp') return await mcp(req, res, caller);
+      if (url.pathname === '/health' && options.extension?.health) {
+        const report = await options.extension.health();
+        return json(res, report.status === 'down' ? 503 : 200, { ...report, checkedAt: new Date().toISOString(), uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      }
       if (url.pathname === '/health') {
         const op = ops.get('monitoring_health_check');
         const report = op ? ((await invoke(op, runtime, {})) as { status: string }) : { status: 'ok' };
@@ -423,9 +455,22 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         res.writeHead(200, { 'content-type': registry.contentType });
         return res.end(await registry.metrics());
       }
-      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
+      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: ops.size });
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
+      if (options.extension?.route) {
+        const ctx: RouteContext = {
+          url,
+          caller,
+          body: async () => {
+            const raw = await readBody(req, bodyLimit);
+            return raw.trim() ? parseJsonBody(raw) : undefined;
+          },
+          json: (code, body) => json(res, code, body),
+          fail: (err, extra = {}) => (err instanceof HttpError ? json(res, err.status, { error: { code: `HTTP_${err.status}`, message: err.message }, ...extra }) : json(res, statusOf(err), { error: errorBody(err), ...extra })),
+        };
+        if (await options.extension.route(req, res, ctx)) return;
+      }
       throw new HttpError(404, `Nothing at ${url.pathname}. See / for what this server answers.`);
     } catch (err) {
       if (res.headersSent) return void res.end();

@@ -1,0 +1,91 @@
+/**
+ * `twl bridge`: one upstream MCP server (a stdio command, or a configured `upstreams:` entry)
+ * served over HTTP by twl's own HTTP server, through a catalog holding only that upstream's tools.
+ * The bridge adds the seed's REST face, its /mcp/status sections and /health dependency, and
+ * ties 2025 MCP sessions to upstream children in isolated sharing.
+ */
+import path from 'node:path';
+import { startHttpServer } from '../http/server.js';
+import type { Runtime } from '../runtime/context.js';
+import { messageOf } from '../runtime/errors.js';
+import { Catalog } from '../tools/catalog.js';
+import { openUpstreams } from '../upstream/index.js';
+import { SecretBox } from '../upstream/secrets.js';
+import { bridgeEntry, type BridgeFlags } from './entry.js';
+import { restFace } from './rest.js';
+import { RestSessions } from './sessions.js';
+import { bridgeSections, upstreamDependency, upstreamHealth } from './status.js';
+import { BridgeCatalog } from './tools.js';
+
+export interface BridgeOptions {
+  runtime: Runtime;
+  version: string;
+  host: string;
+  port: number;
+  allowedHosts?: string[];
+  /** The program and arguments after `--` (empty with flags.upstream). */
+  command: string[];
+  flags: BridgeFlags;
+}
+
+export interface RunningBridge {
+  url: string;
+  /** The upstream as logs show it: its name and program, never its arguments or environment (they may hold secrets). */
+  upstream: string;
+  sharing: string;
+  /** Why the upstream did not answer at start, if it did not (the bridge serves anyway). */
+  startProblem?: string;
+  close(): Promise<void>;
+}
+
+/** A 2025 session seen idle for this long counts as idle in /mcp/status. */
+const IDLE_AFTER_MS = 60_000;
+
+export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  const { runtime } = options;
+  const entry = bridgeEntry(options.flags, options.command, (runtime.config as { upstreams?: Parameters<typeof bridgeEntry>[2] }).upstreams ?? []);
+  const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.home }) });
+  const upstream = set.get(entry.name)!;
+  const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set, policies: [{ name: entry.name, approval: entry.approval, minRole: entry.minRole }] }), entry.name);
+  const isolated = entry.sharing === 'isolated';
+  // An isolated session's child ends with the session: REST sessions when idle, MCP sessions on DELETE or expiry.
+  const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));
+  const sessions = new RestSessions(runtime.config.http.timeouts.sessionIdle * 1000, (key) => isolated && closeSession(key));
+  let startProblem: string | undefined;
+  // Start the child now, so a broken command shows at once (the bridge serves anyway: its state is in /health).
+  try {
+    if (!isolated) await upstream.listTools();
+  } catch (err) {
+    startProblem = messageOf(err);
+  }
+  const http = await startHttpServer({
+    host: options.host,
+    port: options.port,
+    entries: [],
+    catalog,
+    runtime,
+    version: options.version,
+    allowedHosts: options.allowedHosts,
+    name: 'twl bridge',
+    extension: {
+      route: restFace({ catalog, sessions, isolated }),
+      status: bridgeSections(() => upstream.status(), catalog, sessions, IDLE_AFTER_MS),
+      health: async () => {
+        const s = upstream.status();
+        return { status: upstreamHealth(s), dependencies: { upstream: upstreamDependency(s) } };
+      },
+      sessionClosed: (id) => isolated && closeSession(id),
+    },
+  });
+  return {
+    url: http.url,
+    upstream: entry.transport === 'stdio' ? `${entry.name} (${path.basename(entry.command!)})` : `${entry.name} (${new URL(entry.url!).host})`,
+    sharing: entry.sharing,
+    ...(startProblem ? { startProblem } : {}),
+    close: async () => {
+      await http.close();
+      sessions.close();
+      await catalog.close();
+    },
+  };
+}
