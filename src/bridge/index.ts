@@ -44,7 +44,7 @@ const IDLE_AFTER_MS = 60_000;
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const { runtime } = options;
   const entry = bridgeEntry(options.flags, options.command, (runtime.config as { upstreams?: Parameters<typeof bridgeEntry>[2] }).upstreams ?? []);
-  const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.home }) });
+  const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.loaded.home }) });
   const upstream = set.get(entry.name)!;
   const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set, policies: [{ name: entry.name, approval: entry.approval, minRole: entry.minRole }] }), entry.name);
   const isolated = entry.sharing === 'isolated';
