@@ -1,6 +1,10 @@
 import { Flags } from '@oclif/core';
 import { TwlCommand } from '../src/cli/base.js';
+import type { AnyOp } from '../src/ops/op.js';
+import type { Runtime } from '../src/runtime/context.js';
 import { TwlError } from '../src/runtime/errors.js';
+import type { Catalog } from '../src/tools/catalog.js';
+import { deferredCatalog } from '../src/tools/index.js';
 
 /** How long in-flight calls get to finish once the server stops accepting. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -29,8 +33,18 @@ export default class Serve extends TwlCommand<void> {
     'allowed-host': Flags.string({ description: 'A Host header to accept besides loopback names (repeat), for access through a DNS name.', multiple: true }),
   };
 
+  /** The command tree's ops (twl's and its plugins'), loaded once: the catalog serves them. */
+  private opsP?: Promise<Map<string, AnyOp>>;
+  private catalogP?: Promise<Catalog>;
+
   protected override runtimeOptions() {
-    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const };
+    const ops = () => (this.opsP ??= import('../src/mcp/server.js').then(async ({ opCommands }) => new Map((await opCommands(this.config)).map((e) => [e.op.mcpName, e.op]))));
+    // One catalog for the process, built by this face: every transport and every op (ctx.tools) uses it.
+    const tools = (runtime: Runtime) => {
+      this.catalogP = import('../src/tools/index.js').then(({ buildCatalog }) => buildCatalog(runtime, ops));
+      return deferredCatalog(this.catalogP);
+    };
+    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const, tools };
   }
 
   async run(): Promise<void> {
@@ -39,8 +53,12 @@ export default class Serve extends TwlCommand<void> {
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
-    const { opCommands, createMcpServer } = await import('../src/mcp/server.js');
-    const entries = await opCommands(this.config);
+    const { createMcpServer, servedTools } = await import('../src/mcp/server.js');
+    void runtime.tools; // builds the catalog
+    const catalog = await this.catalogP!;
+    // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
+    const everything = await servedTools(catalog);
+    for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
     const closers: Array<() => Promise<void>> = [];
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
     const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
@@ -53,7 +71,7 @@ export default class Serve extends TwlCommand<void> {
       const exposed = !['127.0.0.1', '::1', 'localhost'].includes(flags.host);
       if (exposed && runtime.config.http.auth === 'none') this.logToStderr(`Warning: binding ${flags.host} with http.auth "none" lets anyone who reaches it call every tool as admin.`);
       const { startHttpServer } = await import('../src/http/server.js');
-      const http = await startHttpServer({ host: flags.host, port: flags.port, entries, runtime, version: this.config.version, allowedHosts: flags['allowed-host'] });
+      const http = await startHttpServer({ host: flags.host, port: flags.port, catalog, runtime, version: this.config.version, allowedHosts: flags['allowed-host'] });
       closers.push(http.close);
       this.logToStderr(`twl serves MCP at ${http.url}/mcp (health ${http.url}/health, REST ${http.url}/api/tools)`);
       runtime.logger.info({ url: http.url }, 'twl HTTP server ready');
@@ -62,7 +80,9 @@ export default class Serve extends TwlCommand<void> {
       // The opening message decides the era: initialize pins a 2025 session, a request with a
       // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
-      const handle = serveStdio(({ era }) => createMcpServer(entries, runtime, this.config.version, era), {
+      let tools = everything;
+      catalog.onChanged(() => void servedTools(catalog).then((fresh) => (tools = fresh)));
+      const handle = serveStdio(({ era }) => createMcpServer(catalog, tools, runtime, this.config.version, era), {
         transport: stdio.transport,
         onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
       });

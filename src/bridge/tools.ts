@@ -5,6 +5,8 @@
  * (role, approval, timeout, audit, metrics); this view adds the names and counts calls in flight
  * by priority for /mcp/status.
  */
+import type { AnyOp } from '../ops/op.js';
+import type { Catalog } from '../tools/catalog.js';
 import type { CallOptions, CatalogTool, ListOptions, ToolCatalog, ToolResult } from '../tools/types.js';
 import { priorityLabel } from './headers.js';
 
@@ -16,7 +18,7 @@ export class BridgeCatalog implements ToolCatalog {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly catalog: ToolCatalog,
+    private readonly catalog: Catalog,
     readonly upstream: string,
   ) {
     this.prefix = `${upstream}_`;
@@ -53,6 +55,16 @@ export class BridgeCatalog implements ToolCatalog {
       if (left) this.inFlight.set(priority, left);
       else this.inFlight.delete(priority);
     }
+  }
+
+  /** A bridge serves no twl op. */
+  async op(_name: string): Promise<AnyOp | undefined> {
+    return undefined;
+  }
+
+  /** Records a call the MCP face refused before it reached the catalog (beyond the caller's role). */
+  refused(name: string, input: unknown, options: CallOptions, errorCode: string): Promise<void> {
+    return this.catalog.refused(this.prefix + name, input, options, errorCode);
   }
 
   onChanged(listener: () => void): () => void {

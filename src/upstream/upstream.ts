@@ -10,7 +10,7 @@ import { ResponseCache, callKey } from './response-cache.js';
 import type { SecretBox } from './secrets.js';
 import { Slot } from './supervisor.js';
 import { acceptTools } from './tools.js';
-import type { CallToolResult, Upstream, UpstreamCallOptions, UpstreamDeps, UpstreamState, UpstreamStatus, UpstreamTool } from './types.js';
+import type { CallToolResult, ForwardedMethod, Upstream, UpstreamCallOptions, UpstreamDeps, UpstreamState, UpstreamStatus, UpstreamTool } from './types.js';
 
 export interface UpstreamContext {
   logger: Logger;
@@ -303,6 +303,32 @@ export class UpstreamConnection implements Upstream {
 
   private closedError(): TwlError {
     return new TwlError('TWL_UPSTREAM_UNAVAILABLE', `upstream ${this.name} is closed.`);
+  }
+
+  /**
+   * Sends one MCP request other than tools (resources, prompts, completion) to the upstream as is,
+   * within its timeout: `twl bridge` forwards what it does not serve itself. Not queued, cached or
+   * retried; errors name the upstream like a call's.
+   */
+  async request(method: ForwardedMethod, params: Record<string, unknown> | undefined, options: { signal?: AbortSignal; sessionKey?: string } = {}): Promise<Record<string, unknown>> {
+    if (this.closed) throw this.closedError();
+    const timeout = this.config.timeout;
+    const timer = AbortSignal.timeout(timeout);
+    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
+    let child: Child | undefined;
+    try {
+      child = await this.raceSignal(this.slotFor(options.sessionKey).acquire(), signal);
+      return (await child.client.request({ method, ...(params ? { params } : {}) }, { signal, timeout })) as Record<string, unknown>;
+    } catch (err) {
+      throw this.translate(err, method, timeout, signal, child, options.signal);
+    }
+  }
+
+  /** What the upstream's server declared at its handshake (starting a child if none runs). */
+  async capabilities(options: { sessionKey?: string } = {}): Promise<Record<string, unknown>> {
+    if (this.closed) throw this.closedError();
+    const child = await this.slotFor(options.sessionKey).acquire();
+    return (child.client.getServerCapabilities() ?? {}) as Record<string, unknown>;
   }
 
   async closeSession(sessionKey: string): Promise<void> {
