@@ -13,6 +13,7 @@ import type { UpstreamSetLike } from '../tools/upstream-source.js';
 import { openUpstreams } from '../upstream/index.js';
 import { SecretBox } from '../upstream/secrets.js';
 import { bridgeEntry, type BridgeFlags } from './entry.js';
+import { forwardExtras } from './forward.js';
 import { restFace } from './rest.js';
 import { RestSessions } from './sessions.js';
 import { bridgeSections, upstreamDependency, upstreamHealth } from './status.js';
@@ -54,11 +55,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));
   const sessions = new RestSessions(runtime.config.http.timeouts.sessionIdle * 1000, (key) => isolated && closeSession(key));
   let startProblem: string | undefined;
-  // Start the child now, so a broken command shows at once (the bridge serves anyway: its state is in /health).
+  let capabilities: Record<string, unknown> = {};
+  // Start the upstream now: a broken command shows at once (the bridge serves anyway, its state in
+  // /health), and what it declares (resources, prompts) decides what the bridge forwards. In isolated
+  // sharing a child of its own answers this, and is closed at once.
+  const probe = isolated ? { sessionKey: 'twl-bridge:probe' } : {};
   try {
-    if (!isolated) await upstream.listTools();
+    await upstream.listTools(probe);
+    capabilities = await upstream.capabilities(probe);
   } catch (err) {
     startProblem = messageOf(err);
+  } finally {
+    if (isolated) await upstream.closeSession(probe.sessionKey!);
   }
   const http = await startHttpServer({
     host: options.host,
@@ -75,6 +83,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         return { status: upstreamHealth(s), dependencies: { upstream: upstreamDependency(s) } };
       },
       sessionClosed: (id) => isolated && closeSession(id),
+      mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated),
     },
   });
   return {
