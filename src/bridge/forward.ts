@@ -8,6 +8,7 @@
 import { ProtocolError, ProtocolErrorCode, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import type { Role } from '../ops/op.js';
 import type { ForwardedMethod, Upstream } from '../upstream/types.js';
+import { unknownToolResult } from './direct.js';
 import type { BridgeCatalog } from './tools.js';
 
 /** The forwarded methods by the capability that declares them. */
@@ -76,7 +77,7 @@ function unknownToolsAsToolErrors(server: McpServer, catalog: BridgeCatalog): vo
       if (!(err instanceof ProtocolError) || err.code !== ProtocolErrorCode.InvalidParams || !err.message.endsWith(`Tool ${name} not found`)) throw err;
       const auth = ctx.http?.authInfo;
       await catalog.refused(name, request.params.arguments, { face: 'mcp', actor: `mcp:${auth?.clientId ?? 'client'}`, role: auth?.extra?.role as Role | undefined }, 'TWL_TOOL_UNKNOWN');
-      return { isError: true, content: [{ type: 'text' as const, text: `No tool named ${JSON.stringify(name.slice(0, 200))} at this bridge; tools/list shows the ones you may call.` }] } as never;
+      return unknownToolResult(name) as never;
     }
   });
 }

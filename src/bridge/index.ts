@@ -13,6 +13,7 @@ import type { UpstreamSetLike } from '../tools/upstream-source.js';
 import { openUpstreams } from '../upstream/index.js';
 import { SecretBox } from '../upstream/secrets.js';
 import { bridgeEntry, type BridgeFlags } from './entry.js';
+import { directCalls } from './direct.js';
 import { forwardExtras } from './forward.js';
 import { restFace } from './rest.js';
 import { RestSessions } from './sessions.js';
@@ -84,6 +85,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       },
       sessionClosed: (id) => isolated && closeSession(id),
       mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated),
+      callTool: directCalls(catalog, isolated, runtime.logger),
     },
   });
   return {

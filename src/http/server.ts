@@ -57,7 +57,27 @@ export interface HttpExtension {
   sessionClosed?(id: string): void;
   /** Registers what the MCP servers offer besides tools, instead of twl's resources and prompts. */
   mcpExtras?(server: McpServer): void;
+  /**
+   * Answers a plain tools/call itself, without an SDK server and transport: the bridge's hot path.
+   * Called only for what needs nothing else (one request, no progress token, JSON accepted, the
+   * session, caller and role checked already); resolves with the CallToolResult, or undefined to
+   * leave the call to the SDK server (a tool that asks for approval, through elicitation).
+   */
+  callTool?(call: DirectCall): Promise<Record<string, unknown> | undefined>;
 }
+
+export interface DirectCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  caller: Caller;
+  /** The 2025 session it came in, if any. */
+  sessionId?: string;
+  signal: AbortSignal;
+}
+
+/** The revision a 2026-07-28 request names in its envelope. */
+const MODERN_REVISION = '2026-07-28';
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
 
 export interface Caller {
   /** Who the caller is, for sessions and rate limits: `key:<id>`, `jwt:<subject>`, or `local` (auth: none). */
@@ -165,7 +185,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -293,6 +313,40 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   );
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
+  const direct = options.extension?.callTool?.bind(options.extension);
+  const serverInfo = { name: 'twl', title: 'TwisterLab', version };
+  /**
+   * A tools/call the extension answers itself (see HttpExtension.callTool), or false when the
+   * request needs the SDK: a batch, a progress token, an envelope or headers that are not exactly
+   * a plain call of this era (the SDK then answers, errors included).
+   */
+  const directCall = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, caller: Caller, sessionId?: string): Promise<boolean> => {
+    if (!direct || !body || typeof body !== 'object' || Array.isArray(body)) return false;
+    const m = body as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: unknown; _meta?: Record<string, unknown> } };
+    if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number') || typeof m.params?.name !== 'string') return false;
+    const args = m.params.arguments ?? {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return false;
+    const meta = m.params._meta;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || 'progressToken' in meta)) return false;
+    const revision = meta?.[PROTOCOL_VERSION_KEY];
+    const modern = revision !== undefined;
+    if (modern) {
+      // A 2026-07-28 request outside a session, its headers naming exactly this call.
+      if (sessionId || revision !== MODERN_REVISION || req.headers['mcp-protocol-version'] !== MODERN_REVISION || req.headers['mcp-method'] !== 'tools/call' || req.headers['mcp-name'] !== m.params.name) return false;
+    } else {
+      // A 2025 request names a 2025 revision, if any (the SDK answers a wrong one).
+      const named = req.headers['mcp-protocol-version'];
+      if (named !== undefined && (named === MODERN_REVISION || !SUPPORTED_PROTOCOL_VERSIONS.includes(named as string))) return false;
+    }
+    if (!acceptance(req.headers.accept).json) return false;
+    const controller = new AbortController();
+    res.on('close', () => !res.writableFinished && controller.abort());
+    const result = await direct({ name: m.params.name, arguments: args as Record<string, unknown>, caller, sessionId, signal: controller.signal });
+    if (result === undefined) return false;
+    json(res, 200, { jsonrpc: '2.0', id: m.id, result: modern ? { ...result, resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo } } : result });
+    return true;
+  };
+
   const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
     // Every request carries its caller, so tools record who called them (sessions included).
     (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
@@ -336,9 +390,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         session.open--;
         session.lastSeen = Date.now();
       });
+      if (req.method === 'POST' && (await directCall(req, res, body, caller, sessionId))) return;
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
+    if (await directCall(req, res, body, caller)) return;
     if (isInitializeRequest(body)) {
       // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
       const server = serverFor(caller.role, 'legacy');
