@@ -51,12 +51,13 @@ async function listening(port, child, ms = 60_000) {
 
 /**
  * Pids of the processes that have `marker` as one of their arguments: the upstream servers
- * themselves, not a shell that started one (`sh -c "node --require <marker> …"`).
+ * themselves, not a shell that started one (`sh -c "node --require <marker> …"`), nor the bridges
+ * (`except`), whose own arguments name the upstream's command.
  */
-function processesWith(marker) {
+function processesWith(marker, except = new Set()) {
   const pids = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || except.has(Number(entry))) continue;
     try {
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(entry));
     } catch {
@@ -181,8 +182,10 @@ export async function bridge({ root, bin, node, json = false }) {
 
   const all = [direct, ...bridges];
   const during = new Map(all.map((b) => [b.label, 0]));
+  const bridgePids = () => new Set(children.map((c) => c.pid));
+  const upstreams = (b) => processesWith(b.marker, bridgePids()).length;
   const sampleProcesses = () => {
-    for (const b of all) during.set(b.label, Math.max(during.get(b.label), processesWith(b.marker).length));
+    for (const b of all) during.set(b.label, Math.max(during.get(b.label), upstreams(b)));
   };
   const cases = [];
   let mem;
@@ -207,7 +210,7 @@ export async function bridge({ root, bin, node, json = false }) {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     agent.destroy();
     await sleep(3000);
-    for (const b of all) leftAfterLoad.set(b.label, processesWith(b.marker).length);
+    for (const b of all) leftAfterLoad.set(b.label, upstreams(b));
     // Then each bridge is killed outright (SIGKILL: no chance to clean up).
     for (const b of bridges) {
       if (!b.child || b.child.exitCode !== null || b.child.signalCode !== null) continue;
@@ -215,7 +218,7 @@ export async function bridge({ root, bin, node, json = false }) {
       b.child.kill('SIGKILL');
     }
     await sleep(3000);
-    for (const b of all) leftAfterKill.set(b.label, processesWith(b.marker).length);
+    for (const b of all) leftAfterKill.set(b.label, upstreams(b));
     if (twl) {
       try {
         mem = await memory(upstream('twl-bridge-memory'), { children, node, bin, env, home });
@@ -232,7 +235,7 @@ export async function bridge({ root, bin, node, json = false }) {
     }
     // What the bridges left behind is ended here, so the bench itself leaks nothing.
     await sleep(500);
-    for (const b of [...all, { marker: path.join(work, 'upstream-of-twl-bridge-memory.cjs') }]) for (const pid of processesWith(b.marker)) process.kill(pid, 'SIGKILL');
+    for (const b of [...all, { marker: path.join(work, 'upstream-of-twl-bridge-memory.cjs') }]) for (const pid of processesWith(b.marker, bridgePids())) process.kill(pid, 'SIGKILL');
     rmSync(work, { recursive: true, force: true });
   }
 
