@@ -25,9 +25,11 @@ export interface UpstreamContext {
 const stateRank: UpstreamState[] = ['ready', 'starting', 'restarting', 'crash-loop', 'stopped'];
 const breakerName = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'open' } as const;
 
-/** Errors that say the upstream (not the tool) failed: they open the breaker. */
+/** Errors that say the upstream (not the tool) failed. */
 const isUpstreamFailure = (err: unknown): boolean =>
   (isTwlError(err) && (err.code === 'TWL_UPSTREAM_UNAVAILABLE' || err.code === 'TWL_UPSTREAM_TIMEOUT' || err.code === 'TWL_UPSTREAM_INVALID')) || Child.isConnectionError(err);
+/** Failures that count for the breaker: one child death fails all its calls in flight but counts once. */
+const countsForBreaker = (err: unknown): boolean => isUpstreamFailure(err) && (err as TwlError).details?.breaker !== false;
 /** Failures worth another attempt for an idempotent call: the child died or could not start (a timeout already spent the budget). */
 const isRetryable = (err: unknown): boolean => isTwlError(err) && err.code === 'TWL_UPSTREAM_UNAVAILABLE' && (err.details as { retryable?: boolean } | undefined)?.retryable === true;
 
@@ -53,6 +55,7 @@ export class UpstreamConnection implements Upstream {
   private timer?: NodeJS.Timeout;
   private lastError?: string;
   private closed = false;
+  private warmed = false;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -60,7 +63,7 @@ export class UpstreamConnection implements Upstream {
   ) {
     this.name = config.name;
     this.queue = new PQueue({ concurrency: config.queue.concurrency });
-    this.breaker = circuitBreaker(handleWhen(isUpstreamFailure), { halfOpenAfter: config.breaker.halfOpenAfter, breaker: new ConsecutiveBreaker(config.breaker.failures) });
+    this.breaker = circuitBreaker(handleWhen(countsForBreaker), { halfOpenAfter: config.breaker.halfOpenAfter, breaker: new ConsecutiveBreaker(config.breaker.failures) });
     this.retry = retry(handleWhen(isRetryable), { maxAttempts: config.retries, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) });
     this.cache = new ResponseCache(config, ctx.logger, ctx.cache);
     for (const state of ['closed', 'open', 'half-open']) upstreamBreaker.set({ upstream: this.name, state }, state === 'closed' ? 1 : 0);
@@ -68,7 +71,8 @@ export class UpstreamConnection implements Upstream {
       for (const s of ['closed', 'open', 'half-open']) upstreamBreaker.set({ upstream: this.name, state: s }, s === breakerName[state] ? 1 : 0);
       this.ctx.logger.info({ upstream: this.name, breaker: breakerName[state] }, `upstream breaker ${breakerName[state]}`);
     });
-    if (config.sharing !== 'isolated') this.slots.push(this.newSlot());
+    if (config.sharing === 'shared') this.slots.push(this.newSlot());
+    if (config.sharing === 'pool') for (let i = 0; i < Math.max(1, config.pool.min); i++) this.slots.push(this.newSlot());
     const every = Math.min(...[config.idleTimeout, config.healthInterval].filter((ms) => ms > 0), 30_000);
     this.timer = setInterval(() => void this.housekeep(), Math.max(250, every / 2));
     this.timer.unref();
@@ -120,8 +124,8 @@ export class UpstreamConnection implements Upstream {
     if (this.config.sharing === 'shared') return this.slots[0]!;
     if (this.config.sharing === 'pool') {
       const live = this.slots.filter((s) => s.state !== 'crash-loop');
-      const best = live.reduce<Slot | undefined>((a, s) => (!a || s.inFlight < a.inFlight ? s : a), undefined);
-      if ((!best || best.inFlight > 0) && this.slots.length < this.config.pool.max) {
+      const best = live.reduce<Slot | undefined>((a, s) => (!a || s.load < a.load ? s : a), undefined);
+      if ((!best || best.load > 0) && this.slots.length < this.config.pool.max) {
         const slot = this.newSlot();
         this.slots.push(slot);
         return slot;
@@ -145,10 +149,15 @@ export class UpstreamConnection implements Upstream {
 
   async listTools(options: { signal?: AbortSignal; sessionKey?: string } = {}): Promise<UpstreamTool[]> {
     if (this.closed) throw this.closedError();
+    if (!this.warmed && this.config.sharing === 'pool') {
+      // pool.min children are kept warm from first use on.
+      this.warmed = true;
+      for (const slot of this.slots) slot.acquire().catch(() => {});
+    }
     if (!this.tools) {
       const listing = (async () => {
         const child = await this.slotFor(options.sessionKey).acquire();
-        const raw = await child.listTools(undefined, this.config.timeout).catch((err: unknown) => {
+        const raw = await child.listTools({ timeout: this.config.timeout, maxTools: this.config.maxTools }).catch((err: unknown) => {
           throw this.translate(err, 'tools/list', this.config.timeout, undefined, child);
         });
         const tools = acceptTools(this.config, raw, this.ctx.logger);
@@ -160,9 +169,10 @@ export class UpstreamConnection implements Upstream {
         if (this.tools === listing) this.tools = undefined;
       });
     }
-    const tools = this.tools;
-    if (!options.signal) return tools;
-    return await Promise.race([tools, new Promise<never>((_, reject) => options.signal!.addEventListener('abort', () => reject(options.signal!.reason), { once: true }))]);
+    if (!options.signal) return this.tools;
+    return await this.raceSignal(this.tools, options.signal).catch((err: unknown) => {
+      throw options.signal?.aborted ? new TwlError('TWL_INTERRUPTED', `upstream ${this.name}: tools/list was cancelled.`) : err;
+    });
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions = {}): Promise<CallToolResult> {
@@ -241,6 +251,7 @@ export class UpstreamConnection implements Upstream {
               const slot = this.slotFor(options.sessionKey);
               let child: Child | undefined;
               const started = Date.now();
+              slot.load++;
               try {
                 child = await this.raceSignal(slot.acquire(), signal);
                 if (options.onRequest && this.config.sharing === 'isolated') child.onRequest = options.onRequest;
@@ -253,6 +264,8 @@ export class UpstreamConnection implements Upstream {
                 upstreamCallDuration.observe({ upstream: this.name, outcome: failure.code === 'TWL_UPSTREAM_TIMEOUT' ? 'timeout' : 'error' }, (Date.now() - started) / 1000);
                 if (isUpstreamFailure(failure)) this.lastError = failure.message;
                 throw failure;
+              } finally {
+                slot.load--;
               }
             }, signal);
           if (!idempotent || this.config.retries === 0) return await attempt();
@@ -292,8 +305,10 @@ export class UpstreamConnection implements Upstream {
     }
     if (Child.isConnectionError(err) || (child && child.endReason)) {
       const why = child?.endReason ?? 'the connection closed';
+      const first = child ? !child.deathCounted : true;
+      if (child) child.deathCounted = true;
       return new TwlError('TWL_UPSTREAM_UNAVAILABLE', `upstream ${this.name}: ${what} failed: the upstream${child?.pid ? ` (pid ${child.pid})` : ''} ${why}.`, {
-        details: { upstream: this.name, retryable: true },
+        details: { upstream: this.name, retryable: true, ...(first ? {} : { breaker: false }) },
       });
     }
     if (err instanceof ProtocolError) return new TwlError('TWL_UPSTREAM_TOOL_ERROR', `upstream ${this.name}: ${what} failed: ${scrub(err.message).slice(0, 2000)}`, { details: { upstream: this.name, rpcCode: err.code } });
@@ -352,9 +367,10 @@ export class UpstreamConnection implements Upstream {
       const idleFor = now - child.lastUsed;
       const keep = this.config.sharing === 'pool' ? i < this.config.pool.min : false;
       if (idleTimeout > 0 && child.inFlight === 0 && idleFor > idleTimeout && !keep) return void slot.rest();
-      if (healthInterval > 0 && child.inFlight === 0 && idleFor > healthInterval) {
-        child.lastUsed = now;
-        child.ping(this.config.timeout).catch(() => void child.stop('did not answer a health ping'));
+      // Pings do not count as use: an idle child is still reaped at idleTimeout.
+      if (healthInterval > 0 && child.inFlight === 0 && now - Math.max(child.lastUsed, child.lastPinged) > healthInterval) {
+        child.lastPinged = now;
+        child.ping(this.config.timeout).catch(() => void child.stop('did not answer a health ping', 0));
       }
     });
   }
