@@ -1,15 +1,11 @@
 import { Flags } from '@oclif/core';
-import { TwlCommand } from '../src/cli/base.js';
-import type { AnyOp } from '../src/ops/op.js';
-import type { Runtime } from '../src/runtime/context.js';
+import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
-import type { Catalog } from '../src/tools/catalog.js';
-import { deferredCatalog } from '../src/tools/index.js';
 
 /** How long in-flight calls get to finish once the server stops accepting. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-export default class Serve extends TwlCommand<void> {
+export default class Serve extends CatalogCommand<void> {
   static override summary = 'Serve every twl operation as an MCP tool (stdio, HTTP, or both).';
   static override description =
     'With --stdio, speaks MCP on stdin/stdout for IDE clients (Claude Code, Cursor, VS Code): stdout carries only the protocol, logs go to stderr.\n' +
@@ -33,18 +29,9 @@ export default class Serve extends TwlCommand<void> {
     'allowed-host': Flags.string({ description: 'A Host header to accept besides loopback names (repeat), for access through a DNS name.', multiple: true }),
   };
 
-  /** The command tree's ops (twl's and its plugins'), loaded once: the catalog serves them. */
-  private opsP?: Promise<Map<string, AnyOp>>;
-  private catalogP?: Promise<Catalog>;
-
   protected override runtimeOptions() {
-    const ops = () => (this.opsP ??= import('../src/mcp/server.js').then(async ({ opCommands }) => new Map((await opCommands(this.config)).map((e) => [e.op.mcpName, e.op]))));
-    // One catalog for the process, built by this face: every transport and every op (ctx.tools) uses it.
-    const tools = (runtime: Runtime) => {
-      this.catalogP = import('../src/tools/index.js').then(({ buildCatalog }) => buildCatalog(runtime, ops));
-      return deferredCatalog(this.catalogP);
-    };
-    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const, tools };
+    // One catalog for the process (CatalogCommand): every transport and every op (ctx.tools) uses it.
+    return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const };
   }
 
   async run(): Promise<void> {
@@ -54,8 +41,7 @@ export default class Serve extends TwlCommand<void> {
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
     const { createMcpServer, servedTools } = await import('../src/mcp/server.js');
-    void runtime.tools; // builds the catalog
-    const catalog = await this.catalogP!;
+    const catalog = await this.catalog();
     // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
     const everything = await servedTools(catalog);
     for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);

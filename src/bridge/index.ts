@@ -9,7 +9,7 @@ import { startHttpServer } from '../http/server.js';
 import type { Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
 import { Catalog } from '../tools/catalog.js';
-import type { UpstreamSetLike } from '../tools/upstream-source.js';
+import { configuredUpstreams } from '../tools/upstreams.js';
 import { openUpstreams } from '../upstream/index.js';
 import { SecretBox } from '../upstream/secrets.js';
 import { bridgeEntry, type BridgeFlags } from './entry.js';
@@ -46,11 +46,12 @@ const IDLE_AFTER_MS = 60_000;
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const { runtime } = options;
-  const entry = bridgeEntry(options.flags, options.command, (runtime.config as { upstreams?: Parameters<typeof bridgeEntry>[2] }).upstreams ?? []);
+  // A configured upstream may be in the configuration file or added with `twl upstream add` (the store).
+  const configured = options.flags.upstream === undefined ? [] : (await configuredUpstreams(runtime, (m) => runtime.logger.warn(m))).map((u) => u.entry);
+  const entry = bridgeEntry(options.flags, options.command, configured);
   const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.loaded.home }) });
   const upstream = set.get(entry.name)!;
-  // (The SDK types structuredContent as unknown; the catalog checks it is an object before using it.)
-  const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set as unknown as UpstreamSetLike, policies: [{ name: entry.name, approval: entry.approval, minRole: entry.minRole }] }), entry.name);
+  const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set }), entry.name);
   const isolated = entry.sharing === 'isolated';
   // An isolated session's child ends with the session: REST sessions when idle, MCP sessions on DELETE or expiry.
   const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));

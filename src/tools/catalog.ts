@@ -8,7 +8,7 @@ import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
 import type { CallOptions, CatalogTool, ContentBlock, ListOptions, ToolCatalog, ToolResult, ToolSource } from './types.js';
-import type { UpstreamLike, UpstreamPolicy, UpstreamSetLike } from './upstream-source.js';
+import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike } from '../upstream/types.js';
 
 /** One tool and how to run it. Schemas are built on first need: a call by name does not pay for every tool's. */
 interface Entry {
@@ -31,8 +31,6 @@ export interface CatalogOptions {
   ops: () => Promise<Map<string, AnyOp>>;
   /** The configured upstreams, opened on first need; undefined: none configured. */
   upstreams?: () => Promise<UpstreamSetLike | undefined>;
-  /** Each upstream entry's approval and minRole settings. */
-  policies?: UpstreamPolicy[];
 }
 
 /** Where the upstream tools are listed with the reason, when one is left out. */
@@ -94,6 +92,8 @@ export class Catalog implements ToolCatalog {
 
   private upstreamSet(): Promise<UpstreamSetLike | undefined> {
     this.setP ??= this.options.upstreams?.() ?? Promise.resolve(undefined);
+    // Not kept when it failed (the store was unreachable): the next use tries again.
+    this.setP.catch(() => (this.setP = undefined));
     return this.setP;
   }
 
@@ -108,14 +108,13 @@ export class Catalog implements ToolCatalog {
         for (const listener of this.listeners) listener();
       });
     }
-    const policy = this.options.policies?.find((p) => p.name === upstream.name);
     p = upstream
       .listTools()
       .then((declared) => {
         const problems: CatalogProblem[] = [];
         const entries = new Map<string, Entry>();
         for (const tool of declared) {
-          const entry = upstreamEntry(upstream, tool, policy);
+          const entry = upstreamEntry(upstream, tool);
           if ('problem' in entry) problems.push({ upstream: upstream.name, tool: typeof tool?.name === 'string' ? tool.name.slice(0, 80) : undefined, problem: entry.problem });
           else if (twl.has(entry.name)) problems.push({ upstream: upstream.name, tool: entry.remote, problem: `its name ${entry.name} is twl's own tool: left out (twl's tool is never shadowed)` });
           else if (entries.has(entry.name)) problems.push({ upstream: upstream.name, tool: entry.remote, problem: `it is declared twice: the second one is left out` });
@@ -245,8 +244,10 @@ export class Catalog implements ToolCatalog {
         progress: options.progress && ((p) => options.progress!({ message: p.message ?? `${entry.name}: ${p.progress}${p.total ? `/${p.total}` : ''}`, done: p.progress, total: p.total, status: 'running' })),
       });
       ok = !result.isError;
-      const content = (Array.isArray(result.content) ? result.content : []).filter((c): c is ContentBlock => Boolean(c) && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string');
-      const structured = result.structuredContent && typeof result.structuredContent === 'object' && !Array.isArray(result.structuredContent) ? result.structuredContent : undefined;
+      const blocks: unknown[] = Array.isArray(result.content) ? result.content : [];
+      const content = blocks.filter((c): c is ContentBlock => Boolean(c) && typeof c === 'object' && typeof (c as { type?: unknown }).type === 'string');
+      const declared: unknown = result.structuredContent;
+      const structured = declared && typeof declared === 'object' && !Array.isArray(declared) ? (declared as Record<string, unknown>) : undefined;
       return { content, ...(structured ? { structured } : {}), ...(result.isError ? { isError: true } : {}) };
     } finally {
       const seconds = (performance.now() - started) / 1000;
@@ -314,7 +315,8 @@ function opEntry(op: AnyOp): Entry {
 }
 
 /** An upstream's tool as a catalog entry, or why it is left out. */
-function upstreamEntry(upstream: UpstreamLike, tool: unknown, policy: UpstreamPolicy | undefined): Entry | { problem: string } {
+function upstreamEntry(upstream: UpstreamLike, tool: unknown): Entry | { problem: string } {
+  const policy = upstream.config as { approval?: 'ask' | 'never'; minRole?: Role } | undefined;
   if (!tool || typeof tool !== 'object') return { problem: 'a tool that is not an object' };
   const t = tool as Record<string, unknown>;
   const nameProblem = toolNameProblem(t.name);
