@@ -18,7 +18,7 @@ import { forwardExtras } from './forward.js';
 import { restFace } from './rest.js';
 import { RestSessions } from './sessions.js';
 import { bridgeSections, upstreamDependency, upstreamHealth } from './status.js';
-import { BridgeCatalog } from './tools.js';
+import { BridgeCatalog, PROBE_SESSION } from './tools.js';
 
 export interface BridgeOptions {
   runtime: Runtime;
@@ -51,8 +51,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const entry = bridgeEntry(options.flags, options.command, configured);
   const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.loaded.home }) });
   const upstream = set.get(entry.name)!;
-  const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set }), entry.name);
   const isolated = entry.sharing === 'isolated';
+  const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set }), upstream, isolated);
   // An isolated session's child ends with the session: REST sessions when idle, MCP sessions on DELETE or expiry.
   const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));
   const sessions = new RestSessions(runtime.config.http.timeouts.sessionIdle * 1000, (key) => isolated && closeSession(key));
@@ -61,7 +61,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // Start the upstream now: a broken command shows at once (the bridge serves anyway, its state in
   // /health), and what it declares (resources, prompts) decides what the bridge forwards. In isolated
   // sharing a child of its own answers this, and is closed at once.
-  const probe = isolated ? { sessionKey: 'twl-bridge:probe' } : {};
+  const probe = isolated ? { sessionKey: PROBE_SESSION } : {};
   try {
     await upstream.listTools(probe);
     capabilities = await upstream.capabilities(probe);
