@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REVISION, agent, http2026, httpCall, httpSession, httpStateless, newTally, pct, post, rssMb, slice, stdioClient, toolCall } from './mcp.mjs';
+import { REVISION, agent, http2026, httpCall, httpSession, httpStateless, newTally, pct, post, rssUnderLoad, slice, stdioClient, toolCall } from './mcp.mjs';
 
 const seconds = Number(process.env.TWL_BENCH_BRIDGE_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_BRIDGE_MEMORY_SECONDS ?? 60);
@@ -314,25 +314,8 @@ async function memory(up, { children, node, bin, env, home }) {
   const { child, base } = await startTwl(children, node, bin, up.argv, { env, cwd: home });
   const url = `${base}/mcp`;
   const calls = [await httpSession(url, ECHO), httpStateless(url, ECHO), http2026(url, ECHO), restCall(base, ECHO)];
-  for (const call of calls) for (let i = 0; i < 20; i++) await call();
-  const tally = newTally();
-  let next = 0;
-  const mixed = () => calls[next++ % calls.length]();
-  const first = Math.min(10, memorySeconds / 2);
-  const at = [first, ...Array.from({ length: Math.ceil(memorySeconds / 10) }, (_, i) => (i + 1) * 10).filter((t) => t > first && t < memorySeconds)];
-  const samples = [];
-  const started = performance.now();
-  const sampling = (async () => {
-    for (const t of at) {
-      await sleep(Math.max(0, started + t * 1000 - performance.now()));
-      samples.push({ t, mb: rssMb(child.pid) });
-    }
-  })();
-  await slice(mixed, 32, memorySeconds * 1000, tally);
-  await sampling;
-  samples.push({ t: Math.round((performance.now() - started) / 100) / 10, mb: rssMb(child.pid) });
+  const result = await rssUnderLoad(child.pid, calls, memorySeconds);
   child.stopping = true;
   child.kill('SIGTERM');
-  const ratio = samples.at(-1).mb / samples[0].mb;
-  return { seconds: memorySeconds, perSecond: tally.latencies.length / (tally.ms / 1000), calls: tally.latencies.length, failed: tally.failed, firstError: tally.firstError, samples, ratio, flat: Math.abs(ratio - 1) <= 0.1 };
+  return result;
 }

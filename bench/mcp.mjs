@@ -197,6 +197,33 @@ export async function stop(child) {
 export const rssMb = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 /**
+ * `calls` mixed round-robin by 32 workers for `seconds` (after 20 warm-up calls each); the RSS of
+ * `pid` at 10 s (warm, past start-up allocation; earlier for short runs), every 10 s after, and at
+ * the end, with the end's ratio to the first.
+ */
+export async function rssUnderLoad(pid, calls, seconds) {
+  for (const call of calls) for (let i = 0; i < 20; i++) await call();
+  const tally = newTally();
+  let next = 0;
+  const mixed = () => calls[next++ % calls.length]();
+  const first = Math.min(10, seconds / 2);
+  const at = [first, ...Array.from({ length: Math.ceil(seconds / 10) }, (_, i) => (i + 1) * 10).filter((t) => t > first && t < seconds)];
+  const samples = [];
+  const started = performance.now();
+  const sampling = (async () => {
+    for (const t of at) {
+      await sleep(Math.max(0, started + t * 1000 - performance.now()));
+      samples.push({ t, mb: rssMb(pid) });
+    }
+  })();
+  await slice(mixed, 32, seconds * 1000, tally);
+  await sampling;
+  samples.push({ t: Math.round((performance.now() - started) / 100) / 10, mb: rssMb(pid) });
+  const ratio = samples.at(-1).mb / samples[0].mb;
+  return { seconds, perSecond: tally.latencies.length / (tally.ms / 1000), calls: tally.latencies.length, failed: tally.failed, firstError: tally.firstError, samples, ratio, flat: Math.abs(ratio - 1) <= 0.1 };
+}
+
+/**
  * twl serve --http under c=32 load for `memorySeconds`, the workers spread over the three
  * ways of calling (session, stateless, 2026-07-28); RSS of the serve process every 10 s.
  */
@@ -208,27 +235,9 @@ async function memory({ children, node, bin, env, home }) {
   if (!cmdline.includes('serve') || !cmdline.includes('--http')) throw new Error(`pid ${pid} is not twl serve --http: ${cmdline.join(' ')}`);
   const url = `${base}/mcp`;
   const calls = [await httpSession(url, TWL_TOOL), httpStateless(url, TWL_TOOL), http2026(url, TWL_TOOL)];
-  for (const call of calls) for (let i = 0; i < 20; i++) await call();
-  const tally = newTally();
-  let next = 0;
-  const mixed = () => calls[next++ % calls.length]();
-  // The first sample at 10 s (warm, past start-up allocation); earlier for short runs.
-  const first = Math.min(10, memorySeconds / 2);
-  const at = [first, ...Array.from({ length: Math.ceil(memorySeconds / 10) }, (_, i) => (i + 1) * 10).filter((t) => t > first && t < memorySeconds)];
-  const samples = [];
-  const started = performance.now();
-  const sampling = (async () => {
-    for (const t of at) {
-      await sleep(Math.max(0, started + t * 1000 - performance.now()));
-      samples.push({ t, mb: rssMb(pid) });
-    }
-  })();
-  await slice(mixed, 32, memorySeconds * 1000, tally);
-  await sampling;
-  samples.push({ t: Math.round((performance.now() - started) / 100) / 10, mb: rssMb(pid) });
+  const result = await rssUnderLoad(pid, calls, memorySeconds);
   await stop(children.at(-1));
-  const ratio = samples.at(-1).mb / samples[0].mb;
-  return { seconds: memorySeconds, perSecond: tally.latencies.length / (tally.ms / 1000), calls: tally.latencies.length, failed: tally.failed, firstError: tally.firstError, samples, ratio, flat: Math.abs(ratio - 1) <= 0.1 };
+  return result;
 }
 
 export async function mcp({ root, bin, node, json = false }) {
