@@ -142,6 +142,26 @@ describe('twl bridge leaves no upstream process behind', () => {
     expect(most).toBeLessThanOrEqual(16);
   });
 
+  it('isolated sharing: a 2025 session has its own child, and DELETE of the session ends it', async () => {
+    const mark = marker();
+    const { bridge } = await bridgeOf({ name: 'tiny', transport: 'stdio', command: process.execPath, args: ['--require', mark.file, tinyServer], sharing: 'isolated' });
+    const url = `${bridge.url}/mcp`;
+    const open = async () => {
+      const init = await fetch(url, { method: 'POST', headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'one', version: '1' } } }) });
+      await init.text();
+      const headers = { accept: 'application/json, text/event-stream', 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+      const call = await request(url, { headers, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'hello', arguments: {} } } });
+      return { headers, pid: Number(/hello from (\d+)/.exec(JSON.stringify(call.body))?.[1]) };
+    };
+    const a = await open();
+    const b = await open();
+    expect(a.pid).not.toBe(b.pid);
+    expect(processesWith(mark.file, [bridge.child.pid]).sort()).toEqual([a.pid, b.pid].sort());
+    expect((await fetch(url, { method: 'DELETE', headers: a.headers })).status).toBe(200);
+    await eventually(() => !alive(a.pid), 'the deleted session\'s child ended');
+    expect(alive(b.pid)).toBe(true);
+  });
+
   it('SIGKILL of twl bridge itself: every upstream child and what it started end too', async () => {
     const mark = marker();
     const { home, cleanup } = tempHome('twl-bridge-kill-');
