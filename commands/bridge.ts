@@ -24,7 +24,7 @@ export default class Bridge extends TwlCommand<void> {
     'Sharing: shared (one child for every caller, the default), pool (up to --pool-max children, least busy first) or isolated (one child per downstream session, closed with the session: DELETE, or idle for http.timeouts.sessionIdle).\n' +
     'A child that dies fails its calls in flight at once and is restarted with backoff; one that keeps dying is put in crash-loop and calls are refused saying why. No child outlives the bridge, even a killed one.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> -- npx -y @modelcontextprotocol/server-everything stdio',
+    '<%= config.bin %> <%= command.id %> -- mcp-server-everything stdio',
     '<%= config.bin %> <%= command.id %> --port 3003 --sharing isolated -- node ./my-server.js',
     '<%= config.bin %> <%= command.id %> --env API_TOKEN=${env:API_TOKEN} -- uvx some-mcp-server',
     '<%= config.bin %> <%= command.id %> --upstream docs --host 0.0.0.0 --allowed-host mcp.internal.example',
