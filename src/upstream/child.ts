@@ -180,7 +180,11 @@ export class Child {
   async stop(reason = 'was stopped', graceMs?: number): Promise<void> {
     const transport = this.transport;
     if (transport instanceof GroupStdioTransport) await transport.stop(reason, graceMs);
-    else await transport?.close().catch(() => {});
+    else if (transport) {
+      // An HTTP session is ended on the server too (DELETE), not left to expire; best effort, briefly.
+      if (this.ready) await Promise.race([transport.terminateSession().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await transport.close().catch(() => {});
+    }
     await this.client.close().catch(() => {});
     if (!this.ended) {
       this.ended = true;

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /**
  * Makes sure no upstream child outlives twl, however twl ends.
  *
- * Each child runs in its own process group (spawned detached), so a stop kills the server and
+ * Each child runs in its own process group (see groupLauncher in stdio-transport.ts), so a stop kills the server and
  * everything it started (npx → node, shells). Three layers, from gentle to certain:
  * - `stop()` on each child: stdin closed, SIGTERM to the group, SIGKILL after the grace period;
  * - on a normal exit of twl (`process.exit`, end of the event loop), a synchronous SIGTERM to
@@ -27,7 +27,7 @@ process.stdin.on('data', (chunk) => {
     if (line[0] === '+') groups.add(pgid); else groups.delete(pgid);
   }
 });
-const killAll = (signal) => { for (const g of groups) { try { process.kill(-g, signal); } catch {} } };
+const killAll = (signal) => { for (const g of groups) { try { process.kill(-g, signal); } catch {} try { process.kill(g, signal); } catch {} } };
 const finish = () => {
   killAll('SIGTERM');
   setTimeout(() => { killAll('SIGKILL'); process.exit(0); }, Number(process.argv[1]) || 2000);

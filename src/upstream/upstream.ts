@@ -6,7 +6,8 @@ import type { Logger } from '../runtime/logger.js';
 import { upstreamBreaker, upstreamCallDuration, upstreamChildren, upstreamQueueWait, upstreamRestarts } from '../runtime/metrics.js';
 import { Child } from './child.js';
 import type { UpstreamConfig } from './config.js';
-import { ResponseCache, callKey } from './response-cache.js';
+import { deadlineSignal } from './deadline.js';
+import { ResponseCache, callKey, canonicalJson } from './response-cache.js';
 import type { SecretBox } from './secrets.js';
 import { Slot } from './supervisor.js';
 import { acceptTools } from './tools.js';
@@ -47,7 +48,8 @@ export class UpstreamConnection implements Upstream {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly retry: RetryPolicy;
   private readonly cache: ResponseCache;
-  private readonly inFlightCalls = new Map<string, Promise<CallToolResult>>();
+  /** Single flight: identical read-only calls in flight, with how many callers wait on each. */
+  private readonly inFlightCalls = new Map<string, { promise: Promise<CallToolResult>; waiters: number; abort: AbortController }>();
   private readonly entityLocks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<() => void>();
   private tools?: Promise<UpstreamTool[]>;
@@ -185,13 +187,20 @@ export class UpstreamConnection implements Upstream {
     const idempotent = readOnly || declared.annotations?.idempotentHint === true;
     const sessionKey = this.config.sharing === 'isolated' ? (options.sessionKey ?? '') : '';
     const policy = readOnly ? this.cache.policy(tool) : undefined;
-    const key = readOnly ? callKey(tool, args, sessionKey) : undefined;
+    // Single flight needs an exact key, not a digest: the canonical arguments as they are.
+    const flightKey = readOnly ? `${tool}\0${sessionKey}\0${canonicalJson(args)}` : undefined;
+    const key = policy ? callKey(tool, args, sessionKey) : undefined;
 
     if (policy && key && !options.noCache) {
       const hit = await this.cache.get(key, policy.ttl);
       if (hit) return hit;
     }
-    const run = () => this.entityLocked(tool, args, () => this.send(tool, args, options, idempotent));
+    // A shared (single-flight) call must not end because one of its callers gave up: it has its
+    // own signal, aborted only when every caller has given up; each caller races its own.
+    const single = flightKey && !options.progress ? flightKey : undefined;
+    const flightAbort = single ? new AbortController() : undefined;
+    const sendOptions = flightAbort ? { ...options, signal: flightAbort.signal } : options;
+    const run = () => this.entityLocked(tool, args, () => this.send(tool, args, sendOptions, idempotent));
     const fetch = async () => {
       try {
         const result = await run();
@@ -210,12 +219,22 @@ export class UpstreamConnection implements Upstream {
       }
     };
     // Single flight: identical calls of a read-only tool in flight share one upstream call.
-    if (!key || options.progress) return fetch();
-    const pending = this.inFlightCalls.get(key);
-    if (pending) return pending;
-    const shared = fetch().finally(() => this.inFlightCalls.delete(key));
-    this.inFlightCalls.set(key, shared);
-    return shared;
+    if (!single) return fetch();
+    let flight = this.inFlightCalls.get(single);
+    if (!flight) {
+      const promise = fetch().finally(() => this.inFlightCalls.delete(single));
+      flight = { promise, waiters: 0, abort: flightAbort! };
+      this.inFlightCalls.set(single, flight);
+    }
+    flight.waiters++;
+    const { signal } = options;
+    if (!signal) return flight.promise;
+    const joined = flight;
+    return this.raceSignal(joined.promise, signal).catch((err: unknown) => {
+      if (!signal.aborted) throw err;
+      if (--joined.waiters === 0) joined.abort.abort();
+      throw new TwlError('TWL_INTERRUPTED', `upstream ${this.name}: tools/call ${tool} was cancelled.`);
+    });
   }
 
   /** Calls writing the same entity (the configured argument's value) run one at a time, in arrival order. */
@@ -236,12 +255,11 @@ export class UpstreamConnection implements Upstream {
   /** The queue, the deadline, retries and the breaker around one call to a child. */
   private async send(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions, idempotent: boolean): Promise<CallToolResult> {
     const timeout = options.timeoutMs ?? this.config.toolTimeouts[tool] ?? this.config.timeout;
-    const deadline = Date.now() + timeout;
-    const timer = AbortSignal.timeout(timeout);
-    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
     if (this.queue.size >= this.config.queue.max) {
       throw new TwlError('TWL_UPSTREAM_QUEUE_FULL', `upstream ${this.name}: ${this.queue.size} calls are already waiting (queue.max ${this.config.queue.max}); refused ${tool}.`);
     }
+    const deadline = Date.now() + timeout;
+    const { signal, dispose } = deadlineSignal(timeout, options.signal);
     const queued = Date.now();
     try {
       return await this.queue.add(
@@ -254,7 +272,7 @@ export class UpstreamConnection implements Upstream {
               const started = Date.now();
               slot.load++;
               try {
-                child = await this.raceSignal(slot.acquire(), signal);
+                child = slot.child?.ready ? slot.child : await this.raceSignal(slot.acquire(), signal);
                 if (options.onRequest && this.config.sharing === 'isolated') child.onRequest = options.onRequest;
                 const left = Math.max(1, deadline - Date.now());
                 const result = await child.callTool(tool, args, { signal, timeout: left, onprogress: options.progress });
@@ -281,6 +299,8 @@ export class UpstreamConnection implements Upstream {
         });
       }
       throw this.translate(err, `tools/call ${tool}`, timeout, signal, undefined, options.signal);
+    } finally {
+      dispose();
     }
   }
 

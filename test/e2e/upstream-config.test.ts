@@ -3,14 +3,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { envelope, tempHome, twl } from '../helpers.js';
 
-/** `upstreams:` entries through the built binary: validation and secrets hidden in config show. */
+/** `upstreams:` entries through the built binary: validation, and secrets never printed by config show. */
 const SECRET = 'upstream-RECOGNISABLE-7e57';
 const env = { TWL_STORE_AUTO_HOST: 'off' };
 const { home, cleanup } = tempHome('twl-upstream-config-');
 afterAll(() => cleanup());
 
 describe('upstreams in the configuration', () => {
-  it('config show hides every literal env and header value of an upstream, whatever its name', async () => {
+  it('config show never prints an upstream env or header value, whatever its name', async () => {
     writeFileSync(
       path.join(home, '.twlrc.json'),
       JSON.stringify({
@@ -26,7 +26,7 @@ describe('upstreams in the configuration', () => {
       expect(r.stdout + r.stderr).not.toContain(SECRET);
     }
     const json = envelope((await twl(['config', 'show', '--json'], { home, env })).stdout);
-    expect(json.result).toMatchObject({ config: { upstreams: [{ name: 'ev', env: { HARMLESS: '***', REF: '${env:EV_TOKEN}' } }, { name: 'docs', headers: { 'X-Plain': '***' } }] } });
+    expect(json.result).toMatchObject({ config: { upstreams: [{ name: 'ev' }, { name: 'docs' }] } });
   });
 
   it('config validate names a broken upstream entry and the fix', async () => {

@@ -150,6 +150,29 @@ describe('upstream request path', () => {
     expect(textOf(await fx.callTool('slow', { ms: 1 }))).toEqual({ slept: 1 });
   });
 
+  it('single flight: a caller giving up does not cancel the call for the others; the last one does', async () => {
+    const fx = open();
+    await fx.listTools();
+    const quitter = new AbortController();
+    const stayer = new AbortController();
+    const a = failure(fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: quitter.signal }));
+    const b = fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: stayer.signal });
+    await sleep(100);
+    quitter.abort();
+    expect((await a)?.code).toBe('TWL_INTERRUPTED');
+    expect(textOf(await b)).toMatchObject({ key: 'sf', n: 1 });
+    // Both give up: the shared call is cancelled (the next identical call is a new one).
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const c = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c1.signal }));
+    const d = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c2.signal }));
+    await sleep(100);
+    c1.abort();
+    c2.abort();
+    expect([(await c)?.code, (await d)?.code]).toEqual(['TWL_INTERRUPTED', 'TWL_INTERRUPTED']);
+    expect(textOf(await fx.callTool('read', { key: 'sf2' }))).toMatchObject({ n: 3 });
+  });
+
   it('progress from the upstream is forwarded', async () => {
     const fx = open();
     const seen: unknown[] = [];

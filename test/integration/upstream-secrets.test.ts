@@ -3,7 +3,6 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SecretBox, openUpstreams, upstreamConfigSchema, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
-import { printableUpstream } from '../../src/upstream/config.js';
 import { root, tempHome } from '../helpers.js';
 
 /**
@@ -69,7 +68,7 @@ describe('upstream secrets never leak', () => {
     const logs = log.text();
     expect(logs).toMatch(/upstream stderr/); // the server's stderr was logged…
     expect(logs).toContain('starting with token ***'); // …with the secret masked
-    for (const text of [...errors, status, logs, JSON.stringify(printableUpstream(upstreamConfigSchema.parse(entry)))]) {
+    for (const text of [...errors, status, logs]) {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain(SECRET2);
     }
@@ -84,15 +83,9 @@ describe('upstream secrets never leak', () => {
     const err = (await web.listTools().catch((e: unknown) => e)) as Error & { code: string };
     expect(err.code).toBe('TWL_UPSTREAM_UNAVAILABLE');
     expect(err.message).toMatch(/^upstream web failed to start/);
-    for (const text of [err.message, JSON.stringify(err), JSON.stringify(web.status()), log.text(), JSON.stringify(printableUpstream(upstreamConfigSchema.parse(entry)))]) {
+    for (const text of [err.message, JSON.stringify(err), JSON.stringify(web.status()), log.text()]) {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain(SECRET2);
     }
-  });
-
-  it('printableUpstream hides literal values whatever their name, keeps references, shows only the key id of envelopes', () => {
-    const envelope = secrets.encrypt(SECRET2);
-    const shown = printableUpstream({ env: { HARMLESS_NAME: SECRET, REF: '${env:UPSTREAM_TOKEN}', ENC: envelope } });
-    expect(shown.env).toEqual({ HARMLESS_NAME: '***', REF: '${env:UPSTREAM_TOKEN}', ENC: `twl:enc:v1:${SecretBox.keyIdOf(envelope)}:…` });
   });
 });

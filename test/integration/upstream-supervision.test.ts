@@ -107,6 +107,7 @@ describe('upstream supervision (real processes)', () => {
     const set = open([fixture({ env: { FIXTURE_MODE: 'grandchild' } })]);
     const fx = set.get('fx')!;
     const { pid, grandchild } = textOf(await fx.callTool('pid', {})) as { pid: number; grandchild: number };
+    expect(fx.status().children[0]!.pid).toBe(pid); // the server itself, not a launcher
     expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort());
     await set.close();
     expect(groupMembers(pid)).toEqual([]);
@@ -157,6 +158,11 @@ describe('upstream supervision (real processes)', () => {
     const status = fx.status();
     expect(status.children).toHaveLength(3);
     expect(new Set(status.children.map((c) => c.pid)).size).toBe(3);
+  });
+
+  it('a command that does not exist is named at once', async () => {
+    const fx = open([fixture({ command: 'no-such-program-twl-test', args: [], restart: { backoff: '10ms' } })]).get('fx')!;
+    await expect(fx.listTools()).rejects.toMatchObject({ code: 'TWL_UPSTREAM_UNAVAILABLE', message: 'upstream fx failed to start: could not be started: no-such-program-twl-test was not found in PATH' });
   });
 
   it('the cap on children across upstreams refuses a start with a clear reason', async () => {
