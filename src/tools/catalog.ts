@@ -279,6 +279,12 @@ export class Catalog implements ToolCatalog {
     );
   }
 
+  /** A downstream session ended: upstreams shared `isolated` stop the child that served it. */
+  async closeSession(sessionKey: string): Promise<void> {
+    const set = await this.setP?.catch(() => undefined);
+    await Promise.all((set?.all() ?? []).map((u) => u.closeSession(sessionKey).catch(() => undefined)));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.audit.flush();

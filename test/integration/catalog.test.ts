@@ -68,13 +68,13 @@ for (const backend of backends) {
       const own = await catalog.call('cache_cache_get', { key: 'nothing-here' }, as('viewer'));
       expect(own.structured).toMatchObject({ key: 'nothing-here', found: false });
       const up = await catalog.call('cache_ok', { q: 'x' }, as('viewer'));
-      expect(JSON.parse((up.content[0] as { text: string }).text)).toEqual({ called: 'ok', args: { q: 'x' } });
+      expect(JSON.parse(String(up.content[0]?.text))).toEqual({ called: 'ok', args: { q: 'x' } });
       await expect(catalog.call('cache_silent', {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_ROLE_DENIED' });
       await expect(catalog.call('cache_silent', {}, as('operator'))).rejects.toMatchObject({ code: 'TWL_APPROVAL_REQUIRED' });
       const asked: string[] = [];
       const approved = await catalog.call('cache_silent', {}, { ...as('operator'), ask: async (q) => (asked.push(q), true) });
       expect(asked).toHaveLength(1);
-      expect(JSON.parse((approved.content[0] as { text: string }).text)).toMatchObject({ called: 'silent' });
+      expect(JSON.parse(String(approved.content[0]?.text))).toMatchObject({ called: 'silent' });
       for (const name of ['cache_../../etc/passwd', 'cache_a%2Fb', 'cache_ｆｕｌｌｗｉｄｔｈ', 'cache_get\u0000', '__proto__', 'constructor', 'toString']) {
         await expect(catalog.call(name, {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
       }
