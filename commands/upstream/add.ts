@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { TwlCommand } from '../../src/cli/base.js';
 import { roles } from '../../src/ops/op.js';
 import { TwlError } from '../../src/runtime/errors.js';
-import { configuredUpstreams, publicView, secretBox, secretKind } from '../../src/tools/upstreams.js';
+import { configuredUpstreams, describeIssues, publicView, secretBox, secretKind } from '../../src/tools/upstreams.js';
 
 interface Result {
   upstream: Record<string, unknown>;
@@ -74,7 +74,7 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     const { upstreamConfigSchema } = await import('../../src/upstream/config.js');
     const parsed = upstreamConfigSchema.safeParse(entry);
     if (!parsed.success) {
-      throw new TwlError('TWL_INPUT_INVALID', `Invalid upstream: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}.`);
+      throw new TwlError('TWL_INPUT_INVALID', `Invalid upstream: ${describeIssues(parsed.error)}.`);
     }
     const runtime = await this.runtime();
     const existing = (await configuredUpstreams(runtime, (m) => this.note(m))).find((u) => u.entry.name === args.name);

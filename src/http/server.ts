@@ -205,6 +205,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     options.extension?.sessionClosed?.(id);
     mcpSessions.set(sessions.size);
     void session.close().catch(() => undefined);
+    void catalog.closeSession(id);
   };
   // Sessions without a request in flight (an open GET stream counts) for http.timeouts.sessionIdle are closed.
   const sessionIdleMs = cfg.timeouts.sessionIdle * 1000;
