@@ -53,7 +53,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const upstream = set.get(entry.name)!;
   const isolated = entry.sharing === 'isolated';
   const catalog = new BridgeCatalog(new Catalog(runtime, { ops: async () => new Map(), upstreams: async () => set }), upstream, isolated);
-  // An isolated session's child ends with the session: REST sessions when idle, MCP sessions on DELETE or expiry.
+  // An isolated session's child ends with the session: REST sessions here when idle; MCP sessions
+  // (DELETE or expiry) through the catalog's closeSession, which the HTTP server calls.
   const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));
   const sessions = new RestSessions(runtime.config.http.timeouts.sessionIdle * 1000, (key) => isolated && closeSession(key));
   let startProblem: string | undefined;
@@ -84,7 +85,6 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         const s = upstream.status();
         return { status: upstreamHealth(s), dependencies: { upstream: upstreamDependency(s) } };
       },
-      sessionClosed: (id) => isolated && closeSession(id),
       mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated),
       callTool: directCalls(catalog, isolated, runtime.logger),
     },

@@ -91,6 +91,11 @@ export class BridgeCatalog implements ToolCatalog {
     return this.catalog.refused(this.prefix + name, input, options, errorCode);
   }
 
+  /** A downstream session ended: its isolated upstream child, if any, ends too. */
+  closeSession(sessionKey: string): Promise<void> {
+    return this.upstream.closeSession(sessionKey);
+  }
+
   onChanged(listener: () => void): () => void {
     return this.catalog.onChanged(listener);
   }

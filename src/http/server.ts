@@ -46,15 +46,13 @@ export interface RouteContext {
 /**
  * A server built on `twl serve --http` (`twl bridge`): extra routes (answered after Host, Origin,
  * the key and the rate limit were checked), its own /mcp/status sections and /health report,
- * and word of the MCP sessions it ends.
+ * what its MCP servers offer besides tools, and a hot path for tools/call.
  */
 export interface HttpExtension {
   /** Resolves true when it answered the request. */
   route?(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouteContext): Promise<boolean>;
   status?(): Promise<StatusSections>;
   health?(): Promise<{ status: 'ok' | 'degraded' | 'down'; dependencies: Record<string, unknown> }>;
-  /** A 2025 MCP session ended (DELETE, idle expiry, shutdown). */
-  sessionClosed?(id: string): void;
   /** Registers what the MCP servers offer besides tools, instead of twl's resources and prompts. */
   mcpExtras?(server: McpServer): void;
   /**
@@ -202,7 +200,6 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (!session) return;
     sessions.delete(id);
     status.sessionClosed(id);
-    options.extension?.sessionClosed?.(id);
     mcpSessions.set(sessions.size);
     void session.close().catch(() => undefined);
     void catalog.closeSession(id);

@@ -135,7 +135,7 @@ export interface ServedTool {
 }
 
 /** What a server needs of the catalog: the catalog itself, or a view of it (`twl bridge`: one upstream's tools). */
-export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused'>;
+export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused' | 'closeSession'>;
 
 /** The catalog's tools a role may call (every tool for a local client: stdio), ready to register. */
 export async function servedTools(catalog: ServedCatalog, role?: Role): Promise<ServedTool[]> {
