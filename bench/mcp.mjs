@@ -23,8 +23,8 @@ const seconds = Number(process.env.TWL_BENCH_MCP_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_MCP_MEMORY_SECONDS ?? 60);
 const SLICES = 4;
 const CONCURRENCY = [1, 32];
-const LEGACY = '2025-06-18';
-const REVISION = '2026-07-28';
+export const LEGACY = '2025-06-18';
+export const REVISION = '2026-07-28';
 const TWL_TOOL = ['sentiment-analyzer_analyze_sentiment', { text: 'ok' }];
 const ECHO_TOOL = ['echo', { text: 'ok' }];
 
@@ -58,8 +58,8 @@ export async function slice(call, concurrency, ms, tally) {
 
 export const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function post(url, body, headers = {}) {
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+export function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
       const chunks = [];
@@ -77,7 +77,7 @@ function post(url, body, headers = {}) {
 }
 
 /** The JSON-RPC response in an HTTP answer: the JSON body, or the SSE event that carries it. */
-function rpcOf(r) {
+export function rpcOf(r) {
   if (!String(r.headers['content-type']).startsWith('text/event-stream')) return JSON.parse(r.body);
   const messages = r.body
     .split('\n')
@@ -87,7 +87,7 @@ function rpcOf(r) {
 }
 
 /** Throws unless `message` is a successful tool result: a JSON-RPC result, not isError, with content. */
-function expectToolResult(message, raw = '') {
+export function expectToolResult(message, raw = '') {
   const result = message?.result;
   if (!result) throw new Error(message?.error ? `JSON-RPC error ${message.error.code}: ${message.error.message}` : `no JSON-RPC result: ${raw.slice(0, 200)}`);
   if (result.isError) throw new Error(`tool error: ${JSON.stringify(result.content).slice(0, 200)}`);
@@ -95,7 +95,7 @@ function expectToolResult(message, raw = '') {
 }
 
 /** One tools/call over HTTP; throws unless it is a successful tool result (and passes `check`, if any). */
-async function httpCall(url, body, headers, check) {
+export async function httpCall(url, body, headers, check) {
   const r = await post(url, body, headers);
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
   let message;
@@ -108,10 +108,10 @@ async function httpCall(url, body, headers, check) {
   check?.(r, message);
 }
 
-const toolCall = (id, [name, args], extra = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
+export const toolCall = (id, [name, args], extra = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...extra } });
 
 /** 2025 with a session: initialize and initialized once, then every call carries Mcp-Session-Id. */
-async function httpSession(url, tool) {
+export async function httpSession(url, tool) {
   const init = await post(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
   const session = init.headers['mcp-session-id'];
   if (!session) throw new Error(`no session from ${url}: ${init.status} ${init.body.slice(0, 200)}`);
@@ -122,7 +122,7 @@ async function httpSession(url, tool) {
 }
 
 /** 2025 stateless: every call a bare tools/call POST, no initialize, no Mcp-Session-Id (only the version header a 2025 client sends). */
-function httpStateless(url, tool) {
+export function httpStateless(url, tool) {
   let id = 1;
   const check = (r) => {
     if (r.headers['mcp-session-id']) throw new Error('a stateless call was answered with a session');
@@ -146,7 +146,7 @@ export function http2026(url, tool, extraHeaders = {}) {
 }
 
 /** An MCP client over stdio (official SDK 1.x client); resolves with the call. */
-async function stdioClient(clients, command, args, options, tool) {
+export async function stdioClient(clients, command, args, options, tool) {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(new StdioClientTransport({ command, args, ...options, stderr: 'ignore' }));
   clients.push(client);
@@ -194,7 +194,34 @@ export async function stop(child) {
 }
 
 /** Resident memory of a process in MB, from /proc (Linux). */
-const rssMb = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+export const rssMb = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/**
+ * `calls` mixed round-robin by 32 workers for `seconds` (after 20 warm-up calls each); the RSS of
+ * `pid` at 10 s (warm, past start-up allocation; earlier for short runs), every 10 s after, and at
+ * the end, with the end's ratio to the first.
+ */
+export async function rssUnderLoad(pid, calls, seconds) {
+  for (const call of calls) for (let i = 0; i < 20; i++) await call();
+  const tally = newTally();
+  let next = 0;
+  const mixed = () => calls[next++ % calls.length]();
+  const first = Math.min(10, seconds / 2);
+  const at = [first, ...Array.from({ length: Math.ceil(seconds / 10) }, (_, i) => (i + 1) * 10).filter((t) => t > first && t < seconds)];
+  const samples = [];
+  const started = performance.now();
+  const sampling = (async () => {
+    for (const t of at) {
+      await sleep(Math.max(0, started + t * 1000 - performance.now()));
+      samples.push({ t, mb: rssMb(pid) });
+    }
+  })();
+  await slice(mixed, 32, seconds * 1000, tally);
+  await sampling;
+  samples.push({ t: Math.round((performance.now() - started) / 100) / 10, mb: rssMb(pid) });
+  const ratio = samples.at(-1).mb / samples[0].mb;
+  return { seconds, perSecond: tally.latencies.length / (tally.ms / 1000), calls: tally.latencies.length, failed: tally.failed, firstError: tally.firstError, samples, ratio, flat: Math.abs(ratio - 1) <= 0.1 };
+}
 
 /**
  * twl serve --http under c=32 load for `memorySeconds`, the workers spread over the three
@@ -208,27 +235,9 @@ async function memory({ children, node, bin, env, home }) {
   if (!cmdline.includes('serve') || !cmdline.includes('--http')) throw new Error(`pid ${pid} is not twl serve --http: ${cmdline.join(' ')}`);
   const url = `${base}/mcp`;
   const calls = [await httpSession(url, TWL_TOOL), httpStateless(url, TWL_TOOL), http2026(url, TWL_TOOL)];
-  for (const call of calls) for (let i = 0; i < 20; i++) await call();
-  const tally = newTally();
-  let next = 0;
-  const mixed = () => calls[next++ % calls.length]();
-  // The first sample at 10 s (warm, past start-up allocation); earlier for short runs.
-  const first = Math.min(10, memorySeconds / 2);
-  const at = [first, ...Array.from({ length: Math.ceil(memorySeconds / 10) }, (_, i) => (i + 1) * 10).filter((t) => t > first && t < memorySeconds)];
-  const samples = [];
-  const started = performance.now();
-  const sampling = (async () => {
-    for (const t of at) {
-      await sleep(Math.max(0, started + t * 1000 - performance.now()));
-      samples.push({ t, mb: rssMb(pid) });
-    }
-  })();
-  await slice(mixed, 32, memorySeconds * 1000, tally);
-  await sampling;
-  samples.push({ t: Math.round((performance.now() - started) / 100) / 10, mb: rssMb(pid) });
+  const result = await rssUnderLoad(pid, calls, memorySeconds);
   await stop(children.at(-1));
-  const ratio = samples.at(-1).mb / samples[0].mb;
-  return { seconds: memorySeconds, perSecond: tally.latencies.length / (tally.ms / 1000), calls: tally.latencies.length, failed: tally.failed, firstError: tally.firstError, samples, ratio, flat: Math.abs(ratio - 1) <= 0.1 };
+  return result;
 }
 
 export async function mcp({ root, bin, node, json = false }) {

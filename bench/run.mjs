@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { bridge } from './bridge.mjs';
 import { dash } from './dash.mjs';
 import { docsBench } from './docs.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
@@ -299,6 +300,8 @@ suites.mcp = () => mcp({ root, bin, node, json: values.json });
 // Replicas: shared state (PostgreSQL, Redis) against a lone replica, and a rolling restart behind nginx.
 suites.scale = () => scale({ root, bin, node, json: values.json });
 suites.docs = () => docsBench({ root, json: values.json });
+// twl bridge against mcp-proxy and supergateway in front of the same stdio upstream, and a direct stdio client (the floor).
+suites.bridge = () => bridge({ root, bin, node, json: values.json });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorBody } from '../cli/base.js';
-import type { Era, OpCommandEntry } from '../mcp/server.js';
+import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError } from '../runtime/errors.js';
@@ -17,19 +17,67 @@ import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows, roleRefusal } from './roles.js';
-import { StatusTracker } from './status.js';
+import { StatusTracker, type StatusSections } from './status.js';
 
 export interface HttpOptions {
   host: string;
   port: number;
-  entries: OpCommandEntry[];
+  /** The tool catalog: twl's ops and the configured upstreams' tools. */
+  catalog: ServedCatalog;
   runtime: Runtime;
   version: string;
   /** Host header values accepted besides loopback names (DNS-rebinding protection). */
   allowedHosts?: string[];
+  /** What a server built on this one (`twl bridge`) adds or answers differently. */
+  extension?: HttpExtension;
 }
 
-interface Caller {
+/** What a route of an extension gets: the checked caller and the server's own body and answer helpers. */
+export interface RouteContext {
+  url: URL;
+  caller: Caller;
+  /** The request body parsed as JSON (undefined when empty), within http.bodyLimit and the nesting limit; a bad body answers 400/413 itself. */
+  body(): Promise<unknown>;
+  json(status: number, body: unknown): void;
+  /** Answers an error as every route does: the status by its kind, the error envelope (secrets redacted). */
+  fail(err: unknown, extra?: Record<string, unknown>): void;
+}
+
+/**
+ * A server built on `twl serve --http` (`twl bridge`): extra routes (answered after Host, Origin,
+ * the key and the rate limit were checked), its own /mcp/status sections and /health report,
+ * what its MCP servers offer besides tools, and a hot path for tools/call.
+ */
+export interface HttpExtension {
+  /** Resolves true when it answered the request. */
+  route?(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouteContext): Promise<boolean>;
+  status?(): Promise<StatusSections>;
+  health?(): Promise<{ status: 'ok' | 'degraded' | 'down'; dependencies: Record<string, unknown> }>;
+  /** Registers what the MCP servers offer besides tools, instead of twl's resources and prompts. */
+  mcpExtras?(server: McpServer): void;
+  /**
+   * Answers a plain tools/call itself, without an SDK server and transport: the bridge's hot path.
+   * Called only for what needs nothing else (one request, no progress token, JSON accepted, the
+   * session, caller and role checked already); resolves with the CallToolResult, or undefined to
+   * leave the call to the SDK server (a tool that asks for approval, through elicitation).
+   */
+  callTool?(call: DirectCall): Promise<Record<string, unknown> | undefined>;
+}
+
+export interface DirectCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  caller: Caller;
+  /** The 2025 session it came in, if any. */
+  sessionId?: string;
+  signal: AbortSignal;
+}
+
+/** The revision a 2026-07-28 request names in its envelope. */
+const MODERN_REVISION = '2026-07-28';
+const PROTOCOL_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+
+export interface Caller {
   /** Who the caller is, for sessions and rate limits: `key:<id>`, `jwt:<subject>`, or `local` (auth: none). */
   principal: string;
   role: Role;
@@ -137,13 +185,13 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
     import('../mcp/change-feed.js'),
   ]);
-  const { runtime, entries, version } = options;
+  const { runtime, catalog, version } = options;
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
   const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
@@ -159,6 +207,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     status.sessionClosed(id);
     mcpSessions.set(sessions.size);
     void session.close().catch(() => undefined);
+    void catalog.closeSession(id);
   };
   // Sessions without a request in flight (an open GET stream counts) for http.timeouts.sessionIdle are closed.
   const sessionIdleMs = cfg.timeouts.sessionIdle * 1000;
@@ -225,17 +274,30 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (key) return { principal, role: key.role, name: key.name ?? null };
     return { principal, role: claims!.role, name: claims!.name };
   };
-  const ops = new Map(entries.map((e) => [e.op.mcpName, e.op]));
+  // Every tool of the catalog, whatever the role; each server shows the ones its caller's role may call.
+  let served: ServedTool[] = await servedTools(catalog);
+  let byName = new Map(served.map((s) => [s.tool.name, s]));
   const status = new StatusTracker();
   const started = status.started;
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
   /** An MCP server showing the tools a role may call. */
-  const serverFor = (role: Role, era: Era) => createMcpServer(allowedFor(entries, role, (e) => e.op.policy.minRole), runtime, version, era);
+  const extras = options.extension?.mcpExtras?.bind(options.extension);
+  const serverFor = (role: Role, era: Era) => createMcpServer(catalog, allowedFor(served, role, (s) => s.tool.minRole), runtime, version, era, ...(extras ? [extras] : []));
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
   // once its request is answered. The caller's role comes from the request's authInfo.
   const pools = new Map<string, McpServer[]>();
+  // An upstream's tool list changed (list_changed, a restart): new servers show the new list.
+  const stopWatching = catalog.onChanged(() => {
+    void servedTools(catalog)
+      .then((fresh) => {
+        served = fresh;
+        byName = new Map(served.map((s) => [s.tool.name, s]));
+        pools.clear();
+      })
+      .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list'));
+  });
   const pooledServer = (era: Era, role: Role): McpServer => {
     const key = `${era}:${role}`;
     let pool = pools.get(key);
@@ -256,6 +318,40 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   );
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
 
+  const direct = options.extension?.callTool?.bind(options.extension);
+  const serverInfo = { name: 'twl', title: 'TwisterLab', version };
+  /**
+   * A tools/call the extension answers itself (see HttpExtension.callTool), or false when the
+   * request needs the SDK: a batch, a progress token, an envelope or headers that are not exactly
+   * a plain call of this era (the SDK then answers, errors included).
+   */
+  const directCall = async (req: http.IncomingMessage, res: http.ServerResponse, body: unknown, caller: Caller, sessionId?: string): Promise<boolean> => {
+    if (!direct || !body || typeof body !== 'object' || Array.isArray(body)) return false;
+    const m = body as { method?: unknown; id?: unknown; params?: { name?: unknown; arguments?: unknown; _meta?: Record<string, unknown> } };
+    if (m.method !== 'tools/call' || (typeof m.id !== 'string' && typeof m.id !== 'number') || typeof m.params?.name !== 'string') return false;
+    const args = m.params.arguments ?? {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return false;
+    const meta = m.params._meta;
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || 'progressToken' in meta)) return false;
+    const revision = meta?.[PROTOCOL_VERSION_KEY];
+    const modern = revision !== undefined;
+    if (modern) {
+      // A 2026-07-28 request outside a session, its headers naming exactly this call.
+      if (sessionId || revision !== MODERN_REVISION || req.headers['mcp-protocol-version'] !== MODERN_REVISION || req.headers['mcp-method'] !== 'tools/call' || req.headers['mcp-name'] !== m.params.name) return false;
+    } else {
+      // A 2025 request names a 2025 revision, if any (the SDK answers a wrong one).
+      const named = req.headers['mcp-protocol-version'];
+      if (named !== undefined && (named === MODERN_REVISION || !SUPPORTED_PROTOCOL_VERSIONS.includes(named as string))) return false;
+    }
+    if (!acceptance(req.headers.accept).json) return false;
+    const controller = new AbortController();
+    res.on('close', () => !res.writableFinished && controller.abort());
+    const result = await direct({ name: m.params.name, arguments: args as Record<string, unknown>, caller, sessionId, signal: controller.signal });
+    if (result === undefined) return false;
+    json(res, 200, { jsonrpc: '2.0', id: m.id, result: modern ? { ...result, resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': serverInfo } } : result });
+    return true;
+  };
+
   const mcp = async (req: http.IncomingMessage, res: http.ServerResponse, caller: Caller) => {
     // Every request carries its caller, so tools record who called them (sessions included).
     (req as http.IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(caller);
@@ -274,9 +370,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         return jsonRpcError(res, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 messages.');
       }
       // A tool beyond the caller's role is refused here, before any server sees it.
-      for (const m of messages as Array<{ method?: string; params?: { name?: string } }>) {
-        const op = m.method === 'tools/call' ? ops.get(String(m.params?.name)) : undefined;
-        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
+      for (const m of messages as Array<{ method?: string; params?: { name?: string; arguments?: unknown } }>) {
+        const tool = m.method === 'tools/call' ? byName.get(String(m.params?.name))?.tool : undefined;
+        if (tool && !roleAllows(tool.minRole, caller.role)) {
+          await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role }, 'TWL_ROLE_DENIED');
+          return jsonRpcError(res, 403, -32003, roleRefusal(tool.name, tool.minRole, caller.role));
+        }
       }
     }
     // MCP clients name both application/json and text/event-stream, as the SDK's transports demand;
@@ -296,9 +395,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         session.open--;
         session.lastSeen = Date.now();
       });
+      if (req.method === 'POST' && (await directCall(req, res, body, caller, sessionId))) return;
       return session.transport.handleRequest(req, res, body);
     }
     if (req.method !== 'POST') return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id header.');
+    if (await directCall(req, res, body, caller)) return;
     if (isInitializeRequest(body)) {
       // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
       const server = serverFor(caller.role, 'legacy');
@@ -331,22 +432,27 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
     if (!name) {
       if (req.method !== 'GET') throw new HttpError(405, 'Use GET /api/tools, or POST /api/tools/{name}.');
-      const { z } = await import('zod');
-      return json(res, 200, {
-        tools: allowedFor([...ops.values()], caller.role).map((op) => ({ name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, inputSchema: z.toJSONSchema(op.input, { io: 'input' }), outputSchema: z.toJSONSchema(op.output) })),
-      });
+      const tools = await catalog.list({ role: caller.role });
+      return json(res, 200, { tools: tools.map(({ needsApproval: _, ...tool }) => tool) });
     }
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
-    const op = ops.get(name);
-    if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
-    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
+    const tool = await catalog.get(name);
+    if (!tool) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
+    const actor = `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}`;
+    if (!roleAllows(tool.minRole, caller.role)) {
+      await catalog.refused(tool.name, undefined, { face: 'rest', actor, role: caller.role }, 'TWL_ROLE_DENIED');
+      throw new HttpError(403, roleRefusal(tool.name, tool.minRole, caller.role));
+    }
     const raw = await readBody(req, bodyLimit);
     const input = raw.trim() ? parseJsonBody(raw) : {};
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await invoke(op, runtime, input, { signal: controller.signal, caller: { face: 'rest', actor: `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}` } });
-      return json(res, 200, { result });
+      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, signal: controller.signal });
+      if (tool.source === 'twl') return json(res, 200, { result: result.structured });
+      // An upstream's answer: its structured result when it gave one, and its content blocks; a tool error is a 422.
+      if (result.isError) return json(res, 422, { error: { code: 'TWL_TOOL_ERROR', message: `${tool.name} answered with an error.` }, content: result.content });
+      return json(res, 200, { result: result.structured ?? null, content: result.content });
     } catch (err) {
       return json(res, statusOf(err), { error: errorBody(err) });
     }
@@ -426,8 +532,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       }
       if (!caller) return;
       if (url.pathname === '/mcp') return await mcp(req, res, caller);
+      if (url.pathname === '/health' && options.extension?.health) {
+        const report = await options.extension.health();
+        return json(res, report.status === 'down' ? 503 : 200, { ...report, checkedAt: new Date().toISOString(), uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+      }
       if (url.pathname === '/health') {
-        const op = ops.get('monitoring_health_check');
+        const op = await catalog.op('monitoring_health_check');
         const report = op ? ((await invoke(op, runtime, {})) as { status: string }) : { status: 'ok' };
         const limiterError = (limiter as { lastError?: unknown }).lastError;
         const status = limiterError && report.status === 'ok' ? 'degraded' : report.status;
@@ -437,9 +547,22 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         res.writeHead(200, { 'content-type': registry.contentType });
         return res.end(await registry.metrics());
       }
-      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
-      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
+      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: served.length });
+      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role }), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
+      if (options.extension?.route) {
+        const ctx: RouteContext = {
+          url,
+          caller,
+          body: async () => {
+            const raw = await readBody(req, bodyLimit);
+            return raw.trim() ? parseJsonBody(raw) : undefined;
+          },
+          json: (code, body) => json(res, code, body),
+          fail: (err, extra = {}) => (err instanceof HttpError ? json(res, err.status, { error: { code: `HTTP_${err.status}`, message: err.message }, ...extra }) : json(res, statusOf(err), { error: errorBody(err), ...extra })),
+        };
+        if (await options.extension.route(req, res, ctx)) return;
+      }
       throw new HttpError(404, `Nothing at ${url.pathname}. See / for what this server answers.`);
     } catch (err) {
       if (res.headersSent) return void res.end();
@@ -469,6 +592,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();
       await perRequestHandler.close();
+      stopWatching();
       changes.close();
       await limiter.close();
     },

@@ -7,6 +7,20 @@ const WINDOW_MS = 60_000;
 /** A session with no request for this long counts as idle. */
 const IDLE_MS = 60_000;
 
+/**
+ * What a server other than `twl serve` reports in place of the ticket queue and twl's cache
+ * (`twl bridge`: its upstream's queue and cache): merged into the seed's sections.
+ */
+export interface StatusSections {
+  queue: Record<string, unknown>;
+  cache: Record<string, unknown>;
+  /** Added to the `bridge` section; its `status` replaces healthy/degraded. */
+  bridge?: Record<string, unknown>;
+  /** Added to the `sessions` section (the MCP sessions are counted here). */
+  sessions?: Record<string, unknown>;
+  degraded?: boolean;
+}
+
 /** One second of requests: how many, their total time and how many failed. */
 interface Second {
   at: number;
@@ -66,7 +80,7 @@ export class StatusTracker {
     if (drop) this.seconds.splice(0, drop);
   }
 
-  async report(runtime: Runtime, version: string): Promise<Record<string, unknown>> {
+  async report(runtime: Runtime, version: string, sections?: () => Promise<StatusSections>): Promise<Record<string, unknown>> {
     const now = Date.now();
     this.prune(now);
     const idle = [...this.lastSeen.values()].filter((seen) => now - seen > IDLE_MS).length;
@@ -74,11 +88,12 @@ export class StatusTracker {
     const requests = this.seconds.reduce((sum, b) => sum + b.count, 0);
     const errors = this.seconds.reduce((sum, b) => sum + b.errors, 0);
     const totalMs = this.seconds.reduce((sum, b) => sum + b.totalMs, 0);
-    const [queue, cache] = await Promise.all([ticketQueue(runtime), cacheFigures(runtime)]);
-    const failed = [queue, cache].some((part) => 'error' in part);
+    const own = sections ? await sections() : undefined;
+    const [queue, cache] = own ? [own.queue, own.cache] : await Promise.all([ticketQueue(runtime), cacheFigures(runtime)]);
+    const failed = own?.degraded ?? [queue, cache].some((part) => 'error' in part);
     return {
-      bridge: { status: failed ? 'degraded' : 'healthy', version, uptime_seconds: Math.round((now - this.started) / 1000), store: runtime.config.database.url ? 'postgres' : 'embedded' },
-      sessions: { active: this.lastSeen.size, total: this.sessionsOpened, by_status: { active: this.lastSeen.size - idle, idle } },
+      bridge: { status: failed ? 'degraded' : 'healthy', version, uptime_seconds: Math.round((now - this.started) / 1000), ...(own ? own.bridge : { store: runtime.config.database.url ? 'postgres' : 'embedded' }) },
+      sessions: { active: this.lastSeen.size, total: this.sessionsOpened, by_status: { active: this.lastSeen.size - idle, idle }, ...own?.sessions },
       queue: { ...queue, in_flight_requests: this.inFlight },
       cache,
       performance: {

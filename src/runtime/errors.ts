@@ -74,6 +74,8 @@ export const errorCatalog = {
       'With PostgreSQL (TWL_DATABASE_URL) twl serve writes nothing there; the embedded store, backups and the commander\'s scratch directory do.',
     ],
   },
+  TWL_TOOL_UNKNOWN: { exit: ExitCode.notFound, actions: ['Run `twl tools list` to see the tools you may call.'] },
+  TWL_TOOL_ERROR: { exit: ExitCode.failure },
   TWL_AUTH_REQUIRED: { exit: ExitCode.refused, actions: ['Send Authorization: Bearer <key>; create a key with `twl keys create --role viewer`.'] },
   TWL_ROLE_DENIED: { exit: ExitCode.refused, actions: ['Use a key with a higher role (`twl keys create --role …`).'] },
   TWL_RATE_LIMITED: { exit: ExitCode.refused, actions: ['Wait for the Retry-After seconds, or raise http.rateLimit in the configuration.'] },

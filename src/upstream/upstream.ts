@@ -139,7 +139,8 @@ export class UpstreamConnection implements Upstream {
     if (!slot) {
       if (this.sessions.size >= this.config.pool.max) {
         // Make room by ending the longest-idle session without calls in flight, if there is one.
-        const idle = [...this.sessions.entries()].filter(([, s]) => s.inFlight === 0).sort(([, a], [, b]) => (a.child?.lastUsed ?? 0) - (b.child?.lastUsed ?? 0))[0];
+        // (A session whose child is still starting for a call has load but no inFlight yet: not idle.)
+        const idle = [...this.sessions.entries()].filter(([, s]) => s.inFlight === 0 && s.load === 0).sort(([, a], [, b]) => (a.child?.lastUsed ?? 0) - (b.child?.lastUsed ?? 0))[0];
         if (!idle) throw new TwlError('TWL_UPSTREAM_UNAVAILABLE', `upstream ${this.name} has ${this.sessions.size} isolated sessions busy (pool.max); retry later or raise pool.max.`);
         void this.closeSession(idle[0]);
       }
