@@ -117,6 +117,16 @@ for (const backend of backends) {
       }
     });
 
+    it('counts identical successful reads in one row per second (a bounded write rate), each other call in its own', async () => {
+      const reader = `${actor}-reads`;
+      for (let i = 0; i < 50; i++) await catalog.call('cache_cache_get', { key: `k${i}` }, { face: 'mcp', actor: reader });
+      await catalog.audit.flush();
+      const { rows } = await (await runtime.store()).query<{ calls: number; input_sha256: string | null }>('SELECT calls, input_sha256 FROM twl_tool_calls WHERE actor = $1', [reader]);
+      expect(rows.reduce((n, r) => n + r.calls, 0)).toBe(50);
+      expect(rows.length).toBeLessThanOrEqual(3);
+      expect(rows.filter((r) => r.calls > 1).every((r) => r.input_sha256 === null)).toBe(true);
+    });
+
     it('refuses an unknown source with the accepted ones', async () => {
       for (const source of ['upstream:../x', 'upstream:', 'twl ', 'UPSTREAM']) await expect(catalog.list({ source })).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
     });
