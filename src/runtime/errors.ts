@@ -62,6 +62,10 @@ export const errorCatalog = {
   TWL_ROLE_DENIED: { exit: ExitCode.refused, actions: ['Use a key with a higher role (`twl keys create --role …`).'] },
   TWL_RATE_LIMITED: { exit: ExitCode.refused, actions: ['Wait for the Retry-After seconds, or raise http.rateLimit in the configuration.'] },
   TWL_KEY_NOT_FOUND: { exit: ExitCode.notFound, actions: ['List the keys with `twl keys list`.'] },
+  TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
+  TWL_TASK_STATE: { exit: ExitCode.refused },
+  TWL_TOOL_UNKNOWN: { exit: ExitCode.usage, actions: ['Run `twl serve --help` or see the MCP tool list for the tools twl has.'] },
+  TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
