@@ -131,7 +131,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     const approved = await invoke(approveOp, runtime, { id: task.id });
     expect(approved.task).toMatchObject({ status: 'queued', approvedBy: 'test' });
     await until(task.id, ['completed']);
-    expect(await (await runtime.cache()).get(key)).toBe('from a task');
+    expect((await (await runtime.cache()).get(key))?.value).toBe('from a task');
     // Approving twice says there is nothing to approve.
     const again = await errorOf(invoke(approveOp, runtime, { id: task.id }));
     expect(again).toMatchObject({ code: 'TWL_TASK_STATE' });
