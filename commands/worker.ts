@@ -36,9 +36,11 @@ export default class Worker extends TwlCommand<Result> {
     const bad = flags.queues.find((q) => !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(q));
     if (bad !== undefined) throw new TwlError('TWL_INPUT_INVALID', `--queues "${bad.slice(0, 40)}" is not a queue name: lowercase letters, digits, - and _ (up to 32).`);
     const runtime = await this.runtime();
+    // `on`, not `once`: the lock library's exit hook re-sends a signal nobody else listens to,
+    // and a `once` listener is gone by the time it looks, so the process would die mid-shutdown.
     const signals = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('interrupted'));
-      process.once('SIGTERM', () => resolve('terminated'));
+      process.on('SIGINT', () => resolve('interrupted'));
+      process.on('SIGTERM', () => resolve('terminated'));
     });
     const { TaskWorker } = await import('../src/studio/worker.js');
     const worker = await TaskWorker.start(runtime, { concurrency: flags.concurrency, queues: flags.queues, name: flags.name });
