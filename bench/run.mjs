@@ -10,6 +10,7 @@ import { dash } from './dash.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
+import { tasks } from './tasks.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -292,6 +293,8 @@ suites.fuzz = async () => {
 
 suites.dash = () => dash({ root, bin, node, json: values.json });
 suites.mcp = () => mcp({ root, bin, node, json: values.json });
+// Tasks end to end with real `twl worker` processes, on PostgreSQL and the embedded store.
+suites.tasks = () => tasks({ root, bin, node, json: values.json, postgresUrl: process.env.TWL_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.

@@ -27,8 +27,9 @@ const queryableOf = (db: Db): Queryable => ({
   },
 });
 
-/** Runs `fn` with the job queue open (and closed after). */
-export async function withQueue<T>(runtime: Runtime, fn: (boss: PgBoss) => Promise<T>): Promise<T> {
+/** Runs `fn` with the job queue open (and closed after), or with the one given (a bulk producer keeps one). */
+export async function withQueue<T>(runtime: Runtime, fn: (boss: PgBoss) => Promise<T>, open?: PgBoss): Promise<T> {
+  if (open) return fn(open);
   const boss = await openQueue(runtime, { worker: false, max: 2 });
   try {
     return await fn(boss);
@@ -85,13 +86,16 @@ async function submit(runtime: Runtime, boss: PgBoss, tx: Queryable, db: Db, tas
 }
 
 /** Creates a task and submits it (unless a draft), in one transaction. */
-export async function createTask(runtime: Runtime, t: NewTask): Promise<Task> {
-  return withQueue(runtime, (boss) =>
-    inTransaction(boss, async (tx, db) => {
-      const task = await insertTask(tx, t);
-      if (t.status === 'draft') return task;
-      return submit(runtime, boss, tx, db, task);
-    }),
+export async function createTask(runtime: Runtime, t: NewTask, queue?: PgBoss): Promise<Task> {
+  return withQueue(
+    runtime,
+    (boss) =>
+      inTransaction(boss, async (tx, db) => {
+        const task = await insertTask(tx, t);
+        if (t.status === 'draft') return task;
+        return submit(runtime, boss, tx, db, task);
+      }),
+    queue,
   );
 }
 
