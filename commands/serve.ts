@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
-import { TwlCommand } from '../src/cli/base.js';
+import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
 
 /** How long in-flight calls get to finish once the server stops accepting. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-export default class Serve extends TwlCommand<void> {
+export default class Serve extends CatalogCommand<void> {
   static override summary = 'Serve every twl operation as an MCP tool (stdio, HTTP, or both).';
   static override description =
     'With --stdio, speaks MCP on stdin/stdout for IDE clients (Claude Code, Cursor, VS Code): stdout carries only the protocol, logs go to stderr.\n' +
@@ -33,6 +33,7 @@ export default class Serve extends TwlCommand<void> {
   };
 
   protected override runtimeOptions() {
+    // One catalog for the process (CatalogCommand): every transport and every op (ctx.tools) uses it.
     return { ...super.runtimeOptions(), role: 'twl serve', host: true, actor: 'mcp', face: 'mcp' as const };
   }
 
@@ -42,8 +43,11 @@ export default class Serve extends TwlCommand<void> {
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
-    const { opCommands, createMcpServer } = await import('../src/mcp/server.js');
-    const entries = await opCommands(this.config);
+    const { createMcpServer, servedTools } = await import('../src/mcp/server.js');
+    const catalog = await this.catalog();
+    // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
+    const everything = await servedTools(catalog);
+    for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
     const closers: Array<() => Promise<void>> = [];
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
     const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
@@ -56,7 +60,7 @@ export default class Serve extends TwlCommand<void> {
       const exposed = !['127.0.0.1', '::1', 'localhost'].includes(flags.host);
       if (exposed && runtime.config.http.auth === 'none') this.logToStderr(`Warning: binding ${flags.host} with http.auth "none" lets anyone who reaches it call every tool as admin.`);
       const { startHttpServer } = await import('../src/http/server.js');
-      const http = await startHttpServer({ host: flags.host, port: flags.port, entries, runtime, version: this.config.version, allowedHosts: flags['allowed-host'] });
+      const http = await startHttpServer({ host: flags.host, port: flags.port, catalog, runtime, version: this.config.version, allowedHosts: flags['allowed-host'] });
       closers.push(http.close);
       this.logToStderr(`twl serves MCP at ${http.url}/mcp (health ${http.url}/health, REST ${http.url}/api/tools)`);
       runtime.logger.info({ url: http.url }, 'twl HTTP server ready');
@@ -65,7 +69,9 @@ export default class Serve extends TwlCommand<void> {
       // The opening message decides the era: initialize pins a 2025 session, a request with a
       // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
-      const handle = serveStdio(({ era }) => createMcpServer(entries, runtime, this.config.version, era), {
+      let tools = everything;
+      catalog.onChanged(() => void servedTools(catalog).then((fresh) => (tools = fresh)));
+      const handle = serveStdio(({ era }) => createMcpServer(catalog, tools, runtime, this.config.version, era), {
         transport: stdio.transport,
         onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
       });

@@ -7,6 +7,7 @@ import { validateConfig, type ConfigInput, type LoadedConfig } from '../src/runt
 import { createLogger } from '../src/runtime/logger.js';
 import { Runtime, type RuntimeOptions } from '../src/runtime/context.js';
 import { coreOps } from '../src/ops/registry.js';
+import { lazyCatalog } from '../src/tools/index.js';
 
 export const root = path.resolve(import.meta.dirname, '..');
 /** The built binary (TWL_E2E_BIN runs the e2e tests against another build of it, e.g. the one before a fix). */
@@ -23,8 +24,9 @@ export function tempHome(prefix = 'twl-test-'): { home: string; cleanup: () => v
 
 export const quietLogger = () => createLogger(process.env.TWL_TEST_LOG ?? 'silent');
 
-/** A runtime as the CLI builds it: with the core op registry, acting as `test`. */
-export const testRuntime = (home: string, config: ConfigInput = {}, options: RuntimeOptions = {}) => new Runtime(loadedFor(home, config), quietLogger(), { actor: 'test', ops: coreOps, ...options });
+/** A runtime as the CLI builds it: with the core op registry and the tool catalog over it, acting as `test`. */
+export const testRuntime = (home: string, config: ConfigInput = {}, options: RuntimeOptions = {}) =>
+  new Runtime(loadedFor(home, config), quietLogger(), { actor: 'test', ops: coreOps, tools: (runtime) => lazyCatalog(runtime, options.ops ?? coreOps), ...options });
 
 export function loadedFor(home: string, config: ConfigInput = {}): LoadedConfig {
   return validateConfig({ ...config, home }, undefined, {});

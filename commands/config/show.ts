@@ -1,6 +1,7 @@
 import { TwlCommand } from '../../src/cli/base.js';
 import type { Config } from '../../src/runtime/config.js';
 import { redactDeep } from '../../src/runtime/redact.js';
+import { publicView } from '../../src/tools/upstreams.js';
 
 interface Result {
   file: string | null;
@@ -17,7 +18,9 @@ export default class ConfigShow extends TwlCommand<Result> {
   async run(): Promise<Result> {
     await this.parse(ConfigShow);
     const { loaded } = await this.runtime();
-    const result = { file: loaded.file ?? null, home: loaded.home, fromEnv: loaded.fromEnv, config: redactDeep(loaded.config) };
+    // Upstream env and header values may be secrets whatever their names: shown as how they are held, never as values.
+    const config = { ...redactDeep(loaded.config), upstreams: loaded.config.upstreams.map((u) => publicView(u)) } as Config;
+    const result = { file: loaded.file ?? null, home: loaded.home, fromEnv: loaded.fromEnv, config };
     this.log(`# file: ${result.file ?? '(none: defaults)'}`);
     this.log(`# data directory: ${result.home}`);
     for (const line of result.fromEnv) this.log(`# from the environment: ${line}`);

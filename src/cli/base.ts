@@ -11,6 +11,7 @@ import { statusMark } from './render.js';
 import { invoke, parseInput } from '../ops/invoke.js';
 import type { AnyOp, OutputOf } from '../ops/op.js';
 import type { Progress } from '../runtime/context.js';
+import { lazyCatalog } from '../tools/index.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof TwlCommand)['baseFlags'] & T['flags']>;
 
@@ -31,7 +32,7 @@ export abstract class TwlCommand<T> extends Command {
 
   /** Options for the runtime: long-running commands host the embedded store. */
   protected runtimeOptions(): RuntimeOptions {
-    return { role: `twl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), hostBin: path.join(this.config.root, 'bin', 'run.js'), actor: `cli:${process.env.USER ?? process.env.USERNAME ?? 'user'}`, ops: coreOpsOnce };
+    return { role: `twl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(), hostBin: path.join(this.config.root, 'bin', 'run.js'), actor: `cli:${process.env.USER ?? process.env.USERNAME ?? 'user'}`, ops: coreOpsOnce, tools: (runtime) => lazyCatalog(runtime, coreOpsOnce) };
   }
 
   private logLevel(): string | undefined {

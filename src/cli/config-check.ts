@@ -22,6 +22,8 @@ export function checkRunbooks(loaded: LoadedConfig, ops: Map<string, AnyOp>): vo
     runbook.steps.forEach((step, s) => {
       const at = `runbooks.${r}.steps.${s}`;
       const op = ops.get(step.tool);
+      // An upstream's tool is known once its server answers (`twl upstream test NAME` lists them).
+      if (!op && loaded.config.upstreams.some((u) => step.tool.startsWith(`${u.name}_`))) return;
       if (!op) {
         const hint = closest(step.tool, names);
         problems.push(`  - ${at}.tool: unknown tool "${step.tool}"${hint ? `; did you mean ${hint}?` : ''} (twl tools: ${names.join(', ')})`);

@@ -1,22 +1,22 @@
-import { z } from 'zod';
-import type { AnyOp } from '../ops/op.js';
+import type { CatalogTool } from '../tools/types.js';
 
-/** An OpenAPI 3.1 document for the REST face, generated from the ops' own schemas. */
-export function openApiDocument(ops: AnyOp[], version: string): Record<string, unknown> {
+/** An OpenAPI 3.1 document for the REST face, generated from the catalog's tools (twl's ops' own schemas, upstream tools' declared ones). */
+export function openApiDocument(tools: CatalogTool[], version: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/api/tools': { get: { summary: 'List the tools', operationId: 'listTools', responses: { '200': { description: 'The tools with their schemas.' } } } },
   };
-  for (const op of ops) {
-    paths[`/api/tools/${op.mcpName}`] = {
+  for (const tool of tools) {
+    paths[`/api/tools/${tool.name}`] = {
       post: {
-        operationId: op.mcpName,
-        summary: op.title,
-        description: op.description,
-        'x-twl-annotations': op.annotations,
-        'x-twl-min-role': op.policy.minRole,
-        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.input, { io: 'input', target: 'draft-2020-12' }) } } },
+        operationId: tool.name,
+        summary: tool.title,
+        description: tool.description,
+        'x-twl-annotations': tool.annotations,
+        'x-twl-min-role': tool.minRole,
+        'x-twl-source': tool.source,
+        requestBody: { required: true, content: { 'application/json': { schema: tool.inputSchema } } },
         responses: {
-          '200': { description: 'The result, as the CLI prints it under --json.', content: { 'application/json': { schema: { type: 'object', properties: { result: z.toJSONSchema(op.output, { target: 'draft-2020-12' }) } } } } },
+          '200': { description: 'The result, as the CLI prints it under --json.', content: { 'application/json': { schema: { type: 'object', properties: { result: tool.outputSchema ?? {} } } } } },
           '400': { description: 'Invalid input.' },
           '401': { description: 'No valid API key or access token.' },
           '403': { description: 'Refused by a policy.' },

@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorBody } from '../cli/base.js';
-import type { Era, OpCommandEntry } from '../mcp/server.js';
+import type { Era, ServedTool } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
+import type { Catalog } from '../tools/catalog.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError } from '../runtime/errors.js';
 import { httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
@@ -22,7 +23,8 @@ import { StatusTracker } from './status.js';
 export interface HttpOptions {
   host: string;
   port: number;
-  entries: OpCommandEntry[];
+  /** The tool catalog: twl's ops and the configured upstreams' tools. */
+  catalog: Catalog;
   runtime: Runtime;
   version: string;
   /** Host header values accepted besides loopback names (DNS-rebinding protection). */
@@ -135,13 +137,13 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
     import('../mcp/change-feed.js'),
   ]);
-  const { runtime, entries, version } = options;
+  const { runtime, catalog, version } = options;
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
   const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
@@ -154,6 +156,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     status.sessionClosed(id);
     mcpSessions.set(sessions.size);
     void session.close().catch(() => undefined);
+    void catalog.closeSession(id);
   };
   // Sessions without a request in flight (an open GET stream counts) for http.timeouts.sessionIdle are closed.
   const sessionIdleMs = cfg.timeouts.sessionIdle * 1000;
@@ -218,17 +221,29 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (key) return { principal, role: key.role, name: key.name ?? null };
     return { principal, role: claims!.role, name: claims!.name };
   };
-  const ops = new Map(entries.map((e) => [e.op.mcpName, e.op]));
+  // Every tool of the catalog, whatever the role; each server shows the ones its caller's role may call.
+  let served: ServedTool[] = await servedTools(catalog);
+  let byName = new Map(served.map((s) => [s.tool.name, s]));
   const status = new StatusTracker();
   const started = status.started;
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
   /** An MCP server showing the tools a role may call. */
-  const serverFor = (role: Role, era: Era) => createMcpServer(allowedFor(entries, role, (e) => e.op.policy.minRole), runtime, version, era);
+  const serverFor = (role: Role, era: Era) => createMcpServer(catalog, allowedFor(served, role, (s) => s.tool.minRole), runtime, version, era);
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
   // once its request is answered. The caller's role comes from the request's authInfo.
   const pools = new Map<string, McpServer[]>();
+  // An upstream's tool list changed (list_changed, a restart): new servers show the new list.
+  const stopWatching = catalog.onChanged(() => {
+    void servedTools(catalog)
+      .then((fresh) => {
+        served = fresh;
+        byName = new Map(served.map((s) => [s.tool.name, s]));
+        pools.clear();
+      })
+      .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list'));
+  });
   const pooledServer = (era: Era, role: Role): McpServer => {
     const key = `${era}:${role}`;
     let pool = pools.get(key);
@@ -267,9 +282,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         return jsonRpcError(res, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 messages.');
       }
       // A tool beyond the caller's role is refused here, before any server sees it.
-      for (const m of messages as Array<{ method?: string; params?: { name?: string } }>) {
-        const op = m.method === 'tools/call' ? ops.get(String(m.params?.name)) : undefined;
-        if (op && !roleAllows(op.policy.minRole, caller.role)) return jsonRpcError(res, 403, -32003, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
+      for (const m of messages as Array<{ method?: string; params?: { name?: string; arguments?: unknown } }>) {
+        const tool = m.method === 'tools/call' ? byName.get(String(m.params?.name))?.tool : undefined;
+        if (tool && !roleAllows(tool.minRole, caller.role)) {
+          await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role }, 'TWL_ROLE_DENIED');
+          return jsonRpcError(res, 403, -32003, roleRefusal(tool.name, tool.minRole, caller.role));
+        }
       }
     }
     // MCP clients name both application/json and text/event-stream, as the SDK's transports demand;
@@ -324,22 +342,27 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
     if (!name) {
       if (req.method !== 'GET') throw new HttpError(405, 'Use GET /api/tools, or POST /api/tools/{name}.');
-      const { z } = await import('zod');
-      return json(res, 200, {
-        tools: allowedFor([...ops.values()], caller.role).map((op) => ({ name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, inputSchema: z.toJSONSchema(op.input, { io: 'input' }), outputSchema: z.toJSONSchema(op.output) })),
-      });
+      const tools = await catalog.list({ role: caller.role });
+      return json(res, 200, { tools: tools.map(({ needsApproval: _, ...tool }) => tool) });
     }
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
-    const op = ops.get(name);
-    if (!op) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
-    if (!roleAllows(op.policy.minRole, caller.role)) throw new HttpError(403, roleRefusal(op.mcpName, op.policy.minRole, caller.role));
+    const tool = await catalog.get(name);
+    if (!tool) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
+    const actor = `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}`;
+    if (!roleAllows(tool.minRole, caller.role)) {
+      await catalog.refused(tool.name, undefined, { face: 'rest', actor, role: caller.role }, 'TWL_ROLE_DENIED');
+      throw new HttpError(403, roleRefusal(tool.name, tool.minRole, caller.role));
+    }
     const raw = await readBody(req, bodyLimit);
     const input = raw.trim() ? parseJsonBody(raw) : {};
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await invoke(op, runtime, input, { signal: controller.signal, caller: { face: 'rest', actor: `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}` } });
-      return json(res, 200, { result });
+      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, signal: controller.signal });
+      if (tool.source === 'twl') return json(res, 200, { result: result.structured });
+      // An upstream's answer: its structured result when it gave one, and its content blocks; a tool error is a 422.
+      if (result.isError) return json(res, 422, { error: { code: 'TWL_TOOL_ERROR', message: `${tool.name} answered with an error.` }, content: result.content });
+      return json(res, 200, { result: result.structured ?? null, content: result.content });
     } catch (err) {
       return json(res, statusOf(err), { error: errorBody(err) });
     }
@@ -413,7 +436,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       if (!caller) return;
       if (url.pathname === '/mcp') return await mcp(req, res, caller);
       if (url.pathname === '/health') {
-        const op = ops.get('monitoring_health_check');
+        const op = await catalog.op('monitoring_health_check');
         const report = op ? ((await invoke(op, runtime, {})) as { status: string }) : { status: 'ok' };
         const limiterError = (limiter as { lastError?: unknown }).lastError;
         const status = limiterError && report.status === 'ok' ? 'degraded' : report.status;
@@ -423,8 +446,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         res.writeHead(200, { 'content-type': registry.contentType });
         return res.end(await registry.metrics());
       }
-      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: ops.size });
-      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(allowedFor([...ops.values()], caller.role), version));
+      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version)), tools: served.length });
+      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role }), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
       throw new HttpError(404, `Nothing at ${url.pathname}. See / for what this server answers.`);
     } catch (err) {
@@ -455,6 +478,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
       sessions.clear();
       await perRequestHandler.close();
+      stopWatching();
       changes.close();
       await limiter.close();
     },

@@ -2,8 +2,9 @@ import type { Config as OclifConfig } from '@oclif/core';
 import { CLIENT_CAPABILITIES_META_KEY, McpServer, inputRequired, inputResponse, type CallToolResult, type ClientCapabilities, type ServerContext } from '@modelcontextprotocol/server';
 import { createHash } from 'node:crypto';
 import { errorBody } from '../cli/base.js';
-import { invoke } from '../ops/invoke.js';
-import type { AnyOp } from '../ops/op.js';
+import type { AnyOp, Role } from '../ops/op.js';
+import type { Catalog } from '../tools/catalog.js';
+import type { CatalogTool } from '../tools/types.js';
 import type { Progress, Runtime } from '../runtime/context.js';
 import { mcpCalls } from '../runtime/metrics.js';
 import { registerPrompts } from './prompts.js';
@@ -127,45 +128,87 @@ const mcpActor = (server: McpServer, ctx: ServerContext): string => `mcp:${ctx.h
 /** Op warnings reach the client as log notifications too (filtered by its logging/setLevel). */
 const logToClient = (ctx: ServerContext, level: 'warning' | 'error', data: unknown) => void ctx.mcpReq.log(level, data, 'twl').catch(() => undefined);
 
-/** One server factory for any transport and era: every op becomes a tool whose structuredContent is the command's --json result. */
-export function createMcpServer(entries: OpCommandEntry[], runtime: Runtime, version: string, era: Era = 'legacy'): McpServer {
+/** A tool as served: its catalog entry and, for twl's own, the op (registered with its zod schemas, as ever). */
+export interface ServedTool {
+  tool: CatalogTool;
+  op?: AnyOp;
+}
+
+/** The catalog's tools a role may call (every tool for a local client: stdio), ready to register. */
+export async function servedTools(catalog: Catalog, role?: Role): Promise<ServedTool[]> {
+  const tools = await catalog.list(role === undefined ? {} : { role });
+  return Promise.all(tools.map(async (tool) => ({ tool, ...(tool.source === 'twl' ? { op: await catalog.op(tool.name) } : {}) })));
+}
+
+/**
+ * An upstream tool's JSON Schema as the Standard Schema the SDK registers: listed as declared
+ * (checked by the catalog), and not validated here: the upstream validates its own input, and a
+ * hostile schema (a ReDoS pattern) is never compiled by twl.
+ */
+const passThrough = (schema: Record<string, unknown>) => ({
+  '~standard': {
+    version: 1 as const,
+    vendor: 'twl',
+    jsonSchema: { input: () => schema, output: () => schema },
+    validate: (value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? { value } : { issues: [{ message: 'expected a JSON object' }] }),
+  },
+});
+
+/** The role of the caller over HTTP (an API key's, a token's); undefined for stdio (a local client). */
+const callerRole = (ctx: ServerContext): Role | undefined => ctx.http?.authInfo?.extra?.role as Role | undefined;
+
+/**
+ * One server factory for any transport and era: every catalog tool the caller may call. twl's ops
+ * answer with structuredContent (the command's --json result); upstream tools with what their
+ * upstream answered. Every call goes through the catalog (role, approval, audit row, activity).
+ */
+export function createMcpServer(catalog: Catalog, tools: ServedTool[], runtime: Runtime, version: string, era: Era = 'legacy'): McpServer {
   const server = new McpServer({ name: 'twl', title: 'TwisterLab', version }, { capabilities: { logging: {} } });
-  for (const { op } of entries) {
-    server.registerTool(
-      op.mcpName,
-      { title: op.title, description: op.description, inputSchema: op.input, outputSchema: op.output, annotations: { title: op.title, ...op.annotations } },
-      async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
-        const warnings: string[] = [];
-        const approvals = new Approvals(server, ctx, era);
-        try {
-          const result = (await invoke(op, runtime, args, {
-            signal: ctx.mcpReq.signal,
-            warn: (m) => {
-              warnings.push(m);
-              logToClient(ctx, 'warning', { tool: op.mcpName, message: m });
-            },
-            ask: approvals.ask,
-            progress: progressNotifier(ctx),
-            llm: clientModel(server, ctx, era, runtime),
-            caller: { face: 'mcp', actor: mcpActor(server, ctx) },
-          })) as Record<string, unknown>;
-          const asked = approvals.request();
-          if (asked) return asked;
-          const content: CallToolResult['content'] = [{ type: 'text', text: text(result) }];
-          for (const warning of warnings) content.push({ type: 'text', text: `Warning: ${warning}` });
-          mcpCalls.inc({ tool: op.mcpName, status: 'ok' });
-          return { content, structuredContent: result };
-        } catch (err) {
-          const asked = approvals.request();
-          if (asked) return asked;
-          const body = errorBody(err);
-          mcpCalls.inc({ tool: op.mcpName, status: 'error' });
-          runtime.logger.warn({ tool: op.mcpName, code: body.code }, String(body.message));
-          logToClient(ctx, 'error', { tool: op.mcpName, error: body });
-          return { isError: true, content: [{ type: 'text', text: text({ error: body }) }] };
-        }
-      },
-    );
+  for (const { tool, op } of tools) {
+    const config = op
+      ? { title: op.title, description: op.description, inputSchema: op.input, outputSchema: op.output, annotations: { title: op.title, ...op.annotations } }
+      : {
+          title: tool.title,
+          description: tool.description,
+          inputSchema: passThrough(tool.inputSchema),
+          ...(tool.outputSchema ? { outputSchema: passThrough(tool.outputSchema) } : {}),
+          annotations: { title: tool.title, ...tool.annotations },
+        };
+    server.registerTool(tool.name, config, async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+      const warnings: string[] = [];
+      const approvals = new Approvals(server, ctx, era);
+      try {
+        const result = await catalog.call(tool.name, args, {
+          face: 'mcp',
+          actor: mcpActor(server, ctx),
+          role: callerRole(ctx),
+          signal: ctx.mcpReq.signal,
+          warn: (m) => {
+            warnings.push(m);
+            logToClient(ctx, 'warning', { tool: tool.name, message: m });
+          },
+          ask: approvals.ask,
+          progress: progressNotifier(ctx),
+          llm: clientModel(server, ctx, era, runtime),
+          sessionKey: ctx.sessionId,
+        });
+        const asked = approvals.request();
+        if (asked) return asked;
+        mcpCalls.inc({ tool: tool.name, status: result.isError ? 'error' : 'ok' });
+        if (!op) return { content: result.content as CallToolResult['content'], ...(result.structured ? { structuredContent: result.structured } : {}), ...(result.isError ? { isError: true } : {}) };
+        const content: CallToolResult['content'] = [{ type: 'text', text: text(result.structured) }];
+        for (const warning of warnings) content.push({ type: 'text', text: `Warning: ${warning}` });
+        return { content, structuredContent: result.structured };
+      } catch (err) {
+        const asked = approvals.request();
+        if (asked) return asked;
+        const body = errorBody(err);
+        mcpCalls.inc({ tool: tool.name, status: 'error' });
+        runtime.logger.warn({ tool: tool.name, code: body.code }, String(body.message));
+        logToClient(ctx, 'error', { tool: tool.name, error: body });
+        return { isError: true, content: [{ type: 'text', text: text({ error: body }) }] };
+      }
+    });
   }
   // Resources (tickets, the audit log, health) with subscriptions, and prompts.
   registerResources(server, runtime);

@@ -3,7 +3,7 @@ import type { Face, OpContext, Progress, Runtime } from '../runtime/context.js';
 import type { Llm } from '../runtime/llm.js';
 import { TwlError } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
-import { agentOf, type AnyOp, type OutputOf } from './op.js';
+import { agentOf, type AnyOp, type OutputOf, type Role } from './op.js';
 
 export interface InvokeOptions {
   signal?: AbortSignal;
@@ -13,7 +13,7 @@ export interface InvokeOptions {
   /** Progress of long work, for progress bars and MCP progress notifications. */
   progress?: (update: Progress) => void;
   /** Who calls and through which face, when it is not the runtime's own (REST and MCP callers of `twl serve`). */
-  caller?: { face: Face; actor: string };
+  caller?: { face: Face; actor: string; role?: Role };
   /** An LLM for this call only (the MCP client's model through sampling), when the runtime has none. */
   llm?: Llm;
 }
@@ -52,6 +52,8 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     runtime,
     face: options.caller?.face ?? runtime.face,
     actor: options.caller?.actor ?? runtime.actor ?? `cli:${process.env.USER ?? 'user'}`,
+    role: options.caller?.role,
+    tools: runtime.tools,
     config: runtime.config,
     logger: runtime.logger.child({ op: op.id }),
     store: () => runtime.store(),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
+import { upstreamsSchema } from '../upstream/config.js';
 import { durationHint, parseDuration } from './duration.js';
 import { TwlError, messageOf } from './errors.js';
 import { redactText } from './redact.js';
@@ -322,6 +323,7 @@ export const configSchema = z
       .object({ socket: z.string().default('/var/run/docker.sock').describe('The Docker Engine API socket.') })
       .strict()
       .prefault({}),
+    upstreams: upstreamsSchema,
     maestro: z
       .object({ maxSteps: z.number().int().min(1).max(50).default(8).describe('Step budget of one plan (and of the LLM tool-calling loop).') })
       .strict()

@@ -1,4 +1,5 @@
-import type { AnyOp } from '../ops/op.js';
+import type { AnyOp, Role } from '../ops/op.js';
+import type { ToolCatalog } from '../tools/types.js';
 import type { Store } from '../store/types.js';
 import type { Cache } from './cache.js';
 import type { Config, LoadedConfig } from './config.js';
@@ -22,6 +23,11 @@ export interface RuntimeOptions {
   keepAlive?: boolean;
   /** Every op by MCP name, for agents that run ops by name (Maestro). Given by the CLI or the server. */
   ops?: () => Promise<Map<string, AnyOp>>;
+  /**
+   * Builds the tool catalog (src/tools) once, for ops that call tools by name (Maestro's steps):
+   * the face that starts the process gives it, so the runtime never imports the catalog.
+   */
+  tools?: (runtime: Runtime) => ToolCatalog;
 }
 
 /** Where a call comes from: the command line, an MCP client, or the REST API. */
@@ -47,6 +53,7 @@ export class Runtime {
    */
   private readonly activity = new Map<string, { at: Date; tool: string; ok: boolean; calls: number; samples: number[] }>();
   private flushTimer?: NodeJS.Timeout;
+  private catalog?: ToolCatalog;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -72,6 +79,15 @@ export class Runtime {
   ops(): Promise<Map<string, AnyOp>> {
     if (!this.options.ops) return Promise.reject(new Error('This runtime was created without an op registry (RuntimeOptions.ops).'));
     return this.options.ops();
+  }
+
+  /** The tool catalog, built on first use by the factory the face gave (RuntimeOptions.tools). */
+  get tools(): ToolCatalog {
+    if (!this.catalog) {
+      if (!this.options.tools) return noCatalog;
+      this.catalog = this.options.tools(this);
+    }
+    return this.catalog;
   }
 
   store(): Promise<Store> {
@@ -182,6 +198,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    // The catalog first: its audit rows go to the store, and its upstream children are stopped.
+    await this.catalog?.close().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'closing the tool catalog failed'));
     clearTimeout(this.flushTimer);
     // A command whose statement overran exits at its timeout: it does not wait for the
     // store host's new engine just to record the call.
@@ -198,6 +216,16 @@ export class Runtime {
   }
 }
 
+const missing = () => new TwlError('TWL_TOOL_MISSING', 'This process was started without a tool catalog (RuntimeOptions.tools).');
+/** The catalog of a runtime made without one: every use says so. */
+const noCatalog: ToolCatalog = {
+  list: () => Promise.reject(missing()),
+  get: () => Promise.reject(missing()),
+  call: () => Promise.reject(missing()),
+  onChanged: () => () => undefined,
+  close: () => Promise.resolve(),
+};
+
 /** What every op call receives. */
 export interface OpContext {
   runtime: Runtime;
@@ -205,6 +233,10 @@ export interface OpContext {
   face: Face;
   /** Who makes this call, for timelines and audit rows: `cli:alice`, `rest:ops-bot`, `mcp:claude-code`. */
   actor: string;
+  /** The caller's role over HTTP (a key's, a token's); undefined for a local user (CLI, stdio). */
+  role?: Role;
+  /** Every tool by name (twl's ops and upstream tools), through the catalog's one call path. */
+  tools: ToolCatalog;
   config: Config;
   logger: Logger;
   store(): Promise<Store>;

@@ -77,3 +77,48 @@ connectOpMetrics({
     agentLatency.observe({ agent_name: agent }, seconds);
   },
 });
+
+// Upstream MCP servers (src/upstream/): the request path and supervision of each upstream.
+export const upstreamQueueWait = new client.Histogram({
+  name: 'upstream_queue_wait_seconds',
+  help: 'Time an upstream call waited in its upstream\'s queue before being sent.',
+  labelNames: ['upstream'],
+  buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const upstreamChildren = new client.Gauge({
+  name: 'upstream_children',
+  help: 'Upstream children (stdio processes or HTTP connections) by state: starting, ready, restarting, crash-loop, stopped.',
+  labelNames: ['upstream', 'state'],
+  registers: [registry],
+});
+
+export const upstreamRestarts = new client.Counter({
+  name: 'upstream_restarts_total',
+  help: 'Upstream children that died or failed to start and were restarted (or put in crash-loop).',
+  labelNames: ['upstream'],
+  registers: [registry],
+});
+
+export const upstreamCache = new client.Counter({
+  name: 'upstream_cache_requests_total',
+  help: 'Response-cache lookups of read-only upstream tools, by level (l1 memory, l2 Redis or the store) and result (hit, miss).',
+  labelNames: ['upstream', 'level', 'result'],
+  registers: [registry],
+});
+
+export const upstreamBreaker = new client.Gauge({
+  name: 'upstream_breaker_state',
+  help: 'Circuit breaker of each upstream: 1 for its current state (closed, open, half-open), 0 for the others.',
+  labelNames: ['upstream', 'state'],
+  registers: [registry],
+});
+
+export const upstreamCallDuration = new client.Histogram({
+  name: 'upstream_call_duration_seconds',
+  help: 'Upstream tool calls sent to the upstream (cache hits excluded), by outcome: ok, tool_error, timeout, error.',
+  labelNames: ['upstream', 'outcome'],
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});

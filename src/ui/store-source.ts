@@ -212,6 +212,7 @@ export class StoreSource implements DashSource {
       runtime,
       face: runtime.face,
       actor: runtime.actor ?? 'dash',
+      tools: runtime.tools,
       config: runtime.config,
       logger: runtime.logger.child({ ui: 'dash' }),
       store: () => runtime.store(),

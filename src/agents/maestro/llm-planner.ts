@@ -62,7 +62,7 @@ export async function llmInvestigate(
         continue;
       }
       const step: PlanStep = { tool: name, input: (call.function.arguments ?? {}) as Record<string, unknown>, kind: 'check', purpose: `LLM check ${calls}`, needsApproval: false };
-      const report = await runStep(ctx, ops, step, ticketId);
+      const report = await runStep(ctx, step, ticketId);
       onStep(report);
       messages.push({ role: 'tool', content: JSON.stringify(report.status === 'ok' ? report.output : { status: report.status, finding: report.finding, output: report.output }) });
       if (calls >= budget) break;

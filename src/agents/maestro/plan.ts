@@ -27,8 +27,8 @@ export interface PlanInput {
   text: string;
   category: Category;
   config: Config;
-  /** Ops known by MCP name, with whether they only read. */
-  tools: Map<string, { readOnly: boolean }>;
+  /** Tools known by name (the catalog's), with whether they only read, and (upstream tools) whether they ask first. */
+  tools: Map<string, { readOnly: boolean; needsApproval?: boolean }>;
 }
 
 /** What a check's output says is wrong, if anything (null: healthy). */
@@ -122,7 +122,7 @@ export function deterministicPlan(p: PlanInput): Plan {
         rationale.push(`runbook step ${step.tool} skipped: no such tool`);
         continue;
       }
-      fixes.push({ tool: step.tool, input: step.input, kind: known.readOnly ? 'check' : 'fix', purpose: `runbook "${runbook.name}"`, needsApproval: step.approval ?? !known.readOnly });
+      fixes.push({ tool: step.tool, input: step.input, kind: known.readOnly ? 'check' : 'fix', purpose: `runbook "${runbook.name}"`, needsApproval: step.approval ?? known.needsApproval ?? !known.readOnly });
     }
   } else rationale.push('no runbook matches');
   const steps = [...checks, ...fixes];

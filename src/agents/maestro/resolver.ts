@@ -5,7 +5,7 @@ import { appendEvent, getTicket, lockTicket, transition, type Ticket } from '../
 import { assessTicket, recordTriage } from '../tickets/triage.js';
 import { llmInvestigate } from './llm-planner.js';
 import { article, deterministicPlan, type Plan, type PlanStep } from './plan.js';
-import { runStep, type StepReport } from './steps.js';
+import { plannerTools, runStep, type StepReport } from './steps.js';
 
 
 export type Outcome = 'resolved' | 'escalated' | 'waiting_approval' | 'interrupted';
@@ -67,7 +67,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     // 2. Plan.
     const planStarted = performance.now();
     const ops = await ctx.runtime.ops();
-    const tools = new Map([...ops].map(([name, op]) => [name, { readOnly: op.annotations.readOnlyHint }]));
+    const tools = await plannerTools(ctx);
     plan = deterministicPlan({ text: ticket.text, category, config: ctx.config, tools });
     const llm = ctx.llm();
     if (llm) {
@@ -122,7 +122,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     let index = 0;
     const execute = async (step: PlanStep): Promise<StepReport> => {
       hooks.progress?.({ step, index, total, status: 'running' });
-      const report = await runStep(ctx, ops, withTicket(step), id);
+      const report = await runStep(ctx, withTicket(step), id);
       steps.push(report);
       hooks.progress?.({ step, index, total, status: report.status, finding: report.finding });
       index++;
@@ -195,7 +195,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
     if (runbookDone && faults.length) {
       remaining = [];
       for (const { step } of faults) {
-        const verify = await runStep(ctx, ops, { ...step, purpose: `verify after the runbook: ${step.purpose}` }, id);
+        const verify = await runStep(ctx, { ...step, purpose: `verify after the runbook: ${step.purpose}` }, id);
         steps.push(verify);
         if (verify.finding || verify.status !== 'ok') remaining.push(verify.finding ?? `${step.tool} ${verify.status}`);
       }

@@ -1,5 +1,4 @@
-import { invoke } from '../../ops/invoke.js';
-import { agentOf, type AnyOp } from '../../ops/op.js';
+import { agentOf } from '../../ops/op.js';
 import type { OpContext } from '../../runtime/context.js';
 import { isTwlError, messageOf } from '../../runtime/errors.js';
 import { appendEvent } from '../tickets/repo.js';
@@ -16,22 +15,29 @@ export interface StepReport {
 }
 
 
-/** Runs one step as an op call; with a ticket, recorded on its timeline with its duration and what it found. */
-export async function runStep(ctx: OpContext, ops: Map<string, AnyOp>, step: PlanStep, ticketId: number | undefined): Promise<StepReport> {
-  const op = ops.get(step.tool);
+/**
+ * Runs one step through the tool catalog (a twl op or an upstream's tool), as the caller: same
+ * role, face and actor, so the same role checks and audit rows apply. The plan asked for any
+ * approval the step needs before it runs. With a ticket, recorded on its timeline with its
+ * duration and what it found.
+ */
+export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number | undefined): Promise<StepReport> {
   const started = performance.now();
   let status: StepReport['status'] = 'ok';
   let output: unknown;
   let finding: string | null = null;
-  if (!op) {
-    status = 'skipped';
-    finding = null;
-    output = { error: `no tool named ${step.tool}` };
-  } else {
-    try {
-      output = await invoke(op, ctx.runtime, step.input, { signal: ctx.signal, ask: async () => true, caller: { face: ctx.face, actor: ctx.actor } });
-      finding = findings[step.tool]?.(output as Record<string, unknown>) ?? null;
-    } catch (err) {
+  try {
+    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, via: 'maestro', signal: ctx.signal, approved: true });
+    output = result.structured ?? { content: result.content };
+    if (result.isError) {
+      status = 'failed';
+      if (step.kind === 'check') finding = `${step.tool} answered with an error: ${errorText(result.content)}`;
+    } else finding = findings[step.tool]?.(output as Record<string, unknown>) ?? null;
+  } catch (err) {
+    if (isTwlError(err) && err.code === 'TWL_TOOL_UNKNOWN') {
+      status = 'skipped';
+      output = { error: `no tool named ${step.tool}` };
+    } else {
       status = ctx.signal.aborted ? 'cancelled' : 'failed';
       output = { error: isTwlError(err) ? err.toJSON() : messageOf(err) };
       if (step.kind === 'check' && status === 'failed') finding = `${step.tool} failed: ${messageOf(err)}`;
@@ -50,5 +56,20 @@ export async function runStep(ctx: OpContext, ops: Map<string, AnyOp>, step: Pla
   });
   return { tool: step.tool, kind: step.kind, purpose: step.purpose, status, finding, durationMs: Math.round(durationMs * 10) / 10, output };
 }
+
+/**
+ * The catalog's tools as the planner sees them: read-only or not, and for an upstream's tool
+ * whether it asks first (`approval: never` in its entry). A twl op's runbook step asks when the op writes.
+ */
+export async function plannerTools(ctx: OpContext): Promise<Map<string, { readOnly: boolean; needsApproval?: boolean }>> {
+  return new Map((await ctx.tools.list()).map((t) => [t.name, { readOnly: t.annotations.readOnlyHint, ...(t.source === 'twl' ? {} : { needsApproval: t.needsApproval }) }]));
+}
+
+/** The text of an error result, short. */
+const errorText = (content: unknown[]): string =>
+  content
+    .map((c) => ((c as { type?: unknown }).type === 'text' ? String((c as { text?: unknown }).text) : ''))
+    .join(' ')
+    .slice(0, 500) || 'no detail';
 
 export { agentOf } from '../../ops/op.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deterministicPlan } from '../../agents/maestro/plan.js';
 import { resolveTicket } from '../../agents/maestro/resolver.js';
-import { runStep } from '../../agents/maestro/steps.js';
+import { plannerTools, runStep } from '../../agents/maestro/steps.js';
 import { classifyTicket } from '../../agents/triage/llm-classifier.js';
 import { maestroDecisions } from '../../runtime/metrics.js';
 import { defineOp } from '../op.js';
@@ -35,15 +35,14 @@ export default defineOp({
       return { mode: 'ticket' as const, resolution: toResolveOutput(report), investigation: null };
     }
     const classification = await classifyTicket(goal!, ctx.llm(), ctx.signal);
-    const ops = await ctx.runtime.ops();
-    const tools = new Map([...ops].map(([name, op]) => [name, { readOnly: op.annotations.readOnlyHint }]));
+    const tools = await plannerTools(ctx);
     const plan = deterministicPlan({ text: goal!, category: classification.category, config: ctx.config, tools });
     maestroDecisions.inc({ decision_type: 'plan' });
     const checks = plan.steps.filter((s) => !s.needsApproval && tools.get(s.tool)?.readOnly);
     const steps = [];
     for (const [index, step] of checks.entries()) {
       ctx.progress({ message: `${step.tool} — ${step.purpose}`, done: index, total: checks.length, status: 'running' });
-      const { output: _output, ...report } = await runStep(ctx, ops, step, undefined);
+      const { output: _output, ...report } = await runStep(ctx, step, undefined);
       steps.push(report);
     }
     return {

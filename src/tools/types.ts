@@ -1,0 +1,78 @@
+/**
+ * The tool catalog's types, with no runtime code: the op context (src/runtime/context.ts) names
+ * them without importing the catalog, so ops → agents → catalog → ops never closes a circle.
+ */
+import type { OpAnnotations, Role } from '../ops/op.js';
+import type { Face, Progress } from '../runtime/context.js';
+import type { Llm } from '../runtime/llm.js';
+
+export type ToolSource = 'twl' | `upstream:${string}`;
+
+/** One callable tool: a twl op (its MCP name) or an upstream's tool (`<upstream>_<tool>`). */
+export interface CatalogTool {
+  name: string;
+  title: string;
+  description: string;
+  /** JSON Schema of the input (an object schema). */
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations: OpAnnotations;
+  minRole: Role;
+  /** Asks before running (a terminal prompt, --yes, MCP elicitation), unless the caller approved it already. */
+  needsApproval: boolean;
+  source: ToolSource;
+}
+
+/** A content block of a tool result, as MCP defines them (text, image, resource…). */
+export type ContentBlock = { type: string } & Record<string, unknown>;
+
+export interface ToolResult {
+  /** A twl op's output, or an upstream's structuredContent. */
+  structured?: Record<string, unknown>;
+  content: ContentBlock[];
+  /** An upstream tool that answered with an error result (a result, not an exception). */
+  isError?: boolean;
+}
+
+export interface CallOptions {
+  /** Which face the call came through, and who made it (audit rows, timelines). */
+  face: Face;
+  actor: string;
+  /** The caller's role (HTTP keys, OAuth tokens). Undefined: a local user (CLI, stdio), no role check. */
+  role?: Role;
+  /** What inside twl made the call, when not the face itself (`maestro`: a plan or runbook step). */
+  via?: string;
+  signal?: AbortSignal;
+  /** Overrides the tool's own timeout. */
+  timeoutMs?: number;
+  /** Asks the person behind the caller; undefined: nobody can answer here. */
+  ask?: (question: string) => Promise<boolean | undefined>;
+  /** Approved already (a runbook step its plan asked about, `--yes`): no question is asked. */
+  approved?: boolean;
+  warn?: (message: string) => void;
+  progress?: (update: Progress) => void;
+  /** An LLM for this call only (the MCP client's model through sampling). */
+  llm?: Llm;
+  /** Queue priority at the upstream (higher first). */
+  priority?: number;
+  /** The downstream session, for upstreams shared `isolated` (one child per session). */
+  sessionKey?: string;
+}
+
+export interface ListOptions {
+  /** `twl`, `upstream` (every upstream) or `upstream:NAME`. */
+  source?: string;
+  /** Only the tools this role may call. */
+  role?: Role;
+}
+
+export interface ToolCatalog {
+  list(options?: ListOptions): Promise<CatalogTool[]>;
+  get(name: string): Promise<CatalogTool | undefined>;
+  /** The one call path: role, approval, timeout, cancellation, progress, audit row, metrics, activity. */
+  call(name: string, input: unknown, options: CallOptions): Promise<ToolResult>;
+  /** Fires when the list changed (an upstream's list_changed or restart). Returns the unsubscribe. */
+  onChanged(listener: () => void): () => void;
+  /** Writes the pending audit rows and stops the upstreams. */
+  close(): Promise<void>;
+}

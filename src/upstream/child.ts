@@ -1,0 +1,171 @@
+import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
+import type { Logger } from '../runtime/logger.js';
+import { redactText } from '../runtime/redact.js';
+import type { UpstreamConfig } from './config.js';
+import type { SecretBox } from './secrets.js';
+import { GroupStdioTransport } from './stdio-transport.js';
+import type { UpstreamRequest } from './types.js';
+
+/** What every child gets from twl's environment (nothing secret; configured `env` adds to it). */
+const inheritedEnv = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR'];
+
+export interface ChildOptions {
+  config: UpstreamConfig;
+  secrets: SecretBox;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  sessionKey?: string;
+  /** The upstream said its tools changed. */
+  onToolsChanged: () => void;
+  /** isolated sharing: answers the upstream's sampling/elicitation/roots requests. */
+  onRequest?: (request: UpstreamRequest) => Promise<Record<string, unknown>>;
+}
+
+/**
+ * One connection to an upstream: a stdio child process (its own process group) or an HTTP
+ * session, with an MCP client on it. `closed` resolves with the reason once it has ended (child
+ * exit, oversized message, stop); the client then fails every call in flight at once.
+ */
+export class Child {
+  readonly client: Client;
+  readonly closed: Promise<string>;
+  inFlight = 0;
+  lastUsed = Date.now();
+  /** Whether its death was already counted by the breaker (one death is one failure, however many calls it failed). */
+  deathCounted = false;
+  ready = false;
+  onRequest?: ChildOptions['onRequest'];
+  private transport?: GroupStdioTransport | StreamableHTTPClientTransport;
+  private secretValues: string[] = [];
+  private resolveClosed!: (reason: string) => void;
+  private ended = false;
+
+  constructor(private readonly options: ChildOptions) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.onRequest = options.onRequest;
+    const isolated = options.config.sharing === 'isolated';
+    this.client = new Client(
+      { name: 'twl', version: '1' },
+      // Sampling, elicitation and roots reach a downstream client only when one child belongs to
+      // one downstream session (isolated); shared children would mix sessions up.
+      { capabilities: isolated ? { sampling: {}, elicitation: {}, roots: {} } : {}, listMaxPages: 32 },
+    );
+    this.client.setNotificationHandler('notifications/tools/list_changed', () => options.onToolsChanged());
+    if (isolated) {
+      for (const method of ['sampling/createMessage', 'elicitation/create', 'roots/list'] as const) {
+        this.client.setRequestHandler(method, async (request, ctx) => {
+          if (!this.onRequest) throw new Error(`${method} is not available: no downstream client is attached to this session`);
+          const signal = (ctx as { mcpReq?: { signal?: AbortSignal } }).mcpReq?.signal ?? new AbortController().signal;
+          return (await this.onRequest({ method, params: request.params as Record<string, unknown> | undefined, signal })) as never;
+        });
+      }
+    }
+    this.client.onerror = (err) => options.logger.debug({ upstream: options.config.name, err: this.scrub(err.message) }, 'upstream protocol error');
+  }
+
+  get pid(): number | undefined {
+    return this.transport instanceof GroupStdioTransport ? this.transport.pid : undefined;
+  }
+
+  /** The reason the connection ended, if it has. */
+  get endReason(): string | undefined {
+    return this.ended ? (this.transport instanceof GroupStdioTransport ? this.transport.closeReason : undefined) ?? 'the connection closed' : undefined;
+  }
+
+  /** Hides the configured secret values (and anything secret-shaped) in text from the upstream. */
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secretValues) out = out.split(secret).join('***');
+    return redactText(out);
+  }
+
+  /** Spawns or connects, and runs the MCP handshake within `startTimeout`. */
+  async start(): Promise<void> {
+    const { config, secrets, env, logger } = this.options;
+    const resolve = (values: Record<string, string>) => {
+      const out: Record<string, string> = {};
+      for (const [key, value] of Object.entries(values)) {
+        out[key] = secrets.resolve(value, env);
+        // Values that came from a reference or an envelope are secrets; literal ones may be too.
+        if (out[key].length >= 4) this.secretValues.push(out[key]);
+      }
+      return out;
+    };
+    if (config.transport === 'stdio') {
+      const base: Record<string, string> = {};
+      for (const name of inheritedEnv) if (env[name] !== undefined) base[name] = env[name]!;
+      this.transport = new GroupStdioTransport({
+        command: config.command!,
+        args: config.args,
+        env: { ...base, ...resolve(config.env) },
+        cwd: config.cwd,
+        killGraceMs: config.killGrace,
+        maxMessageBytes: config.maxMessageBytes,
+        onStderr: (line) => logger.debug({ upstream: config.name, pid: this.pid, stderr: this.scrub(line) }, 'upstream stderr'),
+      });
+    } else {
+      this.transport = new StreamableHTTPClientTransport(new URL(config.url!), { requestInit: { headers: resolve(config.headers) } });
+    }
+    const transport = this.transport;
+    const previousClose = () => {
+      if (this.ended) return;
+      this.ended = true;
+      this.ready = false;
+      this.resolveClosed(this.endReason!);
+    };
+    this.client.onclose = previousClose;
+    try {
+      await this.client.connect(transport, { timeout: config.startTimeout });
+      this.ready = true;
+    } catch (err) {
+      const reason = transport instanceof GroupStdioTransport && transport.closeReason ? transport.closeReason : this.scrub((err as Error).message);
+      await this.stop(reason);
+      throw new Error(reason, { cause: err });
+    }
+  }
+
+  async listTools(signal?: AbortSignal, timeout?: number): Promise<Tool[]> {
+    const result = await this.client.listTools(undefined, { signal, timeout, cacheMode: 'refresh' });
+    return result.tools;
+  }
+
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    options: { signal?: AbortSignal; timeout: number; onprogress?: (p: { progress: number; total?: number; message?: string }) => void },
+  ): Promise<CallToolResult> {
+    this.inFlight++;
+    this.lastUsed = Date.now();
+    try {
+      return (await this.client.callTool(
+        { name, arguments: args },
+        { signal: options.signal, timeout: options.timeout, maxTotalTimeout: options.timeout, onprogress: options.onprogress, resetTimeoutOnProgress: false },
+      )) as CallToolResult;
+    } finally {
+      this.inFlight--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  async ping(timeout: number): Promise<void> {
+    await this.client.ping({ timeout });
+  }
+
+  /** Ends the connection (process group SIGTERM, SIGKILL after the grace period, or at once when `graceMs` is 0). */
+  async stop(reason = 'was stopped', graceMs?: number): Promise<void> {
+    const transport = this.transport;
+    if (transport instanceof GroupStdioTransport) await transport.stop(reason, graceMs);
+    else await transport?.close().catch(() => {});
+    await this.client.close().catch(() => {});
+    if (!this.ended) {
+      this.ended = true;
+      this.ready = false;
+      this.resolveClosed(reason);
+    }
+  }
+
+  /** Whether an error means the connection failed (not the tool): those count for restarts and the breaker. */
+  static isConnectionError(err: unknown): boolean {
+    return err instanceof SdkError && [SdkErrorCode.ConnectionClosed, SdkErrorCode.NotConnected, SdkErrorCode.SendFailed].includes(err.code);
+  }
+}

@@ -1,0 +1,31 @@
+import type { UpstreamConfig } from './config.js';
+import type { Upstream, UpstreamDeps, UpstreamSet } from './types.js';
+import { UpstreamConnection } from './upstream.js';
+
+export type * from './types.js';
+export { upstreamConfigSchema, upstreamsSchema, type UpstreamConfigInput } from './config.js';
+export { SecretBox } from './secrets.js';
+
+/**
+ * Opens the configured upstreams. Nothing starts here: each child is spawned (or connection
+ * opened) on first use, so a twl command that never calls an upstream tool pays nothing.
+ */
+export function openUpstreams(entries: UpstreamConfig[], deps: UpstreamDeps): UpstreamSet {
+  const maxChildren = deps.maxChildren ?? 64;
+  let children = 0;
+  const context = {
+    logger: deps.logger,
+    secrets: deps.secrets,
+    env: deps.env ?? process.env,
+    cache: deps.cache,
+    reserve: () => (children < maxChildren ? (children++, true) : false),
+    release: () => void (children = Math.max(0, children - 1)),
+  };
+  const upstreams = new Map<string, UpstreamConnection>(entries.map((entry) => [entry.name, new UpstreamConnection(entry, context)]));
+  let closing: Promise<void> | undefined;
+  return {
+    get: (name: string): Upstream | undefined => upstreams.get(name),
+    all: (): Upstream[] => [...upstreams.values()],
+    close: () => (closing ??= Promise.all([...upstreams.values()].map((u) => u.close())).then(() => undefined)),
+  };
+}

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { killGroup, registerGroup, unregisterGroup } from './reaper.js';
+
+export interface StdioSpawn {
+  command: string;
+  args: string[];
+  /** The child's whole environment (twl's own is not inherited). */
+  env: Record<string, string>;
+  cwd?: string;
+  killGraceMs: number;
+  maxMessageBytes: number;
+  /** Lines the child writes to stderr (capped), for the logs. */
+  onStderr?: (line: string) => void;
+}
+
+/**
+ * The client side of MCP over a child's stdin/stdout, the SDK's newline-delimited JSON-RPC framing
+ * (its ReadBuffer and serializeMessage), with what the SDK's StdioClientTransport lacks for
+ * supervision: the child leads its own process group, which is killed whole (SIGTERM, then
+ * SIGKILL after a grace period) and registered with the reaper so it never outlives twl; the
+ * connection counts as closed the moment the child exits (not when every pipe holder has), so
+ * calls in flight fail at once; an oversized message closes it with a reason.
+ */
+export class GroupStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  /** Why the connection ended (exit code or signal, oversized message, stop), once it has. */
+  closeReason?: string;
+  private child?: ChildProcess;
+  private readonly buffer: ReadBuffer;
+  private closed = false;
+  private exited?: Promise<void>;
+
+  constructor(private readonly spec: StdioSpawn) {
+    this.buffer = new ReadBuffer({ maxBufferSize: spec.maxMessageBytes });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    if (this.child) throw new Error('The stdio transport is already started.');
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.spec.command, this.spec.args, {
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: this.spec.env,
+        cwd: this.spec.cwd,
+        shell: false,
+      });
+      this.child = child;
+      this.exited = new Promise((done) => child.once('exit', () => done()));
+      child.once('error', (err) => {
+        this.end(`could not be started: ${err.message}`);
+        reject(err);
+      });
+      child.once('spawn', () => {
+        registerGroup(child.pid!, this.spec.killGraceMs);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        // What the server left behind in its group goes too.
+        if (child.pid) {
+          killGroup(child.pid, 'SIGKILL');
+          unregisterGroup(child.pid);
+        }
+        this.end(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+      });
+      child.stdin!.on('error', () => {});
+      child.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
+      child.stdout!.on('error', () => {});
+      let partial = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
+        partial = (partial + text).slice(-16_384);
+        let i: number;
+        while ((i = partial.indexOf('\n')) >= 0) {
+          const line = partial.slice(0, i);
+          partial = partial.slice(i + 1);
+          if (line.trim()) this.spec.onStderr?.(line.slice(0, 2000));
+        }
+      });
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    try {
+      this.buffer.append(chunk);
+      for (let message = this.buffer.readMessage(); message; message = this.buffer.readMessage()) this.onmessage?.(message);
+    } catch (err) {
+      // Oversized (ReadBuffer's cap) or not JSON-RPC: this child cannot be trusted to frame its
+      // answers any more; stop it, which fails what is in flight with the reason.
+      const why = /exceeded maximum size/.test((err as Error).message) ? `sent a message larger than maxMessageBytes (${this.spec.maxMessageBytes} bytes)` : `sent an invalid message (${(err as Error).message.slice(0, 200)})`;
+      this.onerror?.(new Error(why));
+      void this.stop(why);
+    }
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (this.closed || !stdin?.writable) return Promise.reject(new Error(`The upstream ${this.closeReason ?? 'is not running'}.`));
+    return new Promise((resolve, reject) => {
+      // Resolve on the write's callback: backpressure on the pipe slows the sender, not memory.
+      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.stop('was stopped');
+  }
+
+  /** Ends the child: stdin closed, SIGTERM to its group, SIGKILL after the grace period (at once with graceMs 0: a hung child). */
+  async stop(reason: string, graceMs = this.spec.killGraceMs): Promise<void> {
+    const child = this.child;
+    this.end(reason);
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    child.stdin?.end();
+    killGroup(child.pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(timer);
+    if (!graceful) killGroup(child.pid, 'SIGKILL');
+    await this.exited;
+  }
+
+  private end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.buffer.clear();
+    this.onclose?.();
+  }
+}

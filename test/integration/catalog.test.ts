@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coreOps } from '../../src/ops/registry.js';
+import type { Runtime } from '../../src/runtime/context.js';
+import type { Catalog } from '../../src/tools/catalog.js';
+import { buildCatalog } from '../../src/tools/index.js';
+import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
+
+/**
+ * The catalog against a hostile upstream: a real process speaking MCP over stdio whose listing is
+ * an attack corpus (test/fixtures/hostile-upstream.mjs). Named `cache`, so its `cache_get` would
+ * be twl's own cache_cache_get once prefixed.
+ */
+const hostile = path.join(root, 'test', 'fixtures', 'hostile-upstream.mjs');
+const backends = [
+  { name: 'embedded', available: true, config: {} },
+  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
+];
+
+for (const backend of backends) {
+  describe.skipIf(!backend.available)(`the tool catalog with a hostile upstream (${backend.name})`, () => {
+    const { home, cleanup } = tempHome('twl-catalog-');
+    const actor = `catalog-test-${process.pid}-${Date.now()}`;
+    let runtime: Runtime;
+    let catalog: Catalog;
+    const as = (role?: 'viewer' | 'operator') => ({ face: 'rest' as const, actor, ...(role ? { role } : {}) });
+
+    beforeAll(async () => {
+      runtime = testRuntime(home, { ...backend.config, upstreams: [{ name: 'cache', transport: 'stdio', command: process.execPath, args: [hostile] }] });
+      catalog = await buildCatalog(runtime, coreOps);
+    });
+    afterAll(async () => {
+      await catalog.close();
+      await runtime.close();
+      cleanup();
+    });
+
+    it('keeps only the sound tools, never shadows a twl op, and says why each other one was left out', async () => {
+      const upstream = await catalog.list({ source: 'upstream:cache' });
+      expect(upstream.map((t) => t.name)).toEqual(['cache_ok', 'cache_silent']);
+      const all = await catalog.list();
+      expect(all.filter((t) => t.name === 'cache_cache_get')).toEqual([expect.objectContaining({ source: 'twl', title: 'Get a cached value' })]);
+      const problems = catalog.problems().map((p) => `${p.tool}: ${p.problem}`);
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^cache_get: .*cache_cache_get is twl's own tool/),
+          expect.stringMatching(/^remote_ref: .*\$ref that is not local/),
+          expect.stringMatching(/^file_ref: .*\$ref that is not local/),
+          expect.stringMatching(/^x\.\.y: .*"\.\."/),
+        ]),
+      );
+      // Everything else of the corpus was dropped by one guard or the other (the upstream's listing check first).
+      for (const name of ['cache_../../etc/passwd', 'cache_a/b', 'cache_..', 'cache_.hidden', 'cache_rtl\u202eexe', 'cache_zero\u200bwidth', 'cache_deep_schema', 'cache_huge_schema', 'cache_with space']) {
+        expect(await catalog.get(name)).toBeUndefined();
+      }
+    });
+
+    it('cleans what the kept tools declare: escapes and bidi overrides dropped, __proto__ not carried, a tool that says nothing is not read-only', async () => {
+      const ok = (await catalog.get('cache_ok'))!;
+      expect(ok.description).toBe('A fine tool.[31m red[0m evil');
+      expect(Object.keys(ok.inputSchema.properties as object)).toEqual(['q']);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(ok).toMatchObject({ minRole: 'viewer', needsApproval: false, annotations: { readOnlyHint: true, destructiveHint: false } });
+      expect(await catalog.get('cache_silent')).toMatchObject({ minRole: 'operator', needsApproval: true, annotations: { readOnlyHint: false, destructiveHint: true } });
+    });
+
+    it('calls by name through one path: twl first, then the upstream; role, approval and unknown names refused and audited', async () => {
+      const own = await catalog.call('cache_cache_get', { key: 'nothing-here' }, as('viewer'));
+      expect(own.structured).toMatchObject({ key: 'nothing-here', found: false });
+      const up = await catalog.call('cache_ok', { q: 'x' }, as('viewer'));
+      expect(JSON.parse(String(up.content[0]?.text))).toEqual({ called: 'ok', args: { q: 'x' } });
+      await expect(catalog.call('cache_silent', {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_ROLE_DENIED' });
+      await expect(catalog.call('cache_silent', {}, as('operator'))).rejects.toMatchObject({ code: 'TWL_APPROVAL_REQUIRED' });
+      const asked: string[] = [];
+      const approved = await catalog.call('cache_silent', {}, { ...as('operator'), ask: async (q) => (asked.push(q), true) });
+      expect(asked).toHaveLength(1);
+      expect(JSON.parse(String(approved.content[0]?.text))).toMatchObject({ called: 'silent' });
+      for (const name of ['cache_../../etc/passwd', 'cache_a%2Fb', 'cache_ｆｕｌｌｗｉｄｔｈ', 'cache_get\u0000', '__proto__', 'constructor', 'toString']) {
+        await expect(catalog.call(name, {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
+      }
+      await expect(catalog.call('cache_ok', ['not', 'an', 'object'], as('viewer'))).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
+      await catalog.audit.flush();
+      const { rows } = await (await runtime.store()).query<{ tool: string; source: string; decision: string; outcome: string; error_code: string | null }>(
+        'SELECT tool, source, decision, outcome, error_code FROM twl_tool_calls WHERE actor = $1 ORDER BY id',
+        [actor],
+      );
+      expect(rows.slice(0, 5)).toEqual([
+        { tool: 'cache_cache_get', source: 'twl', decision: 'allowed', outcome: 'ok', error_code: null },
+        { tool: 'cache_ok', source: 'upstream:cache', decision: 'allowed', outcome: 'ok', error_code: null },
+        { tool: 'cache_silent', source: 'upstream:cache', decision: 'refused', outcome: 'refused', error_code: 'TWL_ROLE_DENIED' },
+        { tool: 'cache_silent', source: 'upstream:cache', decision: 'refused', outcome: 'refused', error_code: 'TWL_APPROVAL_REQUIRED' },
+        { tool: 'cache_silent', source: 'upstream:cache', decision: 'approval', outcome: 'ok', error_code: null },
+      ]);
+      // Unknown names are recorded too, cleaned (no control characters reach the table).
+      expect(rows.slice(5, 12).map((r) => [r.source, r.error_code])).toEqual(Array(7).fill(['unknown', 'TWL_TOOL_UNKNOWN']));
+      expect(rows.map((r) => r.tool).join('')).not.toMatch(/\u0000/);
+      expect(rows[12]).toMatchObject({ tool: 'cache_ok', outcome: 'error', error_code: 'TWL_INPUT_INVALID' });
+      // The audit table is append-only.
+      await expect((await runtime.store()).query('DELETE FROM twl_tool_calls WHERE actor = $1', [actor])).rejects.toThrow(/append-only/);
+    });
+
+    it('an upstream whose listing breaks MCP\'s own schema: refused whole, with the reason, and twl\'s tools unaffected', async () => {
+      const broken = testRuntime(home, { ...backend.config, upstreams: [{ name: 'broken', transport: 'stdio', command: process.execPath, args: [hostile], env: { HOSTILE_MODE: 'invalid' } }] });
+      const other = await buildCatalog(broken, coreOps);
+      try {
+        const tools = await other.list();
+        expect(tools.some((t) => t.source !== 'twl')).toBe(false);
+        expect(tools.find((t) => t.name === 'cache_cache_get')).toBeDefined();
+        expect(other.problems()).toEqual([expect.objectContaining({ upstream: 'broken', problem: expect.stringMatching(/could not be listed: .*invalid result/) })]);
+        await expect(other.call('broken_ok', {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
+      } finally {
+        await other.close();
+        await broken.close();
+      }
+    });
+
+    it('refuses an unknown source with the accepted ones', async () => {
+      for (const source of ['upstream:../x', 'upstream:', 'twl ', 'UPSTREAM']) await expect(catalog.list({ source })).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
+    });
+  });
+}

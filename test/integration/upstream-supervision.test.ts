@@ -1,0 +1,178 @@
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TwlError } from '../../src/runtime/errors.js';
+import { SecretBox, openUpstreams, upstreamConfigSchema, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
+import { quietLogger, root, tempHome } from '../helpers.js';
+
+/** Supervision of real child processes: the fixture server of test/fixtures/upstream-server.ts. */
+const server = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
+const fixture = (extra: Partial<UpstreamConfigInput> = {}): UpstreamConfigInput => ({ name: 'fx', transport: 'stdio', command: process.execPath, args: [server], ...extra });
+const { home, cleanup } = tempHome();
+const opened: UpstreamSet[] = [];
+const open = (entries: UpstreamConfigInput[], maxChildren?: number) => {
+  const set = openUpstreams(
+    entries.map((e) => upstreamConfigSchema.parse(e)),
+    { logger: quietLogger(), secrets: new SecretBox({ home }), maxChildren },
+  );
+  opened.push(set);
+  return set;
+};
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+  cleanup();
+});
+
+/** The pids of every live process in a process group (from /proc: field 5 of stat is the pgrp). */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+async function until<T>(probe: () => T | undefined | false, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const textOf = (r: { content: unknown[] }) => JSON.parse((r.content[0] as { text: string }).text) as Record<string, unknown>;
+
+describe('upstream supervision (real processes)', () => {
+  it('SIGKILL of the child with 32 calls in flight fails every one at once, naming the upstream; the next call succeeds after the respawn', async () => {
+    const fx = open([fixture({ restart: { backoff: '50ms' }, retries: 0 })]).get('fx')!;
+    await fx.listTools();
+    const pid = fx.status().children[0]!.pid!;
+    const calls = Array.from({ length: 32 }, (_, i) => fx.callTool('slow', { ms: 20_000 + i }, { timeoutMs: 25_000 }).then(() => undefined, (err: unknown) => ({ err: err as TwlError, at: Date.now() })));
+    await until(() => fx.status().children[0]!.inFlight === 32, '32 calls in flight');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const outcomes = await Promise.all(calls);
+    for (const outcome of outcomes) {
+      expect(outcome).toBeDefined();
+      expect(outcome!.err).toBeInstanceOf(TwlError);
+      expect(outcome!.err.code).toBe('TWL_UPSTREAM_UNAVAILABLE');
+      expect(outcome!.err.message).toMatch(/^upstream fx: tools\/call slow failed: the upstream \(pid \d+\) was killed by SIGKILL/);
+      // The acceptance bound: every in-flight call errors within 1 s of the kill (not at its 25 s timeout).
+      expect(outcome!.at - killedAt).toBeLessThan(1000);
+    }
+    const next = await fx.callTool('pid', {});
+    expect(textOf(next).pid).not.toBe(pid);
+    expect(fx.status()).toMatchObject({ state: 'ready', restarts: 1 });
+  });
+
+  it('a child that exits at once on every start reaches crash-loop, and calls then fail fast saying so', async () => {
+    const fx = open([fixture({ env: { FIXTURE_MODE: 'exit-at-once' }, restart: { maxRestarts: 2, backoff: '10ms', crashLoopFor: '60s' } })]).get('fx')!;
+    await expect(fx.listTools()).rejects.toMatchObject({ code: 'TWL_UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/^upstream fx failed to start: .*exited with code 3/) });
+    await until(() => fx.status().state === 'crash-loop', 'crash-loop');
+    const status = fx.status();
+    expect(status.reason).toMatch(/exited with code 3/);
+    expect(status.restarts).toBe(3);
+    const started = Date.now();
+    const err = (await fx.callTool('read', { key: 'a' }).catch((e: unknown) => e)) as TwlError;
+    expect(err.code).toBe('TWL_UPSTREAM_CRASH_LOOP');
+    expect(err.message).toMatch(/^upstream fx is in crash-loop/);
+    expect(err.message).toMatch(/exited with code 3/);
+    expect(Date.now() - started).toBeLessThan(1000); // refused, not spawned
+  });
+
+  it('crash-loop ends when its period passes: a fixed server is started again', async () => {
+    const exitFile = path.join(home, 'exit-now');
+    fs.writeFileSync(exitFile, '');
+    const fx = open([fixture({ env: { FIXTURE_MODE: 'exit-if-file', EXIT_FILE: exitFile }, restart: { maxRestarts: 1, backoff: '10ms', crashLoopFor: '1s' } })]).get('fx')!;
+    await fx.listTools().catch(() => {});
+    await until(() => fx.status().state === 'crash-loop', 'crash-loop');
+    fs.rmSync(exitFile);
+    await expect(fx.callTool('read', { key: 'a' })).rejects.toMatchObject({ code: 'TWL_UPSTREAM_CRASH_LOOP' });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(textOf(await fx.callTool('read', { key: 'a' }))).toMatchObject({ key: 'a' });
+    expect(fx.status().state).toBe('ready');
+  });
+
+  it('stop kills the whole process group (the server and what it started)', async () => {
+    const set = open([fixture({ env: { FIXTURE_MODE: 'grandchild' } })]);
+    const fx = set.get('fx')!;
+    const { pid, grandchild } = textOf(await fx.callTool('pid', {})) as { pid: number; grandchild: number };
+    expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort());
+    await set.close();
+    expect(groupMembers(pid)).toEqual([]);
+  });
+
+  it('SIGKILL of twl itself leaves no upstream process behind (the watchdog reaps every group)', async () => {
+    const host = execa(process.execPath, ['--import', 'tsx', path.join(root, 'test', 'fixtures', 'upstream-host.ts')], { env: { TWL_HOME: home, CHILDREN: '3' }, cwd: root, buffer: false, reject: false });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      host.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      void host.then((r) => reject(new Error(`host ended: ${r.exitCode} ${String(r.stderr)}`)));
+    });
+    const { pids } = JSON.parse(line) as { pids: number[] };
+    expect(pids).toHaveLength(3);
+    // Each child leads its own group, with its `sleep` grandchild: six processes.
+    expect(pids.flatMap(groupMembers)).toHaveLength(6);
+    host.kill('SIGKILL');
+    await host;
+    await until(() => pids.flatMap(groupMembers).length === 0, 'every upstream process gone');
+  });
+
+  it('an idle child is reaped and started again on the next call', async () => {
+    const fx = open([fixture({ idleTimeout: '300ms' })]).get('fx')!;
+    const first = textOf(await fx.callTool('pid', {})).pid as number;
+    await until(() => fx.status().state === 'stopped', 'idle reaping');
+    await until(() => groupMembers(first).length === 0, 'the idle child gone');
+    const second = textOf(await fx.callTool('pid', {})).pid as number;
+    expect(second).not.toBe(first);
+    expect(fx.status().restarts).toBe(0); // reaping is not a crash
+  });
+
+  it('a child that stops answering the health ping is restarted', async () => {
+    const fx = open([fixture({ healthInterval: '200ms', timeout: '500ms', restart: { backoff: '10ms' } })]).get('fx')!;
+    const first = textOf(await fx.callTool('pid', {})).pid as number;
+    process.kill(first, 'SIGSTOP');
+    await until(() => fx.status().restarts === 1 && fx.status().state === 'ready', 'the restart after a failed ping');
+    await until(() => groupMembers(first).length === 0, 'the hung child killed');
+    expect(textOf(await fx.callTool('pid', {})).pid).not.toBe(first);
+  });
+
+  it('pool mode grows to max under load (least in flight first) and keeps min warm', async () => {
+    const fx = open([fixture({ sharing: 'pool', pool: { min: 1, max: 3 } })]).get('fx')!;
+    // Different arguments: identical read-only calls would share one upstream call (single flight).
+    await Promise.all(Array.from({ length: 6 }, (_, i) => fx.callTool('slow', { ms: 300 + i })));
+    const status = fx.status();
+    expect(status.children).toHaveLength(3);
+    expect(new Set(status.children.map((c) => c.pid)).size).toBe(3);
+  });
+
+  it('the cap on children across upstreams refuses a start with a clear reason', async () => {
+    const set = open([fixture({ name: 'one' }), fixture({ name: 'two' })], 1);
+    await set.get('one')!.listTools();
+    await expect(set.get('two')!.listTools()).rejects.toMatchObject({ code: 'TWL_UPSTREAM_UNAVAILABLE', message: expect.stringContaining('the cap on children across all upstreams is reached') });
+  });
+
+  it('isolated mode: one child per session, closeSession ends it', async () => {
+    const fx = open([fixture({ sharing: 'isolated' })]).get('fx')!;
+    const a = textOf(await fx.callTool('pid', {}, { sessionKey: 'a' })).pid as number;
+    const b = textOf(await fx.callTool('pid', {}, { sessionKey: 'b' })).pid as number;
+    expect(a).not.toBe(b);
+    expect(textOf(await fx.callTool('pid', {}, { sessionKey: 'a' })).pid).toBe(a);
+    await fx.closeSession('a');
+    expect(groupMembers(a)).toEqual([]);
+    expect(fx.status().children.map((c) => c.sessionKey)).not.toContain('a');
+  });
+});
