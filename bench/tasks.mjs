@@ -15,15 +15,16 @@ const TOOL = 'sentiment-analyzer_analyze_sentiment';
 
 async function modules(root) {
   const dist = (p) => import(path.join(root, 'dist', 'src', p));
-  const [{ validateConfig }, { Runtime }, { createLogger }, { coreOps }, service, queue] = await Promise.all([
+  const [{ validateConfig }, { Runtime }, { createLogger }, { coreOps }, { lazyCatalog }, service, queue] = await Promise.all([
     dist('runtime/config.js'),
     dist('runtime/context.js'),
     dist('runtime/logger.js'),
     dist('ops/registry.js'),
+    dist('tools/index.js'),
     dist('studio/service.js'),
     dist('studio/queue.js'),
   ]);
-  return { validateConfig, Runtime, createLogger, coreOps, ...service, ...queue };
+  return { validateConfig, Runtime, createLogger, coreOps, lazyCatalog, ...service, ...queue };
 }
 
 function startWorker({ node, bin, home, env, name }) {
@@ -140,7 +141,7 @@ async function backend({ root, bin, node, m, label, workers, config, n }) {
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))), TWL_HOME: home, HOME: home };
   const procs = [];
   const loaded = m.validateConfig({ ...config, home }, undefined, {});
-  const runtime = new m.Runtime(loaded, m.createLogger('silent'), { actor: 'bench', ops: m.coreOps });
+  const runtime = new m.Runtime(loaded, m.createLogger('silent'), { actor: 'bench', ops: m.coreOps, tools: (rt) => m.lazyCatalog(rt, m.coreOps) });
   try {
     // The first worker hosts the embedded store; the others (and this process) connect to it.
     for (let i = 0; i < workers; i++) {

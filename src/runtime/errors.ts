@@ -75,7 +75,6 @@ export const errorCatalog = {
   TWL_KEY_NOT_FOUND: { exit: ExitCode.notFound, actions: ['List the keys with `twl keys list`.'] },
   TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
   TWL_TASK_STATE: { exit: ExitCode.refused },
-  TWL_TOOL_UNKNOWN: { exit: ExitCode.usage, actions: ['Run `twl serve --help` or see the MCP tool list for the tools twl has.'] },
   TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
 } satisfies Record<string, ErrorSpec>;
 

@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { checkCron, checkRunAt, checkTimeZone } from '../../studio/triggers.js';
-import { resolveTool } from '../../studio/call.js';
+import { TASK_ROLE, resolveTool } from '../../studio/call.js';
 import { createTask } from '../../studio/service.js';
 import { durationHint, parseDuration } from '../../runtime/duration.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, roles } from '../op.js';
 import { changesTask, taskResult } from './schemas.js';
 
-/** The role a task may run tools up to: whoever may create tasks (manager) cannot reach admin tools through one. */
-const TASK_ROLE_CEILING = roles.indexOf('manager');
 
 const notYet = (what: string, flag: string) =>
   new TwlError('TWL_NOT_AVAILABLE', `Tasks that run ${what} (${flag}) are not available yet: they come with the agents and workflows of issue #14. This version runs --tool tasks.`, {
@@ -78,7 +76,7 @@ export default defineOp({
 
     const tool = await resolveTool(ctx.runtime, input.tool!, input.input);
     if (tool.name.startsWith('task_')) throw new TwlError('TWL_INPUT_INVALID', `A task cannot call ${tool.name}: tasks do not create or change tasks.`, { actions: ['Call task tools directly (twl task …).'] });
-    if (roles.indexOf(tool.minRole) > TASK_ROLE_CEILING) {
+    if (roles.indexOf(tool.minRole) > roles.indexOf(TASK_ROLE)) {
       throw new TwlError('TWL_ROLE_DENIED', `${tool.name} needs the ${tool.minRole} role, and tasks run tools up to the manager role.`, { actions: ['Run it directly with an admin key instead.'] });
     }
     const task = await createTask(ctx.runtime, {
