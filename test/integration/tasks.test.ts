@@ -88,8 +88,10 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     expect(logs.done).toBe(true);
     expect(logs.lines.map((l) => l.line)).toEqual([expect.stringContaining(`attempt 1 of 3 on test-worker: calling ${SENTIMENT}`), expect.stringMatching(/^completed in \d+ ms: .*negative/)]);
     // The call went through the tool catalog's one call path: its audit row says a task made it, with the task role ceiling.
-    const { rows: audit } = await store.query<Record<string, unknown>>('SELECT via, role, tool, outcome FROM twl_tool_calls WHERE actor = $1', [`task:${task.id}`]);
-    expect(audit).toEqual([{ via: 'task', role: 'manager', tool: SENTIMENT, outcome: 'ok' }]);
+    // (The catalog writes its audit rows in batches, within a second or so.)
+    await expect
+      .poll(async () => (await store.query<Record<string, unknown>>('SELECT via, role, tool, outcome FROM twl_tool_calls WHERE actor = $1', [`task:${task.id}`])).rows, { timeout: 10_000 })
+      .toEqual([{ via: 'task', role: 'manager', tool: SENTIMENT, outcome: 'ok' }]);
     // Following from the last line gives nothing more.
     expect((await invoke(logsOp, runtime, { id: task.id, after: logs.lines.at(-1)!.id })).lines).toEqual([]);
   });
