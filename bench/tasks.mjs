@@ -135,7 +135,7 @@ async function bareLatency(boss, n) {
   return late;
 }
 
-async function backend({ root, bin, node, m, label, workers, config, n }) {
+async function backend({ bin, node, m, label, workers, config, n }) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'twl-bench-tasks-'));
   writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify(config));
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TWL_'))), TWL_HOME: home, HOME: home };
@@ -175,14 +175,14 @@ export async function tasks({ root, bin, node, json, postgresUrl }) {
   const results = [];
   const schema = `pgboss_bench_${randomUUID().slice(0, 8)}`;
   try {
-    results.push(await backend({ root, bin, node, m, label: 'PostgreSQL, 3 workers', workers: 3, n: 2000, config: { database: { url: postgresUrl }, tasks: { ...tasksConfig, schema } } }));
+    results.push(await backend({ bin, node, m, label: 'PostgreSQL, 3 workers', workers: 3, n: 2000, config: { database: { url: postgresUrl }, tasks: { ...tasksConfig, schema } } }));
   } finally {
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
   }
-  results.push(await backend({ root, bin, node, m, label: 'embedded store, 1 worker', workers: 1, n: 300, config: { tasks: tasksConfig } }));
+  results.push(await backend({ bin, node, m, label: 'embedded store, 1 worker', workers: 1, n: 300, config: { tasks: tasksConfig } }));
   if (!json) {
     console.log('\ntasks — trivial tool tasks created → completed, and due --at tasks (100, spread over 1 s) started how late; baseline: pg-boss alone (bare jobs, one process) on the same database');
     console.log(`${'backend'.padEnd(28)}${'tasks/s'.padStart(10)}${'bare jobs/s'.padStart(13)}${'ratio'.padStart(8)}${'due p50'.padStart(10)}${'due p99'.padStart(10)}${'bare p99'.padStart(10)}   goals`);
