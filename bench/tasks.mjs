@@ -42,26 +42,30 @@ function startWorker({ node, bin, home, env, name }) {
 
 const stop = (child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
 
+/** Calls fn(i) for i in 0..n-1, 16 at a time. */
+async function inParallel(n, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 /** Creates n trivial tasks (16 at a time) and waits until all completed; tasks per second. */
 async function throughput(m, runtime, boss, store, n) {
   const ids = [];
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < n) {
-        next++;
-        const task = await m.createTask(
-          runtime,
-          { kind: 'tool', tool: TOOL, input: { text: 'fine' }, queue: 'default', trigger: 'now', retries: 2, timeoutMs: 60_000, needsApproval: false, createdBy: 'bench', status: 'pending' },
-          boss,
-        );
-        ids.push(task.id);
-      }
-    }),
-  );
+  await inParallel(n, async () => {
+    const task = await m.createTask(
+      runtime,
+      { kind: 'tool', tool: TOOL, input: { text: 'fine' }, queue: 'default', trigger: 'now', retries: 2, timeoutMs: 60_000, needsApproval: false, createdBy: 'bench', status: 'pending' },
+      boss,
+    );
+    ids.push(task.id);
+  });
   for (;;) {
     const { rows } = await store.query("SELECT count(*)::int AS n FROM twl_tasks WHERE id = ANY($1::bigint[]) AND status = 'completed'", [ids]);
     if (rows[0].n >= n) break;
@@ -102,15 +106,7 @@ async function bareQueue(boss, n) {
     done += jobs.length;
   });
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < n) {
-        next++;
-        await boss.send(name, { i: next });
-      }
-    }),
-  );
+  await inParallel(n, (i) => boss.send(name, { i }));
   while (done < n) await sleep(20);
   const perSecond = n / ((performance.now() - started) / 1000);
   await boss.offWork(name);

@@ -1,4 +1,7 @@
 import { Args } from '@oclif/core';
+import type { OutputOf } from '../ops/op.js';
+import type { taskVerb } from '../ops/task/schemas.js';
+import { OpCommand } from './base.js';
 import type { Execution, Task } from '../studio/tasks.js';
 import { TwlError } from '../runtime/errors.js';
 import { table } from './render.js';
@@ -42,4 +45,19 @@ export function taskDetail(t: Task, executions: Execution[]): string {
     );
   } else lines.push('', 'No executions yet.');
   return lines.join('\n');
+}
+
+/** The command of a verb that changes one task by id: `twl task VERB ID`, printing the task's new status. */
+export abstract class TaskVerbCommand<O extends ReturnType<typeof taskVerb>> extends OpCommand<O> {
+  static override examples = ['<%= config.bin %> <%= command.id %> 42', '<%= config.bin %> <%= command.id %> 42 --json'];
+  static override args = { id: taskArg };
+
+  protected async input() {
+    const { args } = await this.parse();
+    return { id: taskIdOf(String(args.id)) };
+  }
+
+  protected render(r: OutputOf<O>): void {
+    this.log(taskLine(r.task));
+  }
 }

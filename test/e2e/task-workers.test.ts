@@ -114,7 +114,7 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
 
   it('`task logs --follow` prints a running task\'s lines as they are produced, and ends with it', async () => {
     if (!ctx.workers.some((w) => !w.exited)) await ctx.start('worker-c');
-    const created = await ctx.cli(['task', 'create', '--tool', 'database_execute_query', '--input', JSON.stringify({ sql: 'select pg_sleep(6) as slept', timeout_ms: 30_000 }), '--now', '--json']);
+    const created = await ctx.cli(['task', 'create', '--tool', 'database_execute_query', '--input', JSON.stringify({ sql: 'select pg_sleep(6) as slept', timeout_ms: 30_000 }), '--at', new Date(Date.now() + 12_000).toISOString(), '--json']);
     const id = envelope<{ task: { id: number } }>(created.stdout).task.id;
     const follow = execa(process.execPath, [bin, 'task', 'logs', String(id), '--follow'], { cwd: ctx.home, env: { ...inheritedEnv(), TWL_HOME: ctx.home, HOME: ctx.home, ...env }, extendEnv: false, reject: false });
     const seen: Array<{ line: string; at: number }> = [];
@@ -124,8 +124,8 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
     const r = await follow;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(seen.map((s) => s.line)).toEqual([expect.stringContaining('attempt 1 of 3'), expect.stringMatching(/completed in \d+ ms/)]);
-    // The first line reached the follower while the task still ran (a CLI can take seconds to
-    // start on a loaded machine, so this is measured against the run's end, not the first line).
+    // Due in 12 s, so the follower (a CLI can take seconds to start on a loaded machine) is there
+    // before it runs. The first line reached it while the task still ran.
     const run = (await ctx.show(id)).executions[0]!;
     expect(seen[0]!.at).toBeLessThan(new Date(run.endedAt!).getTime());
     expect(seen[1]!.at).toBeGreaterThanOrEqual(new Date(run.endedAt!).getTime() - 1000);

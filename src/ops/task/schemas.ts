@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { executionStatuses, taskStatuses } from '../../studio/tasks.js';
+import type { Runtime } from '../../runtime/context.js';
+import { executionStatuses, taskStatuses, type Task } from '../../studio/tasks.js';
+import { defineOp, type OpAnnotations, type Role } from '../op.js';
 
 export const taskId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('The task id.');
 
@@ -45,3 +47,19 @@ export const taskResult = z.object({ task: taskSchema });
 
 /** The annotations of a verb that changes a task's status. */
 export const changesTask = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
+
+/** A verb that changes one task by id (cancel, pause, resume, run, approve): the same op around its service call. */
+export const taskVerb = (verb: string, spec: { title: string; description: string; minRole: Role; annotations?: Partial<OpAnnotations>; change: (runtime: Runtime, id: number, actor: string) => Promise<Task> }) =>
+  defineOp({
+    id: `task.${verb}`,
+    mcpName: `task_${verb}`,
+    title: spec.title,
+    description: spec.description,
+    input: z.object({ id: taskId }),
+    output: taskResult,
+    annotations: { ...changesTask, ...spec.annotations },
+    policy: { minRole: spec.minRole, needsApproval: false, timeoutMs: 30_000 },
+    async run(ctx, { id }) {
+      return { task: await spec.change(ctx.runtime, id, ctx.actor) };
+    },
+  });
