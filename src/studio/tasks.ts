@@ -208,11 +208,14 @@ export async function executionsOf(q: Queryable, taskId: number): Promise<Execut
  * are attempts whose worker went away (its lease expired, and this is the retry): marked lost.
  */
 export async function startExecution(q: Queryable, e: { taskId: number; jobId: string; attempt: number; worker: string }): Promise<Execution> {
-  await q.query(
-    `UPDATE twl_task_executions SET status = 'lost', ended_at = clock_timestamp(), error = 'the worker stopped answering (killed or cut off): its lease expired and the run was retried'
-     WHERE task_id = $1 AND job_id = $2 AND status = 'running' AND attempt < $3`,
-    [e.taskId, e.jobId, e.attempt],
-  );
+  // A first attempt has no earlier one to mark.
+  if (e.attempt > 1) {
+    await q.query(
+      `UPDATE twl_task_executions SET status = 'lost', ended_at = clock_timestamp(), error = 'the worker stopped answering (killed or cut off): its lease expired and the run was retried'
+       WHERE task_id = $1 AND job_id = $2 AND status = 'running' AND attempt < $3`,
+      [e.taskId, e.jobId, e.attempt],
+    );
+  }
   const { rows } = await q.query('INSERT INTO twl_task_executions (task_id, job_id, attempt, worker) VALUES ($1, $2, $3, $4) RETURNING *', [e.taskId, e.jobId, e.attempt, e.worker]);
   return toExecution(rows[0]!);
 }

@@ -104,27 +104,22 @@ export class TaskWorker {
 
   private async runJob(job: JobWithMetadata<RunData>): Promise<JobResult> {
     const done = (output?: object): JobResult => ({ id: job.id, status: 'completed', output });
-    let task: Task;
-    try {
-      task = await getTask(this.store, job.data.taskId);
-    } catch (err) {
-      if (isTwlError(err) && err.code === 'TWL_TASK_NOT_FOUND') return done({ skipped: 'the task no longer exists' });
-      throw err;
-    }
-    if (task.status === 'cancelled' || task.status === 'paused') return done({ skipped: `the task is ${task.status}` });
     const attempt = job.retryCount + 1;
-    // The attempt before this one lost its worker (lease expired): the task is still running, and this takes it over.
-    const takeover = task.status === 'running' && job.retryCount > 0;
-    if (!takeover) {
-      try {
-        task = await transition(this.store, task.id, 'running', { from: ['queued', 'scheduled'] });
-      } catch (err) {
-        if (isTwlError(err) && err.code === 'TWL_TASK_STATE') {
-          // A cron tick while the previous run still runs: skipped, never two runs of one task at once.
-          this.runtime.logger.info({ task: task.id, status: task.status }, 'task run skipped: the task is not waiting to run');
-          return done({ skipped: `the task was ${task.status}` });
-        }
-        throw err;
+    // Claim the run in one statement; only when that is refused, read why.
+    let task: Task;
+    let takeover = false;
+    try {
+      task = await transition(this.store, job.data.taskId, 'running', { from: ['queued', 'scheduled'] });
+    } catch (err) {
+      if (!isTwlError(err) || !['TWL_TASK_STATE', 'TWL_TASK_NOT_FOUND'].includes(err.code)) throw err;
+      if (err.code === 'TWL_TASK_NOT_FOUND') return done({ skipped: 'the task no longer exists' });
+      task = await getTask(this.store, job.data.taskId);
+      // The attempt before this one lost its worker (lease expired): the task is still running, and this takes it over.
+      takeover = task.status === 'running' && job.retryCount > 0;
+      if (!takeover) {
+        // Cancelled, paused, or a cron tick while the previous run still runs: skipped, never two runs of one task at once.
+        this.runtime.logger.info({ task: task.id, status: task.status }, 'task run skipped: the task is not waiting to run');
+        return done({ skipped: `the task was ${task.status}` });
       }
     }
     const execution = await startExecution(this.store, { taskId: task.id, jobId: job.id, attempt, worker: this.name });
