@@ -53,7 +53,10 @@ export abstract class TaskVerbCommand<O extends ReturnType<typeof taskVerb>> ext
   static override args = { id: taskArg };
 
   protected async input() {
-    const { args } = await this.parse();
+    const ctor = this.constructor as typeof TaskVerbCommand;
+    // oclif spreads the command class into its parser options, which copies only a class's own
+    // statics: the ones inherited from here are named.
+    const { args } = await this.parse({ args: ctor.args, flags: ctor.flags, baseFlags: ctor.baseFlags, enableJsonFlag: ctor.enableJsonFlag, strict: ctor.strict });
     return { id: taskIdOf(String(args.id)) };
   }
 
