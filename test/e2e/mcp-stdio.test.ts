@@ -22,7 +22,8 @@ const seedTools = [
 // twl's own tools beyond the seed's names.
 const backupTools = ['real-backup_list_backups', 'real-backup_prune_backups', 'real-backup_restore_backup', 'real-backup_verify_backup'];
 const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve_ticket', 'tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools].sort();
+const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 'task_logs', 'task_pause', 'task_resume', 'task_run', 'task_show'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...taskTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;
