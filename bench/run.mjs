@@ -11,6 +11,7 @@ import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
 import { tasks } from './tasks.mjs';
+import { upstream } from './upstream.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'run.js');
@@ -300,6 +301,8 @@ suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json })
 // What a new user's first hour costs: start-up times and then the store host's memory.
 const startupTimes = suites.startup;
 suites.startup = async () => ({ times: await startupTimes(), hostMemory: await suites['host-memory']() });
+// The upstream request path (src/upstream) against a plain SDK client on the same stdio server.
+suites.upstream = () => upstream({ root, json: values.json });
 
 // Without a name, every suite once (startup already includes host-memory).
 const wanted = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'host-memory');

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { createInterface } from 'node:readline/promises';
+import { askOnTerminal } from '../../src/cli/base.js';
 import { CatalogCommand } from '../../src/cli/catalog-command.js';
 import { readStdin } from '../../src/cli/io.js';
 import { statusMark } from '../../src/cli/render.js';
@@ -89,11 +89,6 @@ export default class ToolsCall extends CatalogCommand<Result> {
   /** --yes approves (handled by the catalog); a terminal gets a prompt; otherwise nobody can answer (undefined). */
   private async askPerson(question: string): Promise<boolean | undefined> {
     if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) return undefined;
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-    } finally {
-      rl.close();
-    }
+    return askOnTerminal(question);
   }
 }

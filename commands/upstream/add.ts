@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { TwlCommand } from '../../src/cli/base.js';
 import { roles } from '../../src/ops/op.js';
 import { TwlError } from '../../src/runtime/errors.js';
-import { configuredUpstreams, publicView, secretBox, secretKind } from '../../src/tools/upstreams.js';
+import { configuredUpstreams, describeIssues, publicView, secretBox, secretKind } from '../../src/tools/upstreams.js';
 
 interface Result {
   upstream: Record<string, unknown>;
@@ -30,10 +30,10 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     'Tools that are not read-only ask for approval before each call unless --approval never; HTTP callers need --min-role (default: operator for tools that write, viewer for read-only ones). ' +
     'Check it with `twl upstream test NAME`.';
   static override examples = [
-    '<%= config.bin %> <%= command.id %> ev -- npx -y @modelcontextprotocol/server-everything',
-    '<%= config.bin %> <%= command.id %> gh --env \'GITHUB_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github',
+    '<%= config.bin %> <%= command.id %> ev -- mcp-server-everything stdio',
+    '<%= config.bin %> <%= command.id %> gh --env \'GITHUB_TOKEN=${env:GITHUB_TOKEN}\' -- mcp-server-github',
     '<%= config.bin %> <%= command.id %> docs --url https://docs.example.com/mcp --header \'Authorization=Bearer sk-…\' --min-role viewer',
-    '<%= config.bin %> <%= command.id %> fs --include \'read_*\' --approval never --json -- npx -y @modelcontextprotocol/server-filesystem /srv/share',
+    '<%= config.bin %> <%= command.id %> fs --include \'read_*\' --approval never --json -- mcp-server-filesystem /srv/share',
   ];
   static override strict = false;
   static override args = { name: Args.string({ description: 'Lowercase letters, digits and -, starting with a letter (at most 32): its tools are named NAME_TOOL.', required: true }) };
@@ -53,7 +53,7 @@ export default class UpstreamAdd extends TwlCommand<Result> {
   async run(): Promise<Result> {
     const { args, flags, argv } = await this.parse(UpstreamAdd);
     const command = (argv as string[]).filter((a, i) => !(i === 0 && a === args.name)).filter((a, i) => !(i === 0 && a === '--'));
-    if (!flags.url && !command.length) throw new TwlError('TWL_INPUT_INVALID', 'Give the server to start after `--` (stdio), or --url (HTTP).', { actions: ['`twl upstream add ev -- npx -y @modelcontextprotocol/server-everything`, or `twl upstream add docs --url https://host/mcp`.'] });
+    if (!flags.url && !command.length) throw new TwlError('TWL_INPUT_INVALID', 'Give the server to start after `--` (stdio), or --url (HTTP).', { actions: ['`twl upstream add ev -- mcp-server-everything stdio`, or `twl upstream add docs --url https://host/mcp`.'] });
     if (flags.url && command.length) throw new TwlError('TWL_INPUT_INVALID', 'Give either a command after `--` (stdio) or --url (HTTP), not both.');
     const env = pairs(flags.env, '--env', /=/);
     const headers = pairs(flags.header, '--header', /=|:\s*/);
@@ -74,7 +74,7 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     const { upstreamConfigSchema } = await import('../../src/upstream/config.js');
     const parsed = upstreamConfigSchema.safeParse(entry);
     if (!parsed.success) {
-      throw new TwlError('TWL_INPUT_INVALID', `Invalid upstream: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}.`);
+      throw new TwlError('TWL_INPUT_INVALID', `Invalid upstream: ${describeIssues(parsed.error)}.`);
     }
     const runtime = await this.runtime();
     const existing = (await configuredUpstreams(runtime, (m) => this.note(m))).find((u) => u.entry.name === args.name);

@@ -142,6 +142,16 @@ export function errorBody(err: unknown): Record<string, unknown> {
   return { code: typeof code === 'string' ? code : 'TWL_UNEXPECTED', message: redactText(messageOf(err)), exitCode: ExitCode.failure, actions: ['Run again with --verbose, and report it if it persists.'] };
 }
 
+/** A yes/no question on the terminal (stderr), `y` or `yes` meaning yes; a Ctrl-C at the prompt rejects. */
+export async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** A command that is a thin adapter over one op: flags/args → input, op, rendering. */
 export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>> {
   /** The op this command runs; `twl serve` exposes it as an MCP tool. */
@@ -210,15 +220,12 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
   protected async ask(question: string): Promise<boolean | undefined> {
     if (this.argv.includes('--yes') || this.argv.includes('-y')) return true;
     if (!process.stdin.isTTY || !process.stderr.isTTY || this.jsonEnabled()) return undefined;
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+      return await askOnTerminal(question);
     } catch (err) {
       if (!OpCommand.isPromptInterrupt(err)) throw err;
       this.interrupt();
       return undefined;
-    } finally {
-      rl.close();
     }
   }
 

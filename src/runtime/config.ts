@@ -4,22 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
 import { upstreamsSchema } from '../upstream/config.js';
+import { durationSetting } from './duration-setting.js';
 import { durationHint, parseDuration } from './duration.js';
 import { TwlError, messageOf } from './errors.js';
 import { redactText } from './redact.js';
 
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${durationHint}, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const duration = durationSetting;
 
 const urlOf = (schemes: string[], what: string) =>
   z.string().refine((value) => {

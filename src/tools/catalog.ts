@@ -305,17 +305,18 @@ function opEntry(op: AnyOp): Entry {
     title: op.title,
     op,
     describe() {
-      return (this.described ??= {
-        name: op.mcpName,
-        title: op.title,
-        description: op.description,
-        inputSchema: z.toJSONSchema(op.input, { io: 'input' }) as Record<string, unknown>,
-        outputSchema: z.toJSONSchema(op.output) as Record<string, unknown>,
-        annotations: op.annotations,
-        minRole: op.policy.minRole,
-        needsApproval: op.policy.needsApproval,
-        source: 'twl',
-      });
+      if (this.described) return this.described;
+      let input: Record<string, unknown> | undefined;
+      let output: Record<string, unknown> | undefined;
+      // The JSON Schemas are built when first read (a planner that only asks what is read-only
+      // does not pay ~2 ms per op for them); own enumerable getters, so JSON and spreads see them.
+      return (this.described = Object.defineProperties(
+        { name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, needsApproval: op.policy.needsApproval, source: 'twl' },
+        {
+          inputSchema: { enumerable: true, get: () => (input ??= z.toJSONSchema(op.input, { io: 'input' }) as Record<string, unknown>) },
+          outputSchema: { enumerable: true, get: () => (output ??= z.toJSONSchema(op.output) as Record<string, unknown>) },
+        },
+      ) as CatalogTool);
     },
   };
 }

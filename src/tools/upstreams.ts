@@ -55,12 +55,17 @@ export async function configuredUpstreams(runtime: Runtime, warn: (message: stri
     }
     const parsed = upstreamConfigSchema.safeParse(row.entry);
     if (!parsed.success) {
-      warn(`upstream ${row.name} (added with \`twl upstream add\`) is not valid any more and is skipped: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; ')}`);
+      warn(`upstream ${row.name} (added with \`twl upstream add\`) is not valid any more and is skipped: ${describeIssues(parsed.error)}`);
       continue;
     }
     out.push({ entry: parsed.data, origin: 'store' });
   }
   return out;
+}
+
+/** A schema error as `path: problem` lines; a bad record key says what a key must be (zod nests that issue). */
+export function describeIssues(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; issues?: ReadonlyArray<{ message: string }> }> }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || 'entry'}: ${i.code === 'invalid_key' && i.issues?.[0] ? i.issues[0].message : i.message}`).join('; ');
 }
 
 /** The SecretBox of this data directory (the key file lives there, or TWL_SECRET_KEY). */

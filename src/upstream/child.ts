@@ -1,10 +1,14 @@
-import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
+import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { z } from 'zod';
 import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
 import type { UpstreamConfig } from './config.js';
 import type { SecretBox } from './secrets.js';
 import { GroupStdioTransport } from './stdio-transport.js';
 import type { UpstreamRequest } from './types.js';
+
+/** The shape of a tools/list page, loosely: the tools themselves are checked one by one. */
+const listingSchema = z.object({ tools: z.array(z.unknown()).max(100_000), nextCursor: z.string().max(4096).optional() }).loose();
 
 /** What every child gets from twl's environment (nothing secret; configured `env` adds to it). */
 const inheritedEnv = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR'];
@@ -31,6 +35,7 @@ export class Child {
   readonly closed: Promise<string>;
   inFlight = 0;
   lastUsed = Date.now();
+  lastPinged = 0;
   /** Whether its death was already counted by the breaker (one death is one failure, however many calls it failed). */
   deathCounted = false;
   ready = false;
@@ -117,6 +122,7 @@ export class Child {
     try {
       await this.client.connect(transport, { timeout: config.startTimeout });
       this.ready = true;
+      this.lastUsed = Date.now();
     } catch (err) {
       const reason = transport instanceof GroupStdioTransport && transport.closeReason ? transport.closeReason : this.scrub((err as Error).message);
       await this.stop(reason);
@@ -124,9 +130,28 @@ export class Child {
     }
   }
 
-  async listTools(signal?: AbortSignal, timeout?: number): Promise<Tool[]> {
-    const result = await this.client.listTools(undefined, { signal, timeout, cacheMode: 'refresh' });
-    return result.tools;
+  /**
+   * The raw listing, every page (at most `maxPages`, and stopping past `maxTools`): each tool is
+   * checked one by one afterwards (src/upstream/tools.ts), so one odd tool is dropped instead of
+   * the SDK refusing the whole listing.
+   */
+  async listTools(options: { signal?: AbortSignal; timeout: number; maxTools: number; maxPages?: number }): Promise<unknown[]> {
+    const tools: unknown[] = [];
+    let cursor: string | undefined;
+    const maxPages = options.maxPages ?? 32;
+    this.inFlight++;
+    try {
+      for (let page = 0; page < maxPages; page++) {
+        const result = await this.client.request({ method: 'tools/list', params: cursor ? { cursor } : {} }, listingSchema, { signal: options.signal, timeout: options.timeout });
+        tools.push(...result.tools);
+        cursor = result.nextCursor;
+        if (!cursor || tools.length > options.maxTools) return tools;
+      }
+    } finally {
+      this.inFlight--;
+      this.lastUsed = Date.now();
+    }
+    throw new Error(`tools/list still had more pages after ${maxPages}: refusing an endless listing`);
   }
 
   async callTool(
@@ -155,7 +180,11 @@ export class Child {
   async stop(reason = 'was stopped', graceMs?: number): Promise<void> {
     const transport = this.transport;
     if (transport instanceof GroupStdioTransport) await transport.stop(reason, graceMs);
-    else await transport?.close().catch(() => {});
+    else if (transport) {
+      // An HTTP session is ended on the server too (DELETE), not left to expire; best effort, briefly.
+      if (this.ready) await Promise.race([transport.terminateSession().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await transport.close().catch(() => {});
+    }
     await this.client.close().catch(() => {});
     if (!this.ended) {
       this.ended = true;

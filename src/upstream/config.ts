@@ -1,23 +1,19 @@
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
-import { durationHint, parseDuration } from '../runtime/duration.js';
+import { durationSetting } from '../runtime/duration-setting.js';
 
-/** A duration setting (`500ms`, `30s`, `2m` or a number of seconds), parsed to milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${durationHint}, got ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const duration = durationSetting;
 
 /** A value that may hold a secret: plain text, a `${env:NAME}` reference or a `twl:enc:v1:…` envelope (src/upstream/secrets.ts). */
 const secretValue = z.string().max(16 * 1024);
+/** A map of names to secret-capable values, each name checked with a message that says what is expected. */
+const namedValues = (pattern: RegExp, what: string) =>
+  z
+    .record(z.string(), secretValue)
+    .superRefine((values, ctx) => {
+      for (const key of Object.keys(values)) if (!pattern.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `expected ${what}, got ${JSON.stringify(key.slice(0, 64))}` });
+    })
+    .default({});
 const toolGlob = z.string().min(1).max(128);
 const toolName = z.string().min(1).max(128);
 
@@ -29,7 +25,7 @@ export const upstreamConfigSchema = z
     transport: z.enum(['stdio', 'http']).describe('stdio: twl starts the server as a child process; http: twl connects to a Streamable HTTP server.'),
     command: z.string().min(1).optional().describe('stdio: the program (looked up in PATH, never through a shell).'),
     args: z.array(z.string()).default([]).describe('stdio: its arguments.'),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), secretValue).default({}).describe('stdio: environment of the child besides PATH, HOME, LANG, TERM, USER (twl\'s own environment is not passed). Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
+    env: namedValues(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (letters, digits, _)').describe('stdio: environment of the child besides PATH, HOME, LANG, TERM, USER (twl\'s own environment is not passed). Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
     cwd: z.string().optional().describe('stdio: working directory of the child.'),
     url: z
       .string()
@@ -42,7 +38,7 @@ export const upstreamConfigSchema = z
       }, 'expected an http:// or https:// URL')
       .optional()
       .describe('http: the server\'s MCP endpoint.'),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name'), secretValue).default({}).describe('http: headers sent with every request. Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
+    headers: namedValues(/^[A-Za-z0-9-]+$/, 'an HTTP header name (letters, digits, -)').describe('http: headers sent with every request. Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
     sharing: z.enum(['shared', 'pool', 'isolated']).default('shared').describe('shared: one child for every call; pool: min..max children, least-in-flight routing; isolated: one child per downstream session.'),
     pool: z
       .object({ min: z.number().int().min(0).max(64).default(1), max: z.number().int().min(1).max(64).default(4) })
@@ -130,3 +126,20 @@ export const upstreamsSchema = z
 
 export type UpstreamConfig = z.output<typeof upstreamConfigSchema>;
 export type UpstreamConfigInput = z.input<typeof upstreamConfigSchema>;
+
+/**
+ * An upstream entry fit to print (`twl config show`, `twl upstream list`): every env and header
+ * value hidden — an encrypted one shows its key id, a `${env:NAME}` reference stays (it names a
+ * variable, not a secret), any literal value becomes `***`, whatever its name.
+ */
+export function printableUpstream<T extends { env?: Record<string, string>; headers?: Record<string, string> }>(entry: T): T {
+  const hide = (values?: Record<string, string>) =>
+    values &&
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => {
+        const envelope = /^twl:enc:v1:([0-9a-f]{16}):/.exec(v);
+        return [k, envelope ? `twl:enc:v1:${envelope[1]}:…` : /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(v) ? v : '***'];
+      }),
+    );
+  return { ...entry, ...(entry.env ? { env: hide(entry.env) } : {}), ...(entry.headers ? { headers: hide(entry.headers) } : {}) };
+}

@@ -32,6 +32,9 @@ export class GroupStdioTransport implements Transport {
   private readonly buffer: ReadBuffer;
   private closed = false;
   private exited?: Promise<void>;
+  /** Ids of our requests not answered yet. */
+  private readonly pending = new Set<string | number>();
+  private corked = false;
 
   constructor(private readonly spec: StdioSpawn) {
     this.buffer = new ReadBuffer({ maxBufferSize: spec.maxMessageBytes });
@@ -89,23 +92,53 @@ export class GroupStdioTransport implements Transport {
   private receive(chunk: Buffer): void {
     try {
       this.buffer.append(chunk);
-      for (let message = this.buffer.readMessage(); message; message = this.buffer.readMessage()) this.onmessage?.(message);
-    } catch (err) {
-      // Oversized (ReadBuffer's cap) or not JSON-RPC: this child cannot be trusted to frame its
-      // answers any more; stop it, which fails what is in flight with the reason.
-      const why = /exceeded maximum size/.test((err as Error).message) ? `sent a message larger than maxMessageBytes (${this.spec.maxMessageBytes} bytes)` : `sent an invalid message (${(err as Error).message.slice(0, 200)})`;
-      this.onerror?.(new Error(why));
-      void this.stop(why);
+    } catch {
+      // A message past the cap (ReadBuffer's maxBufferSize): this child cannot be trusted to
+      // frame its answers any more; stop it, which fails what is in flight with the reason.
+      void this.stop(`sent a message larger than maxMessageBytes (${this.spec.maxMessageBytes} bytes)`, 0);
+      return;
+    }
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.buffer.readMessage();
+      } catch (err) {
+        // JSON that is not JSON-RPC: that line is dropped (ReadBuffer has consumed it), the rest goes on.
+        this.onerror?.(new Error(`ignored a message that is not JSON-RPC: ${(err as Error).message.slice(0, 200)}`));
+        continue;
+      }
+      if (message === null) break;
+      if (!('method' in message) && 'id' in message) {
+        // A response must answer a request of ours still open, with the very id we sent (the
+        // SDK would also take "1" for 1): anything else is dropped, never matched to a call.
+        if (!this.pending.delete(message.id as string | number)) {
+          this.onerror?.(new Error(`ignored a response to an unknown request id ${JSON.stringify(message.id)?.slice(0, 40)}`));
+          continue;
+        }
+      }
+      this.onmessage?.(message);
     }
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (this.closed || !stdin?.writable) return Promise.reject(new Error(`The upstream ${this.closeReason ?? 'is not running'}.`));
-    return new Promise((resolve, reject) => {
-      // Resolve on the write's callback: backpressure on the pipe slows the sender, not memory.
-      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
-    });
+    if ('method' in message && 'id' in message) this.pending.add(message.id as string | number);
+    // A request we gave up on (timeout, abort) is answered by no one we would listen to.
+    else if ('method' in message && message.method === 'notifications/cancelled') this.pending.delete((message.params as { requestId?: string | number } | undefined)?.requestId ?? '');
+    // Messages sent in the same tick leave in one write (cork until the next tick): at high
+    // concurrency that is one syscall for many calls. Backpressure: a full pipe makes the
+    // sender wait for 'drain', so memory does not grow with a slow child.
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
+    if (stdin.write(serializeMessage(message))) return Promise.resolve();
+    return new Promise((resolve) => stdin.once('drain', resolve));
   }
 
   close(): Promise<void> {

@@ -75,7 +75,7 @@ export class Slot {
       const left = this.crashLoopUntil - Date.now();
       if (left > 0) {
         return Promise.reject(
-          new TwlError('TWL_UPSTREAM_CRASH_LOOP', `${this.label()} is in crash-loop: it ${this.reason ?? 'crashed'} ${this.crashes.length} times within ${this.config.restart.window} ms; calls are refused for ${Math.ceil(left / 1000)} s more.`, {
+          new TwlError('TWL_UPSTREAM_CRASH_LOOP', `${this.label()} is in crash-loop: ${this.crashes.length} crashes within ${this.config.restart.window / 1000} s (last: ${this.reason ?? 'unknown'}); calls are refused for ${Math.ceil(left / 1000)} s more.`, {
             details: { upstream: this.config.name, state: 'crash-loop', reason: this.reason, retryInMs: left },
           }),
         );
@@ -156,7 +156,7 @@ export class Slot {
   /** Stops the child for now (idle); the next call starts it again. */
   async rest(): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child || child.inFlight > 0 || this.load > 0) return;
     this.child = undefined;
     this.transition('stopped', 'idle');
     await child.stop('was stopped (idle)');

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Tool } from '@modelcontextprotocol/client';
 import { TwlError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import type { UpstreamConfig } from './config.js';
@@ -41,7 +40,7 @@ const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean
  * logged, its name escaped); long texts are cut; only the known annotations are kept; then the
  * include/exclude globs apply.
  */
-export function acceptTools(config: UpstreamConfig, tools: Tool[], logger: Logger): UpstreamTool[] {
+export function acceptTools(config: UpstreamConfig, tools: unknown[], logger: Logger): UpstreamTool[] {
   if (tools.length > config.maxTools) {
     throw new TwlError('TWL_UPSTREAM_INVALID', `upstream ${config.name} lists ${tools.length} tools, more than maxTools (${config.maxTools}): refusing the listing.`, {
       actions: [`Raise maxTools for upstream ${config.name}, or narrow it with tools.include in the configuration.`],
@@ -49,7 +48,8 @@ export function acceptTools(config: UpstreamConfig, tools: Tool[], logger: Logge
   }
   const out: UpstreamTool[] = [];
   const seen = new Set<string>();
-  for (const tool of tools) {
+  for (const item of tools) {
+    const tool = (item !== null && typeof item === 'object' ? item : {}) as Record<string, unknown>;
     const name = typeof tool.name === 'string' ? tool.name : '';
     const problem = !toolNamePattern.test(name)
       ? 'its name is not 1–64 letters, digits, _, - or .'
@@ -64,7 +64,7 @@ export function acceptTools(config: UpstreamConfig, tools: Tool[], logger: Logge
     const { include, exclude } = config.tools;
     if (include && !include.some((g) => globMatch(name, g))) continue;
     if (exclude?.some((g) => globMatch(name, g))) continue;
-    const a = (tool.annotations ?? {}) as Record<string, unknown>;
+    const a = (tool.annotations !== null && typeof tool.annotations === 'object' ? tool.annotations : {}) as Record<string, unknown>;
     const annotations = {
       readOnlyHint: bool(a.readOnlyHint),
       destructiveHint: bool(a.destructiveHint),

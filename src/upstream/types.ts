@@ -91,12 +91,20 @@ export interface Upstream {
   callTool(tool: string, args: Record<string, unknown>, options?: UpstreamCallOptions): Promise<CallToolResult>;
   /** Ends an isolated session's child (downstream DELETE / session expiry). */
   closeSession(sessionKey: string): Promise<void>;
+  /** Sends one non-tool MCP request (resources, prompts, completion) as is: what `twl bridge` forwards. */
+  request(method: ForwardedMethod, params: Record<string, unknown> | undefined, options?: { signal?: AbortSignal; sessionKey?: string }): Promise<Record<string, unknown>>;
+  /** The capabilities the upstream's server declared (starts a child if none runs). */
+  capabilities(options?: { sessionKey?: string }): Promise<Record<string, unknown>>;
   status(): UpstreamStatus;
   /** Fires when the upstream's tool list changed (list_changed notification or restart). */
   onToolsChanged(listener: () => void): () => void;
   /** Whether a tool is read-only (its readOnlyHint from the last listing), for approval and caching decisions. */
   isReadOnly(tool: string): boolean;
 }
+
+/** The requests `twl bridge` forwards to its upstream besides tools. */
+export const forwardedMethods = ['resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'prompts/list', 'prompts/get', 'completion/complete'] as const;
+export type ForwardedMethod = (typeof forwardedMethods)[number];
 
 export interface UpstreamSet {
   get(name: string): Upstream | undefined;

@@ -6,11 +6,12 @@ import type { Logger } from '../runtime/logger.js';
 import { upstreamBreaker, upstreamCallDuration, upstreamChildren, upstreamQueueWait, upstreamRestarts } from '../runtime/metrics.js';
 import { Child } from './child.js';
 import type { UpstreamConfig } from './config.js';
-import { ResponseCache, callKey } from './response-cache.js';
+import { deadlineSignal } from './deadline.js';
+import { ResponseCache, callKey, canonicalJson } from './response-cache.js';
 import type { SecretBox } from './secrets.js';
 import { Slot } from './supervisor.js';
 import { acceptTools } from './tools.js';
-import type { CallToolResult, Upstream, UpstreamCallOptions, UpstreamDeps, UpstreamState, UpstreamStatus, UpstreamTool } from './types.js';
+import type { CallToolResult, ForwardedMethod, Upstream, UpstreamCallOptions, UpstreamDeps, UpstreamState, UpstreamStatus, UpstreamTool } from './types.js';
 
 export interface UpstreamContext {
   logger: Logger;
@@ -47,7 +48,8 @@ export class UpstreamConnection implements Upstream {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly retry: RetryPolicy;
   private readonly cache: ResponseCache;
-  private readonly inFlightCalls = new Map<string, Promise<CallToolResult>>();
+  /** Single flight: identical read-only calls in flight, with how many callers wait on each. */
+  private readonly inFlightCalls = new Map<string, { promise: Promise<CallToolResult>; waiters: number; abort: AbortController }>();
   private readonly entityLocks = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<() => void>();
   private tools?: Promise<UpstreamTool[]>;
@@ -157,7 +159,7 @@ export class UpstreamConnection implements Upstream {
     if (!this.tools) {
       const listing = (async () => {
         const child = await this.slotFor(options.sessionKey).acquire();
-        const raw = await child.listTools(undefined, this.config.timeout).catch((err: unknown) => {
+        const raw = await child.listTools({ timeout: this.config.timeout, maxTools: this.config.maxTools }).catch((err: unknown) => {
           throw this.translate(err, 'tools/list', this.config.timeout, undefined, child);
         });
         const tools = acceptTools(this.config, raw, this.ctx.logger);
@@ -184,13 +186,20 @@ export class UpstreamConnection implements Upstream {
     const idempotent = readOnly || declared.annotations?.idempotentHint === true;
     const sessionKey = this.config.sharing === 'isolated' ? (options.sessionKey ?? '') : '';
     const policy = readOnly ? this.cache.policy(tool) : undefined;
-    const key = readOnly ? callKey(tool, args, sessionKey) : undefined;
+    // Single flight needs an exact key, not a digest: the canonical arguments as they are.
+    const flightKey = readOnly ? `${tool}\0${sessionKey}\0${canonicalJson(args)}` : undefined;
+    const key = policy ? callKey(tool, args, sessionKey) : undefined;
 
     if (policy && key && !options.noCache) {
       const hit = await this.cache.get(key, policy.ttl);
       if (hit) return hit;
     }
-    const run = () => this.entityLocked(tool, args, () => this.send(tool, args, options, idempotent));
+    // A shared (single-flight) call must not end because one of its callers gave up: it has its
+    // own signal, aborted only when every caller has given up; each caller races its own.
+    const single = flightKey && !options.progress ? flightKey : undefined;
+    const flightAbort = single ? new AbortController() : undefined;
+    const sendOptions = flightAbort ? { ...options, signal: flightAbort.signal } : options;
+    const run = () => this.entityLocked(tool, args, () => this.send(tool, args, sendOptions, idempotent));
     const fetch = async () => {
       try {
         const result = await run();
@@ -209,12 +218,22 @@ export class UpstreamConnection implements Upstream {
       }
     };
     // Single flight: identical calls of a read-only tool in flight share one upstream call.
-    if (!key || options.progress) return fetch();
-    const pending = this.inFlightCalls.get(key);
-    if (pending) return pending;
-    const shared = fetch().finally(() => this.inFlightCalls.delete(key));
-    this.inFlightCalls.set(key, shared);
-    return shared;
+    if (!single) return fetch();
+    let flight = this.inFlightCalls.get(single);
+    if (!flight) {
+      const promise = fetch().finally(() => this.inFlightCalls.delete(single));
+      flight = { promise, waiters: 0, abort: flightAbort! };
+      this.inFlightCalls.set(single, flight);
+    }
+    flight.waiters++;
+    const { signal } = options;
+    if (!signal) return flight.promise;
+    const joined = flight;
+    return this.raceSignal(joined.promise, signal).catch((err: unknown) => {
+      if (!signal.aborted) throw err;
+      if (--joined.waiters === 0) joined.abort.abort();
+      throw new TwlError('TWL_INTERRUPTED', `upstream ${this.name}: tools/call ${tool} was cancelled.`);
+    });
   }
 
   /** Calls writing the same entity (the configured argument's value) run one at a time, in arrival order. */
@@ -235,12 +254,11 @@ export class UpstreamConnection implements Upstream {
   /** The queue, the deadline, retries and the breaker around one call to a child. */
   private async send(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions, idempotent: boolean): Promise<CallToolResult> {
     const timeout = options.timeoutMs ?? this.config.toolTimeouts[tool] ?? this.config.timeout;
-    const deadline = Date.now() + timeout;
-    const timer = AbortSignal.timeout(timeout);
-    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
     if (this.queue.size >= this.config.queue.max) {
       throw new TwlError('TWL_UPSTREAM_QUEUE_FULL', `upstream ${this.name}: ${this.queue.size} calls are already waiting (queue.max ${this.config.queue.max}); refused ${tool}.`);
     }
+    const deadline = Date.now() + timeout;
+    const { signal, dispose } = deadlineSignal(timeout, options.signal);
     const queued = Date.now();
     try {
       return await this.queue.add(
@@ -280,6 +298,8 @@ export class UpstreamConnection implements Upstream {
         });
       }
       throw this.translate(err, `tools/call ${tool}`, timeout, signal, undefined, options.signal);
+    } finally {
+      dispose();
     }
   }
 
@@ -320,6 +340,32 @@ export class UpstreamConnection implements Upstream {
     return new TwlError('TWL_UPSTREAM_UNAVAILABLE', `upstream ${this.name} is closed.`);
   }
 
+  /**
+   * Sends one MCP request other than tools (resources, prompts, completion) to the upstream as is,
+   * within its timeout: `twl bridge` forwards what it does not serve itself. Not queued, cached or
+   * retried; errors name the upstream like a call's.
+   */
+  async request(method: ForwardedMethod, params: Record<string, unknown> | undefined, options: { signal?: AbortSignal; sessionKey?: string } = {}): Promise<Record<string, unknown>> {
+    if (this.closed) throw this.closedError();
+    const timeout = this.config.timeout;
+    const timer = AbortSignal.timeout(timeout);
+    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
+    let child: Child | undefined;
+    try {
+      child = await this.raceSignal(this.slotFor(options.sessionKey).acquire(), signal);
+      return (await child.client.request({ method, ...(params ? { params } : {}) }, { signal, timeout })) as Record<string, unknown>;
+    } catch (err) {
+      throw this.translate(err, method, timeout, signal, child, options.signal);
+    }
+  }
+
+  /** What the upstream's server declared at its handshake (starting a child if none runs). */
+  async capabilities(options: { sessionKey?: string } = {}): Promise<Record<string, unknown>> {
+    if (this.closed) throw this.closedError();
+    const child = await this.slotFor(options.sessionKey).acquire();
+    return (child.client.getServerCapabilities() ?? {}) as Record<string, unknown>;
+  }
+
   async closeSession(sessionKey: string): Promise<void> {
     const slot = this.sessions.get(sessionKey);
     if (!slot) return;
@@ -341,8 +387,9 @@ export class UpstreamConnection implements Upstream {
       const idleFor = now - child.lastUsed;
       const keep = this.config.sharing === 'pool' ? i < this.config.pool.min : false;
       if (idleTimeout > 0 && child.inFlight === 0 && idleFor > idleTimeout && !keep) return void slot.rest();
-      if (healthInterval > 0 && child.inFlight === 0 && idleFor > healthInterval) {
-        child.lastUsed = now;
+      // Pings do not count as use: an idle child is still reaped at idleTimeout.
+      if (healthInterval > 0 && child.inFlight === 0 && now - Math.max(child.lastUsed, child.lastPinged) > healthInterval) {
+        child.lastPinged = now;
         child.ping(this.config.timeout).catch(() => void child.stop('did not answer a health ping', 0));
       }
     });

@@ -93,25 +93,38 @@ for (const backend of backends) {
       ]);
       // Unknown names are recorded too, cleaned (no control characters reach the table).
       expect(rows.slice(5, 12).map((r) => [r.source, r.error_code])).toEqual(Array(7).fill(['unknown', 'TWL_TOOL_UNKNOWN']));
-      expect(rows.map((r) => r.tool).join('')).not.toMatch(/\u0000/);
+      expect(rows.map((r) => r.tool).join('')).not.toContain(String.fromCharCode(0));
       expect(rows[12]).toMatchObject({ tool: 'cache_ok', outcome: 'error', error_code: 'TWL_INPUT_INVALID' });
       // The audit table is append-only.
       await expect((await runtime.store()).query('DELETE FROM twl_tool_calls WHERE actor = $1', [actor])).rejects.toThrow(/append-only/);
     });
 
-    it('an upstream whose listing breaks MCP\'s own schema: refused whole, with the reason, and twl\'s tools unaffected', async () => {
+    it('an upstream whose listing also breaks MCP\'s own schema: those tools dropped, the sound ones kept, twl\'s tools unaffected', async () => {
       const broken = testRuntime(home, { ...backend.config, upstreams: [{ name: 'broken', transport: 'stdio', command: process.execPath, args: [hostile], env: { HOSTILE_MODE: 'invalid' } }] });
       const other = await buildCatalog(broken, coreOps);
       try {
         const tools = await other.list();
-        expect(tools.some((t) => t.source !== 'twl')).toBe(false);
-        expect(tools.find((t) => t.name === 'cache_cache_get')).toBeDefined();
-        expect(other.problems()).toEqual([expect.objectContaining({ upstream: 'broken', problem: expect.stringMatching(/could not be listed: .*invalid result/) })]);
-        await expect(other.call('broken_ok', {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
+        expect(tools.filter((t) => t.source !== 'twl').map((t) => t.name)).toEqual(['broken_cache_get', 'broken_ok', 'broken_silent', 'broken_string_hint']);
+        // readOnlyHint "yes" is not a boolean: not read-only, so it asks first.
+        expect(tools.find((t) => t.name === 'broken_string_hint')).toMatchObject({ needsApproval: true, minRole: 'operator', annotations: { readOnlyHint: false } });
+        expect(tools.find((t) => t.name === 'cache_cache_get')).toMatchObject({ source: 'twl' });
+        for (const name of ['broken_not_object', 'broken_no_schema', 'broken_array_schema', 'broken_42']) {
+          await expect(other.call(name, {}, as('viewer'))).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
+        }
       } finally {
         await other.close();
         await broken.close();
       }
+    });
+
+    it('counts identical successful reads in one row per second (a bounded write rate), each other call in its own', async () => {
+      const reader = `${actor}-reads`;
+      for (let i = 0; i < 50; i++) await catalog.call('cache_cache_get', { key: `k${i}` }, { face: 'mcp', actor: reader });
+      await catalog.audit.flush();
+      const { rows } = await (await runtime.store()).query<{ calls: number; input_sha256: string | null }>('SELECT calls, input_sha256 FROM twl_tool_calls WHERE actor = $1', [reader]);
+      expect(rows.reduce((n, r) => n + r.calls, 0)).toBe(50);
+      expect(rows.length).toBeLessThanOrEqual(3);
+      expect(rows.filter((r) => r.calls > 1).every((r) => r.input_sha256 === null)).toBe(true);
     });
 
     it('refuses an unknown source with the accepted ones', async () => {

@@ -71,6 +71,23 @@ describe('upstreams against @modelcontextprotocol/server-everything', () => {
     await expect(ev.callTool('echo', { message: 'x' })).rejects.toThrow(/upstream ev is closed/);
   });
 
+  it('request() forwards resources and prompts as is, and capabilities() says what the server declared', async () => {
+    const set = open([{ name: 'ev', transport: 'stdio', command: everything }], home);
+    const ev = set.get('ev')!;
+    try {
+      expect(await ev.capabilities()).toMatchObject({ tools: { listChanged: true }, resources: {}, prompts: {} });
+      const resources = (await ev.request('resources/list', undefined)) as { resources: Array<{ uri: string }> };
+      expect(resources.resources.length).toBeGreaterThan(0);
+      const read = (await ev.request('resources/read', { uri: resources.resources[0]!.uri })) as { contents: unknown[] };
+      expect(read.contents.length).toBe(1);
+      const prompts = (await ev.request('prompts/list', undefined)) as { prompts: Array<{ name: string }> };
+      expect(prompts.prompts.map((p) => p.name)).toContain('simple-prompt');
+      await expect(ev.request('resources/read', { uri: 'demo://no/such/thing' })).rejects.toMatchObject({ message: expect.stringMatching(/^upstream ev: resources\/read failed/) });
+    } finally {
+      await set.close();
+    }
+  });
+
   it('a tool-level error is a result; an unknown tool is refused naming the upstream', async () => {
     const set = open([{ name: 'ev', transport: 'stdio', command: everything }], home);
     const ev = set.get('ev')!;

@@ -19,7 +19,7 @@ const open = (extra: Partial<UpstreamConfigInput> = {}, cache?: () => Promise<Ca
     cache,
   });
   opened.push(set);
-  return set.get('fx')!;
+  return set.get(extra.name ?? 'fx')!;
 };
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
@@ -45,6 +45,22 @@ describe('upstream request path', () => {
     // noCache bypasses the lookup.
     await fx.callTool('read', { key: 'a' }, { noCache: true });
     expect((await stats(fx)).calls.read).toBe(3);
+  });
+
+  it('exports its metrics: queue wait, children by state, restarts, cache by level, breaker, call latency', async () => {
+    const fx = open({ name: 'metered', cache: { read: { ttl: '30s' } }, restart: { backoff: '10ms' } });
+    await fx.callTool('read', { key: 'm' });
+    await fx.callTool('read', { key: 'm' });
+    const pid = fx.status().children[0]!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await fx.callTool('pid', {}).catch(() => fx.callTool('pid', {}));
+    const text = await registry.metrics();
+    expect(text).toMatch(/upstream_queue_wait_seconds_count\{upstream="metered"\} [1-9]/);
+    expect(text).toMatch(/upstream_children\{upstream="metered",state="ready"\} 1/);
+    expect(text).toMatch(/upstream_restarts_total\{upstream="metered"\} 1/);
+    expect(text).toMatch(/upstream_cache_requests_total\{upstream="metered",level="l1",result="hit"\} 1/);
+    expect(text).toMatch(/upstream_breaker_state\{upstream="metered",state="closed"\} 1/);
+    expect(text).toMatch(/upstream_call_duration_seconds_count\{upstream="metered",outcome="ok"\} [1-9]/);
   });
 
   it('after its TTL a cached result is fetched again', async () => {
@@ -132,6 +148,29 @@ describe('upstream request path', () => {
     controller.abort();
     expect((await call)?.code).toBe('TWL_INTERRUPTED');
     expect(textOf(await fx.callTool('slow', { ms: 1 }))).toEqual({ slept: 1 });
+  });
+
+  it('single flight: a caller giving up does not cancel the call for the others; the last one does', async () => {
+    const fx = open();
+    await fx.listTools();
+    const quitter = new AbortController();
+    const stayer = new AbortController();
+    const a = failure(fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: quitter.signal }));
+    const b = fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: stayer.signal });
+    await sleep(100);
+    quitter.abort();
+    expect((await a)?.code).toBe('TWL_INTERRUPTED');
+    expect(textOf(await b)).toMatchObject({ key: 'sf', n: 1 });
+    // Both give up: the shared call is cancelled (the next identical call is a new one).
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const c = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c1.signal }));
+    const d = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c2.signal }));
+    await sleep(100);
+    c1.abort();
+    c2.abort();
+    expect([(await c)?.code, (await d)?.code]).toEqual(['TWL_INTERRUPTED', 'TWL_INTERRUPTED']);
+    expect(textOf(await fx.callTool('read', { key: 'sf2' }))).toMatchObject({ n: 3 });
   });
 
   it('progress from the upstream is forwarded', async () => {

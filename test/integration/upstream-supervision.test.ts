@@ -131,8 +131,8 @@ describe('upstream supervision (real processes)', () => {
     await until(() => pids.flatMap(groupMembers).length === 0, 'every upstream process gone');
   });
 
-  it('an idle child is reaped and started again on the next call', async () => {
-    const fx = open([fixture({ idleTimeout: '300ms' })]).get('fx')!;
+  it('an idle child is reaped (health pings do not count as use) and started again on the next call', async () => {
+    const fx = open([fixture({ idleTimeout: '600ms', healthInterval: '100ms' })]).get('fx')!;
     const first = textOf(await fx.callTool('pid', {})).pid as number;
     await until(() => fx.status().state === 'stopped', 'idle reaping');
     await until(() => groupMembers(first).length === 0, 'the idle child gone');
@@ -163,6 +163,24 @@ describe('upstream supervision (real processes)', () => {
     const set = open([fixture({ name: 'one' }), fixture({ name: 'two' })], 1);
     await set.get('one')!.listTools();
     await expect(set.get('two')!.listTools()).rejects.toMatchObject({ code: 'TWL_UPSTREAM_UNAVAILABLE', message: expect.stringContaining('the cap on children across all upstreams is reached') });
+  });
+
+  it('isolated mode forwards the upstream\'s elicitation and sampling to the session\'s onRequest hook; shared mode does not offer them', async () => {
+    const fx = open([fixture({ sharing: 'isolated' })]).get('fx')!;
+    const asked: Array<{ method: string; params?: Record<string, unknown> }> = [];
+    const onRequest = async ({ method, params }: { method: string; params?: Record<string, unknown> }) => {
+      asked.push({ method, params });
+      return method === 'elicitation/create' ? { action: 'accept', content: { approve: true } } : { role: 'assistant', content: { type: 'text', text: 'sampled' }, model: 'downstream-model' };
+    };
+    const result = textOf(await fx.callTool('ask', { question: 'Restart nginx?' }, { sessionKey: 's1', onRequest }));
+    expect(result).toEqual({ answer: { action: 'accept', content: { approve: true } }, sample: { type: 'text', text: 'sampled' } });
+    expect(asked.map((a) => a.method)).toEqual(['elicitation/create', 'sampling/createMessage']);
+    expect(asked[0]!.params).toMatchObject({ message: 'Restart nginx?' });
+
+    const shared = open([fixture({ name: 'sh' })]).get('sh')!;
+    const refused = await shared.callTool('ask', { question: 'x' }, { onRequest });
+    expect(refused.isError).toBe(true); // the server's own error: the client declared no elicitation
+    expect(asked).toHaveLength(2);
   });
 
   it('isolated mode: one child per session, closeSession ends it', async () => {
