@@ -12,6 +12,7 @@ import { docsBench } from './docs.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
+import { tasks } from './tasks.mjs';
 import { upstream } from './upstream.mjs';
 import { scale } from './scale.mjs';
 
@@ -302,6 +303,8 @@ suites.scale = () => scale({ root, bin, node, json: values.json });
 suites.docs = () => docsBench({ root, json: values.json });
 // twl bridge against mcp-proxy and supergateway in front of the same stdio upstream, and a direct stdio client (the floor).
 suites.bridge = () => bridge({ root, bin, node, json: values.json });
+// Tasks end to end with real `twl worker` processes, on PostgreSQL and the embedded store.
+suites.tasks = () => tasks({ root, bin, node, json: values.json, postgresUrl: process.env.TWL_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
 // The store host's memory (RSS) idle after 10,000 tickets, against an idle node and a bare PGlite.
 suites['host-memory'] = () => hostMemory({ root, bin, node, json: values.json });
 // What a new user's first hour costs: start-up times and then the store host's memory.

@@ -14,11 +14,13 @@ export default class Serve extends CatalogCommand<void> {
     '/health, /metrics (Prometheus), /mcp/status, and REST over the same ops at /api/tools with an OpenAPI document at /openapi.json. ' +
     'It binds to loopback by default and checks Host and Origin on every request. Every route but /health/live needs an API key (`twl keys create`) or, with http.oauth set, an OAuth access token; ' +
     'the caller\'s role decides which tools it sees and may call, and per-caller and per-address token buckets answer 429 with Retry-After.\n' +
-    'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it.';
+    'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it.\n' +
+    'With --worker it also runs tasks from the job queue, as `twl worker` does (4 at once, queue default).';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --stdio',
     '<%= config.bin %> <%= command.id %> --http --port 30080',
     '<%= config.bin %> <%= command.id %> --http --host 0.0.0.0 --allowed-host twl.internal.example',
+    '<%= config.bin %> <%= command.id %> --http --worker',
   ];
   static override enableJsonFlag = false;
   static override flags = {
@@ -26,6 +28,7 @@ export default class Serve extends CatalogCommand<void> {
     http: Flags.boolean({ description: 'Serve MCP and REST over HTTP.' }),
     host: Flags.string({ description: 'Address to bind with --http.', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'Port with --http (0: any free port).', default: 30080, min: 0, max: 65_535 }),
+    worker: Flags.boolean({ description: 'Also run a task worker in this process (as `twl worker` does).' }),
     'allowed-host': Flags.string({ description: 'A Host header to accept besides loopback names (repeat), for access through a DNS name.', multiple: true }),
   };
 
@@ -74,6 +77,12 @@ export default class Serve extends CatalogCommand<void> {
       });
       closers.push(() => handle.close());
       runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
+    }
+    if (flags.worker) {
+      const { TaskWorker } = await import('../src/studio/worker.js');
+      const worker = await TaskWorker.start(runtime, { concurrency: 4, queues: ['default'] });
+      // Before the servers close: running tasks get the same deadline as in-flight calls.
+      closers.unshift(() => worker.stop(SHUTDOWN_DEADLINE_MS));
     }
     const reason = await stopped;
     runtime.logger.info({ reason }, 'twl serve stopping');

@@ -56,6 +56,15 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./docs/search.js'),
     import('./docs/resolve.js'),
     import('./docs/query.js'),
+    import('./task/create.js'),
+    import('./task/list.js'),
+    import('./task/show.js'),
+    import('./task/logs.js'),
+    import('./task/cancel.js'),
+    import('./task/pause.js'),
+    import('./task/resume.js'),
+    import('./task/run.js'),
+    import('./task/approve.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

@@ -346,6 +346,28 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('The documentation index (twl docs, resolve-library-id, query-docs): see docs/docs-server.md.'),
+    tasks: z
+      .object({
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,48}$/, 'expected a lowercase PostgreSQL schema name (letters, digits, underscores)')
+          .default('pgboss')
+          .describe('The PostgreSQL schema of the job queue; pg-boss creates and migrates it.'),
+        retries: z.number().int().min(0).max(100).default(2).describe('Retries of a failed task run, with exponential backoff (a task may set its own).'),
+        retryDelay: duration('5s').describe('Delay before the first retry; doubled for each retry after it.'),
+        timeout: duration('15m').describe('How long one run of a task may take before it fails and is retried (a task may set its own).'),
+        heartbeat: duration('10s')
+          .refine((ms) => ms >= 10_000, 'expected 10s or more (the job queue checks heartbeats at that granularity)')
+          .describe('A worker silent for this long (killed, frozen, cut off) loses its task, and another worker retries it.'),
+        pollInterval: duration('500ms')
+          .refine((ms) => ms >= 500, 'expected 500ms or more')
+          .describe('How often an idle worker looks for due tasks.'),
+        superviseInterval: duration('10s')
+          .refine((ms) => ms >= 1000, 'expected 1s or more')
+          .describe('How often workers look for runs whose worker went silent (and retry them).'),
+      })
+      .strict()
+      .prefault({}),
     store: z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
@@ -396,6 +418,7 @@ export const envOverrides: Array<{ variable: string; key: string[] }> = [
   { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
   { variable: 'TWL_STORE_AUTO_HOST', key: ['store', 'autoHost'] },
   { variable: 'TWL_REPLICA', key: ['http', 'replica'] },
+  { variable: 'TWL_TASKS_SCHEMA', key: ['tasks', 'schema'] },
 ];
 
 export const defaultHome = (env: NodeJS.ProcessEnv = process.env): string =>

@@ -82,6 +82,9 @@ export const errorCatalog = {
   TWL_DOCS_SOURCE: { exit: ExitCode.usage, actions: ['Give a folder or file, npm:PACKAGE (installed), or an https:// site: `twl docs add --help`.'] },
   TWL_DOCS_LIBRARY_UNKNOWN: { exit: ExitCode.notFound, actions: ['List the indexed libraries with `twl docs list`, or find one with `twl docs resolve NAME`.'] },
   TWL_KEY_NOT_FOUND: { exit: ExitCode.notFound, actions: ['List the keys with `twl keys list`.'] },
+  TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
+  TWL_TASK_STATE: { exit: ExitCode.refused },
+  TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -109,4 +109,12 @@ store:
   # commands share over a Unix socket, much faster than opening the store each time; it
   # exits after this idle time. off: every command opens the store itself.   TWL_STORE_AUTO_HOST
   autoHost: 2m
+
+# Tasks (twl task create) run by twl worker processes from a job queue in the store. See docs/tasks.md.
+tasks:
+  schema: pgboss                                # the job queue's PostgreSQL schema   TWL_TASKS_SCHEMA
+  retries: 2                                    # retries of a failed run (a task may set its own)
+  retryDelay: 5s                                # first retry delay, doubled for each retry
+  timeout: 15m                                  # how long one run may take (a task may set its own)
+  heartbeat: 10s                                # a worker silent this long loses its run to another
 `;

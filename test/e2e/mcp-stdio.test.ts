@@ -24,7 +24,8 @@ const backupTools = ['real-backup_list_backups', 'real-backup_prune_backups', 'r
 const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve_ticket', 'tickets_close_ticket', 'tickets_comment_ticket', 'tickets_create_ticket', 'tickets_get_ticket', 'tickets_list_tickets', 'tickets_reopen_ticket'];
 // The documentation index: Context7's two names (kept exactly, hyphens and all), and twl's own.
 const docsTools = ['resolve-library-id', 'query-docs', 'docs_add_library', 'docs_get_library', 'docs_list_libraries', 'docs_refresh_library', 'docs_remove_library', 'docs_search'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools].sort();
+const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 'task_logs', 'task_pause', 'task_resume', 'task_run', 'task_show'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;

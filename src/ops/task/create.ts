@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { checkCron, checkRunAt, checkTimeZone } from '../../studio/triggers.js';
+import { TASK_ROLE, resolveTool } from '../../studio/call.js';
+import { createTask } from '../../studio/service.js';
+import { durationHint, parseDuration } from '../../runtime/duration.js';
+import { TwlError } from '../../runtime/errors.js';
+import { defineOp, roles } from '../op.js';
+import { changesTask, taskResult } from './schemas.js';
+
+
+const notYet = (what: string, flag: string) =>
+  new TwlError('TWL_NOT_AVAILABLE', `Tasks that run ${what} (${flag}) are not available yet: they come with the agents and workflows of issue #14. This version runs --tool tasks.`, {
+    actions: ['Create the task with --tool NAME --input JSON instead.'],
+  });
+
+export default defineOp({
+  id: 'task.create',
+  mcpName: 'task_create',
+  title: 'Create a task',
+  description:
+    'Creates a task that calls a tool (`tool` with its `input`) now, at a time (`at`, ISO 8601 with a time zone), or on a cron schedule (`cron`, five fields, in `tz`, default UTC), ' +
+    'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
+    'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
+    'Agent (`agent`, `prompt`) and workflow (`workflow`) tasks are refused for now.',
+  input: z.object({
+    tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
+    input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s input.'),
+    agent: z.string().min(1).max(200).optional().describe('An agent to prompt (not available yet).'),
+    prompt: z.string().min(1).max(100_000).optional().describe('The agent\'s prompt (with agent).'),
+    workflow: z.string().min(1).max(200).optional().describe('A workflow to run (not available yet).'),
+    now: z.boolean().optional().describe('Run now.'),
+    at: z.string().max(100).optional().describe('Run once at this time: ISO 8601 with Z or an offset, e.g. 2026-12-24T18:00:00Z.'),
+    cron: z.string().max(200).optional().describe('Run on this schedule: five cron fields (minute hour day month weekday), e.g. "*/5 * * * *".'),
+    tz: z.string().max(100).optional().describe('The cron schedule\'s IANA time zone, e.g. Europe/Paris (default UTC).'),
+    name: z.string().min(1).max(200).optional(),
+    queue: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'expected a queue name: lowercase letters, digits, - and _ (up to 32)')
+      .default('default')
+      .describe('The queue its runs go to (`twl worker --queues`).'),
+    retries: z.number().int().min(0).max(100).optional().describe('Retries of a failed run (default tasks.retries).'),
+    timeout: z.union([z.string(), z.number()]).optional().describe(`How long one run may take (${durationHint}; default tasks.timeout).`),
+    draft: z.boolean().default(false).describe('Keep it as a draft, out of the queue, until `task resume`.'),
+  }),
+  output: taskResult,
+  annotations: changesTask,
+  policy: { minRole: 'manager', needsApproval: false, timeoutMs: 60_000 },
+  async run(ctx, input) {
+    const targets = [input.tool && '--tool', input.agent && '--agent', input.workflow && '--workflow'].filter(Boolean);
+    if (targets.length !== 1) {
+      throw new TwlError('TWL_INPUT_INVALID', `A task runs exactly one thing: ${targets.length ? `got ${targets.join(' and ')}` : 'none of --tool, --agent, --workflow was given'}.`, {
+        actions: ['Give one of --tool NAME --input JSON, --agent NAME --prompt TEXT, --workflow NAME.'],
+      });
+    }
+    if (input.agent) throw notYet('an agent', '--agent');
+    if (input.workflow) throw notYet('a workflow', '--workflow');
+    if (input.prompt) throw new TwlError('TWL_INPUT_INVALID', '--prompt goes with --agent, not --tool.', { actions: ['Pass the tool\'s arguments with --input JSON.'] });
+
+    const when = [input.now && '--now', input.at !== undefined && '--at', input.cron !== undefined && '--cron'].filter(Boolean);
+    if (when.length !== 1) {
+      throw new TwlError('TWL_INPUT_INVALID', `A task runs at exactly one kind of time: ${when.length ? `got ${when.join(' and ')}` : 'none of --now, --at, --cron was given'}.`, {
+        actions: ['Give one of --now, --at 2026-12-24T18:00:00Z, --cron "*/5 * * * *".'],
+      });
+    }
+    if (input.tz !== undefined && input.cron === undefined) throw new TwlError('TWL_INPUT_INVALID', '--tz goes with --cron (an --at time carries its own offset).', { actions: ['Drop --tz, or write the --at time with its offset, e.g. 2026-12-24T18:00:00+01:00.'] });
+    const tz = input.tz === undefined ? undefined : checkTimeZone(input.tz);
+    const cron = input.cron === undefined ? undefined : checkCron(input.cron, tz);
+    const runAt = input.at === undefined ? undefined : checkRunAt(input.at);
+
+    let timeoutMs = ctx.config.tasks.timeout;
+    if (input.timeout !== undefined) {
+      const ms = parseDuration(input.timeout);
+      if (ms === undefined || ms < 1000 || ms > 86_400_000) throw new TwlError('TWL_INPUT_INVALID', `--timeout ${JSON.stringify(input.timeout)} is not a duration between 1s and 1d: expected ${durationHint}.`);
+      timeoutMs = ms;
+    }
+
+    const tool = await resolveTool(ctx.runtime, input.tool!, input.input);
+    if (tool.name.startsWith('task_')) throw new TwlError('TWL_INPUT_INVALID', `A task cannot call ${tool.name}: tasks do not create or change tasks.`, { actions: ['Call task tools directly (twl task …).'] });
+    if (roles.indexOf(tool.minRole) > roles.indexOf(TASK_ROLE)) {
+      throw new TwlError('TWL_ROLE_DENIED', `${tool.name} needs the ${tool.minRole} role, and tasks run tools up to the manager role.`, { actions: ['Run it directly with an admin key instead.'] });
+    }
+    const task = await createTask(ctx.runtime, {
+      name: input.name,
+      kind: 'tool',
+      tool: tool.name,
+      input: input.input,
+      queue: input.queue,
+      trigger: input.now ? 'now' : runAt ? 'at' : 'cron',
+      runAt,
+      cron,
+      tz: cron ? (tz ?? 'UTC') : undefined,
+      retries: input.retries ?? ctx.config.tasks.retries,
+      timeoutMs,
+      // Nobody is there to answer when a task runs: what would ask on a terminal waits for `task approve`.
+      needsApproval: tool.needsApproval || (!tool.readOnly && tool.destructive),
+      createdBy: ctx.actor,
+      status: input.draft ? 'draft' : 'pending',
+    });
+    return { task };
+  },
+});

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import type { Runtime } from '../../runtime/context.js';
+import { executionStatuses, taskStatuses, type Task } from '../../studio/tasks.js';
+import { defineOp, type OpAnnotations, type Role } from '../op.js';
+
+export const taskId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('The task id.');
+
+export const taskSchema = z.object({
+  id: z.number().int(),
+  name: z.string().nullable(),
+  kind: z.enum(['tool', 'agent', 'workflow']),
+  tool: z.string().nullable(),
+  input: z.record(z.string(), z.unknown()),
+  queue: z.string(),
+  trigger: z.enum(['now', 'at', 'cron']),
+  runAt: z.string().nullable(),
+  cron: z.string().nullable(),
+  tz: z.string().nullable(),
+  status: z.enum(taskStatuses),
+  reason: z.string().nullable().describe('Why it is in its status: the error, the dead-letter reason, who cancelled it.'),
+  retries: z.number().int(),
+  timeoutMs: z.number().int(),
+  needsApproval: z.boolean(),
+  approvedBy: z.string().nullable(),
+  approvedAt: z.string().nullable(),
+  jobId: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const executionSchema = z.object({
+  id: z.number().int(),
+  taskId: z.number().int(),
+  jobId: z.string(),
+  attempt: z.number().int(),
+  worker: z.string(),
+  status: z.enum(executionStatuses),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  error: z.string().nullable(),
+  output: z.unknown(),
+  toolCalls: z.array(z.object({ tool: z.string(), ok: z.boolean(), ms: z.number(), error: z.string().optional() })),
+});
+
+export const taskResult = z.object({ task: taskSchema });
+
+/** The annotations of a verb that changes a task's status. */
+export const changesTask = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
+
+/** A verb that changes one task by id (cancel, pause, resume, run, approve): the same op around its service call. */
+export const taskVerb = (verb: string, spec: { title: string; description: string; minRole: Role; annotations?: Partial<OpAnnotations>; change: (runtime: Runtime, id: number, actor: string) => Promise<Task> }) =>
+  defineOp({
+    id: `task.${verb}`,
+    mcpName: `task_${verb}`,
+    title: spec.title,
+    description: spec.description,
+    input: z.object({ id: taskId }),
+    output: taskResult,
+    annotations: { ...changesTask, ...spec.annotations },
+    policy: { minRole: spec.minRole, needsApproval: false, timeoutMs: 30_000 },
+    async run(ctx, { id }) {
+      return { task: await spec.change(ctx.runtime, id, ctx.actor) };
+    },
+  });
