@@ -2,23 +2,11 @@ import { Args, Flags } from '@oclif/core';
 import { TwlCommand } from '../../src/cli/base.js';
 import { roles } from '../../src/ops/op.js';
 import { TwlError } from '../../src/runtime/errors.js';
+import { flagPairs } from '../../src/upstream/config.js';
 import { configuredUpstreams, describeIssues, publicView, secretBox, secretKind } from '../../src/tools/upstreams.js';
 
 interface Result {
   upstream: Record<string, unknown>;
-}
-
-/** `KEY=VALUE` (or `Name: value` for headers) pairs, each key once. */
-function pairs(values: string[] | undefined, what: string, separator: RegExp): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of values ?? []) {
-    const match = separator.exec(raw);
-    if (!match || match.index === 0) throw new TwlError('TWL_INPUT_INVALID', `${what} ${JSON.stringify(raw.split(separator)[0]?.slice(0, 40) ?? '')}… is not NAME=VALUE.`, { actions: [`Pass ${what} NAME=VALUE, or NAME='\${env:VARIABLE}' to read the value from twl's environment when the upstream starts.`] });
-    const key = raw.slice(0, match.index).trim();
-    if (key in out) throw new TwlError('TWL_INPUT_INVALID', `${what} ${key} is given twice.`);
-    out[key] = raw.slice(match.index + match[0].length);
-  }
-  return out;
 }
 
 export default class UpstreamAdd extends TwlCommand<Result> {
@@ -55,8 +43,8 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     const command = (argv as string[]).filter((a, i) => !(i === 0 && a === args.name)).filter((a, i) => !(i === 0 && a === '--'));
     if (!flags.url && !command.length) throw new TwlError('TWL_INPUT_INVALID', 'Give the server to start after `--` (stdio), or --url (HTTP).', { actions: ['`twl upstream add ev -- mcp-server-everything stdio`, or `twl upstream add docs --url https://host/mcp`.'] });
     if (flags.url && command.length) throw new TwlError('TWL_INPUT_INVALID', 'Give either a command after `--` (stdio) or --url (HTTP), not both.');
-    const env = pairs(flags.env, '--env', /=/);
-    const headers = pairs(flags.header, '--header', /=|:\s*/);
+    const env = flagPairs(flags.env, '--env');
+    const headers = flagPairs(flags.header, '--header');
     const entry: Record<string, unknown> = {
       name: args.name,
       transport: flags.url ? 'http' : 'stdio',

@@ -2,7 +2,7 @@
  * The upstream `twl bridge` fronts, as an `upstreams:` entry: built from the command after `--`,
  * or a configured entry named with --upstream; --sharing and --timeout override either.
  */
-import { upstreamConfigSchema, upstreamNamePattern, type UpstreamConfig, type UpstreamConfigInput } from '../upstream/config.js';
+import { flagPairs, upstreamConfigSchema, upstreamNamePattern, type UpstreamConfig, type UpstreamConfigInput } from '../upstream/config.js';
 import { TwlError } from '../runtime/errors.js';
 
 export interface BridgeFlags {
@@ -16,20 +16,6 @@ export interface BridgeFlags {
   /** NAME=VALUE pairs for the child's environment (a value may be ${env:NAME}). */
   env?: string[];
   cwd?: string;
-}
-
-const ENV_PAIR = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
-
-/** `--env NAME=VALUE` pairs as an env record; a malformed one names itself and the fix. */
-export function envPairs(pairs: string[] = []): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const m = ENV_PAIR.exec(pair);
-    // The value is never echoed: it may be a secret.
-    if (!m) throw new TwlError('TWL_INPUT_INVALID', `--env ${JSON.stringify(pair.split('=')[0]!.slice(0, 40))}… is not NAME=VALUE (a name of letters, digits and _, not starting with a digit).`, { actions: ['Write it as --env NAME=VALUE, or --env NAME=${env:OTHER} to pass one of your variables.'] });
-    env[m[1]!] = m[2]!;
-  }
-  return env;
 }
 
 /** Validates an entry with the `upstreams:` schema; a problem names the flag to fix. */
@@ -79,7 +65,7 @@ export function bridgeEntry(flags: BridgeFlags, command: string[], configured: U
     transport: 'stdio',
     command: program!,
     args,
-    env: envPairs(flags.env),
+    env: flagPairs(flags.env, '--env'),
     ...(flags.cwd ? { cwd: flags.cwd } : {}),
     // Whoever runs the bridge chose to expose this server: its tools need no per-call approval
     // (nobody could answer one over HTTP); keys and roles still decide who may call what.

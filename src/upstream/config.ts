@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
 import { durationSetting } from '../runtime/duration-setting.js';
+import { TwlError } from '../runtime/errors.js';
 
 const duration = durationSetting;
 
@@ -18,6 +19,29 @@ const toolGlob = z.string().min(1).max(128);
 const toolName = z.string().min(1).max(128);
 
 export const upstreamNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
+/** Names an upstream's environment and headers may have. */
+export const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const headerNamePattern = /^[A-Za-z0-9-]+$/;
+
+/**
+ * `NAME=VALUE` pairs of a repeated flag (`--env`; `--header` also takes `Name: value`), each name
+ * once. A malformed pair is named by the flag and, at most, by the name before its separator:
+ * never by anything after it, nor by a pair with no separator at all (either may be a secret).
+ */
+export function flagPairs(values: string[] | undefined, flag: '--env' | '--header'): Record<string, string> {
+  const [separator, names] = flag === '--env' ? [/=/, envNamePattern] : [/=|:\s*/, headerNamePattern];
+  const fix = { actions: [`Write it as ${flag} NAME=VALUE, or ${flag} NAME='\${env:VARIABLE}' to read the value from twl's environment when the upstream starts.`] };
+  const out = new Map<string, string>();
+  for (const raw of values ?? []) {
+    const match = separator.exec(raw);
+    if (!match) throw new TwlError('TWL_INPUT_INVALID', `A ${flag} value has no "=": it is not NAME=VALUE (it is not shown: it may be a secret).`, fix);
+    const name = raw.slice(0, match.index).trim();
+    if (!names.test(name)) throw new TwlError('TWL_INPUT_INVALID', `${flag} ${JSON.stringify(name.slice(0, 40))} is not NAME=VALUE: ${flag === '--env' ? 'a name is letters, digits and _, not starting with a digit' : 'a header name is letters, digits and -'}.`, fix);
+    if (out.has(name)) throw new TwlError('TWL_INPUT_INVALID', `${flag} ${name} is given twice.`);
+    out.set(name, raw.slice(match.index + match[0].length));
+  }
+  return Object.fromEntries(out);
+}
 
 export const upstreamConfigSchema = z
   .object({
@@ -25,7 +49,7 @@ export const upstreamConfigSchema = z
     transport: z.enum(['stdio', 'http']).describe('stdio: twl starts the server as a child process; http: twl connects to a Streamable HTTP server.'),
     command: z.string().min(1).optional().describe('stdio: the program (looked up in PATH, never through a shell).'),
     args: z.array(z.string()).default([]).describe('stdio: its arguments.'),
-    env: namedValues(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (letters, digits, _)').describe('stdio: environment of the child besides PATH, HOME, LANG, TERM, USER (twl\'s own environment is not passed). Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
+    env: namedValues(envNamePattern, 'an environment variable name (letters, digits, _)').describe('stdio: environment of the child besides PATH, HOME, LANG, TERM, USER (twl\'s own environment is not passed). Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
     cwd: z.string().optional().describe('stdio: working directory of the child.'),
     url: z
       .string()
@@ -38,7 +62,7 @@ export const upstreamConfigSchema = z
       }, 'expected an http:// or https:// URL')
       .optional()
       .describe('http: the server\'s MCP endpoint.'),
-    headers: namedValues(/^[A-Za-z0-9-]+$/, 'an HTTP header name (letters, digits, -)').describe('http: headers sent with every request. Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
+    headers: namedValues(headerNamePattern, 'an HTTP header name (letters, digits, -)').describe('http: headers sent with every request. Values may be ${env:NAME} or encrypted (twl:enc:v1:…).'),
     sharing: z.enum(['shared', 'pool', 'isolated']).default('shared').describe('shared: one child for every call; pool: min..max children, least-in-flight routing; isolated: one child per downstream session.'),
     pool: z
       .object({ min: z.number().int().min(0).max(64).default(1), max: z.number().int().min(1).max(64).default(4) })

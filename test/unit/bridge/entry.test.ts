@@ -1,7 +1,8 @@
 // The upstream `twl bridge` fronts: built from the command after --, or a configured entry
 // (--upstream), with the flags' overrides; every bad input names the flag and the fix.
 import { describe, expect, it } from 'vitest';
-import { bridgeEntry, envPairs } from '../../../src/bridge/entry.js';
+import { bridgeEntry } from '../../../src/bridge/entry.js';
+import { flagPairs } from '../../../src/upstream/config.js';
 import { upstreamConfigSchema } from '../../../src/upstream/config.js';
 
 const configured = [upstreamConfigSchema.parse({ name: 'docs', transport: 'http', url: 'https://docs.example/mcp', timeout: '10s' }), upstreamConfigSchema.parse({ name: 'ev', transport: 'stdio', command: 'npx', args: ['-y', 'x'] })];
@@ -32,12 +33,24 @@ describe('bridgeEntry', () => {
   });
 });
 
-describe('--env pairs', () => {
-  it.each(['NOEQUALS', '=value', '1ABC=x', 'A B=x', 'A-B=x'])('refuses %j without echoing a value', (pair) => {
-    expect(() => envPairs([pair])).toThrow(/is not NAME=VALUE/);
+describe('--env and --header pairs', () => {
+  it.each(['NOEQUALS', '=value', '1ABC=x', 'A B=x', 'A-B=x'])('refuses %j', (pair) => {
+    expect(() => flagPairs([pair], '--env')).toThrow(/is not NAME=VALUE/);
   });
 
-  it('never puts the value of a malformed pair in the message', () => {
-    expect(() => envPairs(['bad name=s3cret-value'])).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }));
+  it.each([
+    ['--env', 'bad name=s3cret-value'],
+    ['--env', 's3cret-value'],
+    ['--env', 'PASSWORD'.padEnd(60, 's3cret')],
+    ['--header', 'Bearer s3cret-value'],
+    ['--header', 'Auth/orization: s3cret-value'],
+  ] as const)('never shows a secret of a malformed %s pair', (flag, pair) => {
+    expect(() => flagPairs([pair], flag)).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }));
+  });
+
+  it('keeps names exactly, refuses one given twice, and takes header pairs either way', () => {
+    expect(flagPairs(['__proto__=x', 'A=b=c'], '--env')).toEqual(Object.fromEntries([['__proto__', 'x'], ['A', 'b=c']]));
+    expect(() => flagPairs(['A=1', 'A=2'], '--env')).toThrow(/given twice/);
+    expect(flagPairs(['Authorization: Bearer t', 'X-Key=v'], '--header')).toEqual({ Authorization: 'Bearer t', 'X-Key': 'v' });
   });
 });
