@@ -246,6 +246,7 @@ export class Catalog implements ToolCatalog {
         timeoutMs: options.timeoutMs,
         priority: options.priority,
         sessionKey: options.sessionKey,
+        onRequest: options.onRequest,
         progress: options.progress && ((p) => options.progress!({ message: p.message ?? `${entry.name}: ${p.progress}${p.total ? `/${p.total}` : ''}`, done: p.progress, total: p.total, status: 'running' })),
       });
       ok = !result.isError;
