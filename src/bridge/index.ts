@@ -86,7 +86,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         return { status: upstreamHealth(s), dependencies: { upstream: upstreamDependency(s) } };
       },
       mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated),
-      callTool: directCalls(catalog, isolated, runtime.logger),
+      // isolated: every call takes the SDK path, whose session can carry the upstream's elicitation and sampling to the client.
+      ...(isolated ? {} : { callTool: directCalls(catalog, isolated, runtime.logger) }),
     },
   });
   return {

@@ -76,3 +76,30 @@ export function bridgeSections(status: () => UpstreamStatus, catalog: BridgeCata
     };
   };
 }
+
+/** One upstream in `twl serve`'s /mcp/status `upstreams` section: its state as it reports it (no configuration, so no secret). */
+export function upstreamSection(s: UpstreamStatus): Record<string, unknown> {
+  return {
+    name: s.name,
+    transport: s.transport,
+    sharing: s.sharing,
+    state: s.state,
+    ...(s.reason ? { reason: s.reason } : {}),
+    health: upstreamHealth(s),
+    children: s.children.map((c) => ({ state: c.state, in_flight: c.inFlight, ...(c.pid ? { pid: c.pid } : {}) })),
+    restarts: s.restarts,
+    queue: s.queue,
+    breaker: s.breaker,
+    cache: s.cache,
+  };
+}
+
+/**
+ * One upstream among `twl serve`'s /health dependencies, in the health check's shape. Its target
+ * is the transport, never the command or URL (either may carry a secret).
+ */
+export function upstreamHealthEntry(s: UpstreamStatus): { name: string; kind: string; target: string; status: DependencyStatus; latencyMs: null; detail: string } {
+  const status = upstreamHealth(s);
+  const detail = `${s.state}, breaker ${s.breaker}, ${s.children.length} child${s.children.length === 1 ? '' : 'ren'}, ${s.restarts} restart${s.restarts === 1 ? '' : 's'}${s.reason && status !== 'ok' ? `: ${s.reason}` : ''}`;
+  return { name: `upstream:${s.name}`, kind: 'upstream', target: `${s.transport} (${s.sharing})`, status, latencyMs: null, detail };
+}

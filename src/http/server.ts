@@ -17,6 +17,8 @@ import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows, roleRefusal } from './roles.js';
+import { upstreamHealthEntry, upstreamSection } from '../bridge/status.js';
+import type { UpstreamStatus } from '../upstream/types.js';
 import { StatusTracker, type StatusSections } from './status.js';
 
 export interface HttpOptions {
@@ -30,6 +32,8 @@ export interface HttpOptions {
   allowedHosts?: string[];
   /** What a server built on this one (`twl bridge`) adds or answers differently. */
   extension?: HttpExtension;
+  /** The configured upstreams' states (`twl serve`): an `upstreams` section in /mcp/status and dependencies in /health. */
+  upstreams?: () => Promise<UpstreamStatus[]>;
 }
 
 /** What a route of an extension gets: the checked caller and the server's own body and answer helpers. */
@@ -192,6 +196,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     import('../mcp/change-feed.js'),
   ]);
   const { runtime, catalog, version } = options;
+  // The upstreams' states; none when they cannot be opened (the store is down: /health says so already).
+  const upstreamStatuses = () => options.upstreams?.().catch(() => []) ?? Promise.resolve([]);
   const cfg = runtime.config.http;
   const bodyLimit = cfg.bodyLimit;
   const allowed = new Set([...loopbackNames, ...cfg.allowedHosts, ...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
@@ -540,14 +546,21 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         const op = await catalog.op('monitoring_health_check');
         const report = op ? ((await invoke(op, runtime, {})) as { status: string }) : { status: 'ok' };
         const limiterError = (limiter as { lastError?: unknown }).lastError;
-        const status = limiterError && report.status === 'ok' ? 'degraded' : report.status;
-        return json(res, status === 'down' ? 503 : 200, { ...report, status, ...(limiterError ? { rateLimiter: `Redis failed; limits are per process: ${String((limiterError as Error).message ?? limiterError)}` } : {}), uptimeSeconds: Math.round((Date.now() - started) / 1000) });
+        // An upstream refusing calls (crash-loop, breaker open) degrades twl, never fails it: twl's own tools still answer.
+        const upstreams = (await upstreamStatuses()).map(upstreamHealthEntry);
+        const upstreamDown = upstreams.some((u) => u.status === 'down');
+        const dependencies = [...((report as { dependencies?: unknown[] }).dependencies ?? []), ...upstreams];
+        const status = (limiterError || upstreamDown) && report.status === 'ok' ? 'degraded' : report.status;
+        return json(res, status === 'down' ? 503 : 200, { ...report, status, dependencies, ...(limiterError ? { rateLimiter: `Redis failed; limits are per process: ${String((limiterError as Error).message ?? limiterError)}` } : {}), uptimeSeconds: Math.round((Date.now() - started) / 1000) });
       }
       if (url.pathname === '/metrics') {
         res.writeHead(200, { 'content-type': registry.contentType });
         return res.end(await registry.metrics());
       }
-      if (url.pathname === '/mcp/status') return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: served.length });
+      if (url.pathname === '/mcp/status') {
+        const upstreams = (await upstreamStatuses()).map(upstreamSection);
+        return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: served.length, ...(upstreams.length ? { upstreams } : {}) });
+      }
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role }), version));
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
       if (options.extension?.route) {

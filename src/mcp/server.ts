@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { errorBody } from '../cli/base.js';
 import type { AnyOp, Role } from '../ops/op.js';
 import type { Catalog } from '../tools/catalog.js';
-import type { CatalogTool } from '../tools/types.js';
+import type { CallOptions, CatalogTool } from '../tools/types.js';
 import type { Progress, Runtime } from '../runtime/context.js';
 import { mcpCalls } from '../runtime/metrics.js';
 import { registerPrompts } from './prompts.js';
@@ -122,6 +122,22 @@ function clientModel(server: McpServer, ctx: ServerContext, era: Era, runtime: R
   return new SamplingLlm(ctx, Boolean(sampling.tools), server.server.getClientVersion()?.name ?? 'client', runtime.config.llm.timeout);
 }
 
+/**
+ * An upstream's own requests during a call (upstreams shared `isolated` only, see
+ * docs/upstreams.md), forwarded to this 2025 session's client when it declared the capability;
+ * otherwise the upstream gets an error saying it is not available. 2026-07-28 requests have no
+ * channel back to the client mid-call, so they forward nothing.
+ */
+function clientRequests(server: McpServer, ctx: ServerContext, era: Era): CallOptions['onRequest'] {
+  if (era !== 'legacy') return undefined;
+  return async ({ method, params, signal }) => {
+    const declared = server.server.getClientCapabilities();
+    if (method === 'elicitation/create' && declared?.elicitation) return (await ctx.mcpReq.elicitInput(params as never, { signal })) as Record<string, unknown>;
+    if (method === 'sampling/createMessage' && declared?.sampling) return (await ctx.mcpReq.requestSampling(params as never, { signal })) as Record<string, unknown>;
+    throw new Error(`${method} is not available: the downstream client did not declare ${method.split('/')[0]}`);
+  };
+}
+
 /** Who calls over MCP: the authenticated principal over HTTP, else the client's name (stdio). */
 const mcpActor = (server: McpServer, ctx: ServerContext): string => `mcp:${ctx.http?.authInfo?.clientId ?? server.server.getClientVersion()?.name ?? 'client'}`;
 
@@ -194,6 +210,7 @@ export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], run
           progress: progressNotifier(ctx),
           llm: clientModel(server, ctx, era, runtime),
           sessionKey: ctx.sessionId,
+          onRequest: clientRequests(server, ctx, era),
         });
         const asked = approvals.request();
         if (asked) return asked;

@@ -8,7 +8,7 @@ import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
 import type { CallOptions, CatalogTool, ContentBlock, ListOptions, ToolCatalog, ToolResult, ToolSource } from './types.js';
-import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike } from '../upstream/types.js';
+import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike, UpstreamStatus } from '../upstream/types.js';
 
 /** One tool and how to run it. Schemas are built on first need: a call by name does not pay for every tool's. */
 interface Entry {
@@ -88,6 +88,11 @@ export class Catalog implements ToolCatalog {
   private twl(): Promise<Map<string, Entry>> {
     this.twlP ??= this.options.ops().then((ops) => new Map([...ops.values()].map((op) => [op.mcpName, opEntry(op)])));
     return this.twlP;
+  }
+
+  /** Each configured upstream's state as it reports it (opens the set; children start on first call). */
+  async upstreamStatuses(): Promise<UpstreamStatus[]> {
+    return ((await this.upstreamSet())?.all() ?? []).map((u) => u.status());
   }
 
   private upstreamSet(): Promise<UpstreamSetLike | undefined> {
@@ -241,6 +246,7 @@ export class Catalog implements ToolCatalog {
         timeoutMs: options.timeoutMs,
         priority: options.priority,
         sessionKey: options.sessionKey,
+        onRequest: options.onRequest,
         progress: options.progress && ((p) => options.progress!({ message: p.message ?? `${entry.name}: ${p.progress}${p.total ? `/${p.total}` : ''}`, done: p.progress, total: p.total, status: 'running' })),
       });
       ok = !result.isError;

@@ -5,6 +5,7 @@
 import type { OpAnnotations, Role } from '../ops/op.js';
 import type { Face, Progress } from '../runtime/context.js';
 import type { Llm } from '../runtime/llm.js';
+import type { UpstreamCallOptions } from '../upstream/types.js';
 
 export type ToolSource = 'twl' | `upstream:${string}`;
 
@@ -57,6 +58,8 @@ export interface CallOptions {
   priority?: number;
   /** The downstream session, for upstreams shared `isolated` (one child per session). */
   sessionKey?: string;
+  /** isolated upstreams: answers the upstream's own requests (elicitation, sampling) during the call, usually from the downstream client. */
+  onRequest?: UpstreamCallOptions['onRequest'];
 }
 
 export interface ListOptions {

@@ -191,6 +191,35 @@ describe('upstream tools through the catalog (server-everything as a real child)
         ['ev_toggle-simulated-logging', 'refused', 'refused'],
       ]);
     });
+
+    it('/mcp/status shows the upstream ready after a call, /health lists it as a dependency, and neither shows its env secret', async () => {
+      const echo = await post(`${base}/api/tools/ev_echo`, { message: 'before status' }, 'viewer');
+      expect(echo.status).toBe(200);
+      const get = async (route: string) => {
+        const res = await fetch(`${base}${route}`, { headers: { authorization: `Bearer ${keys.viewer}` } });
+        const text = await res.text();
+        outputs.push(text);
+        expect(text).not.toContain(SECRET);
+        expect(text).not.toContain('EV_PLAIN_VALUE');
+        return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+      };
+      const status = await get('/mcp/status');
+      expect(status.status).toBe(200);
+      const upstreams = status.body.upstreams as Array<Record<string, unknown>>;
+      expect(upstreams).toHaveLength(1);
+      expect(upstreams[0]).toMatchObject({ name: 'ev', transport: 'stdio', sharing: 'shared', state: 'ready', health: 'ok', restarts: 0, breaker: 'closed', queue: { waiting: 0, running: 0 } });
+      expect(upstreams[0]!.children).toEqual([expect.objectContaining({ state: 'ready', in_flight: 0, pid: expect.any(Number) })]);
+      expect(upstreams[0]!.cache).toMatchObject({ misses: expect.any(Number), entries: expect.any(Number) });
+      expect(Object.keys(upstreams[0]!)).not.toContain('env');
+      // twl's own sections stay: the ticket queue and twl's cache.
+      expect(status.body.queue).toHaveProperty('by_priority');
+      const health = await get('/health');
+      expect(health.status).toBe(200);
+      const deps = health.body.dependencies as Array<{ name: string; kind: string; status: string; detail: string }>;
+      expect(deps.find((d) => d.name === 'upstream:ev')).toMatchObject({ kind: 'upstream', target: 'stdio (shared)', status: 'ok' });
+      expect(deps.find((d) => d.name === 'upstream:ev')!.detail).toMatch(/^ready, breaker closed, 1 child/);
+      expect(deps.some((d) => d.kind !== 'upstream')).toBe(true);
+    });
   });
 
   it('a recognisable secret never shows: upstream list, config show, logs, errors, the stored row', async () => {
