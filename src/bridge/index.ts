@@ -17,7 +17,8 @@ import { directCalls } from './direct.js';
 import { forwardExtras } from './forward.js';
 import { restFace } from './rest.js';
 import { RestSessions } from './sessions.js';
-import { bridgeSections, upstreamDependency, upstreamHealth } from './status.js';
+import { upstreamDependency, upstreamHealth } from '../upstream/health.js';
+import { bridgeSections } from './status.js';
 import { BridgeCatalog, PROBE_SESSION } from './tools.js';
 
 export interface BridgeOptions {

@@ -17,7 +17,7 @@ import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows, roleRefusal } from './roles.js';
-import { upstreamHealthEntry, upstreamSection } from '../bridge/status.js';
+import { upstreamHealthEntry, upstreamSection } from '../upstream/health.js';
 import type { UpstreamStatus } from '../upstream/types.js';
 import { StatusTracker, type StatusSections } from './status.js';
 
