@@ -168,6 +168,22 @@ describe('backups of the embedded store', () => {
       await expect(invoke(verifyOp, rt, { id: '../etc' })).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID' });
     });
   });
+
+  it("backs up a store that holds the job queue's schema, leaving that schema out and saying so", async () => {
+    await withRuntime(home, config, async (rt) => {
+      // pg-boss's own schema and one queue's table, as `twl task`/`twl worker` leave them in the store.
+      const { getConstructionPlans } = await import('pg-boss');
+      const store = await rt.store();
+      await store.exec(getConstructionPlans('pgboss'));
+      await store.query(`SELECT pgboss.create_queue('twl-tasks', '{"policy":"standard"}'::jsonb)`);
+      const warnings: string[] = [];
+      const created = await invoke(createOp, rt, {}, { warn: (m) => warnings.push(m) });
+      expect(Object.keys(created.tables).filter((t) => t.startsWith('pgboss.'))).toEqual([]);
+      expect(created.tables).toMatchObject({ 'public.twl_tickets': expect.any(Number) });
+      expect(warnings).toEqual([expect.stringMatching(/job queue \(schema pgboss\) is not in embedded backups/)]);
+      expect((await invoke(verifyOp, rt, { id: created.id })).tables.every((t: { ok: boolean }) => t.ok)).toBe(true);
+    });
+  });
 });
 
 describe.skipIf(!hasPostgres)('backups of a PostgreSQL target', () => {

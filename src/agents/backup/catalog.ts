@@ -3,25 +3,29 @@ export interface Querier {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
 }
 
-/** Schemas that belong to PostgreSQL itself, never to the data. */
-const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`;
+/**
+ * Schemas that belong to PostgreSQL itself, never to the data, and those the caller leaves out
+ * (the job queue's, whose tables its own library makes: bound as $1).
+ */
+const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> ALL($1::text[])`;
 
 /** The tables holding data (ordinary and partitioned), as quoted `schema.table` and a readable name. */
-export async function userTables(q: Querier): Promise<Array<{ name: string; quoted: string }>> {
+export async function userTables(q: Querier, skipSchemas: string[] = []): Promise<Array<{ name: string; quoted: string }>> {
   const { rows } = await q.query<{ name: string; quoted: string }>(
     `SELECT n.nspname || '.' || c.relname AS name, format('%I.%I', n.nspname, c.relname) AS quoted
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND ${userSchemas}
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
       ORDER BY 1`,
+    [skipSchemas],
   );
   return rows;
 }
 
 /** Exact row counts per table (`schema.table` → rows), in name order. */
-export async function rowCounts(q: Querier): Promise<Record<string, number>> {
+export async function rowCounts(q: Querier, skipSchemas: string[] = []): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const t of await userTables(q)) {
+  for (const t of await userTables(q, skipSchemas)) {
     const { rows } = await q.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${t.quoted}`);
     counts[t.name] = Number(rows[0]?.n ?? 0);
   }
@@ -33,7 +37,7 @@ export async function rowCounts(q: Querier): Promise<Record<string, number>> {
  * columns with their types, functions and triggers. Two databases with the same lines have
  * the same schema, as far as a logical copy of the data is concerned.
  */
-export async function schemaFingerprint(q: Querier): Promise<string[]> {
+export async function schemaFingerprint(q: Querier, skipSchemas: string[] = []): Promise<string[]> {
   const { rows } = await q.query<{ line: string }>(
     `SELECT line FROM (
        SELECT 'relation ' || c.relkind::text || ' ' || n.nspname || '.' || c.relname AS line
@@ -53,6 +57,7 @@ export async function schemaFingerprint(q: Querier): Promise<string[]> {
          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE NOT t.tgisinternal AND ${userSchemas}
      ) s ORDER BY line`,
+    [skipSchemas],
   );
   return rows.map((r) => r.line);
 }

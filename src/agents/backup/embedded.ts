@@ -58,7 +58,7 @@ async function applySchema(copy: ScratchPglite, source: Queryable): Promise<numb
 const CHUNK = 2000;
 
 /** Copies every table's rows and every sequence's position from the source transaction into the copy. */
-async function copyData(copy: ScratchPglite, source: Queryable): Promise<void> {
+async function copyData(copy: ScratchPglite, source: Queryable, skipSchemas: string[]): Promise<void> {
   const tables = await userTables(copy);
   // The migrations seed some rows: the copy holds exactly the source's.
   if (tables.length) await copy.exec(`TRUNCATE ${tables.map((t) => t.quoted).join(', ')}`);
@@ -78,19 +78,26 @@ async function copyData(copy: ScratchPglite, source: Queryable): Promise<void> {
   }
   await copy.exec("SET session_replication_role = 'origin'");
   const sequences = await source.query<{ quoted: string; last: string }>(
-    "SELECT format('%I.%I', schemaname, sequencename) AS quoted, last_value::text AS last FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname NOT IN ('pg_catalog', 'information_schema')",
+    "SELECT format('%I.%I', schemaname, sequencename) AS quoted, last_value::text AS last FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname <> ALL($1::text[])",
+    [skipSchemas],
   );
   for (const s of sequences.rows) await copy.query('SELECT setval($1::regclass, $2::bigint, true)', [s.quoted, s.last]);
 }
 
 export interface EmbeddedDump {
   tables: Record<string, number>;
+  /** Schemas of the store left out of the copy (the job queue's), when the store has them. */
+  skipped: string[];
   serverVersion: string | null;
   migrations: number[];
 }
 
-/** Dumps the embedded store, read through `store`, into `file` (see the comment at the top). */
-export async function dumpEmbedded(store: Store, file: string, logger: Logger, signal?: AbortSignal): Promise<EmbeddedDump> {
+/**
+ * Dumps the embedded store, read through `store`, into `file` (see the comment at the top).
+ * `skipSchemas` are left out: the job queue's schema, whose tables pg-boss makes (per queue, as
+ * they are created), so twl's migrations cannot rebuild them in the copy.
+ */
+export async function dumpEmbedded(store: Store, file: string, logger: Logger, signal?: AbortSignal, skipSchemas: string[] = []): Promise<EmbeddedDump> {
   const copy = await ScratchPglite.start(logger, { signal });
   try {
     const snapshot = await store.transaction(
@@ -98,7 +105,7 @@ export async function dumpEmbedded(store: Store, file: string, logger: Logger, s
         await tx.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
         const serverVersion = (await tx.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? null;
         const applied = await applySchema(copy, tx);
-        const { onlyA, onlyB } = diffLines(await schemaFingerprint(tx), await schemaFingerprint(copy));
+        const { onlyA, onlyB } = diffLines(await schemaFingerprint(tx, skipSchemas), await schemaFingerprint(copy, skipSchemas));
         if (onlyA.length || onlyB.length) {
           const list = (lines: string[]) => lines.slice(0, 8).join('; ') + (lines.length > 8 ? `; and ${lines.length - 8} more` : '');
           throw new TwlError(
@@ -106,9 +113,10 @@ export async function dumpEmbedded(store: Store, file: string, logger: Logger, s
             `The embedded store's schema is not the one twl's migrations make, so a copy would be incomplete.${onlyA.length ? ` Only in the store: ${list(onlyA)}.` : ''}${onlyB.length ? ` Missing from the store: ${list(onlyB)}.` : ''}`,
           );
         }
-        const tables = await rowCounts(tx);
-        await copyData(copy, tx);
-        return { tables, serverVersion, migrations: applied };
+        const tables = await rowCounts(tx, skipSchemas);
+        await copyData(copy, tx, skipSchemas);
+        const present = await tx.query<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY 1', [skipSchemas]);
+        return { tables, serverVersion, migrations: applied, skipped: present.rows.map((r) => r.nspname) };
       },
       { readOnly: true, signal },
     );

@@ -91,8 +91,9 @@ export async function createBackup(ctx: OpContext, target: string | undefined): 
       ctx.progress({ message: 'Copying the embedded store in one snapshot, then pg_dump (PGlite)', status: 'running' });
       const { store, close } = await embeddedStoreFor(ctx);
       try {
-        const r = await dumpEmbedded(store, path.join(partial, dumpName), ctx.logger, ctx.signal);
+        const r = await dumpEmbedded(store, path.join(partial, dumpName), ctx.logger, ctx.signal, [ctx.config.tasks.schema]);
         tables = r.tables;
+        if (r.skipped.length) ctx.warn(`The job queue (schema ${r.skipped.join(', ')}) is not in embedded backups: twl's tasks and their executions are, but after a restore, re-run or re-create the tasks that were queued or scheduled (twl task list).`);
         dump = { tool: 'PGlite pg_dump (@electric-sql/pglite-tools)', format: 'pglite-sql', serverVersion: r.serverVersion };
       } finally {
         await close();
