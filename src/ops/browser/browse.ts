@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { localPath } from '../schemas.js';
 import { browse } from '../../agents/browser/browse.js';
 import { defineOp } from '../op.js';
 
@@ -13,7 +14,7 @@ export default defineOp({
   input: z.object({
     url: z.string().min(1).describe('http:// or https:// URL.'),
     text: z.boolean().default(true).describe('Extract the readable text.'),
-    screenshot: z.string().optional().describe('Save a PNG of the page to this path (needs browser.chromium).'),
+    screenshot: localPath().optional().describe('Save a PNG of the page to this path (needs browser.chromium).'),
   }),
   output: z.object({
     url: z.string(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { localPath } from '../schemas.js';
 import { defineOp } from '../op.js';
 import { pathInput, reportOutput } from './schemas.js';
 
@@ -14,7 +15,7 @@ export default defineOp({
     .object({
       path: pathInput.optional().describe('A file or directory to review.'),
       code: z.string().max(1_048_576).optional().describe('Source code to review instead of a path.'),
-      filename: z.string().min(1).max(255).default('stdin.ts').describe('With code: its file name, which sets the language (.ts, .js, .tsx, .py, …).'),
+      filename: localPath().min(1).max(255).default('stdin.ts').describe('With code: its file name, which sets the language (.ts, .js, .tsx, .py, …).'),
       max_findings: z.number().int().min(1).max(10_000).default(500).describe('Return at most this many findings, the most severe first (truncated says when more exist).'),
       llm: z.boolean().default(true).describe('Add an LLM review when an LLM is configured.'),
     })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { localPath } from '../schemas.js';
 import { findingSources, severities } from '../../agents/code-review/rules.js';
 
 export const findingOutput = z.object({
@@ -26,4 +27,4 @@ export const reportOutput = {
   notes: z.array(z.string()).describe('What was skipped or unavailable, and why.'),
 };
 
-export const pathInput = z.string().min(1, 'expected a file or directory path').max(4096);
+export const pathInput = localPath().min(1, 'expected a file or directory path').max(4096);

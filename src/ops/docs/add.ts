@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { localPath } from '../schemas.js';
 import { addDocs } from '../../docs/ingest.js';
 import { defineOp } from '../op.js';
 import { indexReport } from './schemas.js';
@@ -11,7 +12,7 @@ export default defineOp({
     'Indexes documentation as one library version: a local folder or file (Markdown, MDX, HTML, text, reStructuredText), an installed npm package (npm:NAME, read from node_modules, offline), a local git repository at a ref (git:PATH@REF, read with git, the working tree untouched), or an http(s) site (crawled on its origin: robots.txt, sitemap.xml, llms.txt, depth and globs, a rate limit). ' +
     'All or nothing: a failure leaves the version indexed before searchable. Adding a version again re-reads only what changed.',
   input: z.object({
-    source: z.string().min(1).max(2000).describe('A folder or file path, npm:PACKAGE, git:PATH@REF, or an http(s):// URL.'),
+    source: localPath().min(1).max(2000).describe('A folder or file path, npm:PACKAGE, git:PATH@REF, or an http(s):// URL.'),
     name: z.string().min(1).max(200).optional().describe('The library name (default: the package name, the site\'s host, or the folder\'s name).'),
     version: z.string().min(1).max(100).regex(/^[\w.+-]+$/, 'letters, digits, . + - and _').optional().describe('The version label (default: the package\'s version, the git ref, else "latest").'),
     depth: z.number().int().min(0).max(20).optional().describe('Sites: links followed from the start page (default docs.crawl.depth).'),
