@@ -120,7 +120,7 @@ export class Runtime {
   /** twl's own store (no name, or `store`), or one of database.targets. */
   target(name?: string): Promise<{ name: string; store: Store }> {
     if (name === undefined || name === 'store') return this.store().then((store) => ({ name: 'store', store }));
-    const target = this.config.database.targets[name];
+    const target = Object.hasOwn(this.config.database.targets, name) ? this.config.database.targets[name] : undefined;
     if (!target) {
       const known = Object.keys(this.config.database.targets);
       throw new TwlError('TWL_TARGET_UNKNOWN', `Unknown database target "${name}". ${known.length ? `Configured targets: ${known.join(', ')} (or "store" for twl's own store).` : 'No database.targets are configured; only "store" (twl\'s own store) is available.'}`);

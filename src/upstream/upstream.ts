@@ -239,7 +239,7 @@ export class UpstreamConnection implements Upstream {
 
   /** Calls writing the same entity (the configured argument's value) run one at a time, in arrival order. */
   private async entityLocked<T>(tool: string, args: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
-    const arg = this.config.entityKey[tool];
+    const arg = Object.hasOwn(this.config.entityKey, tool) ? this.config.entityKey[tool] : undefined;
     if (!arg || args[arg] === undefined) return fn();
     const lockKey = `${arg}\0${JSON.stringify(args[arg])}`;
     const previous = this.entityLocks.get(lockKey) ?? Promise.resolve();
@@ -254,7 +254,7 @@ export class UpstreamConnection implements Upstream {
 
   /** The queue, the deadline, retries and the breaker around one call to a child. */
   private async send(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions, idempotent: boolean): Promise<CallToolResult> {
-    const timeout = options.timeoutMs ?? this.config.toolTimeouts[tool] ?? this.config.timeout;
+    const timeout = options.timeoutMs ?? (Object.hasOwn(this.config.toolTimeouts, tool) ? this.config.toolTimeouts[tool] : undefined) ?? this.config.timeout;
     if (this.queue.size >= this.config.queue.max) {
       throw new TwlError('TWL_UPSTREAM_QUEUE_FULL', `upstream ${this.name}: ${this.queue.size} calls are already waiting (queue.max ${this.config.queue.max}); refused ${tool}.`);
     }

@@ -116,6 +116,10 @@ describe('database targets', () => {
       const h = await invoke(healthOp, runtime, { target: 'main' });
       expect(h.reachable).toBe(true);
       await expect(invoke(queryOp, runtime, { sql: 'select 1', target: 'nope' })).rejects.toMatchObject({ code: 'TWL_TARGET_UNKNOWN', message: expect.stringMatching(/Configured targets: main/) });
+      // Names of Object.prototype's members are unknown targets like any other, not a crash.
+      for (const target of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        await expect(invoke(describeOp, runtime, { table: 'x', target })).rejects.toMatchObject({ code: 'TWL_TARGET_UNKNOWN' });
+      }
     } finally {
       await runtime.close();
       cleanup();

@@ -36,7 +36,7 @@ export function resolveSource(ctx: OpContext, target: string | undefined): Backu
     const url = ctx.config.database.url;
     return url ? { kind: 'postgres', target: name, url } : { kind: 'embedded', target: name };
   }
-  const entry = ctx.config.database.targets[name];
+  const entry = Object.hasOwn(ctx.config.database.targets, name) ? ctx.config.database.targets[name] : undefined;
   if (!entry) {
     const known = Object.keys(ctx.config.database.targets);
     throw new TwlError('TWL_TARGET_UNKNOWN', `Unknown database target "${name}". ${known.length ? `Configured targets: ${known.join(', ')} (or "store" for twl's own store).` : 'No database.targets are configured; only "store" (twl\'s own store) is available.'}`);
