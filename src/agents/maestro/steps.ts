@@ -32,7 +32,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
     if (result.isError) {
       status = 'failed';
       if (step.kind === 'check') finding = `${step.tool} answered with an error: ${errorText(result.content)}`;
-    } else finding = findings[step.tool]?.(output as Record<string, unknown>) ?? null;
+    } else finding = (Object.hasOwn(findings, step.tool) ? findings[step.tool]?.(output as Record<string, unknown>) : undefined) ?? null;
   } catch (err) {
     if (isTwlError(err) && err.code === 'TWL_TOOL_UNKNOWN') {
       status = 'skipped';
