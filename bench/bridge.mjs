@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REVISION, agent, http2026, httpCall, httpSession, httpStateless, newTally, pct, post, rssUnderLoad, slice, stdioClient, toolCall } from './mcp.mjs';
+import { REVISION, agent, http2026, httpCall, httpSession, httpStateless, measured, newTally, post, rssUnderLoad, slice, stdioClient, toolCall } from './mcp.mjs';
 
 const seconds = Number(process.env.TWL_BENCH_BRIDGE_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_BRIDGE_MEMORY_SECONDS ?? 60);
@@ -239,19 +239,7 @@ export async function bridge({ root, bin, node, json = false }) {
     rmSync(work, { recursive: true, force: true });
   }
 
-  const rows = cases.map(({ bridge: b, kind, name, concurrency, failure, tally }) => ({
-    bridge: b,
-    kind,
-    name,
-    concurrency,
-    perSecond: failure ? 0 : tally.latencies.length / (tally.ms / 1000),
-    p50: pct(tally.latencies, 0.5),
-    p99: pct(tally.latencies, 0.99),
-    calls: tally.latencies.length,
-    failed: tally.failed,
-    error: failure ?? tally.firstError,
-    failure,
-  }));
+  const rows = cases.map(({ bridge: b, kind, name, concurrency, failure, tally }) => ({ bridge: b, kind, name, concurrency, ...measured(tally, failure) }));
   const processes = all.map((b) => ({ bridge: b.label, during: during.get(b.label), afterLoad: leftAfterLoad.get(b.label), afterKill: leftAfterKill.get(b.label) }));
   const find = (b, kind, c) => rows.find((r) => r.bridge === b && r.kind === kind && r.concurrency === c);
   const goals = [];

@@ -28,6 +28,17 @@ export const REVISION = '2026-07-28';
 const TWL_TOOL = ['sentiment-analyzer_analyze_sentiment', { text: 'ok' }];
 const ECHO_TOOL = ['echo', { text: 'ok' }];
 
+/** A case's figures from its tally: calls per second, p50 and p99, counts, and why it failed if it did. */
+export const measured = (tally, failure) => ({
+  perSecond: failure ? 0 : tally.latencies.length / (tally.ms / 1000),
+  p50: pct(tally.latencies, 0.5),
+  p99: pct(tally.latencies, 0.99),
+  calls: tally.latencies.length,
+  failed: tally.failed,
+  error: failure ?? tally.firstError,
+  failure,
+});
+
 export const pct = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
@@ -313,20 +324,7 @@ export async function mcp({ root, bin, node, json = false }) {
     for (const home of homes) rmSync(home, { recursive: true, force: true });
   }
 
-  const rows = cases.map(({ transport, server, kind, name, concurrency, failure, tally }) => ({
-    transport,
-    server,
-    kind,
-    name,
-    concurrency,
-    perSecond: failure ? 0 : tally.latencies.length / (tally.ms / 1000),
-    p50: pct(tally.latencies, 0.5),
-    p99: pct(tally.latencies, 0.99),
-    calls: tally.latencies.length,
-    failed: tally.failed,
-    error: failure ?? tally.firstError,
-    failure,
-  }));
+  const rows = cases.map(({ transport, server, kind, name, concurrency, failure, tally }) => ({ transport, server, kind, name, concurrency, ...measured(tally, failure) }));
   const find = (server, kind, c) => rows.find((r) => r.server === server && r.kind === kind && r.concurrency === c);
   /** twl's calls/s over a baseline's, or undefined when either is missing or had failed calls. */
   const ratio = (row, server, kind) => {

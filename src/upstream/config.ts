@@ -150,20 +150,3 @@ export const upstreamsSchema = z
 
 export type UpstreamConfig = z.output<typeof upstreamConfigSchema>;
 export type UpstreamConfigInput = z.input<typeof upstreamConfigSchema>;
-
-/**
- * An upstream entry fit to print (`twl config show`, `twl upstream list`): every env and header
- * value hidden — an encrypted one shows its key id, a `${env:NAME}` reference stays (it names a
- * variable, not a secret), any literal value becomes `***`, whatever its name.
- */
-export function printableUpstream<T extends { env?: Record<string, string>; headers?: Record<string, string> }>(entry: T): T {
-  const hide = (values?: Record<string, string>) =>
-    values &&
-    Object.fromEntries(
-      Object.entries(values).map(([k, v]) => {
-        const envelope = /^twl:enc:v1:([0-9a-f]{16}):/.exec(v);
-        return [k, envelope ? `twl:enc:v1:${envelope[1]}:…` : /^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(v) ? v : '***'];
-      }),
-    );
-  return { ...entry, ...(entry.env ? { env: hide(entry.env) } : {}), ...(entry.headers ? { headers: hide(entry.headers) } : {}) };
-}
