@@ -146,12 +146,14 @@ async function claim(store: Store, agent: string, runId: number): Promise<boolea
     `UPDATE twl_agents a SET status = 'busy', run_id = $2, reason = $3
      WHERE a.name = $1
        AND (a.status = 'active' OR (a.status = 'busy' AND NOT EXISTS (
-             SELECT 1 FROM twl_agent_runs h WHERE h.id = a.run_id AND h.status = 'running' AND h.heartbeat_at > clock_timestamp() - make_interval(secs => $4))))
+             SELECT 1 FROM twl_agent_runs h WHERE h.id = a.run_id AND h.heartbeat_at > clock_timestamp() - make_interval(secs => $4))))
        AND NOT EXISTS (SELECT 1 FROM twl_agent_runs w WHERE w.agent = $1 AND w.status = 'waiting' AND w.id < $2 AND w.heartbeat_at > clock_timestamp() - make_interval(secs => $4))
      RETURNING name`,
     [agent, runId, `running run #${runId}`, STALE_S],
   );
   if (!rows.length) return false;
+  // (The holder counts by its heartbeat alone, whatever its row says: from its claim, while its row still says
+  // waiting, to its release, after its row says how it ended. Only a holder whose process died is taken over.)
   await store.query(
     `UPDATE twl_agent_runs SET status = 'lost', ended_at = clock_timestamp(), error = 'its process stopped answering while it held the agent' WHERE agent = $1 AND status = 'running' AND id <> $2`,
     [agent, runId],
@@ -204,15 +206,15 @@ async function runOne(runtime: Runtime, store: Store, name: string, prompt: stri
   ]);
   const runId = Number(rows[0]!.id);
   const line = (text: string) => options.line?.(`${'  '.repeat(depth)}[${name}] ${text}`);
-  let heartbeat: NodeJS.Timeout | undefined;
+  // Written while it waits or runs: a run whose process died stops holding its place.
+  const heartbeat = setInterval(() => void store.query('UPDATE twl_agent_runs SET heartbeat_at = clock_timestamp() WHERE id = $1', [runId]).catch(() => undefined), HEARTBEAT_MS);
+  heartbeat.unref();
   const finish = async (status: 'completed' | 'failed', output: string | null, error: string | null) => {
     clearInterval(heartbeat);
     await store.query('UPDATE twl_agent_runs SET status = $2, ended_at = clock_timestamp(), output = $3, error = $4 WHERE id = $1', [runId, status, output, error]);
   };
 
   // Wait for the agent: one run at a time, in the order the runs came.
-  heartbeat = setInterval(() => void store.query('UPDATE twl_agent_runs SET heartbeat_at = clock_timestamp() WHERE id = $1', [runId]).catch(() => undefined), HEARTBEAT_MS);
-  heartbeat.unref();
   let said = false;
   for (;;) {
     if (options.signal?.aborted) {
@@ -236,12 +238,12 @@ async function runOne(runtime: Runtime, store: Store, name: string, prompt: stri
   try {
     const output = mode === 'llm' ? await llmLoop(runtime, store, agent, llm!, prompt, options, runId, depth, line) : await declaredSteps(runtime, store, agent, prompt, options, runId, line);
     await finish('completed', output, null);
-    await transitionAgent(store, name, 'active', { from: ['busy'], reason: null, runId: null });
+    await transitionAgent(store, name, 'active', { from: ['busy'], holder: runId, reason: null, runId: null });
     line(`run #${runId} completed`);
   } catch (err) {
     const message = redactText(messageOf(err));
     await finish('failed', null, message);
-    await transitionAgent(store, name, 'error', { from: ['busy'], reason: `run #${runId} failed: ${message}`.slice(0, 2000), runId: null }).catch(() => undefined);
+    await transitionAgent(store, name, 'error', { from: ['busy'], holder: runId, reason: `run #${runId} failed: ${message}`.slice(0, 2000), runId: null }).catch(() => undefined);
     line(`run #${runId} failed: ${message}`);
     throw err;
   }

@@ -173,16 +173,24 @@ export async function agentAllowedFrom(q: Queryable, status: string): Promise<st
  * Moves an agent to `to` in one statement that checks the transition table (and `from`), or
  * fails with TWL_AGENT_STATE saying what the agent is and where it could go.
  */
-export async function transitionAgent(q: Queryable, name: string, to: AgentStatus, options: { reason?: string | null; from?: AgentStatus[]; runId?: number | null } = {}): Promise<Agent> {
+export async function transitionAgent(
+  q: Queryable,
+  name: string,
+  to: AgentStatus,
+  options: { reason?: string | null; from?: AgentStatus[]; runId?: number | null; holder?: number } = {},
+): Promise<Agent> {
   const { rows } = await q.query(
     `UPDATE twl_agents a SET status = $2, reason = $3, run_id = CASE WHEN $5::boolean THEN $6::bigint ELSE a.run_id END
-     WHERE a.name = $1 AND ($4::text[] IS NULL OR a.status = ANY($4::text[]))
+     WHERE a.name = $1 AND ($4::text[] IS NULL OR a.status = ANY($4::text[])) AND ($7::bigint IS NULL OR a.run_id = $7)
        AND EXISTS (SELECT 1 FROM twl_agent_transitions WHERE from_status = a.status AND to_status = $2)
      RETURNING *`,
-    [name, to, options.reason ?? null, options.from ?? null, options.runId !== undefined, options.runId ?? null],
+    [name, to, options.reason ?? null, options.from ?? null, options.runId !== undefined, options.runId ?? null, options.holder ?? null],
   );
   if (rows[0]) return toAgent(rows[0]);
   const current = await getAgent(q, name);
+  if (options.holder !== undefined && current.status === 'busy') {
+    throw new TwlError('TWL_AGENT_STATE', `Agent ${name} is busy with another run than #${options.holder} (its process stopped answering and another run took the agent over).`, { details: { name, status: current.status, to } });
+  }
   const allowed = await agentAllowedFrom(q, current.status);
   const expected = options.from && !options.from.includes(current.status) ? ` (expected ${options.from.join(' or ')})` : '';
   if (current.status === to && !expected) throw new TwlError('TWL_AGENT_STATE', `Agent ${name} is ${to} already.`, { details: { name, status: current.status, to, allowed } });
