@@ -145,5 +145,29 @@ describe('twl agent …', () => {
       expect((await post('manager', 'agent_create', { name: 'extra', kind: 'worker', parent: 'team' })).status).toBe(200);
       expect((await post('manager', 'agent_delete', { name: 'extra' })).status).toBe(200);
     }, 120_000);
+
+    it('runs one prompt at a time per agent across processes: a CLI run and a server run of the same agent never overlap', async () => {
+      ollama.chatDelay = (req) => (agentOfChat(req) === 'mood' ? 400 : 0);
+      try {
+        type Steps = Array<{ at: string; runId: number }>;
+        const [cli, rest] = await Promise.all([
+          run(['agent', 'run', 'mood', 'from the command line', '--json']),
+          (async () => {
+            await new Promise((r) => setTimeout(r, 150));
+            return post('operator', 'agent_run', { name: 'mood', prompt: 'from the server' });
+          })(),
+        ]);
+        expect(cli.exitCode, cli.stderr).toBe(0);
+        expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+        const a = (envelope(cli.stdout).result as { steps: Steps }).steps;
+        const b = (rest.body as { steps: Steps }).steps;
+        const [first, second] = a[0]!.runId < b[0]!.runId ? [a, b] : [b, a];
+        // Every step of the later run comes after the last step of the earlier one.
+        expect(second[0]!.at > first.at(-1)!.at, JSON.stringify({ first, second })).toBe(true);
+        expect(envelope((await run(['agent', 'show', 'mood', '--json'])).stdout).result).toMatchObject({ agent: { status: 'active' } });
+      } finally {
+        ollama.chatDelay = undefined;
+      }
+    }, 120_000);
   });
 });
