@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { agentArg, agentFlags, agentLine, instructionsOf, listOf, stepsOf } from '../../src/cli/agents.js';
+import { agentArg, agentFlags, agentInput, agentLine } from '../../src/cli/agents.js';
 import { OpCommand } from '../../src/cli/base.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import op from '../../src/ops/agent/create.js';
@@ -20,16 +20,7 @@ export default class AgentCreate extends OpCommand<typeof op> {
 
   protected async input() {
     const { args, flags } = await this.parse(AgentCreate);
-    return {
-      name: args.name,
-      kind: flags.kind,
-      parent: flags.parent,
-      instructions: await instructionsOf(flags.instructions),
-      tools: listOf(flags.tools),
-      model: flags.model,
-      preapprove: listOf(flags.preapprove),
-      steps: stepsOf(flags.steps),
-    };
+    return agentInput(args.name, flags);
   }
 
   protected render(r: OutputOf<typeof op>): void {

@@ -18,6 +18,20 @@ export const agentFlags = {
   steps: Flags.string({ description: 'What it runs without an LLM: workflow:NAME, a comma-separated tool list, or JSON ({"tools":[{"tool":"…","input":{…}}]}).' }),
 };
 
+/** The op input of the flags create and edit share (edit's --no-model and --no-steps clear those). */
+export async function agentInput(name: string, flags: { kind?: string; parent?: string; instructions?: string; tools?: string[]; model?: string; preapprove?: string[]; steps?: string; 'no-model'?: boolean; 'no-steps'?: boolean }) {
+  return {
+    name,
+    kind: flags.kind,
+    parent: flags.parent,
+    instructions: await instructionsOf(flags.instructions),
+    tools: listOf(flags.tools),
+    model: flags['no-model'] ? null : flags.model,
+    preapprove: listOf(flags.preapprove),
+    steps: flags['no-steps'] ? null : stepsOf(flags.steps),
+  };
+}
+
 /** Repeated and comma-separated values, flattened. */
 export const listOf = (values: string[] | undefined): string[] | undefined => values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 

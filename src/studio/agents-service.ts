@@ -11,9 +11,7 @@ import {
   toAgent,
   transitionAgent,
   type Agent,
-  type AgentKind,
-  type AgentPolicy,
-  type AgentSteps,
+  type AgentFields,
   type NewAgent,
 } from './agents.js';
 
@@ -66,16 +64,6 @@ export async function problemsOf(runtime: Runtime, agent: Agent): Promise<string
     }
   }
   return problems;
-}
-
-export interface AgentFields {
-  kind: AgentKind;
-  parent: string | null;
-  instructions: string;
-  tools: string[];
-  model: string | null;
-  policy: AgentPolicy;
-  steps: AgentSteps | null;
 }
 
 export async function createAgent(runtime: Runtime, a: NewAgent): Promise<Agent> {

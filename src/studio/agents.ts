@@ -26,8 +26,8 @@ export interface AgentPolicy {
   preapprove?: string[];
 }
 
-export interface Agent {
-  name: string;
+/** What a manager sets on an agent (create, edit). */
+export interface AgentFields {
   kind: AgentKind;
   parent: string | null;
   instructions: string;
@@ -35,6 +35,10 @@ export interface Agent {
   model: string | null;
   policy: AgentPolicy;
   steps: AgentSteps | null;
+}
+
+export interface Agent extends AgentFields {
+  name: string;
   status: AgentStatus;
   reason: string | null;
   createdBy: string;
@@ -140,15 +144,8 @@ export async function checkHierarchy(q: Queryable, name: string, kind: AgentKind
   }
 }
 
-export interface NewAgent {
+export interface NewAgent extends AgentFields {
   name: string;
-  kind: AgentKind;
-  parent: string | null;
-  instructions: string;
-  tools: string[];
-  model: string | null;
-  policy: AgentPolicy;
-  steps: AgentSteps | null;
   createdBy: string;
 }
 
