@@ -217,6 +217,22 @@ describe.each(backends)('agents on the $name store', (backend) => {
     }
   }, 30_000);
 
+  it.skipIf(!backend.available)('a run whose process died stops holding its agent: the next run takes it over, and the dead run is lost', async () => {
+    ollama.onChat({ content: 'took over' });
+    // A run that claimed the agent, then went silent (its process was killed): no heartbeat for a minute.
+    const { rows } = await store.query<{ id: string }>(
+      "INSERT INTO twl_agent_runs (agent, prompt, mode, actor, status, heartbeat_at) VALUES ($1, 'x', 'llm', 'test', 'running', clock_timestamp() - interval '1 minute') RETURNING id::text AS id",
+      [names.w1],
+    );
+    const dead = Number(rows[0]!.id);
+    await transitionAgent(store, names.w1, 'busy', { runId: dead });
+    const { run } = await invoke(runOp, runtime, { name: names.w1, prompt: 'after the crash' });
+    expect(run).toMatchObject({ status: 'completed', output: 'took over' });
+    const { rows: lost } = await store.query<{ status: string; error: string }>('SELECT status, error FROM twl_agent_runs WHERE id = $1', [dead]);
+    expect(lost[0]).toEqual({ status: 'lost', error: 'its process stopped answering while it held the agent' });
+    expect((await invoke(showOp, runtime, { name: names.w1 })).agent.status).toBe('active');
+  });
+
   it.skipIf(!backend.available)('a failed run puts the agent in error with the reason; activation brings it back', async () => {
     ollama.models.push({ ...ollama.models[0]!, name: 'gone:1b', model: 'gone:1b' });
     const name = `fragile-${id}`;
