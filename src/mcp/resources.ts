@@ -7,6 +7,7 @@ import ticketListOp from '../ops/ticket/list.js';
 import ticketShowOp from '../ops/ticket/show.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
+import { registerAgentResources } from './agent-resources.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
 export const TICKETS_URI = 'twl://tickets';
@@ -125,6 +126,9 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, ctx) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal })),
   );
 
+  // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
+  const agents = registerAgentResources(server, runtime, options.pollMs);
+
   // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
   const tickets = new Set<number>();
@@ -148,6 +152,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   server.server.setRequestHandler('resources/subscribe', async (request) => {
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
+    if (await agents.subscribe(uri)) return {};
     const id = ticketIdOf(uri);
     if (id !== undefined) {
       // Only what exists: reading it would fail too.
@@ -173,6 +178,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   server.server.setRequestHandler('resources/unsubscribe', async (request) => {
     const { uri } = request.params;
+    if (agents.unsubscribe(uri)) return {};
     const id = ticketIdOf(uri);
     if (id !== undefined) tickets.delete(id);
     else if (uri === TICKETS_URI) list = false;
@@ -184,6 +190,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   /** Drops this session's subscriptions; the watcher stops polling with the last one anywhere. */
   const drop = () => {
+    agents.close();
     tickets.clear();
     list = audit = false;
     watch.remove(subscriber);

@@ -85,6 +85,10 @@ export const errorCatalog = {
   TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
   TWL_TASK_STATE: { exit: ExitCode.refused },
   TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
+  TWL_AGENT_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl agent list` to see the agents.'] },
+  TWL_AGENT_EXISTS: { exit: ExitCode.refused, actions: ['Choose another name, or change the existing agent with `twl agent edit`.'] },
+  TWL_AGENT_STATE: { exit: ExitCode.refused },
+  TWL_AGENT_HIERARCHY: { exit: ExitCode.usage, actions: ['A master has no parent; a supervisor\'s parent is a master or a supervisor; a worker\'s parent is a supervisor or a master; workers have no children.'] },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime/context.js';
 import { isTwlError, messageOf } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
 import type { Store } from '../store/types.js';
-import { callTool } from './call.js';
+import { TASK_ROLE, callTool } from './call.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { isPermanent, type RunData } from './service.js';
 import { appendOutput, finishExecution, getTask, loseRunning, startExecution, transition, type Task, type ToolCall } from './tasks.js';
@@ -124,7 +124,7 @@ export class TaskWorker {
     }
     const execution = await startExecution(this.store, { taskId: task.id, jobId: job.id, attempt, worker: this.name });
     const out = new OutputWriter(this.store, execution.id);
-    out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: calling ${task.tool}`);
+    out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: ${task.kind === 'agent' ? `running agent ${String(task.input.agent)}` : `calling ${task.tool}`}`);
 
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new DOMException(`the task did not finish within ${task.timeoutMs} ms`, 'TimeoutError')), task.timeoutMs);
@@ -140,20 +140,37 @@ export class TaskWorker {
         .catch(() => undefined);
     }, CANCEL_CHECK_MS);
     const started = performance.now();
-    const call: ToolCall = { tool: task.tool!, ok: false, ms: 0 };
+    const call: ToolCall = { tool: task.tool ?? `agent:${String(task.input.agent)}`, ok: false, ms: 0 };
     const next = task.cron ? 'scheduled' : 'completed';
+    // An agent task's tool calls are its agents' (every run of the delegation tree), recorded as they end.
+    let agentCalls: ToolCall[] = [];
     try {
-      const output = await callTool(this.runtime, task.tool!, task.input, {
-        signal: controller.signal,
-        line: (text) => out.line(text),
-        actor: `task:${task.id}`,
-        approved: !task.needsApproval || task.approvedBy !== null,
-      });
+      let output: unknown;
+      if (task.kind === 'agent') {
+        const { runAgent } = await import('./agents-run.js');
+        const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
+          actor: `task:${task.id}`,
+          role: TASK_ROLE,
+          signal: controller.signal,
+          ask: () => Promise.resolve(undefined),
+          line: (text) => out.line(text),
+          executionId: execution.id,
+        });
+        agentCalls = steps.filter((s) => s.kind !== 'model').map((s) => ({ tool: s.kind === 'delegate' ? `delegate:${s.name}` : s.name ?? s.kind, ok: s.ok, ms: s.ms, ...(s.error ? { error: s.error } : {}) }));
+        output = { run: run.id, agent: run.agent, mode: run.mode, output: run.output, steps: steps.length };
+      } else {
+        output = await callTool(this.runtime, task.tool!, task.input, {
+          signal: controller.signal,
+          line: (text) => out.line(text),
+          actor: `task:${task.id}`,
+          approved: !task.needsApproval || task.approvedBy !== null,
+        });
+      }
       call.ok = true;
       call.ms = Math.round(performance.now() - started);
       out.line(`completed in ${call.ms} ms: ${brief(output)}`);
       await out.flush();
-      await finishExecution(this.store, execution.id, { status: 'completed', output, toolCalls: [call] });
+      await finishExecution(this.store, execution.id, { status: 'completed', output, toolCalls: task.kind === 'agent' ? agentCalls : [call] });
       await transition(this.store, task.id, next, { from: ['running'], reason: null }).catch((err: unknown) => this.ignoreState(err));
       return done();
     } catch (err) {
@@ -162,7 +179,8 @@ export class TaskWorker {
       call.error = message;
       out.line(`failed after ${call.ms} ms: ${message}`);
       await out.flush();
-      await finishExecution(this.store, execution.id, { status: cancelled ? 'cancelled' : 'failed', error: message, toolCalls: [call] });
+      if (task.kind === 'agent') agentCalls = await this.agentCallsOf(execution.id);
+      await finishExecution(this.store, execution.id, { status: cancelled ? 'cancelled' : 'failed', error: message, toolCalls: task.kind === 'agent' ? agentCalls : [call] });
       if (cancelled) return done({ cancelled: true });
       if (isPermanent(err)) {
         // It would fail the same way again: no retry.
@@ -195,6 +213,17 @@ export class TaskWorker {
       await transition(this.store, task.id, task.cron ? 'scheduled' : 'dead_letter', { from: ['running', 'queued'], reason: `dead-lettered: ${why}` }).catch((e: unknown) => this.ignoreState(e));
     }
     return jobs.map((j) => ({ id: j.id, status: 'completed' }));
+  }
+
+  /** The tool calls of the agent runs of a failed execution, from their record. */
+  private async agentCallsOf(executionId: number): Promise<ToolCall[]> {
+    const { rows } = await this.store
+      .query<{ kind: string; name: string | null; ok: boolean; ms: number; error: string | null }>(
+        "SELECT s.kind, s.name, s.ok, s.ms, s.error FROM twl_agent_steps s JOIN twl_agent_runs r ON r.id = s.run_id WHERE r.execution_id = $1 AND s.kind <> 'model' ORDER BY s.id",
+        [executionId],
+      )
+      .catch(() => ({ rows: [] }));
+    return rows.map((s) => ({ tool: s.kind === 'delegate' ? `delegate:${s.name}` : (s.name ?? s.kind), ok: Boolean(s.ok), ms: Number(s.ms), ...(s.error ? { error: s.error } : {}) }));
   }
 
   /** A status change refused because someone else changed the task meanwhile (cancelled it): theirs stands. */

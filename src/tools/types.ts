@@ -74,6 +74,8 @@ export interface ToolCatalog {
   get(name: string): Promise<CatalogTool | undefined>;
   /** The one call path: role, approval, timeout, cancellation, progress, audit row, metrics, activity. */
   call(name: string, input: unknown, options: CallOptions): Promise<ToolResult>;
+  /** Records a call refused before it reached the catalog (an agent's tool outside its allow-list), as an audit row. */
+  refused?(name: string, input: unknown, options: CallOptions, errorCode: string): Promise<void>;
   /** Fires when the list changed (an upstream's list_changed or restart). Returns the unsubscribe. */
   onChanged(listener: () => void): () => void;
   /** Writes the pending audit rows and stops the upstreams. */

@@ -73,7 +73,7 @@ export function App(props: AppProps) {
     detailOpen,
     groups: data.metrics?.groups.length ?? 0,
     health: (data.health?.services.length ?? 0) + (data.health?.dependencies.length ?? 0),
-    agents: data.agents?.agents.length ?? 0,
+    agents: (data.agents?.agents.length ?? 0) + (data.agents?.studio?.length ?? 0),
   });
   const ticketsRect = [...layout.left, ...layout.right].find((p) => p.name === 'tickets')?.rect;
   const rowsNow = ticketsRect ? Math.max(1, contentRows(ticketsRect) - 1) : pageRows;
