@@ -83,13 +83,14 @@ describe.skipIf(!canRun)('twl worker when its PostgreSQL stops', () => {
 
   it('the workers wait, say so, and resume: every task completes, each tool call exactly once', async () => {
     const tasks: Array<{ tag: string; id: number }> = [];
-    // Before: a few that run at once, and one whose call is in flight when PostgreSQL stops.
+    // Before: a few that run at once, two due while PostgreSQL is down (it stops within seconds
+    // of the last one starting and stays down ~25 s), and, created last, one whose call is in
+    // flight when it stops (15 s long: a CLI call takes seconds on a loaded machine).
     for (let i = 0; i < 3; i++) tasks.push(await create(`before-${i}`, ['--now']));
-    const slow = await create('in-flight', ['--now'], 8000);
-    tasks.push(slow);
-    // Due while PostgreSQL is down (it stops within seconds and stays down ~25 s).
-    const due = new Date(Date.now() + 12_000).toISOString();
+    const due = new Date(Date.now() + 20_000).toISOString();
     for (let i = 0; i < 2; i++) tasks.push(await create(`due-${i}`, ['--at', due]));
+    const slow = await create('in-flight', ['--now'], 15_000);
+    tasks.push(slow);
     for (;;) {
       const s = await show(slow.id);
       if (s.executions.some((e) => e.status === 'running')) break;
