@@ -52,8 +52,10 @@ export default class Serve extends CatalogCommand<void> {
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
     const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
     const stopped = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('interrupted'));
-      process.once('SIGTERM', () => resolve('terminated'));
+      // `on`, not `once`: the lock library's exit hook re-sends a signal nobody else listens to,
+      // and a `once` listener is gone by the time it looks, so the process would die mid-shutdown.
+      process.on('SIGINT', () => resolve('interrupted'));
+      process.on('SIGTERM', () => resolve('terminated'));
       void stdio?.ended.then(resolve);
     });
     if (flags.http) {
