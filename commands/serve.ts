@@ -2,6 +2,12 @@ import { Flags } from '@oclif/core';
 import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
 
+/** How often the store's upstream tables are checked for changes made by other processes (TWL_UPSTREAM_WATCH_MS overrides, for tests). */
+const watchIntervalMs = () => {
+  const ms = Number(process.env.TWL_UPSTREAM_WATCH_MS);
+  return Number.isInteger(ms) && ms >= 100 ? ms : 2000;
+};
+
 /** How long in-flight calls get to finish once the server stops accepting. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -43,8 +49,10 @@ export default class Serve extends CatalogCommand<void> {
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
-    const { createMcpServer, servedTools } = await import('../src/mcp/server.js');
+    const { createMcpServer, servedTools, updateServedTools } = await import('../src/mcp/server.js');
     const catalog = await this.catalog();
+    // `twl upstream add|remove|accept` from another shell takes effect here without a restart.
+    const stopWatch = catalog.watchStore(watchIntervalMs());
     // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
     const everything = await servedTools(catalog);
     for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
@@ -70,11 +78,33 @@ export default class Serve extends CatalogCommand<void> {
       // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
       let tools = everything;
-      catalog.onChanged(() => void servedTools(catalog).then((fresh) => (tools = fresh)));
-      const handle = serveStdio(({ era }) => createMcpServer(catalog, tools, runtime, this.config.version, era), {
+      // The client's server learns of a changed list too: notifications/tools/list_changed.
+      const live = new Set<import('@modelcontextprotocol/server').McpServer>();
+      catalog.onChanged(
+        () =>
+          void servedTools(catalog)
+            .then((fresh) => {
+              tools = fresh;
+              for (const server of live) updateServedTools(server, fresh);
+            })
+            .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list')),
+      );
+      const handle = serveStdio(
+        ({ era }) => {
+          const server = createMcpServer(catalog, tools, runtime, this.config.version, era);
+          live.add(server);
+          const closed = server.server.onclose;
+          server.server.onclose = () => {
+            closed?.();
+            live.delete(server);
+          };
+          return server;
+        },
+        {
         transport: stdio.transport,
         onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
-      });
+        },
+      );
       closers.push(() => handle.close());
       runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
     }
@@ -85,6 +115,7 @@ export default class Serve extends CatalogCommand<void> {
       closers.unshift(() => worker.stop(SHUTDOWN_DEADLINE_MS));
     }
     const reason = await stopped;
+    stopWatch();
     runtime.logger.info({ reason }, 'twl serve stopping');
     // Stop accepting, let in-flight calls finish within a deadline, then close the store.
     let deadline: NodeJS.Timeout | undefined;

@@ -65,6 +65,8 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./task/resume.js'),
     import('./task/run.js'),
     import('./task/approve.js'),
+    import('./tools/search.js'),
+    import('./upstream/accept.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

@@ -122,6 +122,35 @@ export class Catalog implements ToolCatalog {
     this.changed();
   }
 
+  /**
+   * Polls the store's upstream tables (a max(updated_at) and a count each: one cheap query) and
+   * refreshes when another process changed them: `twl upstream add|remove|accept` against a
+   * running `twl serve` takes effect without a restart. (The embedded store is shared through a
+   * socket that cannot LISTEN, so a poll serves both backends.) Returns the stop function.
+   */
+  watchStore(intervalMs = 1000): () => void {
+    let last: string | undefined;
+    let busy = false;
+    const tick = async () => {
+      if (busy || this.closed) return;
+      busy = true;
+      try {
+        const { upstreamsVersion } = await import('./pins.js');
+        const version = await upstreamsVersion(await this.runtime.store());
+        if (last !== undefined && version !== last) await this.refresh();
+        last = version;
+      } catch (err) {
+        this.runtime.logger.debug({ err: messageOf(err) }, 'upstream watch: the store did not answer; trying again');
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   private changed(): void {
     for (const listener of this.listeners) listener();
   }
@@ -307,7 +336,7 @@ export class Catalog implements ToolCatalog {
       ask: options.approved ? async () => true : options.ask,
       progress: options.progress,
       llm: options.llm,
-      caller: { face: options.face, actor: options.actor, role: options.role },
+      caller: { face: options.face, actor: options.actor, role: options.role, namespaces: options.namespaces },
     })) as Record<string, unknown>;
     return { structured: output, content: textOf(output) };
   }
