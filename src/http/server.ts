@@ -388,6 +388,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       // A tool beyond the caller's role or namespaces is refused here, before any server sees it.
       for (const m of messages as Array<{ method?: string; params?: { name?: string; arguments?: unknown } }>) {
         const tool = m.method === 'tools/call' ? byName.get(String(m.params?.name))?.tool : undefined;
+        // A tool its quarantined upstream no longer lists: the reason and the fix, rather than "not found".
+        const held = m.method === 'tools/call' && !tool ? await catalog.quarantineOf?.(String(m.params?.name), caller.namespaces) : undefined;
+        if (held) {
+          await catalog.refused(String(m.params?.name), m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
+          return jsonRpcError(res, 403, -32003, held.message);
+        }
         if (tool && !namespaceAllows(tool, caller.namespaces)) {
           await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');
           return jsonRpcError(res, 403, -32003, `No tool named ${JSON.stringify(tool.name)} in the namespaces this caller is granted (${caller.namespaces!.join(', ')}).`);
@@ -457,6 +463,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     }
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
     const tool = await catalog.get(name);
+    const held = tool ? undefined : await catalog.quarantineOf?.(name, caller.namespaces);
+    if (held) {
+      await catalog.refused(name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
+      return json(res, 403, { error: errorBody(held) });
+    }
     if (tool && !namespaceAllows(tool, caller.namespaces)) {
       // Answered as for an unknown tool, so a key learns nothing of other namespaces; the audit row says why.
       await catalog.refused(tool.name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');

@@ -151,7 +151,7 @@ export interface ServedTool {
 }
 
 /** What a server needs of the catalog: the catalog itself, or a view of it (`twl bridge`: one upstream's tools). */
-export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused' | 'closeSession'>;
+export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused' | 'closeSession'> & Partial<Pick<Catalog, 'quarantineOf'>>;
 
 /** The catalog's tools a role (and a key's namespaces) may call (every tool for a local client: stdio), ready to register. */
 export async function servedTools(catalog: ServedCatalog, role?: Role, namespaces?: string[]): Promise<ServedTool[]> {

@@ -269,6 +269,20 @@ export class Catalog implements ToolCatalog {
     return upstream ? (await this.toolsOf(upstream, twl)).get(name) : undefined;
   }
 
+  /**
+   * The refusal of a call to a tool of a quarantined upstream (within the caller's namespaces),
+   * or undefined: faces answer it for a tool they no longer list, so the caller learns why and what to run.
+   */
+  async quarantineOf(name: string, namespaces?: string[]): Promise<TwlError | undefined> {
+    if (typeof name !== 'string' || !this.quarantined.size) return undefined;
+    const held = this.quarantined.get((await this.upstreamOf(name).catch(() => undefined))?.name ?? '');
+    if (!held || !namespaceAllows({ namespace: held.namespace, source: `upstream:${held.upstream}` }, namespaces)) return undefined;
+    const { describeChange } = await import('./pins.js');
+    return new TwlError('TWL_UPSTREAM_QUARANTINED', `Upstream ${held.upstream} is quarantined: its tool definitions changed since they were pinned (${describeChange(held)}), so ${name.slice(0, 200)} is refused. Review the change (\`twl upstream status ${held.upstream}\`) and run \`twl upstream accept ${held.upstream}\`.`, {
+      details: { upstream: held.upstream, added: held.added, removed: held.removed, changed: held.changed },
+    });
+  }
+
   /** The upstream whose namespace prefixes a tool name (`<namespace>_<tool>`). */
   private async upstreamOf(name: string): Promise<UpstreamLike | undefined> {
     const cut = name.indexOf('_');
@@ -296,13 +310,10 @@ export class Catalog implements ToolCatalog {
     const entry = await this.find(name);
     const ms = () => performance.now() - started;
     if (!entry) {
-      const held = typeof name === 'string' ? this.quarantined.get((await this.upstreamOf(name).catch(() => undefined))?.name ?? '') : undefined;
-      if (held && namespaceAllows({ namespace: held.namespace, source: `upstream:${held.upstream}` }, options.namespaces)) {
+      const held = await this.quarantineOf(name, options.namespaces);
+      if (held) {
         await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_UPSTREAM_QUARANTINED');
-        const { describeChange } = await import('./pins.js');
-        throw new TwlError('TWL_UPSTREAM_QUARANTINED', `Upstream ${held.upstream} is quarantined: its tool definitions changed since they were pinned (${describeChange(held)}), so ${String(name).slice(0, 200)} is refused. Review the change (\`twl upstream status ${held.upstream}\`) and run \`twl upstream accept ${held.upstream}\`.`, {
-          details: { upstream: held.upstream, added: held.added, removed: held.removed, changed: held.changed },
-        });
+        throw held;
       }
       await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_TOOL_UNKNOWN');
       throw new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`);
