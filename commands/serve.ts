@@ -1,3 +1,4 @@
+import type { McpServer } from '@modelcontextprotocol/server';
 import { Flags } from '@oclif/core';
 import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
@@ -79,7 +80,7 @@ export default class Serve extends CatalogCommand<void> {
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
       let tools = everything;
       // The client's server learns of a changed list too: notifications/tools/list_changed.
-      const live = new Set<import('@modelcontextprotocol/server').McpServer>();
+      const live = new Set<McpServer>();
       catalog.onChanged(
         () =>
           void servedTools(catalog)
