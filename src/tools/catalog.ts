@@ -10,7 +10,7 @@ import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './saniti
 import { TWL_NAMESPACE, namespaceAllows, type CallOptions, type CatalogTool, type ContentBlock, type ListOptions, type ToolCatalog, type ToolResult, type ToolSource } from './types.js';
 import type { ToolOverride, UpstreamConfig } from '../upstream/config.js';
 import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike, UpstreamStatus } from '../upstream/types.js';
-import type { PinChange } from './pins.js';
+import type { PinChange, ToolDefinitions } from './pins.js';
 
 /** One tool and how to run it. Schemas are built on first need: a call by name does not pay for every tool's. */
 interface Entry {
@@ -79,6 +79,8 @@ export class Catalog implements ToolCatalog {
   private readonly upstreamEntries = new Map<string, Promise<Map<string, Entry>>>();
   private readonly subscribed = new WeakSet<UpstreamLike>();
   private readonly quarantined = new Map<string, Quarantine>();
+  /** The definitions each upstream last had when they matched its pin, for when the store cannot be read. */
+  private readonly seenPins = new Map<string, ToolDefinitions>();
   private readonly listeners = new Set<() => void>();
   private readonly problemsBy = new Map<string, CatalogProblem[]>();
   private closed = false;
@@ -220,14 +222,22 @@ export class Catalog implements ToolCatalog {
   /** The change of an upstream's tool definitions since they were pinned, when pinning applies; undefined when they match (or pinning is off). */
   private async checkPin(upstream: UpstreamLike, declared: unknown[]): Promise<PinChange | undefined> {
     if (!this.options.pins) return undefined;
-    const { checkPin, toolDefinitions } = await import('./pins.js');
+    const { checkPin, pinChange, toolDefinitions } = await import('./pins.js');
     const tools = declared.filter((t): t is { name: string } => Boolean(t) && typeof (t as { name?: unknown }).name === 'string');
+    const defs = toolDefinitions(tools);
+    const pin = (upstream.config as { pin?: boolean } | undefined)?.pin !== false;
     try {
-      return await checkPin(await this.runtime.store(), upstream.name, toolDefinitions(tools), { pin: (upstream.config as { pin?: boolean } | undefined)?.pin !== false, actor: this.runtime.actor ?? 'twl' });
+      const change = await checkPin(await this.runtime.store(), upstream.name, defs, { pin, actor: this.runtime.actor ?? 'twl' });
+      if (!change) this.seenPins.set(upstream.name, defs);
+      return change;
     } catch (err) {
-      // The store is unreachable: the definitions cannot be compared, so the upstream's tools are kept out until it answers.
-      this.runtime.logger.warn({ upstream: upstream.name, err: messageOf(err) }, 'upstream tool pins could not be checked');
-      throw new TwlError('TWL_STORE_UNAVAILABLE', `The tool definitions of upstream ${upstream.name} could not be checked against their pin: ${messageOf(err)}`);
+      // The store is unreachable: the definitions are compared with the last ones this process
+      // accepted (a change while it runs is still caught), else taken as they are, with a warning.
+      const seen = this.seenPins.get(upstream.name);
+      this.runtime.logger.warn({ upstream: upstream.name, err: messageOf(err) }, `upstream tool pins could not be read from the store; ${seen ? 'compared with the definitions this process saw' : 'its definitions are not pinned yet'}`);
+      if (seen && pin && seen.hash !== defs.hash) return pinChange(seen.tools, defs.tools);
+      this.seenPins.set(upstream.name, defs);
+      return undefined;
     }
   }
 
