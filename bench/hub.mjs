@@ -8,12 +8,11 @@
 // One twl process serves both faces (--stdio --http), with its namespaces, pins and audit on.
 // Goal: through twl ≥ 70% of the direct calls/s, each face and concurrency.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { agent, expectToolResult, httpSession, measured, newTally, slice, start, stdioClient, stop } from './mcp.mjs';
+import { agent, expectToolResult, freePort, httpSession, measureSeries, measured, start, stdioClient, stop } from './mcp.mjs';
 
 const seconds = Number(process.env.TWL_BENCH_HUB_SECONDS ?? 4);
 const SLICES = 4;
@@ -21,14 +20,6 @@ const CONCURRENCY = [1, 32];
 const GOAL = 0.7;
 const ECHO = { message: 'ok' };
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 export async function hub({ root, bin, node, json = false }) {
   const work = mkdtempSync(path.join(os.tmpdir(), 'twl-bench-hub-'));
@@ -80,16 +71,7 @@ export async function hub({ root, bin, node, json = false }) {
       { face: 'http', path: 'direct', name: 'HTTP: direct to server-everything (session)', setup: () => httpSession(upstreamUrl, ['echo', ECHO]) },
       { face: 'http', path: 'twl', name: 'HTTP: through twl serve --http (session, evh_echo)', setup: () => httpSession(`${base}/mcp`, ['evh_echo', ECHO]) },
     ];
-    for (const s of series) {
-      try {
-        s.call = await s.setup();
-        for (let i = 0; i < 50; i++) await s.call();
-      } catch (err) {
-        s.failure = err.message;
-      }
-      for (const c of CONCURRENCY) cases.push({ ...s, concurrency: c, tally: newTally() });
-    }
-    for (let i = 0; i < SLICES; i++) for (const c of cases) if (!c.failure) await slice(c.call, c.concurrency, (seconds * 1000) / SLICES, c.tally);
+    cases.push(...(await measureSeries(series, CONCURRENCY, seconds, SLICES)));
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     agent.destroy();
