@@ -1,5 +1,6 @@
-import type { McpServer } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, McpServer } from '@modelcontextprotocol/server';
 import { Flags } from '@oclif/core';
+import { errorBody } from '../src/cli/base.js';
 import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
 
@@ -59,7 +60,15 @@ export default class Serve extends CatalogCommand<void> {
     for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
     const closers: Array<() => Promise<void>> = [];
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
-    const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
+    // A call of a tool whose upstream is quarantined (no longer listed) is answered with why and what to run.
+    let known = new Set(everything.map((s) => s.tool.name));
+    const quarantined = (message: JSONRPCMessage) => {
+      const m = message as { id?: string | number; method?: string; params?: { name?: unknown } };
+      if (m.method !== 'tools/call' || m.id === undefined || typeof m.params?.name !== 'string' || known.has(m.params.name)) return undefined;
+      const name = m.params.name;
+      return catalog.quarantineOf(name).then((err) => (err ? ({ jsonrpc: '2.0' as const, id: m.id!, result: { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: errorBody(err) }) }] } } as JSONRPCMessage) : undefined));
+    };
+    const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS, process.stdin, process.stdout, quarantined) : undefined;
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('interrupted'));
       process.once('SIGTERM', () => resolve('terminated'));
@@ -86,6 +95,7 @@ export default class Serve extends CatalogCommand<void> {
           void servedTools(catalog)
             .then((fresh) => {
               tools = fresh;
+              known = new Set(fresh.map((s) => s.tool.name));
               for (const server of live) updateServedTools(server, fresh);
             })
             .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list')),

@@ -211,7 +211,7 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     expect(envelope(again.stdout).error?.message).toMatch(/not quarantined/);
   }, 120_000);
 
-  it('the stdio face sends list_changed when an upstream is removed from a running serve', async () => {
+  it('the stdio face: list_changed and a clear refusal on quarantine, list_changed when an upstream is removed from a running serve', async () => {
     serve.child.kill('SIGTERM');
     await serve.child.catch(() => undefined);
     const client = new Client({ name: 'hub-stdio', version: '1' });
@@ -221,6 +221,16 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     let changes = 0;
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changes++);
     expect(await names(client)).toContain('fx_read');
+    // A rewrite seen by the stdio face: list_changed, and the call says why and what to run.
+    writeFileSync(descriptionFile, 'Reads a key; rewritten once more.');
+    await waitFor('list_changed on stdio (quarantine)', () => (changes > 0 ? true : undefined));
+    await waitFor('fx tools gone on stdio', async () => ((await names(client)).includes('fx_read') ? undefined : true));
+    const refused = await client.callTool({ name: 'fx_read', arguments: { key: 'k' } });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toContain('twl upstream accept fx');
+    expect((await run(['upstream', 'accept', 'fx'])).exitCode).toBe(0);
+    await waitFor('fx tools back on stdio', async () => ((await names(client)).includes('fx_read') ? true : undefined));
+    changes = 0;
     const removed = await run(['upstream', 'remove', 'fx', '--json']);
     expect(removed.exitCode, removed.stderr).toBe(0);
     await waitFor('list_changed on stdio', () => (changes > 0 ? true : undefined));
