@@ -1,3 +1,4 @@
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -209,6 +210,24 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     const again = await run(['upstream', 'accept', 'fx', '--json']);
     expect(again.exitCode).not.toBe(0);
     expect(envelope(again.stdout).error?.message).toMatch(/not quarantined/);
+  }, 120_000);
+
+  it('2026-07-28: a subscriptions/listen stream asking for tools_list_changed hears of an upstream added at run time', async () => {
+    const client = new ModernClient({ name: 'hub-2026', version: '1' }, { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new ModernHttpTransport(new URL(`${serve.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${keys.all}` } } }));
+    let changes = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => void changes++);
+    try {
+      const subscription = await client.listen({ toolsListChanged: true });
+      expect(subscription.honoredFilter.toolsListChanged).toBe(true);
+      const added = await run(['upstream', 'add', 'fy', '--json', '--', process.execPath, fixture]);
+      expect(added.exitCode, added.stderr).toBe(0);
+      await expect.poll(() => changes, { timeout: 20_000 }).toBeGreaterThan(0);
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('fy_read');
+      await subscription.close();
+    } finally {
+      await client.close();
+    }
   }, 120_000);
 
   it('the stdio face: list_changed and a clear refusal on quarantine, list_changed when an upstream is removed from a running serve', async () => {
