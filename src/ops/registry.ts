@@ -73,6 +73,8 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./agent/deactivate.js'),
     import('./agent/delete.js'),
     import('./agent/run.js'),
+    import('./tools/search.js'),
+    import('./upstream/accept.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

@@ -26,7 +26,9 @@ const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve
 const docsTools = ['resolve-library-id', 'query-docs', 'docs_add_library', 'docs_get_library', 'docs_list_libraries', 'docs_refresh_library', 'docs_remove_library', 'docs_search'];
 const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 'task_logs', 'task_pause', 'task_resume', 'task_run', 'task_show'];
 const agentTools = ['agent_activate', 'agent_create', 'agent_deactivate', 'agent_delete', 'agent_edit', 'agent_list', 'agent_run', 'agent_show'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...agentTools].sort();
+// The hub (issue 13): search over the catalog, and accepting a quarantined upstream's changed tools.
+const hubTools = ['tools_search', 'upstream_accept'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...agentTools, ...hubTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;
