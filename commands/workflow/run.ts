@@ -1,13 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { OpCommand } from '../../src/cli/base.js';
-import { readStdin } from '../../src/cli/io.js';
+import { jsonObjectInput } from '../../src/cli/io.js';
 import { statusMark } from '../../src/cli/render.js';
 import type { OutputOf } from '../../src/ops/op.js';
 import op from '../../src/ops/workflow/run.js';
-import { TwlError } from '../../src/runtime/errors.js';
-
-/** Largest --input accepted (from stdin too). */
-const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 
 const marks: Record<string, string> = { completed: statusMark.ok, failed: statusMark.failed, skipped: statusMark.skipped, stopped: statusMark.cancelled, cancelled: statusMark.cancelled, waiting_approval: statusMark.waiting, running: statusMark.running };
 
@@ -25,15 +21,7 @@ export default class WorkflowRun extends OpCommand<typeof op> {
 
   protected async input() {
     const { args, flags } = await this.parse(WorkflowRun);
-    const raw = flags.input === '-' ? await readStdin() : flags.input;
-    if (Buffer.byteLength(raw) > MAX_INPUT_BYTES) throw new TwlError('TWL_INPUT_INVALID', `--input is larger than ${MAX_INPUT_BYTES} bytes.`);
-    let input: unknown;
-    try {
-      input = JSON.parse(raw);
-    } catch (err) {
-      throw new TwlError('TWL_INPUT_INVALID', `--input is not JSON (${(err as Error).message}).`, { actions: [`Pass a JSON object, e.g. --input '{"service":"api"}', or --input - to read it from stdin.`] });
-    }
-    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new TwlError('TWL_INPUT_INVALID', `--input must be a JSON object, not ${Array.isArray(input) ? 'an array' : JSON.stringify(input)}.`, { actions: [`Pass a JSON object, e.g. --input '{"service":"api"}'.`] });
+    const input = await jsonObjectInput(flags.input, '{"service":"api"}');
     return { name: args.name, input };
   }
 
