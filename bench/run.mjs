@@ -15,6 +15,7 @@ import { hostMemory } from './memory.mjs';
 import { hub } from './hub.mjs';
 import { tasks } from './tasks.mjs';
 import { upstream } from './upstream.mjs';
+import { workflows } from './workflows.mjs';
 import { scale } from './scale.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -315,6 +316,9 @@ suites.startup = async () => ({ times: await startupTimes(), hostMemory: await s
 suites.upstream = () => upstream({ root, json: values.json });
 // The hub's overhead: the same upstream call directly and through twl serve, stdio and HTTP, c=1 and c=32.
 suites.hub = () => hub({ root, bin, node, json: values.json });
+
+// A 20-step deterministic workflow against the same tool calls in sequence through the catalog (per-step overhead).
+suites.workflows = () => workflows({ root, json: values.json, postgresUrl: process.env.TWL_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
 
 // Without a name, every suite once (startup already includes host-memory).
 const wanted = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'host-memory');

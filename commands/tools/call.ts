@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { askOnTerminal } from '../../src/cli/base.js';
 import { CatalogCommand } from '../../src/cli/catalog-command.js';
-import { readStdin } from '../../src/cli/io.js';
+import { jsonObjectInput } from '../../src/cli/io.js';
 import { statusMark } from '../../src/cli/render.js';
 import { TwlError } from '../../src/runtime/errors.js';
 import { redactText } from '../../src/runtime/redact.js';
@@ -13,9 +13,6 @@ interface Result {
   result: Record<string, unknown> | null;
   content: ContentBlock[];
 }
-
-/** Largest --input accepted (from stdin too). */
-const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 
 const textOf = (content: ContentBlock[]): string =>
   content.map((c) => (c.type === 'text' && typeof c.text === 'string' ? c.text : JSON.stringify(c))).join('\n');
@@ -40,15 +37,7 @@ export default class ToolsCall extends CatalogCommand<Result> {
 
   async run(): Promise<Result> {
     const { args, flags } = await this.parse(ToolsCall);
-    const raw = flags.input === '-' ? await readStdin() : flags.input;
-    if (Buffer.byteLength(raw) > MAX_INPUT_BYTES) throw new TwlError('TWL_INPUT_INVALID', `--input is larger than ${MAX_INPUT_BYTES} bytes.`);
-    let input: unknown;
-    try {
-      input = JSON.parse(raw);
-    } catch (err) {
-      throw new TwlError('TWL_INPUT_INVALID', `--input is not JSON (${(err as Error).message}).`, { actions: [`Pass a JSON object, e.g. --input '{"key":"value"}', or --input - to read it from stdin.`] });
-    }
-    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new TwlError('TWL_INPUT_INVALID', `--input must be a JSON object, not ${Array.isArray(input) ? 'an array' : JSON.stringify(input)}.`, { actions: [`Pass a JSON object, e.g. --input '{"key":"value"}'.`] });
+    const input = await jsonObjectInput(flags.input);
     const catalog = await this.catalog();
     const tool = await catalog.get(args.name);
     const runtime = await this.runtime();

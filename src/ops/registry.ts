@@ -75,6 +75,11 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./agent/run.js'),
     import('./tools/search.js'),
     import('./upstream/accept.js'),
+    import('./workflow/validate.js'),
+    import('./workflow/list.js'),
+    import('./workflow/run.js'),
+    import('./workflow/runs.js'),
+    import('./workflow/show.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

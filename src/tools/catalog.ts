@@ -7,7 +7,7 @@ import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
-import { TWL_NAMESPACE, namespaceAllows, type CallOptions, type CatalogTool, type ContentBlock, type ListOptions, type ToolCatalog, type ToolResult, type ToolSource } from './types.js';
+import { TWL_NAMESPACE, WORKFLOW_NAMESPACE, namespaceAllows, type CallOptions, type CatalogTool, type ContentBlock, type ListOptions, type ToolCatalog, type ToolLookupSource, type ToolResult, type ToolSource, type WorkflowTool } from './types.js';
 import type { ToolOverride, UpstreamConfig } from '../upstream/config.js';
 import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike, UpstreamStatus } from '../upstream/types.js';
 import type { PinChange, ToolDefinitions } from './pins.js';
@@ -26,6 +26,7 @@ interface Entry {
   upstream?: UpstreamLike;
   /** The tool's name at its upstream (before `<upstream>_`). */
   remote?: string;
+  workflow?: WorkflowTool;
   described?: CatalogTool;
   describe(): CatalogTool;
 }
@@ -35,6 +36,8 @@ export interface CatalogOptions {
   ops: () => Promise<Map<string, AnyOp>>;
   /** The configured upstreams, opened on first need; undefined: none configured. */
   upstreams?: () => Promise<UpstreamSetLike | undefined>;
+  /** The workflows (`workflow_<name>` tools), loaded on first need with the other tools to validate against. */
+  workflows?: (tools: ToolLookupSource) => Promise<WorkflowTool[]>;
   /** Every configured upstream as it is now (file and store): what `refresh()` brings the open set to. */
   configured?: () => Promise<UpstreamConfig[]>;
   /** Pin each upstream's tool definitions in the store and quarantine an upstream whose definitions change (`twl upstream accept`). */
@@ -100,6 +103,19 @@ export class Catalog implements ToolCatalog {
   /** The op behind a twl tool (the MCP face registers it with its zod schemas). */
   async op(name: string): Promise<AnyOp | undefined> {
     return (await this.twl()).get(name)?.op;
+  }
+
+  private workflowsP?: Promise<Map<string, Entry>>;
+  /** The workflows, loaded once (their steps' tools are looked up among twl's and the upstreams', never among workflows). */
+  private workflowEntries(): Promise<Map<string, Entry>> {
+    if (!this.options.workflows) return Promise.resolve(new Map());
+    const lookup: ToolLookupSource = {
+      get: async (name) => (name.startsWith('workflow_') ? undefined : (await this.findTool(name))?.describe()),
+      names: async () => (await this.entries(undefined, undefined, false)).map((e) => e.name),
+    };
+    this.workflowsP ??= this.options.workflows(lookup).then((tools) => new Map(tools.map((w) => [w.tool.name, workflowEntry(w)])));
+    this.workflowsP.catch(() => (this.workflowsP = undefined));
+    return this.workflowsP;
   }
 
   /** The upstreams quarantined in this process (their tool definitions changed since they were pinned). */
@@ -241,11 +257,13 @@ export class Catalog implements ToolCatalog {
     }
   }
 
-  private async entries(source?: string, namespaces?: string[]): Promise<Entry[]> {
+  private async entries(source?: string, namespaces?: string[], workflows = true): Promise<Entry[]> {
     const twl = await this.twl();
     const wanted = (s: ToolSource) => !source || s === source || (source === 'upstream' && s.startsWith('upstream:'));
     const out = [...twl.values()].filter((e) => wanted(e.source));
     if (source === 'twl') return out;
+    if (workflows && wanted('workflow')) out.push(...(await this.workflowEntries()).values());
+    if (source === 'workflow') return out;
     const set = await this.upstreamSet();
     // An upstream outside the caller's grant is not even listed (nor started) for it.
     const upstreams = (set?.all() ?? []).filter((u) => wanted(`upstream:${u.name}`) && (namespaces === undefined || namespaces.includes(namespaceOfUpstream(u))));
@@ -254,8 +272,8 @@ export class Catalog implements ToolCatalog {
   }
 
   async list(options: ListOptions = {}): Promise<CatalogTool[]> {
-    if (options.source !== undefined && options.source !== 'twl' && options.source !== 'upstream' && !/^upstream:[a-z][a-z0-9-]{0,31}$/.test(options.source)) {
-      throw new TwlError('TWL_INPUT_INVALID', `Unknown source ${JSON.stringify(options.source.slice(0, 80))}: expected twl, upstream, or upstream:NAME.`);
+    if (options.source !== undefined && options.source !== 'twl' && options.source !== 'workflow' && options.source !== 'upstream' && !/^upstream:[a-z][a-z0-9-]{0,31}$/.test(options.source)) {
+      throw new TwlError('TWL_INPUT_INVALID', `Unknown source ${JSON.stringify(options.source.slice(0, 80))}: expected twl, workflow, upstream, or upstream:NAME.`);
     }
     const entries = await this.entries(options.source, options.namespaces);
     return entries
@@ -269,8 +287,18 @@ export class Catalog implements ToolCatalog {
     return entry && namespaceAllows(entry, options.namespaces) ? entry.describe() : undefined;
   }
 
-  /** A tool by name: twl's first (never shadowed), then the upstream its prefix names. */
+  /** A tool by name: twl's first (never shadowed), then a workflow (`workflow_…`), then the upstream its prefix names. */
   private async find(name: string): Promise<Entry | undefined> {
+    if (typeof name !== 'string') return undefined;
+    if (name.startsWith('workflow_') && !(await this.twl()).has(name)) {
+      const workflow = (await this.workflowEntries()).get(name);
+      if (workflow) return workflow;
+    }
+    return this.findTool(name);
+  }
+
+  /** twl's tool or an upstream's, by name (no workflows). */
+  private async findTool(name: string): Promise<Entry | undefined> {
     if (typeof name !== 'string') return undefined;
     const twl = await this.twl();
     const own = twl.get(name);
@@ -339,7 +367,7 @@ export class Catalog implements ToolCatalog {
     }
     let decision: Decision = entry.needsApproval ? 'approval' : 'allowed';
     try {
-      const result = entry.op ? await this.callOp(entry.op, input, options) : await this.callUpstream(entry, input, options);
+      const result = entry.op ? await this.callOp(entry.op, input, options) : entry.workflow ? await this.callWorkflow(entry.workflow, input, options) : await this.callUpstream(entry, input, options);
       await this.record(entry, name, input, options, decision, result.isError ? 'error' : 'ok', ms(), result.isError ? 'TWL_TOOL_ERROR' : null);
       return result;
     } catch (err) {
@@ -360,6 +388,13 @@ export class Catalog implements ToolCatalog {
       caller: { face: options.face, actor: options.actor, role: options.role, namespaces: options.namespaces },
     })) as Record<string, unknown>;
     return { structured: output, content: textOf(output) };
+  }
+
+  /** A workflow: its steps ask for approval themselves (each tool call goes through this catalog). */
+  private callWorkflow(workflow: WorkflowTool, input: unknown, options: CallOptions): Promise<ToolResult> {
+    const args = input ?? {};
+    if (typeof args !== 'object' || Array.isArray(args)) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${workflow.tool.name}: expected a JSON object, got ${Array.isArray(args) ? 'an array' : typeof args}.`);
+    return workflow.run(args as Record<string, unknown>, options, this);
   }
 
   /** An upstream's tool: approval, the call (its queue, timeout, retries live in the upstream), metrics and the activity record. */
@@ -460,6 +495,12 @@ function opEntry(op: AnyOp): Entry {
       ) as CatalogTool);
     },
   };
+}
+
+/** A workflow as a catalog entry. */
+function workflowEntry(w: WorkflowTool): Entry {
+  const t = w.tool;
+  return { name: t.name, source: 'workflow', namespace: WORKFLOW_NAMESPACE, minRole: t.minRole, needsApproval: t.needsApproval, annotations: t.annotations, title: t.title, workflow: w, describe: () => t };
 }
 
 /** An upstream's tool as a catalog entry, or why it is left out. */

@@ -28,7 +28,9 @@ const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 't
 const agentTools = ['agent_activate', 'agent_create', 'agent_deactivate', 'agent_delete', 'agent_edit', 'agent_list', 'agent_run', 'agent_show'];
 // The hub (issue 13): search over the catalog, and accepting a quarantined upstream's changed tools.
 const hubTools = ['tools_search', 'upstream_accept'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...agentTools, ...hubTools].sort();
+// The workflow commands (workflow_<name> tools of configured workflows come on top; none here).
+const workflowTools = ['workflow_list', 'workflow_run', 'workflow_runs', 'workflow_show', 'workflow_validate'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...agentTools, ...hubTools, ...workflowTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;
