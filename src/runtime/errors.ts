@@ -93,6 +93,12 @@ export const errorCatalog = {
   TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
   TWL_TASK_STATE: { exit: ExitCode.refused },
   TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
+  TWL_WORKFLOW_INVALID: { exit: ExitCode.config, actions: ['Fix the file, step and problem named above, then run `twl workflow validate`.'] },
+  TWL_WORKFLOW_UNKNOWN: { exit: ExitCode.notFound, actions: ['Run `twl workflow list` to see the workflows (and `twl workflow validate` for those left out).'] },
+  TWL_WORKFLOW_RUN_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl workflow runs` to see the recorded runs.'] },
+  TWL_WORKFLOW_FAILED: { exit: ExitCode.failure, actions: ['See every step with `twl workflow show RUN` (the run id is in the message).'] },
+  TWL_WORKFLOW_STEP_FAILED: { exit: ExitCode.failure },
+  TWL_WORKFLOW_GATE: { exit: ExitCode.failure },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;
