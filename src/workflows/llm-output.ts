@@ -217,7 +217,10 @@ export interface Classification {
 }
 
 /** The model picks one label (its answer held to them by schema); a bare label answer is accepted as such. */
-export async function classifyLlm(llm: Llm, options: { prompt: string; labels: string[]; system?: string; retries?: number; signal?: AbortSignal }): Promise<Classification> {
+export async function classifyLlm(
+  llm: Llm,
+  options: { prompt: string; labels: string[]; system?: string; retries?: number; signal?: AbortSignal; onAttempt?: AskOptions['onAttempt'] },
+): Promise<Classification> {
   if (!options.labels.length) throw new TwlError('TWL_INPUT_INVALID', 'Nothing to classify into: no labels.');
   const format: JsonSchema = {
     type: 'object',
@@ -231,6 +234,7 @@ export async function classifyLlm(llm: Llm, options: { prompt: string; labels: s
     format,
     retries: options.retries,
     signal: options.signal,
+    onAttempt: options.onAttempt,
     // A model that answers `billing` or "Billing" means the label.
     coerce: (text) => {
       const label = byLower.get(text.trim().replace(/^["'`]+|["'`.]+$/g, '').toLowerCase());
