@@ -253,6 +253,9 @@ export interface PlannedCall {
   why?: string;
 }
 
+/** How many calls of one plan are checked one by one (the count is checked whatever it is). */
+const MAX_CHECKED_CALLS = 100;
+
 /** The shape a planner's answer must have (validated before the semantic checks of validatePlan). */
 export const PLAN_SHAPE: JsonSchema = {
   type: 'object',
@@ -306,7 +309,8 @@ export async function validatePlan(
   const problems: string[] = [];
   if (calls.length > options.maxCalls) problems.push(`it plans ${calls.length} calls, more than maxCalls (${options.maxCalls})`);
   const allowed = allowedBy(options.allowed);
-  for (const [i, call] of calls.entries()) {
+  // A plan far over its bound is refused for that alone; its calls are checked up to a fixed number.
+  for (const [i, call] of calls.slice(0, MAX_CHECKED_CALLS).entries()) {
     const which = `call ${i + 1} (${JSON.stringify(call.tool.slice(0, 80))})`;
     if (!allowed(call.tool)) {
       problems.push(`${which}: the tool is outside the allowed tools (${options.allowed.join(', ')})`);

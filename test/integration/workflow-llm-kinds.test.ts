@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TwlError } from '../../src/runtime/errors.js';
+import type { TwlError } from '../../src/runtime/errors.js';
 import { Llm } from '../../src/runtime/llm.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import { stepKinds } from '../../src/workflows/steps/index.js';
@@ -108,7 +108,7 @@ describe('the LLM step kinds', () => {
       const out = await run({ id: 'extract', kind: 'llm', prompt: 'Extract from: {{ input.text }}', format: { type: 'object', properties: { host: { type: 'string' }, symptom: { type: 'string' } }, required: ['host', 'symptom'] } });
       expect(out).toEqual({ host: 'db-2', symptom: 'disk full' });
       expect(ollama.chats()[before]!.messages.at(-1)!.content).toBe('Extract from: db-2: no space left on device');
-      expect(trace.decisions).toEqual([{ path: 'extract', decision: 'answered', detail: { model: 'llama3.1:8b', via: 'ollama', attempts: 2, refused: [expect.stringMatching(/^the answer is not JSON/)] } }]);
+      expect(trace.decisions).toEqual([{ path: 'extract', decision: 'answered', detail: { model: 'llama3.1:8b', via: 'ollama', attempts: 2, refused: [expect.stringMatching(/^the answer is not JSON/)], prompt: 'Extract from: db-2: no space left on device' } }]);
       expect(trace.progress.join('\n')).toMatch(/answer 1 refused \(the answer is not JSON .*\); asking again/);
     });
 

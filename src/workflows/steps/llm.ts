@@ -5,6 +5,9 @@ import { MAX_RETRIES, askLlm, schemaProblem, type JsonSchema } from '../llm-outp
 import type { StepContext, StepKind } from '../types.js';
 import { stepBase } from './base.js';
 
+/** How much of a rendered prompt the step's decision keeps (the run record shows what the model was asked). */
+const PROMPT_RECORDED = 2000;
+
 /** How many attempts after the first a step may ask for when an answer does not parse or validate. */
 export const retriesField = z.number().int().min(0).max(MAX_RETRIES).default(2);
 
@@ -72,7 +75,7 @@ export const llmStep: StepKind<LlmStep> = {
     ctx.progress(`asking ${llm!.model}`);
     try {
       const answer = await askLlm(llm!, { prompt, system, format: step.format as JsonSchema | undefined, retries: step.retries, signal: ctx.signal, onAttempt: onAttempt(ctx, step.retries) });
-      ctx.decide('answered', { model: answer.model, via: answer.via, attempts: answer.attempts, ...(answer.problems.length ? { refused: answer.problems } : {}) });
+      ctx.decide('answered', { model: answer.model, via: answer.via, attempts: answer.attempts, ...(answer.problems.length ? { refused: answer.problems } : {}), prompt: prompt.slice(0, PROMPT_RECORDED) });
       return answer.value;
     } catch (err) {
       if (step.fallback !== undefined && isTwlError(err) && err.code === 'TWL_LLM_UNAVAILABLE' && !ctx.signal.aborted) return fallback(messageOf(err));
