@@ -313,3 +313,28 @@ describe('the LLM step kinds', () => {
     });
   });
 });
+
+describe('the incident fan-out example, through its kinds', () => {
+  it('gathers in parallel and writes the template summary without an LLM', async () => {
+    const { parse } = await import('yaml');
+    const { readFileSync } = await import('node:fs');
+    const http = await import('node:http');
+    const def = parse(readFileSync(new URL('../../docs/workflows/incident-fanout.yaml', import.meta.url), 'utf8')) as { steps: Array<Record<string, unknown>> };
+    const service = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const t = tempHome('twl-wfllm-fan-');
+    const target = `http://127.0.0.1:${(service.address() as { port: number }).port}/`;
+    const runtime = testRuntime(t.home, { docker: { socket: `${t.home}/no-docker.sock` }, services: [{ name: 'api', kind: 'http', target }] });
+    try {
+      const { run, trace, steps } = runner(runtime, undefined, { service: 'api' });
+      for (const step of def.steps) await run(step);
+      expect(trace.decisions[0]).toMatchObject({ path: 'gather', decision: '3 of 4 branches ok', detail: { failed: ['logs'] } });
+      expect(trace.decisions[1]).toEqual({ path: 'summary', decision: 'fallback', detail: { reason: 'no LLM is configured' } });
+      expect(steps.summary).toMatch(/^Incident summary for api \(3 of 4 checks answered\)\n- Health: ok \(api ok\)\n- Host: CPU [\d.]+%, memory [\d.]+%, fullest disk [\d.]*%\n- Logs: no answer\n- Database: reachable, [\d.]+ ms\nChecks that failed: logs \(.+\)\n$/);
+    } finally {
+      await runtime.close();
+      service.close();
+      t.cleanup();
+    }
+  });
+});
