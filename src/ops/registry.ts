@@ -65,6 +65,11 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./task/resume.js'),
     import('./task/run.js'),
     import('./task/approve.js'),
+    import('./workflow/validate.js'),
+    import('./workflow/list.js'),
+    import('./workflow/run.js'),
+    import('./workflow/runs.js'),
+    import('./workflow/show.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

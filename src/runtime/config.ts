@@ -319,6 +319,10 @@ export const configSchema = z
       .strict()
       .prefault({}),
     upstreams: upstreamsSchema,
+    workflows: z
+      .array(z.unknown())
+      .default([])
+      .describe('Workflows written inline (each as in a workflows/*.yaml file beside this file; see docs/workflows.md). Validated when loaded: a broken one is skipped with its problem, and `twl workflow validate` lists them.'),
     maestro: z
       .object({ maxSteps: z.number().int().min(1).max(50).default(8).describe('Step budget of one plan (and of the LLM tool-calling loop).') })
       .strict()

@@ -82,12 +82,29 @@ export const mcpCalls = new client.Counter({
   registers: [registry],
 });
 
+export const workflowRuns = new client.Counter({
+  name: 'workflow_runs_total',
+  help: 'Workflow runs by workflow and how they ended: completed, failed, stopped, cancelled, waiting_approval.',
+  labelNames: ['workflow', 'status'],
+  registers: [registry],
+});
+
+export const workflowStepDuration = new client.Histogram({
+  name: 'workflow_step_duration_seconds',
+  help: 'Workflow steps by workflow and step (its id path), whatever their outcome (skipped steps excluded).',
+  labelNames: ['workflow', 'step'],
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+  registers: [registry],
+});
+
 connectOpMetrics({
   called: (agent, capability) => agentCalls.inc({ agent_name: agent, capability }),
   finished: (agent, ok, seconds) => {
     agentExecutions.inc({ agent_name: agent, status: ok ? 'success' : 'error' });
     agentLatency.observe({ agent_name: agent }, seconds);
   },
+  workflowRun: (workflow, status) => workflowRuns.inc({ workflow, status }),
+  workflowStep: (workflow, step, seconds) => workflowStepDuration.observe({ workflow, step }, seconds),
 });
 
 // Upstream MCP servers (src/upstream/): the request path and supervision of each upstream.

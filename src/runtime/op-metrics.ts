@@ -7,6 +7,10 @@
 export interface OpMetricsSink {
   called(agent: string, capability: string): void;
   finished(agent: string, ok: boolean, seconds: number): void;
+  /** A workflow run ended (workflow_runs_total). */
+  workflowRun?(workflow: string, status: string): void;
+  /** A workflow step ended (workflow_step_duration_seconds; step = its id path). */
+  workflowStep?(workflow: string, step: string, seconds: number): void;
 }
 
 let sink: OpMetricsSink | undefined;
@@ -18,4 +22,6 @@ export function connectOpMetrics(target: OpMetricsSink): void {
 export const opMetrics: OpMetricsSink = {
   called: (agent, capability) => sink?.called(agent, capability),
   finished: (agent, ok, seconds) => sink?.finished(agent, ok, seconds),
+  workflowRun: (workflow, status) => sink?.workflowRun?.(workflow, status),
+  workflowStep: (workflow, step, seconds) => sink?.workflowStep?.(workflow, step, seconds),
 };

@@ -7,7 +7,7 @@ import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
-import type { CallOptions, CatalogTool, ContentBlock, ListOptions, ToolCatalog, ToolResult, ToolSource } from './types.js';
+import type { CallOptions, CatalogTool, ContentBlock, ListOptions, ToolCatalog, ToolLookupSource, ToolResult, ToolSource, WorkflowTool } from './types.js';
 import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike, UpstreamStatus } from '../upstream/types.js';
 
 /** One tool and how to run it. Schemas are built on first need: a call by name does not pay for every tool's. */
@@ -22,6 +22,7 @@ interface Entry {
   upstream?: UpstreamLike;
   /** The tool's name at its upstream (before `<upstream>_`). */
   remote?: string;
+  workflow?: WorkflowTool;
   described?: CatalogTool;
   describe(): CatalogTool;
 }
@@ -31,6 +32,8 @@ export interface CatalogOptions {
   ops: () => Promise<Map<string, AnyOp>>;
   /** The configured upstreams, opened on first need; undefined: none configured. */
   upstreams?: () => Promise<UpstreamSetLike | undefined>;
+  /** The workflows (`workflow_<name>` tools), loaded on first need with the other tools to validate against. */
+  workflows?: (tools: ToolLookupSource) => Promise<WorkflowTool[]>;
 }
 
 /** Where the upstream tools are listed with the reason, when one is left out. */
@@ -83,6 +86,19 @@ export class Catalog implements ToolCatalog {
   /** The op behind a twl tool (the MCP face registers it with its zod schemas). */
   async op(name: string): Promise<AnyOp | undefined> {
     return (await this.twl()).get(name)?.op;
+  }
+
+  private workflowsP?: Promise<Map<string, Entry>>;
+  /** The workflows, loaded once (their steps' tools are looked up among twl's and the upstreams', never among workflows). */
+  private workflowEntries(): Promise<Map<string, Entry>> {
+    if (!this.options.workflows) return Promise.resolve(new Map());
+    const lookup: ToolLookupSource = {
+      get: async (name) => (name.startsWith('workflow_') ? undefined : (await this.findTool(name))?.describe()),
+      names: async () => (await this.entries(undefined, false)).map((e) => e.name),
+    };
+    this.workflowsP ??= this.options.workflows(lookup).then((tools) => new Map(tools.map((w) => [w.tool.name, workflowEntry(w)])));
+    this.workflowsP.catch(() => (this.workflowsP = undefined));
+    return this.workflowsP;
   }
 
   private twl(): Promise<Map<string, Entry>> {
@@ -139,11 +155,13 @@ export class Catalog implements ToolCatalog {
     return p;
   }
 
-  private async entries(source?: string): Promise<Entry[]> {
+  private async entries(source?: string, workflows = true): Promise<Entry[]> {
     const twl = await this.twl();
     const wanted = (s: ToolSource) => !source || s === source || (source === 'upstream' && s.startsWith('upstream:'));
     const out = [...twl.values()].filter((e) => wanted(e.source));
     if (source === 'twl') return out;
+    if (workflows && wanted('workflow')) out.push(...(await this.workflowEntries()).values());
+    if (source === 'workflow') return out;
     const set = await this.upstreamSet();
     const upstreams = (set?.all() ?? []).filter((u) => wanted(`upstream:${u.name}`));
     for (const tools of await Promise.all(upstreams.map((u) => this.toolsOf(u, twl)))) out.push(...tools.values());
@@ -151,8 +169,8 @@ export class Catalog implements ToolCatalog {
   }
 
   async list(options: ListOptions = {}): Promise<CatalogTool[]> {
-    if (options.source !== undefined && options.source !== 'twl' && options.source !== 'upstream' && !/^upstream:[a-z][a-z0-9-]{0,31}$/.test(options.source)) {
-      throw new TwlError('TWL_INPUT_INVALID', `Unknown source ${JSON.stringify(options.source.slice(0, 80))}: expected twl, upstream, or upstream:NAME.`);
+    if (options.source !== undefined && options.source !== 'twl' && options.source !== 'workflow' && options.source !== 'upstream' && !/^upstream:[a-z][a-z0-9-]{0,31}$/.test(options.source)) {
+      throw new TwlError('TWL_INPUT_INVALID', `Unknown source ${JSON.stringify(options.source.slice(0, 80))}: expected twl, workflow, upstream, or upstream:NAME.`);
     }
     const entries = await this.entries(options.source);
     return entries
@@ -165,8 +183,18 @@ export class Catalog implements ToolCatalog {
     return (await this.find(name))?.describe();
   }
 
-  /** A tool by name: twl's first (never shadowed), then the upstream its prefix names. */
+  /** A tool by name: twl's first (never shadowed), then a workflow (`workflow_…`), then the upstream its prefix names. */
   private async find(name: string): Promise<Entry | undefined> {
+    if (typeof name !== 'string') return undefined;
+    if (name.startsWith('workflow_') && !(await this.twl()).has(name)) {
+      const workflow = (await this.workflowEntries()).get(name);
+      if (workflow) return workflow;
+    }
+    return this.findTool(name);
+  }
+
+  /** twl's tool or an upstream's, by name (no workflows). */
+  private async findTool(name: string): Promise<Entry | undefined> {
     if (typeof name !== 'string') return undefined;
     const twl = await this.twl();
     const own = twl.get(name);
@@ -205,7 +233,7 @@ export class Catalog implements ToolCatalog {
     }
     let decision: Decision = entry.needsApproval ? 'approval' : 'allowed';
     try {
-      const result = entry.op ? await this.callOp(entry.op, input, options) : await this.callUpstream(entry, input, options);
+      const result = entry.op ? await this.callOp(entry.op, input, options) : entry.workflow ? await this.callWorkflow(entry.workflow, input, options) : await this.callUpstream(entry, input, options);
       await this.record(entry, name, input, options, decision, result.isError ? 'error' : 'ok', ms(), result.isError ? 'TWL_TOOL_ERROR' : null);
       return result;
     } catch (err) {
@@ -226,6 +254,13 @@ export class Catalog implements ToolCatalog {
       caller: { face: options.face, actor: options.actor, role: options.role },
     })) as Record<string, unknown>;
     return { structured: output, content: textOf(output) };
+  }
+
+  /** A workflow: its steps ask for approval themselves (each tool call goes through this catalog). */
+  private callWorkflow(workflow: WorkflowTool, input: unknown, options: CallOptions): Promise<ToolResult> {
+    const args = input ?? {};
+    if (typeof args !== 'object' || Array.isArray(args)) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${workflow.tool.name}: expected a JSON object, got ${Array.isArray(args) ? 'an array' : typeof args}.`);
+    return workflow.run(args as Record<string, unknown>, options, this);
   }
 
   /** An upstream's tool: approval, the call (its queue, timeout, retries live in the upstream), metrics and the activity record. */
@@ -325,6 +360,12 @@ function opEntry(op: AnyOp): Entry {
       ) as CatalogTool);
     },
   };
+}
+
+/** A workflow as a catalog entry. */
+function workflowEntry(w: WorkflowTool): Entry {
+  const t = w.tool;
+  return { name: t.name, source: 'workflow', minRole: t.minRole, needsApproval: t.needsApproval, annotations: t.annotations, title: t.title, workflow: w, describe: () => t };
 }
 
 /** An upstream's tool as a catalog entry, or why it is left out. */

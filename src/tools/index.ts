@@ -4,12 +4,12 @@ import type { Catalog } from './catalog.js';
 import type { ToolCatalog } from './types.js';
 
 /**
- * The catalog of a process, built from its configuration: twl's ops (`ops`) and the configured
+ * The catalog of a process, built from its configuration: twl's ops (`ops`), the workflows and the configured
  * upstreams (opened, and their children started, only when a tool of theirs is listed or called).
  */
 export async function buildCatalog(runtime: Runtime, ops: () => Promise<Map<string, AnyOp>>): Promise<Catalog> {
-  const [{ Catalog }, { upstreamsOf }] = await Promise.all([import('./catalog.js'), import('./upstreams.js')]);
-  return new Catalog(runtime, { ops, ...upstreamsOf(runtime) });
+  const [{ Catalog }, { upstreamsOf }, { workflowsOf }] = await Promise.all([import('./catalog.js'), import('./upstreams.js'), import('../workflows/provider.js')]);
+  return new Catalog(runtime, { ops, ...upstreamsOf(runtime), workflows: workflowsOf(runtime) });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Face, Progress } from '../runtime/context.js';
 import type { Llm } from '../runtime/llm.js';
 import type { UpstreamCallOptions } from '../upstream/types.js';
 
-export type ToolSource = 'twl' | `upstream:${string}`;
+export type ToolSource = 'twl' | 'workflow' | `upstream:${string}`;
 
 /** One callable tool: a twl op (its MCP name) or an upstream's tool (`<upstream>_<tool>`). */
 export interface CatalogTool {
@@ -62,8 +62,20 @@ export interface CallOptions {
   onRequest?: UpstreamCallOptions['onRequest'];
 }
 
+/** A workflow as a catalog tool (src/workflows/provider.ts): it runs its steps through the catalog it is in. */
+export interface WorkflowTool {
+  tool: CatalogTool;
+  run(input: Record<string, unknown>, options: CallOptions, catalog: ToolCatalog): Promise<ToolResult>;
+}
+
+/** What a workflow provider may ask of the catalog: twl's and the upstreams' tools (never workflows). */
+export interface ToolLookupSource {
+  get(name: string): Promise<CatalogTool | undefined>;
+  names(): Promise<string[]>;
+}
+
 export interface ListOptions {
-  /** `twl`, `upstream` (every upstream) or `upstream:NAME`. */
+  /** `twl`, `workflow`, `upstream` (every upstream) or `upstream:NAME`. */
   source?: string;
   /** Only the tools this role may call. */
   role?: Role;

@@ -1,0 +1,307 @@
+import { z } from 'zod';
+import { describeInputIssues } from '../ops/invoke.js';
+import type { Role } from '../ops/op.js';
+import type { Face, Progress, Runtime } from '../runtime/context.js';
+import { parseDuration } from '../runtime/duration.js';
+import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
+import type { Llm } from '../runtime/llm.js';
+import { opMetrics } from '../runtime/op-metrics.js';
+import type { ContentBlock, ToolCatalog, ToolResult } from '../tools/types.js';
+import { ApprovalPending, WorkflowStopped } from './control.js';
+import { evaluate, render } from './expr.js';
+import { createRun, finishRun, saveSteps, type StepRecord } from './records.js';
+import { stepKinds } from './steps/index.js';
+import type { RunStatus, StepBase, StepContext, StepKind, StepStatus, WorkflowDef } from './types.js';
+
+/** Who runs a workflow and how to reach them: the same options a catalog call carries. */
+export interface RunOptions {
+  face: Face;
+  actor: string;
+  role?: Role;
+  signal?: AbortSignal;
+  /** Asks the person behind the caller; undefined: nobody can answer (a step that needs approval then leaves the run waiting). */
+  ask?: (question: string) => Promise<boolean | undefined>;
+  /** Approved already (`--yes`): steps do not ask. */
+  approved?: boolean;
+  progress?: (update: Progress) => void;
+  warn?: (message: string) => void;
+  /** The MCP client's model (sampling), when the runtime has no Ollama. */
+  llm?: Llm;
+}
+
+/** How a run ended, with every step (the run's record, as `twl workflow show` prints it). */
+export interface RunOutcome {
+  run: number;
+  workflow: string;
+  status: RunStatus;
+  output: unknown;
+  /** The step running when the run ended other than completed (or the gate that stopped it). */
+  step: string | null;
+  error: { code: string; message: string } | null;
+  /** What to do next, when the run did not complete (how to approve a waiting run). */
+  message?: string;
+  durationMs: number;
+  steps: StepRecord[];
+}
+
+/** Step rows are written in batches: at most this long after a change, and when the run ends. */
+const FLUSH_MS = 250;
+
+/** A step's kind-parsed form, parsed on first run (validation parsed it already, so this cannot fail for a loaded workflow). */
+const parsed = new WeakMap<object, StepBase>();
+function prepare(raw: StepBase): { step: StepBase; kind: StepKind } {
+  const kind = stepKinds.get(raw.kind);
+  if (!kind) throw new TwlError('TWL_WORKFLOW_INVALID', `Step ${raw.id}: unknown kind ${JSON.stringify(raw.kind)}.`);
+  let step = parsed.get(raw);
+  if (!step) {
+    const r = kind.schema.safeParse(raw);
+    if (!r.success) throw new TwlError('TWL_WORKFLOW_INVALID', `Step ${raw.id}: ${describeInputIssues(r.error)}`);
+    parsed.set(raw, (step = r.data));
+  }
+  return { step, kind };
+}
+
+const inputSchemas = new WeakMap<object, z.ZodType>();
+/** The workflow's declared input schema as zod (compiled once per workflow). */
+function inputSchemaOf(def: WorkflowDef): z.ZodType {
+  let s = inputSchemas.get(def.input);
+  if (!s) inputSchemas.set(def.input, (s = z.fromJSONSchema(def.input as Parameters<typeof z.fromJSONSchema>[0])));
+  return s;
+}
+
+/** A tool's result as a step's output: its structured result, else its text (parsed when it is JSON). */
+function outputOf(result: ToolResult): unknown {
+  if (result.structured) return result.structured;
+  const texts = result.content.filter((c): c is ContentBlock & { text: string } => c.type === 'text' && typeof c.text === 'string');
+  if (texts.length === 1 && texts.length === result.content.length) {
+    try {
+      return JSON.parse(texts[0]!.text) as unknown;
+    } catch {
+      return texts[0]!.text;
+    }
+  }
+  return result.content;
+}
+
+const errorOf = (err: unknown): { code: string; message: string } => ({ code: isTwlError(err) ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? String((err as { code: string }).code) : 'TWL_WORKFLOW_STEP_FAILED', message: messageOf(err).slice(0, 4000) });
+
+/**
+ * One run of a workflow: its steps in order over the scope {input, steps}, each recorded (input,
+ * output, decision, status, error, duration), with `when`, timeouts, approvals, cancellation and
+ * progress. Tool calls go through the catalog's one path (role, approval, audit row, metrics).
+ */
+export class WorkflowRun {
+  private readonly steps: Record<string, unknown> = {};
+  private readonly records: StepRecord[] = [];
+  private readonly dirty = new Set<StepRecord>();
+  private readonly running = new Set<string>();
+  private seq = 0;
+  private runId = 0;
+  private flushTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  /** The deepest step an error came from (the first to fail), for the run's record. */
+  private endedAt?: string;
+  private last: unknown = null;
+  private input: Record<string, unknown> = {};
+
+  constructor(
+    private readonly def: WorkflowDef,
+    private readonly runtime: Runtime,
+    private readonly catalog: ToolCatalog,
+    private readonly options: RunOptions,
+  ) {}
+
+  async run(input: Record<string, unknown>): Promise<RunOutcome> {
+    const checked = inputSchemaOf(this.def).safeParse(input);
+    if (!checked.success) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for workflow ${this.def.name}: ${describeInputIssues(checked.error)}`, { actions: [`See its input schema with \`twl workflow list --json\`.`] });
+    this.input = input;
+    const store = await this.runtime.store();
+    const started = performance.now();
+    this.runId = await createRun(store, { workflow: this.def.name, input, actor: this.options.actor, face: this.options.face });
+    const signal = this.options.signal ?? new AbortController().signal;
+    let status: RunStatus = 'completed';
+    let output: unknown = null;
+    let error: RunOutcome['error'] = null;
+    let message: string | undefined;
+    try {
+      this.last = await this.runList(this.def.steps, undefined, '', {}, signal, true);
+      output = this.def.output ? await evaluate(this.def.output, { input, steps: this.steps }) : this.last;
+    } catch (err) {
+      if (err instanceof WorkflowStopped) {
+        status = 'stopped';
+        output = this.last;
+        message = err.reason;
+      } else if (err instanceof ApprovalPending) {
+        status = 'waiting_approval';
+        message = `Step ${this.endedAt} waits for approval (${err.question}) and nobody could answer here. Run it again where someone can approve (a terminal, an MCP client with elicitation), or approve in advance: twl workflow run ${this.def.name} --input '${JSON.stringify(input).replaceAll("'", "'\\''")}' --yes`;
+        error = { code: 'TWL_APPROVAL_REQUIRED', message };
+      } else if (signal.aborted) {
+        status = 'cancelled';
+        error = { code: 'TWL_INTERRUPTED', message: `Cancelled while step ${this.endedAt ?? '(none)'} was running.` };
+      } else {
+        status = 'failed';
+        error = errorOf(err);
+      }
+    }
+    const durationMs = performance.now() - started;
+    const step = status === 'completed' ? null : (this.endedAt ?? null);
+    clearTimeout(this.flushTimer);
+    await this.flush();
+    await finishRun(store, this.runId, { status, output: output ?? null, error, step, durationMs });
+    opMetrics.workflowRun?.(this.def.name, status);
+    this.runtime.recordCall(`workflow_${this.def.name.replaceAll('-', '_')}`, durationMs, status === 'completed' || status === 'stopped');
+    return { run: this.runId, workflow: this.def.name, status, output: output ?? null, step, error, ...(message ? { message } : {}), durationMs, steps: this.records };
+  }
+
+  /** Steps in order; the last one's output. */
+  private async runList(list: StepBase[], parent: number | undefined, parentPath: string, extra: Record<string, unknown>, signal: AbortSignal, top = false): Promise<unknown> {
+    let last: unknown = null;
+    for (let i = 0; i < list.length; i++) {
+      if (signal.aborted) throw signal.reason;
+      last = await this.runStep(list[i]!, parent, parentPath, extra, signal, top ? { done: i, total: list.length } : undefined);
+      if (top) this.last = last;
+    }
+    return last;
+  }
+
+  private async runStep(raw: StepBase, parent: number | undefined, parentPath: string, extra: Record<string, unknown>, runSignal: AbortSignal, count?: { done: number; total: number }): Promise<unknown> {
+    const { step, kind } = prepare(raw);
+    const path = parentPath ? `${parentPath}/${step.id}` : step.id;
+    const record: StepRecord = { seq: this.seq++, parent: parent ?? null, path, id: step.id, kind: step.kind, status: 'running', input: undefined, output: undefined, decision: null, error: null, startedAt: new Date().toISOString(), durationMs: null };
+    this.records.push(record);
+    this.touch(record);
+    const scope = { ...extra, input: this.input, steps: this.steps };
+    const started = performance.now();
+    const progress = (message: string, status: Progress['status'] = 'running') => this.options.progress?.({ message: `${path}: ${message}`, status, ...(count ? { done: count.done + (status === 'running' ? 0 : 1), total: count.total } : {}) });
+    const end = (status: StepStatus, fields: Partial<StepRecord> = {}) => {
+      Object.assign(record, fields, { status, durationMs: Math.round((performance.now() - started) * 100) / 100 });
+      this.running.delete(path);
+      this.touch(record);
+      if (status !== 'skipped') opMetrics.workflowStep?.(this.def.name, path, (performance.now() - started) / 1000);
+    };
+    if (step.when !== undefined && !(await evaluate(step.when, scope))) {
+      this.steps[step.id] = null;
+      end('skipped', { decision: { decision: 'skipped', detail: { when: step.when } } });
+      progress('skipped', 'skipped');
+      return null;
+    }
+    this.running.add(path);
+    const timeoutMs = step.timeout ? parseDuration(step.timeout) : undefined;
+    const deadline = timeoutMs ? new AbortController() : undefined;
+    const timer = deadline ? setTimeout(() => deadline.abort(new TwlError('TWL_TIMEOUT', `Step ${path} of workflow ${this.def.name} did not finish within ${step.timeout}.`, { actions: [`Raise the step's timeout in the workflow file, or find why ${path} is slow.`] })), timeoutMs) : undefined;
+    const signal = deadline ? AbortSignal.any([runSignal, deadline.signal]) : runSignal;
+    let pendingQuestion: string | undefined;
+    const calls: Array<{ tool: string; input: unknown }> = [];
+    const ask = async (question: string): Promise<boolean | undefined> => {
+      if (this.options.approved) return true;
+      const answer = await this.options.ask?.(question);
+      if (answer === undefined) pendingQuestion = question;
+      return answer;
+    };
+    const ctx: StepContext = {
+      workflow: this.def.name,
+      runId: String(this.runId),
+      path,
+      scope,
+      evaluate: (expr, more) => evaluate(expr, more ? { ...scope, ...more } : scope),
+      render: (template, more) => render(template, more ? { ...scope, ...more } : scope),
+      callTool: async (name, input) => {
+        // The tool's input as rendered; a step that calls several tools records each call.
+        calls.push({ tool: name, input });
+        record.input = calls.length === 1 ? input : { calls };
+        progress(`calling ${name}`);
+        try {
+          const result = await this.catalog.call(name, input, {
+            face: this.options.face,
+            actor: this.options.actor,
+            role: this.options.role,
+            via: `workflow:${this.def.name}`,
+            signal,
+            ...(timeoutMs ? { timeoutMs } : {}),
+            ask,
+            approved: this.options.approved || step.approval === 'never',
+            warn: this.options.warn,
+            progress: (p) => progress(p.message),
+            llm: this.options.llm,
+          });
+          if (result.isError) throw new TwlError('TWL_TOOL_ERROR', `${name} answered with an error: ${JSON.stringify(outputOf(result)).slice(0, 1000)}`);
+          return outputOf(result);
+        } catch (err) {
+          if (pendingQuestion !== undefined && isTwlError(err) && err.code === 'TWL_APPROVAL_REQUIRED') throw new ApprovalPending(pendingQuestion);
+          throw err;
+        }
+      },
+      runSteps: (steps, more) => this.runList(steps, record.seq, path, more ? { ...extra, ...more } : extra, signal),
+      llm: () => this.runtime.llm() ?? this.options.llm,
+      signal,
+      progress: (message) => progress(message),
+      ask,
+      decide: (decision, detail) => {
+        record.decision = { decision, ...(detail === undefined ? {} : { detail }) };
+        this.touch(record);
+      },
+    };
+    progress(step.title ?? `${kind.kind}`);
+    try {
+      if (step.approval === 'ask' && !this.options.approved) {
+        const question = `Workflow ${this.def.name}, step ${path}${step.title ? ` (${step.title})` : ''}: proceed?`;
+        const answer = await ask(question);
+        if (answer === undefined) throw new ApprovalPending(question);
+        if (!answer) throw new TwlError('TWL_APPROVAL_REQUIRED', `Step ${path} of workflow ${this.def.name} was not approved.`);
+      }
+      const output = await raceAbort(kind.run(step, ctx), signal);
+      this.steps[step.id] = output ?? null;
+      end('completed', { output: output ?? null });
+      progress('done', 'ok');
+      return output ?? null;
+    } catch (err) {
+      const reason = signal.aborted && !runSignal.aborted && deadline?.signal.aborted ? deadline.signal.reason : err;
+      this.endedAt ??= path;
+      if (reason instanceof WorkflowStopped) end('stopped', { output: null });
+      else if (reason instanceof ApprovalPending) end('waiting_approval', { error: { code: 'TWL_APPROVAL_REQUIRED', message: reason.message } });
+      else if (runSignal.aborted) end('cancelled', { error: { code: 'TWL_INTERRUPTED', message: `Cancelled while ${path} was running.` } });
+      else end('failed', { error: errorOf(reason) });
+      progress(record.status === 'stopped' ? 'stopped' : `${record.status}: ${record.error?.message ?? ''}`, record.status === 'stopped' ? 'ok' : record.status === 'cancelled' ? 'cancelled' : record.status === 'waiting_approval' ? 'waiting' : 'failed');
+      throw reason;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Marks a row for the next batch write, and schedules it. */
+  private touch(record: StepRecord): void {
+    this.dirty.add(record);
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flush();
+      }, FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (!this.dirty.size) return;
+      const rows = [...this.dirty];
+      this.dirty.clear();
+      try {
+        await saveSteps(await this.runtime.store(), this.runId, rows);
+      } catch (err) {
+        this.runtime.logger.warn({ run: this.runId, err: messageOf(err) }, 'could not record workflow steps');
+      }
+    });
+    return this.flushing;
+  }
+}
+
+/** The step's promise, or the signal's reason as soon as it aborts (a kind that ignores its signal still ends). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}

@@ -1,0 +1,121 @@
+import type { Queryable } from '../store/types.js';
+import type { RunStatus, StepStatus } from './types.js';
+
+/** One step run as recorded (twl_workflow_steps). */
+export interface StepRecord {
+  seq: number;
+  parent: number | null;
+  path: string;
+  id: string;
+  kind: string;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  decision: { decision: string; detail?: unknown } | null;
+  error: { code: string; message: string } | null;
+  startedAt: string;
+  durationMs: number | null;
+}
+
+/** One run as recorded (twl_workflow_runs). */
+export interface RunRecord {
+  id: number;
+  workflow: string;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: { code: string; message: string } | null;
+  step: string | null;
+  actor: string;
+  face: string;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(v as string).toISOString());
+/** JSON for a jsonb column: undefined is SQL NULL. */
+const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+
+const runOf = (r: Record<string, unknown>): RunRecord => ({
+  id: Number(r.id),
+  workflow: String(r.workflow),
+  status: r.status as RunStatus,
+  input: r.input ?? null,
+  output: r.output ?? null,
+  error: (r.error as RunRecord['error']) ?? null,
+  step: (r.step as string | null) ?? null,
+  actor: String(r.actor),
+  face: String(r.face),
+  startedAt: iso(r.started_at)!,
+  finishedAt: iso(r.finished_at),
+  durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+});
+
+const stepOf = (r: Record<string, unknown>): StepRecord => ({
+  seq: Number(r.seq),
+  parent: r.parent_seq === null || r.parent_seq === undefined ? null : Number(r.parent_seq),
+  path: String(r.path),
+  id: String(r.step_id),
+  kind: String(r.kind),
+  status: r.status as StepStatus,
+  input: r.input ?? null,
+  output: r.output ?? null,
+  decision: (r.decision as StepRecord['decision']) ?? null,
+  error: (r.error as StepRecord['error']) ?? null,
+  startedAt: iso(r.started_at)!,
+  durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+});
+
+export async function createRun(q: Queryable, run: { workflow: string; input: unknown; actor: string; face: string }): Promise<number> {
+  const { rows } = await q.query<{ id: unknown }>('INSERT INTO twl_workflow_runs (workflow, input, actor, face) VALUES ($1, $2::jsonb, $3, $4) RETURNING id', [run.workflow, json(run.input), run.actor, run.face]);
+  return Number(rows[0]!.id);
+}
+
+export async function finishRun(q: Queryable, id: number, end: { status: RunStatus; output: unknown; error: RunRecord['error']; step: string | null; durationMs: number }): Promise<void> {
+  await q.query('UPDATE twl_workflow_runs SET status = $2, output = $3::jsonb, error = $4::jsonb, step = $5, finished_at = now(), duration_ms = $6 WHERE id = $1', [id, end.status, json(end.output), json(end.error ?? undefined), end.step, end.durationMs]);
+}
+
+/** Writes (or updates) step rows in one statement. */
+export async function saveSteps(q: Queryable, runId: number, steps: StepRecord[]): Promise<void> {
+  if (!steps.length) return;
+  await q.query(
+    `INSERT INTO twl_workflow_steps (run_id, seq, parent_seq, path, step_id, kind, status, input, output, decision, error, started_at, duration_ms)
+     SELECT $1, s.seq, s.parent_seq, s.path, s.step_id, s.kind, s.status, s.input::jsonb, s.output::jsonb, s.decision::jsonb, s.error::jsonb, s.started_at, s.duration_ms
+     FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::real[])
+       AS s(seq, parent_seq, path, step_id, kind, status, input, output, decision, error, started_at, duration_ms)
+     ON CONFLICT (run_id, seq) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output, decision = EXCLUDED.decision, error = EXCLUDED.error, duration_ms = EXCLUDED.duration_ms`,
+    [
+      runId,
+      steps.map((s) => s.seq),
+      steps.map((s) => s.parent),
+      steps.map((s) => s.path),
+      steps.map((s) => s.id),
+      steps.map((s) => s.kind),
+      steps.map((s) => s.status),
+      steps.map((s) => json(s.input)),
+      steps.map((s) => json(s.output)),
+      steps.map((s) => json(s.decision ?? undefined)),
+      steps.map((s) => json(s.error ?? undefined)),
+      steps.map((s) => s.startedAt),
+      steps.map((s) => s.durationMs),
+    ],
+  );
+}
+
+export async function listRuns(q: Queryable, filter: { workflow?: string; status?: RunStatus[]; limit: number; before?: number }): Promise<RunRecord[]> {
+  const { rows } = await q.query(
+    `SELECT id, workflow, status, NULL::jsonb AS input, NULL::jsonb AS output, error, step, actor, face, started_at, finished_at, duration_ms FROM twl_workflow_runs
+     WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text[] IS NULL OR status = ANY($2::text[])) AND ($3::bigint IS NULL OR id < $3)
+     ORDER BY id DESC LIMIT $4`,
+    [filter.workflow ?? null, filter.status?.length ? filter.status : null, filter.before ?? null, filter.limit],
+  );
+  return rows.map(runOf);
+}
+
+export async function getRun(q: Queryable, id: number): Promise<{ run: RunRecord; steps: StepRecord[] } | undefined> {
+  const { rows } = await q.query('SELECT * FROM twl_workflow_runs WHERE id = $1', [id]);
+  if (!rows[0]) return undefined;
+  const steps = await q.query('SELECT * FROM twl_workflow_steps WHERE run_id = $1 ORDER BY seq', [id]);
+  return { run: runOf(rows[0]), steps: steps.rows.map(stepOf) };
+}
