@@ -296,9 +296,35 @@ describe('workflows without an LLM', () => {
   it('validates the three examples', async () => {
     const r = await twl(['workflow', 'validate', '--json'], { home });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/incident-fanout/);
-    expect(r.stdout).toMatch(/ticket-router/);
-    expect(r.stdout).toMatch(/postmortem-draft/);
+    const result = envelope(r.stdout).result as { valid: Array<{ name: string; tool: string; steps: number }>; problems: unknown[] };
+    expect(result.problems).toEqual([]);
+    expect(result.valid.map((v) => v.name).sort()).toEqual(['incident-fanout', 'postmortem-draft', 'prompt-chain', 'ticket-router']);
+    expect(result.valid.find((v) => v.name === 'postmortem-draft')).toMatchObject({ tool: 'workflow_postmortem_draft', steps: 2 });
+  });
+
+  it('refuses broken LLM steps naming the file, the step and the problem', async () => {
+    const file = path.join(home, 'broken.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: broken',
+        'steps:',
+        '  - { id: ask, kind: llm, prompt: "hi", retries: 9 }',
+        '  - id: pick',
+        '    kind: route',
+        '    rules: [ { when: "true", to: nowhere } ]',
+        '    branches: { a: [ { id: s1, kind: tool, tool: cache_cache_get, input: { key: k } } ] }',
+        '  - { id: plan, kind: orchestrator, planner: { map: "input.keys", call: { tool: cache_cache_sett } } }',
+        '',
+      ].join('\n'),
+    );
+    const r = await twl(['workflow', 'validate', file, '--json'], { home });
+    expect(r.exitCode).not.toBe(0);
+    const text = r.stdout;
+    expect(text).toMatch(/broken\.yaml/);
+    expect(text).toMatch(/ask[^\n]*retries[^\n]*(5|less than or equal)/i);
+    expect(text).toMatch(/no branch named \\"nowhere\\" \(branches: a\)/);
+    expect(text).toMatch(/cache_cache_sett/);
   });
 
   it('runs the incident fan-out deterministically: the template summary, the failing check reported', async () => {
