@@ -14,13 +14,14 @@ export default class TaskCreate extends OpCommand<typeof op> {
     `<%= config.bin %> <%= command.id %> --tool database_db_health --cron "*/5 * * * *" --name health-every-5m`,
     `<%= config.bin %> <%= command.id %> --tool cache_cache_stats --cron "0 9 * * 1-5" --tz Europe/Paris --retries 3 --timeout 2m`,
     `<%= config.bin %> <%= command.id %> --tool database_execute_query --input '{"sql":"select count(*) from twl_tickets"}' --at 2026-12-24T18:00:00Z --json`,
+    `<%= config.bin %> <%= command.id %> --workflow incident-fanout --input '{"service":"api"}' --cron "*/15 * * * *"`,
   ];
   static override flags = {
     tool: Flags.string({ description: 'The tool to call, by its MCP name.', exclusive: ['agent', 'workflow'] }),
-    input: Flags.string({ description: 'The tool\'s input, a JSON object.', dependsOn: ['tool'] }),
+    input: Flags.string({ description: 'The tool\'s (or the workflow\'s) input, a JSON object.' }),
     agent: Flags.string({ description: 'An agent to prompt (not available yet).', exclusive: ['tool', 'workflow'] }),
     prompt: Flags.string({ description: 'The agent\'s prompt (with --agent).' }),
-    workflow: Flags.string({ description: 'A workflow to run (not available yet).', exclusive: ['tool', 'agent'] }),
+    workflow: Flags.string({ description: 'A workflow to run, by name (`twl workflow list`), with --input as its input.', exclusive: ['tool', 'agent'] }),
     now: Flags.boolean({ description: 'Run now.', exclusive: ['at', 'cron'] }),
     at: Flags.string({ description: 'Run once at this time: ISO 8601 with Z or an offset.', exclusive: ['now', 'cron'] }),
     cron: Flags.string({ description: 'Run on this cron schedule (five fields).', exclusive: ['now', 'at'] }),

@@ -5,6 +5,8 @@ import { invoke } from '../ops/invoke.js';
 import healthOp from '../ops/monitoring/health.js';
 import ticketListOp from '../ops/ticket/list.js';
 import ticketShowOp from '../ops/ticket/show.js';
+import workflowRunsOp from '../ops/workflow/runs.js';
+import workflowShowOp from '../ops/workflow/show.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
@@ -12,6 +14,7 @@ import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 export const TICKETS_URI = 'twl://tickets';
 export const AUDIT_URI = 'twl://audit';
 export const HEALTH_URI = 'twl://health';
+export const WORKFLOWS_URI = 'twl://workflows';
 export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
 
 const JSON_MIME = 'application/json';
@@ -38,7 +41,7 @@ export function ticketIdOf(uri: string): number | undefined {
 function mcpError(err: unknown, uri: string): unknown {
   if (err instanceof ProtocolError) return err;
   if (err instanceof TwlError) {
-    if (err.code === 'TWL_TICKET_NOT_FOUND') return new ResourceNotFoundError(uri, `Resource ${uri} not found: ${err.message}`);
+    if (err.code === 'TWL_TICKET_NOT_FOUND' || err.code === 'TWL_WORKFLOW_RUN_NOT_FOUND') return new ResourceNotFoundError(uri, `Resource ${uri} not found: ${err.message}`);
     if (err.code === 'TWL_INPUT_INVALID') return new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { uri });
   }
   return err;
@@ -97,6 +100,22 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
       const id = ticketIdOf(uri.href);
       if (id === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
       return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: ctx.mcpReq.signal }));
+    },
+  );
+
+  server.registerResource(
+    'workflow-run',
+    new ResourceTemplate(`${WORKFLOWS_URI}/{run}`, {
+      list: async (ctx) => {
+        const { runs } = await invoke(workflowRunsOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
+        return { resources: runs.map((r) => ({ uri: `${WORKFLOWS_URI}/${r.id}`, name: `workflow-run-${r.id}`, title: `Run ${r.id} of ${r.workflow}`, description: `${r.status}${r.step ? ` at ${r.step}` : ''} · by ${r.actor} · ${r.startedAt}`, mimeType: JSON_MIME })) };
+      },
+    }),
+    { title: 'Workflow run', description: 'A workflow run and every step of it: input, output, decision, status, error and duration.', mimeType: JSON_MIME },
+    async (uri, variables, ctx) => {
+      const m = /^twl:\/\/workflows\/(\d{1,15})$/.exec(uri.href);
+      if (!m) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://workflows/{run} with a run number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      return read(uri.href, () => invoke(workflowShowOp, runtime, { run: Number(m[1]) }, { signal: ctx.mcpReq.signal }));
     },
   );
 

@@ -1,5 +1,5 @@
 import { distance } from 'fastest-levenshtein';
-import { parseInput } from '../ops/invoke.js';
+import { describeInputIssues, parseInput } from '../ops/invoke.js';
 import type { Role } from '../ops/op.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
@@ -36,6 +36,12 @@ export async function resolveTool(runtime: Runtime, name: string, input: Record<
   // upstream's tool checks its input itself when the task runs.
   const op = tool.source === 'twl' ? (await runtime.ops()).get(tool.name) : undefined;
   if (op) parseInput(op, input);
+  // A workflow: its declared input schema now, as for an op.
+  if (tool.source === 'workflow') {
+    const { z } = await import('zod');
+    const checked = z.fromJSONSchema(tool.inputSchema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(input);
+    if (!checked.success) throw new TwlError('TWL_INPUT_INVALID', `Invalid input for ${tool.name}: ${describeInputIssues(checked.error)}`);
+  }
   return { name: tool.name, minRole: tool.minRole, needsApproval: tool.needsApproval, readOnly: tool.annotations.readOnlyHint, destructive: tool.annotations.destructiveHint };
 }
 

@@ -25,7 +25,9 @@ const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve
 // The documentation index: Context7's two names (kept exactly, hyphens and all), and twl's own.
 const docsTools = ['resolve-library-id', 'query-docs', 'docs_add_library', 'docs_get_library', 'docs_list_libraries', 'docs_refresh_library', 'docs_remove_library', 'docs_search'];
 const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 'task_logs', 'task_pause', 'task_resume', 'task_run', 'task_show'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools].sort();
+// The workflow commands (workflow_<name> tools of configured workflows come on top; none here).
+const workflowTools = ['workflow_list', 'workflow_run', 'workflow_runs', 'workflow_show', 'workflow_validate'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...workflowTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;

@@ -213,7 +213,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
       [{ tool: SENTIMENT, input: { txt: 'x' }, now: true }, /Invalid input for sentiment-analyzer_analyze_sentiment: .*unknown key "txt"/],
       [{ tool: 'task_create', input: {}, now: true }, /tasks do not create or change tasks|Invalid input/],
       [{ agent: 'triage', prompt: 'hello', now: true }, /agent \(--agent\) are not available yet: .*issue #14/],
-      [{ workflow: 'nightly', now: true }, /workflow \(--workflow\) are not available yet/],
+      [{ workflow: 'nightly', now: true }, /No workflow named "nightly"/],
       [{ now: true }, /none of --tool, --agent, --workflow was given/],
       [{ tool: SENTIMENT, agent: 'a', now: true }, /got --tool and --agent/],
       [{ tool: SENTIMENT, input: { text: 'x' }, now: true, timeout: 'forever' }, /--timeout "forever" is not a duration/],
@@ -223,7 +223,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     for (const [input, message] of corpus) {
       const err = await errorOf(create(input));
       expect(err.message, JSON.stringify(input)).toMatch(message);
-      expect(['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_NOT_AVAILABLE'], JSON.stringify(input)).toContain(err.code);
+      expect(['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_NOT_AVAILABLE', 'TWL_WORKFLOW_UNKNOWN'], JSON.stringify(input)).toContain(err.code);
       expect(err.actions.length, JSON.stringify(input)).toBeGreaterThan(0);
     }
     const { rows: after } = await store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');

@@ -3,6 +3,7 @@ import { checkCron, checkRunAt, checkTimeZone } from '../../studio/triggers.js';
 import { TASK_ROLE, resolveTool } from '../../studio/call.js';
 import { createTask } from '../../studio/service.js';
 import { durationHint, parseDuration } from '../../runtime/duration.js';
+import { workflowToolName } from '../../workflows/types.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, roles } from '../op.js';
 import { changesTask, taskResult } from './schemas.js';
@@ -21,13 +22,13 @@ export default defineOp({
     'Creates a task that calls a tool (`tool` with its `input`) now, at a time (`at`, ISO 8601 with a time zone), or on a cron schedule (`cron`, five fields, in `tz`, default UTC), ' +
     'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
-    'Agent (`agent`, `prompt`) and workflow (`workflow`) tasks are refused for now.',
+    'A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`. Agent (`agent`, `prompt`) tasks are refused for now.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
-    input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s input.'),
+    input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s (or the workflow\'s) input.'),
     agent: z.string().min(1).max(200).optional().describe('An agent to prompt (not available yet).'),
     prompt: z.string().min(1).max(100_000).optional().describe('The agent\'s prompt (with agent).'),
-    workflow: z.string().min(1).max(200).optional().describe('A workflow to run (not available yet).'),
+    workflow: z.string().min(1).max(200).optional().describe('A workflow to run, by name (`twl workflow list`).'),
     now: z.boolean().optional().describe('Run now.'),
     at: z.string().max(100).optional().describe('Run once at this time: ISO 8601 with Z or an offset, e.g. 2026-12-24T18:00:00Z.'),
     cron: z.string().max(200).optional().describe('Run on this schedule: five cron fields (minute hour day month weekday), e.g. "*/5 * * * *".'),
@@ -53,7 +54,6 @@ export default defineOp({
       });
     }
     if (input.agent) throw notYet('an agent', '--agent');
-    if (input.workflow) throw notYet('a workflow', '--workflow');
     if (input.prompt) throw new TwlError('TWL_INPUT_INVALID', '--prompt goes with --agent, not --tool.', { actions: ['Pass the tool\'s arguments with --input JSON.'] });
 
     const when = [input.now && '--now', input.at !== undefined && '--at', input.cron !== undefined && '--cron'].filter(Boolean);
@@ -74,14 +74,17 @@ export default defineOp({
       timeoutMs = ms;
     }
 
-    const tool = await resolveTool(ctx.runtime, input.tool!, input.input);
+    if (input.workflow && !(await ctx.tools.get(workflowToolName(input.workflow)))) {
+      throw new TwlError('TWL_WORKFLOW_UNKNOWN', `No workflow named ${JSON.stringify(input.workflow.slice(0, 60))} (or it was left out: \`twl workflow validate\` says why).`);
+    }
+    const tool = await resolveTool(ctx.runtime, input.workflow ? workflowToolName(input.workflow) : input.tool!, input.input);
     if (tool.name.startsWith('task_')) throw new TwlError('TWL_INPUT_INVALID', `A task cannot call ${tool.name}: tasks do not create or change tasks.`, { actions: ['Call task tools directly (twl task …).'] });
     if (roles.indexOf(tool.minRole) > roles.indexOf(TASK_ROLE)) {
       throw new TwlError('TWL_ROLE_DENIED', `${tool.name} needs the ${tool.minRole} role, and tasks run tools up to the manager role.`, { actions: ['Run it directly with an admin key instead.'] });
     }
     const task = await createTask(ctx.runtime, {
       name: input.name,
-      kind: 'tool',
+      kind: input.workflow ? 'workflow' : 'tool',
       tool: tool.name,
       input: input.input,
       queue: input.queue,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { OpContext } from '../../runtime/context.js';
-import { lookupOf } from '../../workflows/provider.js';
 import { runStatuses, stepStatuses } from '../../workflows/types.js';
 import type { ToolLookup } from '../../workflows/validate.js';
 import { roles } from '../op.js';
@@ -66,7 +65,7 @@ export const outcomeSchema = z.object({
 
 /** The op's catalog as validation needs it: tools by name, and every name for hints (twl's and the upstreams', never workflows). */
 export const toolLookup = (ctx: OpContext): ToolLookup =>
-  lookupOf({
+  ({
     get: async (name) => (name.startsWith('workflow_') ? undefined : ctx.tools.get(name)),
     names: async () => (await Promise.all([ctx.tools.list({ source: 'twl' }), ctx.tools.list({ source: 'upstream' })])).flat().map((t) => t.name),
   });
