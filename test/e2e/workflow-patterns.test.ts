@@ -264,6 +264,14 @@ describe('the six workflow patterns, end to end', () => {
       expect(stepOf(result, 'note')!.decision).toBe('ended on its score in round 2');
       expect(await decisionOf(result, 'note')).toMatchObject({ detail: { endedBy: 'score', rounds: [{ round: 1, score: 0.5 }, { round: 2, score: 0.9 }] } });
       expect(result!.steps.filter((s) => s.path === 'note/write')).toHaveLength(2);
+      // The post-mortem example: the draft is rewritten with the evaluator's feedback.
+      scoreScript(ollama, [0.6, 0.85]);
+      const before = ollama.chats().length;
+      const pm = await run('postmortem-draft', { incident: 'API 502s for 40 min after a deploy' });
+      expect(pm.result).toMatchObject({ status: 'completed', output: { output: 'draft 2', score: 0.85, rounds: 2, endedBy: 'score' } });
+      const drafts = ollama.chats().slice(before).filter((c) => !c.format);
+      expect(drafts[0]!.messages.at(-1)!.content).toMatch(/Incident: API 502s for 40 min after a deploy\nTimeline: not given\nHealth now: (ok|degraded|down)\n+$/);
+      expect(drafts[1]!.messages.at(-1)!.content).toMatch(/Your previous draft scored 0\.6\. Rewrite it, fixing this: say when the next update is \(review 1\)\n\nPrevious draft:\ndraft 1/);
       scoreScript(ollama, [0.2, 0.4, 0.3]);
       const mcp = await viaMcp('workflow_status_note', { incident: 'INC-8' });
       expect(mcp.structured).toMatchObject({ status: 'completed', output: { output: 'draft 2', score: 0.4, rounds: 3, endedBy: 'maxRounds' } });
