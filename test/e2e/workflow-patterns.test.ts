@@ -166,7 +166,9 @@ describe('the six workflow patterns, end to end', () => {
       const cli = await run('prompt-chain', { text: 'web-1 is slow' });
       expect(cli.exitCode).not.toBe(0);
       expect(ollama.chats().length - before).toBe(3);
-      expect(JSON.stringify(cli.env.error)).toMatch(/TWL_LLM_OUTPUT_INVALID|no usable answer in 3 attempts/);
+      expect(cli.env.error).toMatchObject({ code: 'TWL_WORKFLOW_FAILED', message: expect.stringMatching(/^Workflow prompt-chain \(run \d+\) failed.*extract.*The model llama3\.1:8b \(ollama\) gave no usable answer in 3 attempts: 1\) the answer is not JSON/) });
+      expect(stepOf(cli.result, 'extract')).toMatchObject({ status: 'failed', error: { code: 'TWL_LLM_OUTPUT_INVALID' } });
+      expect(stepOf(cli.result, 'remember')).toBeUndefined();
       const mcp = await viaMcp('workflow_prompt_chain', { text: 'web-1 is slow' });
       expect(mcp.isError).toBe(true);
       expect(mcp.text).toMatch(/no usable answer in 3 attempts/);
