@@ -83,7 +83,12 @@ function outputOf(result: ToolResult): unknown {
   return result.content;
 }
 
-const errorOf = (err: unknown): { code: string; message: string } => ({ code: isTwlError(err) ? err.code : typeof (err as { code?: unknown })?.code === 'string' ? String((err as { code: string }).code) : 'TWL_WORKFLOW_STEP_FAILED', message: messageOf(err).slice(0, 4000) });
+/** A step's error for its record: twl's code, or TWL_WORKFLOW_STEP_FAILED with the foreign code (a PostgreSQL SQLSTATE…) in the message. */
+function errorOf(err: unknown): { code: string; message: string } {
+  const raw = (err as { code?: unknown } | null)?.code;
+  if (isTwlError(err) || (typeof raw === 'string' && raw.startsWith('TWL_'))) return { code: String(raw), message: messageOf(err).slice(0, 4000) };
+  return { code: 'TWL_WORKFLOW_STEP_FAILED', message: `${messageOf(err)}${typeof raw === 'string' || typeof raw === 'number' ? ` (${raw})` : ''}`.slice(0, 4000) };
+}
 
 /**
  * One run of a workflow: its steps in order over the scope {input, steps}, each recorded (input,
@@ -147,6 +152,8 @@ export class WorkflowRun {
     const step = status === 'completed' ? null : (this.endedAt ?? null);
     clearTimeout(this.flushTimer);
     await this.flush();
+    if (this.dirty.size) await this.flush();
+    if (this.dirty.size) this.runtime.logger.warn({ run: this.runId, steps: this.dirty.size }, 'could not record some workflow steps');
     await finishRun(store, this.runId, { status, output: output ?? null, error, step, durationMs });
     opMetrics.workflowRun?.(this.def.name, status);
     this.runtime.recordCall(`workflow_${this.def.name.replaceAll('-', '_')}`, durationMs, status === 'completed' || status === 'stopped');
@@ -290,7 +297,9 @@ export class WorkflowRun {
       try {
         await saveSteps(await this.runtime.store(), this.runId, rows);
       } catch (err) {
-        this.runtime.logger.warn({ run: this.runId, err: messageOf(err) }, 'could not record workflow steps');
+        // Kept for the next write (the store was busy or replaced its engine after a cancelled statement).
+        for (const row of rows) this.dirty.add(row);
+        this.runtime.logger.debug({ run: this.runId, err: messageOf(err) }, 'could not record workflow steps yet');
       }
     });
     return this.flushing;
