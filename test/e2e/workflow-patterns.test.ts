@@ -184,16 +184,18 @@ describe('the six workflow patterns, end to end', () => {
   });
 
   describe('gate', () => {
-    it('stops a chain (CLI and MCP): the steps after it do not run', async () => {
-      const cli = await run('gated-chain', { key: 'gate:absent' });
-      expect(cli.exitCode).toBe(0);
-      expect(cli.result).toMatchObject({ status: 'stopped' });
-      expect(stepOf(cli.result, 'seq/stop_if_missing')).toMatchObject({ status: 'stopped', decision: 'stop' });
-      expect(stepOf(cli.result, 'seq/mark')).toBeUndefined();
+    // The CLI side is in workflows.test.ts (wfengine): here, the same over MCP.
+    it('stops a chain over MCP: the steps after it do not run; it passes when its condition is false', async () => {
+      const stopped = await viaMcp('workflow_gated_chain', { key: 'gate:absent' });
+      expect(stopped.isError).toBe(false);
+      expect(stopped.structured).toMatchObject({ status: 'stopped', step: 'seq/stop_if_missing' });
+      expect(stepOf(stopped.structured, 'seq/stop_if_missing')).toMatchObject({ status: 'stopped', decision: 'stop' });
+      expect(stepOf(stopped.structured, 'seq/mark')).toBeUndefined();
       expect((await cacheValue('gate:absent:seen')).found).toBe(false);
       await twl(['cache', 'set', 'gate:present', 'x'], { home });
-      const mcp = await viaMcp('workflow_gated_chain', { key: 'gate:present' });
-      expect(mcp.structured).toMatchObject({ status: 'completed' });
+      const passed = await viaMcp('workflow_gated_chain', { key: 'gate:present' });
+      expect(passed.structured).toMatchObject({ status: 'completed' });
+      expect(stepOf(passed.structured, 'seq/stop_if_missing')).toMatchObject({ decision: 'pass' });
       expect((await cacheValue('gate:present:seen')).value).toBe('yes');
     });
   });
