@@ -160,6 +160,15 @@ describe('checking a plan', () => {
     expect((await validatePlan({ calls: [{ tool: '__proto__', input: {} }] }, { allowed: ['*'], maxCalls: 2, tool })).problems).toEqual(['call 1 ("__proto__"): no such tool in the catalog']);
   });
 
+  it('refuses a hostile plan for its size without checking every call, and a huge answer is quoted short', async () => {
+    const calls = Array.from({ length: 5000 }, () => ({ tool: 'db_query', input: {} }));
+    const r = await validatePlan({ calls }, { allowed: ['monitoring_*'], maxCalls: 10, tool });
+    expect(r.problems[0]).toBe('it plans 5000 calls, more than maxCalls (10)');
+    expect(r.problems).toHaveLength(101);
+    const huge = parseJsonAnswer(`{"a": ${'['.repeat(10)}`.padEnd(1_000_000, 'x'));
+    expect('problem' in huge && huge.problem.length).toBeLessThan(400);
+  });
+
   it('constrains the planner to the tool names and the count', () => {
     expect(planFormat(['a', 'b'], 3)).toMatchObject({ properties: { calls: { maxItems: 3, items: { properties: { tool: { enum: ['a', 'b'] } } } } } });
   });
