@@ -14,6 +14,7 @@ import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
 import { tasks } from './tasks.mjs';
 import { upstream } from './upstream.mjs';
+import { workflows } from './workflows.mjs';
 import { scale } from './scale.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -312,6 +313,9 @@ const startupTimes = suites.startup;
 suites.startup = async () => ({ times: await startupTimes(), hostMemory: await suites['host-memory']() });
 // The upstream request path (src/upstream) against a plain SDK client on the same stdio server.
 suites.upstream = () => upstream({ root, json: values.json });
+
+// A 20-step deterministic workflow against the same tool calls in sequence through the catalog (per-step overhead).
+suites.workflows = () => workflows({ root, json: values.json, postgresUrl: process.env.TWL_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
 
 // Without a name, every suite once (startup already includes host-memory).
 const wanted = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'host-memory');

@@ -9,7 +9,7 @@ import { opMetrics } from '../runtime/op-metrics.js';
 import type { ContentBlock, ToolCatalog, ToolResult } from '../tools/types.js';
 import { ApprovalPending, WorkflowStopped } from './control.js';
 import { evaluate, render } from './expr.js';
-import { createRun, finishRun, saveSteps, type StepRecord } from './records.js';
+import { reserveRunId, saveRun, type RunWrite, type StepRecord } from './records.js';
 import { stepKinds } from './steps/index.js';
 import type { RunStatus, StepBase, StepContext, StepKind, StepStatus, WorkflowDef } from './types.js';
 
@@ -108,6 +108,10 @@ export class WorkflowRun {
   private endedAt?: string;
   private last: unknown = null;
   private input: Record<string, unknown> = {};
+  /** The run's row as it is to be written; `written` once it exists in the store. */
+  private write?: RunWrite;
+  private written = false;
+  private runDirty = true;
 
   constructor(
     private readonly def: WorkflowDef,
@@ -122,7 +126,8 @@ export class WorkflowRun {
     this.input = input;
     const store = await this.runtime.store();
     const started = performance.now();
-    this.runId = await createRun(store, { workflow: this.def.name, input, actor: this.options.actor, face: this.options.face });
+    this.runId = await reserveRunId(store);
+    this.write = { id: this.runId, workflow: this.def.name, input, actor: this.options.actor, face: this.options.face, startedAt: new Date().toISOString(), status: 'running' };
     const signal = this.options.signal ?? new AbortController().signal;
     let status: RunStatus = 'completed';
     let output: unknown = null;
@@ -151,10 +156,12 @@ export class WorkflowRun {
     const durationMs = performance.now() - started;
     const step = status === 'completed' ? null : (this.endedAt ?? null);
     clearTimeout(this.flushTimer);
+    // The end in one statement: the run (created now if it was quick), and the step rows not written yet.
+    Object.assign(this.write!, { status, end: { output: output ?? null, error, step, durationMs } });
+    this.runDirty = true;
     await this.flush();
-    if (this.dirty.size) await this.flush();
-    if (this.dirty.size) this.runtime.logger.warn({ run: this.runId, steps: this.dirty.size }, 'could not record some workflow steps');
-    await finishRun(store, this.runId, { status, output: output ?? null, error, step, durationMs });
+    if (this.dirty.size || this.runDirty) await this.flush();
+    if (this.dirty.size || this.runDirty) this.runtime.logger.warn({ run: this.runId, steps: this.dirty.size }, 'could not record the workflow run');
     opMetrics.workflowRun?.(this.def.name, status);
     this.runtime.recordCall(`workflow_${this.def.name.replaceAll('-', '_')}`, durationMs, status === 'completed' || status === 'stopped');
     return { run: this.runId, workflow: this.def.name, status, output: output ?? null, step, error, ...(message ? { message } : {}), durationMs, steps: this.records };
@@ -289,17 +296,21 @@ export class WorkflowRun {
     }
   }
 
+  /** Writes the run's row (created on the first write) and the changed step rows, in one statement. */
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      if (!this.dirty.size) return;
       const rows = [...this.dirty];
+      if (!this.write || (!rows.length && !this.runDirty)) return;
       this.dirty.clear();
+      const create = !this.written;
       try {
-        await saveSteps(await this.runtime.store(), this.runId, rows);
+        await saveRun(await this.runtime.store(), this.write, create, rows);
+        this.written = true;
+        this.runDirty = false;
       } catch (err) {
         // Kept for the next write (the store was busy or replaced its engine after a cancelled statement).
         for (const row of rows) this.dirty.add(row);
-        this.runtime.logger.debug({ run: this.runId, err: messageOf(err) }, 'could not record workflow steps yet');
+        this.runtime.logger.debug({ run: this.runId, err: messageOf(err) }, 'could not record the workflow run yet');
       }
     });
     return this.flushing;

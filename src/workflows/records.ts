@@ -67,40 +67,62 @@ const stepOf = (r: Record<string, unknown>): StepRecord => ({
   durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
 });
 
-export async function createRun(q: Queryable, run: { workflow: string; input: unknown; actor: string; face: string }): Promise<number> {
-  const { rows } = await q.query<{ id: unknown }>('INSERT INTO twl_workflow_runs (workflow, input, actor, face) VALUES ($1, $2::jsonb, $3, $4) RETURNING id', [run.workflow, json(run.input), run.actor, run.face]);
+/** A run id, reserved before anything is written (a run that ends quickly is written in one statement). */
+export async function reserveRunId(q: Queryable): Promise<number> {
+  const { rows } = await q.query<{ id: unknown }>("SELECT nextval(pg_get_serial_sequence('twl_workflow_runs', 'id')) AS id");
   return Number(rows[0]!.id);
 }
 
-export async function finishRun(q: Queryable, id: number, end: { status: RunStatus; output: unknown; error: RunRecord['error']; step: string | null; durationMs: number }): Promise<void> {
-  await q.query('UPDATE twl_workflow_runs SET status = $2, output = $3::jsonb, error = $4::jsonb, step = $5, finished_at = now(), duration_ms = $6 WHERE id = $1', [id, end.status, json(end.output), json(end.error ?? undefined), end.step, end.durationMs]);
+export interface RunWrite {
+  id: number;
+  workflow: string;
+  input: unknown;
+  actor: string;
+  face: string;
+  startedAt: string;
+  status: RunStatus;
+  /** Set when the run ended. */
+  end?: { output: unknown; error: RunRecord['error']; step: string | null; durationMs: number };
 }
 
-/** Writes (or updates) step rows in one statement. */
-export async function saveSteps(q: Queryable, runId: number, steps: StepRecord[]): Promise<void> {
-  if (!steps.length) return;
-  await q.query(
-    `INSERT INTO twl_workflow_steps (run_id, seq, parent_seq, path, step_id, kind, status, input, output, decision, error, started_at, duration_ms)
+const STEP_COLUMNS = `(run_id, seq, parent_seq, path, step_id, kind, status, input, output, decision, error, started_at, duration_ms)
      SELECT $1, s.seq, s.parent_seq, s.path, s.step_id, s.kind, s.status, s.input::jsonb, s.output::jsonb, s.decision::jsonb, s.error::jsonb, s.started_at, s.duration_ms
      FROM unnest($2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::real[])
        AS s(seq, parent_seq, path, step_id, kind, status, input, output, decision, error, started_at, duration_ms)
-     ON CONFLICT (run_id, seq) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output, decision = EXCLUDED.decision, error = EXCLUDED.error, duration_ms = EXCLUDED.duration_ms`,
-    [
-      runId,
-      steps.map((s) => s.seq),
-      steps.map((s) => s.parent),
-      steps.map((s) => s.path),
-      steps.map((s) => s.id),
-      steps.map((s) => s.kind),
-      steps.map((s) => s.status),
-      steps.map((s) => json(s.input)),
-      steps.map((s) => json(s.output)),
-      steps.map((s) => json(s.decision ?? undefined)),
-      steps.map((s) => json(s.error ?? undefined)),
-      steps.map((s) => s.startedAt),
-      steps.map((s) => s.durationMs),
-    ],
-  );
+     ON CONFLICT (run_id, seq) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output, decision = EXCLUDED.decision, error = EXCLUDED.error, duration_ms = EXCLUDED.duration_ms`;
+
+/**
+ * Writes a run and its changed step rows in one statement (one commit): the run's row is created
+ * (`create`) or updated, the step rows inserted or updated.
+ */
+export async function saveRun(q: Queryable, run: RunWrite, create: boolean, steps: StepRecord[]): Promise<void> {
+  const stepParams = [
+    steps.map((s) => s.seq),
+    steps.map((s) => s.parent),
+    steps.map((s) => s.path),
+    steps.map((s) => s.id),
+    steps.map((s) => s.kind),
+    steps.map((s) => s.status),
+    steps.map((s) => json(s.input)),
+    steps.map((s) => json(s.output)),
+    steps.map((s) => json(s.decision ?? undefined)),
+    steps.map((s) => json(s.error ?? undefined)),
+    steps.map((s) => s.startedAt),
+    steps.map((s) => s.durationMs),
+  ];
+  const end = run.end;
+  const runParams = [run.status, json(end?.output ?? undefined), json(end?.error ?? undefined), end?.step ?? null, end ? end.durationMs : null];
+  const runSql = create
+    ? `INSERT INTO twl_workflow_runs (id, workflow, input, actor, face, started_at, status, output, error, step, finished_at, duration_ms) OVERRIDING SYSTEM VALUE
+       VALUES ($1, $19, $20::jsonb, $21, $22, $23::timestamptz, $14, $15::jsonb, $16::jsonb, $17, CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, $18::real) RETURNING id`
+    : `UPDATE twl_workflow_runs SET status = $14, output = $15::jsonb, error = $16::jsonb, step = $17, finished_at = CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, duration_ms = $18::real WHERE id = $1 RETURNING id`;
+  // The run first (the steps' foreign key), then the steps, in one statement.
+  await q.query(`WITH run AS (${runSql}) INSERT INTO twl_workflow_steps ${STEP_COLUMNS.replace('SELECT $1,', 'SELECT (SELECT id FROM run),')}`, [
+    run.id,
+    ...stepParams,
+    ...runParams,
+    ...(create ? [run.workflow, json(run.input), run.actor, run.face, run.startedAt] : []),
+  ]);
 }
 
 export async function listRuns(q: Queryable, filter: { workflow?: string; status?: RunStatus[]; limit: number; before?: number }): Promise<RunRecord[]> {
