@@ -57,6 +57,14 @@ export const errorCatalog = {
   TWL_TICKET_STATE: { exit: ExitCode.refused },
   TWL_IMPORT_INVALID: { exit: ExitCode.usage, actions: ['Fix the lines listed, or pass --skip-invalid to import the valid ones.'] },
   TWL_LLM_UNAVAILABLE: { exit: ExitCode.unavailable, actions: ['Start Ollama, or check llm.host and llm.model (`twl llm status`).'] },
+  TWL_LLM_OUTPUT_INVALID: {
+    exit: ExitCode.failure,
+    actions: ["Raise the step's retries (at most 5), simplify its format, or use a larger model (llm.model); the problems above quote the model's answers."],
+  },
+  TWL_WORKFLOW_PLAN_INVALID: {
+    exit: ExitCode.refused,
+    actions: ["Nothing ran. Widen the orchestrator's tools globs or maxCalls if the plan was right, or make its prompt name the tools and inputs it needs (`twl tools list`)."],
+  },
   TWL_INTERRUPTED: { exit: 130 },
   TWL_PATH_NOT_FOUND: { exit: ExitCode.notFound },
   TWL_POLICY_DENIED: { exit: ExitCode.refused, actions: ['Change commander.rules in the configuration if this should be allowed.'] },

@@ -245,6 +245,8 @@ export class WorkflowRun {
           throw err;
         }
       },
+      // What this run's caller may call (planners choose among these; the catalog checks again on each call).
+      tools: () => this.catalog.list({ role: this.options.role }),
       runSteps: (steps, more) => this.runList(steps, record.seq, path, more ? { ...extra, ...more } : extra, signal),
       llm: () => this.runtime.llm() ?? this.options.llm,
       signal,

@@ -6,6 +6,7 @@
 import type { ZodType } from 'zod';
 import type { Role } from '../ops/op.js';
 import type { Llm } from '../runtime/llm.js';
+import type { CatalogTool } from '../tools/types.js';
 
 /** A workflow's name: its file's `name:`; its catalog tool is `workflow_<name with - → _>`. */
 export const workflowNamePattern = /^[a-z][a-z0-9-]{0,47}$/;
@@ -43,6 +44,8 @@ export interface StepContext {
   render(template: unknown, scope?: Record<string, unknown>): Promise<unknown>;
   /** A catalog tool (audited, role-checked, asks for approval when its tool needs it); the output, structured or text. */
   callTool(name: string, input: Record<string, unknown>): Promise<unknown>;
+  /** The catalog's tools this run may call (its caller's role), for planners: names, descriptions, input schemas. */
+  tools(): Promise<CatalogTool[]>;
   /** Nested steps in order, recorded as children of this step; the last one's output. `scope` adds bindings. */
   runSteps(steps: StepBase[], scope?: Record<string, unknown>): Promise<unknown>;
   /** Ollama, else the MCP client's model (sampling), else none. */
