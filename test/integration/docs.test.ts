@@ -208,27 +208,6 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
   });
 });
 
-describe.each(setups)('embeddings configured on $name', ({ available, db }) => {
-  it.runIf(available)('falls back to full-text search without a vector extension, and says so once', async () => {
-    const { forgetVectorNotice } = await import('../../src/docs/search.js');
-    forgetVectorNotice();
-    const t = tempHome('twl-docs-vec-');
-    const runtime = testRuntime(t.home, { database: db, docs: { embeddings: { model: 'nomic-embed-text' } } });
-    try {
-      const warnings: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const r = await invoke(searchOp, runtime, { query: 'anything at all' }, { warn: (m) => warnings.push(m) });
-        expect(Array.isArray(r.results)).toBe(true);
-      }
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/docs\.embeddings\.model is "nomic-embed-text", but .*: answering with full-text search only\./);
-    } finally {
-      await runtime.close();
-      t.cleanup();
-    }
-  });
-});
-
 describe('a local git repository at a ref', () => {
   it('indexes the docs as they are at a tag and at HEAD, side by side, and refuses a ref that looks like an option', async () => {
     const t = tempHome('twl-docs-git-');
