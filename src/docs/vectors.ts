@@ -19,6 +19,9 @@ import { hitColumns, hitTables, searchChunks, toHit, type Hit } from './search.j
 
 type Support = { ok: true } | { ok: false; reason: string };
 
+/** What embedding needs of an op's context (the import command has no op context). */
+export type EmbedContext = Pick<OpContext, 'config' | 'warn' | 'progress'> & { signal?: AbortSignal };
+
 let supportOf = new WeakMap<Queryable, Promise<Support>>();
 let indexed = new WeakMap<Queryable, Set<number>>();
 let said = new Set<string>();
@@ -94,6 +97,11 @@ async function ensureIndex(store: Store, dims: number): Promise<void> {
   done.add(dims);
 }
 
+/** Indexes for every size of vector stored (after an import brought some in). */
+export async function indexEmbeddings(store: Store): Promise<void> {
+  for (const { dims } of (await store.query<{ dims: number }>('SELECT DISTINCT dims FROM twl_doc_embeddings')).rows) await ensureIndex(store, dims);
+}
+
 /** pgvector's text form of a vector. */
 const literal = (v: number[]) => `[${v.join(',')}]`;
 
@@ -101,7 +109,7 @@ const literal = (v: number[]) => `[${v.join(',')}]`;
 const embeddingText = (r: { title: string; headings: string[]; content: string }) => `${r.title}\n${r.headings.join(' > ')}\n\n${r.content}`.slice(0, 8000);
 
 /** The Ollama model that embeds (llm.host), when vectors can be used at all; why not said once otherwise. */
-async function embedder(ctx: OpContext, store: Store, model: string, doing: string): Promise<Llm | undefined> {
+async function embedder(ctx: EmbedContext, store: Store, model: string, doing: string): Promise<Llm | undefined> {
   const support = await vectorSupport(store);
   if (!support.ok) {
     sayOnce(ctx, `support:${model}`, `docs.embeddings.model is "${model}", but ${support.reason}: ${doing} with full-text search only.`);
@@ -128,7 +136,7 @@ export interface EmbedReport {
  * Runs after the chunks are committed: Ollama failing leaves them searchable by full-text, said
  * in a warning, and a later refresh embeds what is missing. Nothing to do without a model.
  */
-export async function embedPending(ctx: OpContext, store: Store, versionIds: string[]): Promise<EmbedReport | undefined> {
+export async function embedPending(ctx: EmbedContext, store: Store, versionIds: string[]): Promise<EmbedReport | undefined> {
   const model = ctx.config.docs.embeddings.model;
   if (!model || !versionIds.length) return undefined;
   const llm = await embedder(ctx, store, model, 'indexing');

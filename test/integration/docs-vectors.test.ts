@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportIndex, importIndex } from '../../src/docs/library.js';
 import { searchChunks } from '../../src/docs/search.js';
 import { forgetVectorState } from '../../src/docs/vectors.js';
 import { invoke } from '../../src/ops/invoke.js';
@@ -40,7 +41,13 @@ const setups = [
 describe.each(setups)('vector search on $name', ({ name: backend, available, db }) => {
   let ollama: FakeOllama;
   let t: ReturnType<typeof tempHome>;
-  const library = unique('vec-notes');
+  const libraries: string[] = [];
+  /** A library of its own for each case, so that cases do not depend on each other. */
+  const newLibrary = () => {
+    const name = unique('vec-notes');
+    libraries.push(name);
+    return name;
+  };
   const config = (model = 'nomic-embed-text'): ConfigInput => ({ database: db, llm: { host: ollama.url }, docs: { embeddings: { model, batch: 2 } } });
 
   beforeAll(async () => {
@@ -53,7 +60,7 @@ describe.each(setups)('vector search on $name', ({ name: backend, available, db 
   afterAll(async () => {
     if (!available) return;
     const runtime = testRuntime(t.home, { database: db });
-    await invoke(removeOp, runtime, { library: `/local/${library}` }, { ask: async () => true }).catch(() => undefined);
+    for (const library of libraries) await invoke(removeOp, runtime, { library: `/local/${library}` }, { ask: async () => true }).catch(() => undefined);
     await runtime.close();
     await ollama.stop();
     t.cleanup();
@@ -61,19 +68,21 @@ describe.each(setups)('vector search on $name', ({ name: backend, available, db 
 
   it.runIf(available && backend === 'embedded')('finds the answer to a paraphrased question sharing no word with it, which full-text alone does not', async () => {
     forgetVectorState();
+    const library = newLibrary();
     const runtime = testRuntime(t.home, config());
     try {
       const warnings: string[] = [];
+      const embedsBefore = ollama.embeds().length;
       const added = await invoke(addOp, runtime, { source: path.join(t.home, 'notes'), name: library }, { warn: (m) => warnings.push(m) });
       expect(warnings).toEqual([]);
       expect(added.embedded).toBe(added.chunks);
       // Batched: docs.embeddings.batch chunks per request, each embedded with its page title.
-      const embeds = ollama.embeds();
+      const embeds = ollama.embeds().slice(embedsBefore);
       expect(embeds.every((e) => e.model === 'nomic-embed-text' && e.input.length <= 2)).toBe(true);
       expect(embeds.flatMap((e) => e.input).some((text) => text.startsWith('Connectivity failure on host\n'))).toBe(true);
 
       const store = await runtime.store();
-      const fullText = await searchChunks(store, question, { limit: 10 });
+      const fullText = await searchChunks(store, question, { limit: 50 });
       expect(fullText.map((h) => h.title)).not.toContain('Connectivity failure on host');
 
       // Every library (the HNSW index) and one library (an exact scan) alike.
@@ -96,6 +105,10 @@ describe.each(setups)('vector search on $name', ({ name: backend, available, db 
 
   it.runIf(available && backend === 'embedded')('re-embeds at refresh when the model changes; Ollama failing leaves full-text answers and a warning', async () => {
     forgetVectorState();
+    const library = newLibrary();
+    const first = testRuntime(t.home, config());
+    await invoke(addOp, first, { source: path.join(t.home, 'notes'), name: library });
+    await first.close();
     const runtime = testRuntime(t.home, config('mxbai-embed-large'));
     try {
       const warnings: string[] = [];
@@ -123,8 +136,53 @@ describe.each(setups)('vector search on $name', ({ name: backend, available, db 
     }
   });
 
+  it.runIf(available && backend === 'embedded')('export keeps the embeddings: an import on a fresh data dir answers the paraphrase without computing them again', async () => {
+    forgetVectorState();
+    const library = newLibrary();
+    const file = path.join(t.home, `${library}.jsonl`);
+    const runtime = testRuntime(t.home, config());
+    const fresh = tempHome('twl-docs-vec-import-');
+    const other = testRuntime(fresh.home, config());
+    try {
+      const added = await invoke(addOp, runtime, { source: path.join(t.home, 'notes'), name: library });
+      const out = createWriteStream(file);
+      for await (const line of exportIndex(await runtime.store(), `/local/${library}`)) out.write(`${JSON.stringify(line)}\n`);
+      await new Promise((r) => out.end(r));
+      const imported = await importIndex(await other.store(), file);
+      expect(imported).toMatchObject({ chunks: added.chunks, embeddings: added.chunks, embeddingsDropped: 0 });
+      const embedsBefore = ollama.embeds().length;
+      const a = await invoke(searchOp, runtime, { query: question, library: `/local/${library}` });
+      const b = await invoke(searchOp, other, { query: question, library: `/local/${library}` });
+      expect(b.mode).toBe('hybrid');
+      expect(b.results.map((r) => [r.title, r.content, r.score])).toEqual(a.results.map((r) => [r.title, r.content, r.score]));
+      // Only the two questions were embedded: the chunks' vectors came from the file.
+      expect(ollama.embeds().slice(embedsBefore).map((e) => e.input)).toEqual([[question], [question]]);
+      // A tampered vector is refused, and nothing of the file is kept.
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const page = lines.findIndex((l) => l.includes('"kind":"page"'));
+      const bad = JSON.parse(lines[page]!) as { chunks: Array<{ embedding: { vector: unknown[] } }> };
+      bad.chunks[0]!.embedding.vector[0] = 'NaN';
+      lines[page] = JSON.stringify(bad);
+      writeFileSync(file, lines.join('\n'));
+      const again = tempHome('twl-docs-vec-bad-');
+      const third = testRuntime(again.home, {});
+      try {
+        await expect(importIndex(await third.store(), file)).rejects.toMatchObject({ code: 'TWL_IMPORT_INVALID', message: expect.stringContaining("a chunk's embedding is not a model name and a list of numbers") });
+        expect((await (await third.store()).query('SELECT count(*)::int AS n FROM twl_doc_chunks')).rows[0]).toEqual({ n: 0 });
+      } finally {
+        await third.close();
+        again.cleanup();
+      }
+    } finally {
+      await runtime.close();
+      await other.close();
+      fresh.cleanup();
+    }
+  });
+
   it.runIf(available && backend === 'postgres')('falls back to full-text search without pgvector, and says so once', async () => {
     forgetVectorState();
+    const library = newLibrary();
     const runtime = testRuntime(t.home, config());
     try {
       const store = await runtime.store();
