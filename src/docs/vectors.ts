@@ -165,6 +165,8 @@ export async function embedPending(ctx: EmbedContext, store: Store, versionIds: 
       embedded += rows.length;
       ctx.progress({ message: `embedding with ${model}`, done: embedded, total, status: 'running' });
     }
+    // Fresh statistics after a bulk write (PGlite runs no autovacuum), as for the chunks.
+    if (embedded) await store.query('ANALYZE twl_doc_embeddings');
   } catch (err) {
     if (ctx.signal?.aborted) throw err;
     ctx.warn(`Embedding with ${model} stopped after ${embedded} of ${total} chunks: ${messageOf(err)}. Full-text search finds them meanwhile; \`twl docs refresh LIBRARY\` embeds the rest.`);
@@ -230,13 +232,18 @@ async function nearest(ctx: OpContext, store: Store, model: string, query: strin
     return undefined;
   }
   const dims = vector.length;
+  // Over everything, ordered by the indexed expression alone (a second sort key would keep the index from ordering).
   const cast = scope ? '' : `::vector(${dims})`;
+  // The nearest first, from the vectors alone (materialised: joined in, the planner would sort
+  // every match instead of reading the index in order), then what the hits show.
   const { rows } = await store.query<Hit>(
-    `SELECT ${hitColumns}, 1 - (e.embedding${cast} <=> $1::vector${cast}) AS score
-     FROM twl_doc_embeddings e JOIN (${hitTables}) ON c.id = e.chunk_id
-     WHERE e.model = $2 AND e.dims = ${dims} AND ($3::bigint[] IS NULL OR e.version_id = ANY($3::bigint[]))
-     ORDER BY e.embedding${cast} <=> $1::vector${cast}, e.chunk_id
-     LIMIT $4`,
+    `WITH near AS MATERIALIZED (
+       SELECT e.chunk_id, e.embedding${cast} <=> $1::vector${cast} AS distance FROM twl_doc_embeddings e
+       WHERE e.model = $2 AND e.dims = ${dims} AND ($3::bigint[] IS NULL OR e.version_id = ANY($3::bigint[]))
+       ORDER BY e.embedding${cast} <=> $1::vector${cast}${scope ? ', e.chunk_id' : ''}
+       LIMIT $4)
+     SELECT ${hitColumns}, 1 - near.distance AS score FROM near JOIN (${hitTables}) ON c.id = near.chunk_id
+     ORDER BY near.distance, c.id`,
     [literal(vector), model, scope, options.limit],
   );
   return rows.map(toHit);
