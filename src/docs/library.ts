@@ -5,7 +5,7 @@ import type { Queryable, Store } from '../store/types.js';
 import { chunkMarkdown } from './chunk.js';
 import { insertChunks } from './index-store.js';
 import { findVersion, parseLibraryId } from './search.js';
-import { indexEmbeddings, vectorSupport } from './vectors.js';
+import { vectorSupport } from './vectors.js';
 
 const iso = (d: unknown) => new Date(d as string).toISOString();
 
@@ -204,6 +204,5 @@ export async function importIndex(store: Store, file: string): Promise<{ version
     );
     return { versions, versionIds, pages, chunks, embeddings, embeddingsDropped };
   });
-  if (result.embeddings) await indexEmbeddings(store);
   return result;
 }

@@ -1,6 +1,7 @@
 import type { OpContext } from '../runtime/context.js';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import { Llm } from '../runtime/llm.js';
+import { migrations } from '../store/migrate.js';
 import type { Queryable, Store } from '../store/types.js';
 import { hitColumns, hitTables, searchChunks, toHit, type Hit } from './search.js';
 
@@ -9,9 +10,10 @@ import { hitColumns, hitTables, searchChunks, toHit, type Hit } from './search.j
  * from Ollama's /api/embed when indexed, a question gets one when asked, and the nearest chunks
  * by cosine distance are fused with the full-text ranking by reciprocal rank.
  *
- * The vectors live in twl_doc_embeddings, created at run time where the `vector` extension can
+ * The vectors live in twl_doc_embeddings (migration 0018), made where the `vector` extension can
  * be had: always on the embedded store (its engine loads PGlite's pgvector build), on PostgreSQL
- * when pgvector is installed on the server (detected in pg_available_extensions). Without it,
+ * when pgvector is installed on the server (detected in pg_available_extensions; made at run time
+ * when it was installed after the migration ran). Without it,
  * twl answers with full-text search and says why, once per process. Each row records the model
  * and its dimensions: a question is only compared with chunks embedded by the model configured
  * now, and changing the model re-embeds a library at its next `twl docs refresh` (or add).
@@ -23,13 +25,11 @@ type Support = { ok: true } | { ok: false; reason: string };
 export type EmbedContext = Pick<OpContext, 'config' | 'warn' | 'progress'> & { signal?: AbortSignal };
 
 let supportOf = new WeakMap<Queryable, Promise<Support>>();
-let indexed = new WeakMap<Queryable, Set<number>>();
 let said = new Set<string>();
 
 /** For tests: detect again, and say again what was said. */
 export const forgetVectorState = () => {
   supportOf = new WeakMap();
-  indexed = new WeakMap();
   said = new Set();
 };
 
@@ -62,44 +62,22 @@ async function detect(store: Store): Promise<Support> {
       reason: store.backend === 'postgres' ? 'this PostgreSQL server has no pgvector ("vector" is not in pg_available_extensions; install pgvector there for vector search)' : 'this embedded store was opened without its vector extension',
     };
   }
+  const table = async () => (await store.query<{ ok: boolean }>("SELECT to_regclass('twl_doc_embeddings') IS NOT NULL AS ok")).rows[0]?.ok === true;
+  if (installed && (await table())) return { ok: true };
+  // pgvector installed after the migration ran (PostgreSQL): the migration's script again, its
+  // CREATE EXTENSION first on its own, so that a refusal says why.
   try {
+    const script = migrations().find((m) => m.name === 'docs_vectors')!.sql;
     await store.transaction(async (tx) => {
-      // One process at a time creates what is missing (CREATE … IF NOT EXISTS races otherwise).
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('twl-docs-vectors'))");
-      if (!installed) await tx.query('CREATE EXTENSION IF NOT EXISTS vector');
-      await tx.query(`CREATE TABLE IF NOT EXISTS twl_doc_embeddings (
-        chunk_id   bigint PRIMARY KEY REFERENCES twl_doc_chunks (id) ON DELETE CASCADE,
-        version_id bigint NOT NULL REFERENCES twl_doc_versions (id) ON DELETE CASCADE,
-        model      text NOT NULL,
-        dims       int NOT NULL,
-        embedding  vector NOT NULL)`);
-      await tx.query('CREATE INDEX IF NOT EXISTS twl_doc_embeddings_version ON twl_doc_embeddings (version_id, model)');
+      await tx.query('CREATE EXTENSION IF NOT EXISTS vector');
+      await tx.exec(script);
     });
   } catch (err) {
     return { ok: false, reason: `the vector extension could not be set up (${messageOf(err)})` };
   }
+  if (!(await table())) return { ok: false, reason: 'the vector extension is there but twl_doc_embeddings could not be made (see the server log)' };
   return { ok: true };
-}
-
-/**
- * An HNSW index (cosine) for the vectors of one dimension count, on an expression so that
- * models of different sizes share the table; searches over every library use it. pgvector
- * indexes up to 2,000 dimensions: beyond, searches scan (still exact).
- */
-async function ensureIndex(store: Store, dims: number): Promise<void> {
-  const done = indexed.get(store) ?? new Set<number>();
-  indexed.set(store, done);
-  if (done.has(dims) || dims > 2000) return;
-  await store.transaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock(hashtext('twl-docs-vectors'))");
-    await tx.query(`CREATE INDEX IF NOT EXISTS twl_doc_embeddings_hnsw_${dims} ON twl_doc_embeddings USING hnsw ((embedding::vector(${dims})) vector_cosine_ops) WHERE dims = ${dims}`);
-  });
-  done.add(dims);
-}
-
-/** Indexes for every size of vector stored (after an import brought some in). */
-export async function indexEmbeddings(store: Store): Promise<void> {
-  for (const { dims } of (await store.query<{ dims: number }>('SELECT DISTINCT dims FROM twl_doc_embeddings')).rows) await ensureIndex(store, dims);
 }
 
 /** pgvector's text form of a vector. */
@@ -155,7 +133,6 @@ export async function embedPending(ctx: EmbedContext, store: Store, versionIds: 
       if (!dims || vectors.some((v) => v.length !== dims || v.some((x) => !Number.isFinite(x)))) {
         throw new TwlError('TWL_LLM_UNAVAILABLE', `Ollama's model ${model} answered embeddings of uneven or invalid sizes.`);
       }
-      await ensureIndex(store, dims);
       await store.query(
         `INSERT INTO twl_doc_embeddings (chunk_id, version_id, model, dims, embedding)
          SELECT c.id, c.version_id, $3, $4, u.v::vector FROM unnest($1::bigint[], $2::text[]) AS u(id, v) JOIN twl_doc_chunks c ON c.id = u.id
