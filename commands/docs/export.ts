@@ -12,7 +12,7 @@ interface Result {
 
 export default class DocsExport extends TwlCommand<Result> {
   static override summary = 'Export the documentation index to a file (for an air-gapped machine).';
-  static override description = 'Writes every indexed library version (or one library) as JSON Lines: libraries, pages, chunks. The file is written under a temporary name and renamed when complete; `twl docs import` reads it back on another machine.';
+  static override description = 'Writes every indexed library version (or one library) as JSON Lines: libraries, pages, chunks (with their embeddings, when docs.embeddings.model made some). The file is written under a temporary name and renamed when complete; `twl docs import` reads it back on another machine.';
   static override examples = ['<%= config.bin %> <%= command.id %> docs-index.jsonl', '<%= config.bin %> <%= command.id %> zod.jsonl --library /npm/zod --json'];
   static override args = { file: Args.string({ description: 'The file to write.', required: true }) };
   static override flags = { library: Flags.string({ description: 'Only this library (all its versions).' }) };

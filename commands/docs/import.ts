@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { TwlCommand } from '../../src/cli/base.js';
 import { bumpGenerationOf } from '../../src/docs/cached.js';
 import { importIndex } from '../../src/docs/library.js';
+import { embedPending } from '../../src/docs/vectors.js';
 import { TwlError, messageOf } from '../../src/runtime/errors.js';
 
 interface Result {
@@ -10,11 +11,16 @@ interface Result {
   versions: string[];
   pages: number;
   chunks: number;
+  /** Embeddings read from the file and kept (dropped: this store cannot hold vectors). */
+  embeddings: number;
+  embeddingsDropped: number;
+  /** Chunks embedded here with docs.embeddings.model (those the file had none for, from that model). */
+  embedded?: number;
 }
 
 export default class DocsImport extends TwlCommand<Result> {
   static override summary = 'Import a documentation index written by twl docs export.';
-  static override description = 'Reads the file in one transaction: each library version in it replaces the one of the same id and version; a bad file changes nothing.';
+  static override description = 'Reads the file in one transaction: each library version in it replaces the one of the same id and version; a bad file changes nothing. Embeddings in the file are kept where the store can hold vectors; with docs.embeddings.model set, chunks without one from that model are embedded after the import (Ollama at llm.host).';
   static override examples = ['<%= config.bin %> <%= command.id %> docs-index.jsonl', '<%= config.bin %> <%= command.id %> zod.jsonl --json'];
   static override args = { file: Args.string({ description: 'The export file.', required: true }) };
 
@@ -27,9 +33,11 @@ export default class DocsImport extends TwlCommand<Result> {
     }
     const runtime = await this.runtime();
     const store = await runtime.store();
-    const result = await importIndex(store, args.file);
+    const { versionIds, ...result } = await importIndex(store, args.file);
+    const embedded = await embedPending({ config: runtime.config, warn: (m) => this.note(m), progress: () => undefined }, store, versionIds);
     await bumpGenerationOf(await runtime.cache().catch(() => undefined));
-    if (!this.jsonEnabled()) this.log(`imported ${result.versions.join(', ')}: ${result.pages} pages, ${result.chunks} chunks`);
-    return { file: args.file, ...result };
+    if (result.embeddingsDropped) this.note(`${result.embeddingsDropped} embeddings in the file were not kept: this store has no vector extension (pgvector on PostgreSQL).`);
+    if (!this.jsonEnabled()) this.log(`imported ${result.versions.join(', ')}: ${result.pages} pages, ${result.chunks} chunks${result.embeddings ? `, ${result.embeddings} embeddings` : ''}${embedded?.embedded ? `, ${embedded.embedded} chunks embedded with ${embedded.model}` : ''}`);
+    return { file: args.file, ...result, ...(embedded ? { embedded: embedded.embedded } : {}) };
   }
 }

@@ -28,6 +28,7 @@ export interface LibraryMeta {
 
 export interface IndexReport {
   libraryId: string;
+  versionId: string;
   version: string;
   pages: number;
   changed: number;
@@ -106,7 +107,7 @@ async function writeVersion(store: Store, meta: LibraryMeta, gathered: Pick<Gath
       );
       const { pages, chunks } = counts.rows[0]!;
       if (!chunks) throw new TwlError('TWL_DOCS_SOURCE', `Nothing to index in ${meta.source}: the pages read hold no text.`, { actions: ['Check that the pages have content outside scripts and navigation.'] });
-      return { libraryId: meta.id, version: meta.version, pages: Number(pages), changed, unchanged: seen.size - changed, removed, chunks: Number(chunks) };
+      return { libraryId: meta.id, versionId, version: meta.version, pages: Number(pages), changed, unchanged: seen.size - changed, removed, chunks: Number(chunks) };
     },
     { signal },
   );

@@ -9,6 +9,7 @@ import { gatherNpm, packageDir } from './sources/npm.js';
 import type { Gathered, GatherOptions, Skipped } from './sources/types.js';
 import { gatherGit, parseGitSource } from './sources/git.js';
 import { crawl } from './sources/web.js';
+import { embedPending } from './vectors.js';
 
 export interface AddOptions {
   source: string;
@@ -20,11 +21,12 @@ export interface AddOptions {
   maxPages?: number;
 }
 
-export interface AddResult extends IndexReport {
+export interface AddResult extends Omit<IndexReport, 'versionId'> {
   name: string;
   source: string;
   skipped: Skipped[];
   requests: number;
+  embedded?: number;
 }
 
 type Kind = 'npm' | 'web' | 'git' | 'local';
@@ -120,9 +122,12 @@ export async function addDocs(ctx: OpContext, options: AddOptions): Promise<AddR
     gathered,
     ctx.signal,
   );
+  // Committed first: Ollama failing (or slow) never holds the index or loses the full-text answers.
+  const embedded = await embedPending(ctx, store, [report.versionId]);
   await bumpGeneration(ctx);
   ctx.progress({ message: `${libraryId}@${version}: ${report.chunks} chunks from ${report.pages} pages (${report.changed} read, ${report.unchanged} unchanged, ${report.removed} removed)`, status: 'ok' });
-  return { ...report, name, source, skipped: gathered.skipped, requests: gathered.requests };
+  const { versionId: _, ...counts } = report;
+  return { ...counts, name, source, skipped: gathered.skipped, requests: gathered.requests, ...(embedded ? { embedded: embedded.embedded } : {}) };
 }
 
 /** Indexes a version again from the source and options it was added with. */

@@ -7,6 +7,7 @@ import { knownPages, saveVersion } from './index-store.js';
 import { searchChunks, type Hit } from './search.js';
 import { contentHash, gatherFiles } from './sources/local.js';
 import type { SourceDoc } from './sources/types.js';
+import { embedPending } from './vectors.js';
 
 export const RUNBOOKS = '/twl/runbooks';
 export const TICKETS = '/twl/tickets';
@@ -59,7 +60,8 @@ export async function syncKnowledge(ctx: OpContext, store: Store): Promise<void>
     const known = await knownPages(store, id, 'latest');
     const fresh = docs.map((d) => (known.get(d.location)?.hash === d.hash ? { ...d, page: undefined } : d));
     if (known.size === fresh.length && fresh.every((d) => !d.page)) return;
-    await saveVersion(store, { id, name, description, version: 'latest', source: `twl:${id.split('/').pop()}`, options: {} }, { docs: fresh });
+    const report = await saveVersion(store, { id, name, description, version: 'latest', source: `twl:${id.split('/').pop()}`, options: {} }, { docs: fresh });
+    await embedPending(ctx, store, [report.versionId]);
     changed = true;
   };
   await save(RUNBOOKS, 'twl runbooks', 'The team\'s runbooks (configuration and docs.runbooks).', runbooks);

@@ -5,6 +5,7 @@ import type { Queryable, Store } from '../store/types.js';
 import { chunkMarkdown } from './chunk.js';
 import { insertChunks } from './index-store.js';
 import { findVersion, parseLibraryId } from './search.js';
+import { vectorSupport } from './vectors.js';
 
 const iso = (d: unknown) => new Date(d as string).toISOString();
 
@@ -61,7 +62,14 @@ export async function removeLibrary(store: Store, raw: string) {
 export type ExportLine =
   | { kind: 'twl-docs'; format: 1 }
   | { kind: 'version'; libraryId: string; name: string; description: string | null; version: string; source: string; options: Record<string, unknown> }
-  | { kind: 'page'; location: string; url: string; title: string; hash: string; etag: string | null; lastModified: string | null; links: string[]; chunks: Array<{ headings: string[]; content: string }> };
+  | { kind: 'page'; location: string; url: string; title: string; hash: string; etag: string | null; lastModified: string | null; links: string[]; chunks: ExportChunk[] };
+
+/** A chunk as exported; its embedding (docs.embeddings.model) when it has one, so an air-gapped import need not compute them again. */
+export interface ExportChunk {
+  headings: string[];
+  content: string;
+  embedding?: { model: string; vector: number[] };
+}
 
 /** The whole index (or one library), as JSON Lines, version by version: what `twl docs import` reads back. */
 export async function* exportIndex(q: Queryable, library?: string): AsyncGenerator<ExportLine> {
@@ -72,6 +80,7 @@ export async function* exportIndex(q: Queryable, library?: string): AsyncGenerat
     [only],
   );
   if (only && !versions.rows.length) throw new TwlError('TWL_DOCS_LIBRARY_UNKNOWN', `No library ${only} is indexed.`);
+  const vectors = (await q.query<{ t: string | null }>("SELECT to_regclass('twl_doc_embeddings')::text AS t")).rows[0]?.t != null;
   for (const v of versions.rows) {
     yield { kind: 'version', libraryId: v.library_id, name: v.name, description: v.description, version: v.version, source: v.source, options: v.options };
     const pages = await q.query<{ id: string; location: string; url: string; title: string; hash: string; etag: string | null; last_modified: string | null; links: string[] }>(
@@ -79,23 +88,52 @@ export async function* exportIndex(q: Queryable, library?: string): AsyncGenerat
       [v.id],
     );
     for (const p of pages.rows) {
-      const chunks = await q.query<{ headings: string[]; content: string }>('SELECT headings, content FROM twl_doc_chunks WHERE page_id = $1 ORDER BY seq', [p.id]);
-      yield { kind: 'page', location: p.location, url: p.url, title: p.title, hash: p.hash, etag: p.etag, lastModified: p.last_modified, links: p.links, chunks: chunks.rows };
+      const chunks = await q.query<{ headings: string[]; content: string; model: string | null; vector: string | null }>(
+        vectors
+          ? 'SELECT c.headings, c.content, e.model, e.embedding::text AS vector FROM twl_doc_chunks c LEFT JOIN twl_doc_embeddings e ON e.chunk_id = c.id WHERE c.page_id = $1 ORDER BY c.seq'
+          : 'SELECT headings, content, NULL AS model, NULL AS vector FROM twl_doc_chunks WHERE page_id = $1 ORDER BY seq',
+        [p.id],
+      );
+      const exported = chunks.rows.map(({ headings, content, model, vector }): ExportChunk => (model && vector ? { headings, content, embedding: { model, vector: JSON.parse(vector) as number[] } } : { headings, content }));
+      yield { kind: 'page', location: p.location, url: p.url, title: p.title, hash: p.hash, etag: p.etag, lastModified: p.last_modified, links: p.links, chunks: exported };
     }
   }
 }
 
+/** Whether an export holds embeddings: its first page with chunks tells. */
+async function holdsEmbeddings(file: string): Promise<boolean> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  try {
+    for await (const raw of lines) {
+      if (!raw.includes('"kind":"page"')) continue;
+      const chunks = (JSON.parse(raw) as { chunks?: ExportChunk[] }).chunks ?? [];
+      if (chunks.length) return chunks.some((c) => c.embedding);
+    }
+  } catch {
+    // Not JSON: the import below says so.
+  } finally {
+    lines.close();
+  }
+  return false;
+}
+
 /**
  * Reads an export back, all in one transaction: each version replaces the one of the same id and
- * version; chunks are stored as exported (their search vectors recomputed here).
+ * version; chunks are stored as exported (their search vectors recomputed here), with their
+ * embeddings when the file has them and this store can hold vectors (else dropped: counted).
  */
-export async function importIndex(store: Store, file: string): Promise<{ versions: string[]; pages: number; chunks: number }> {
-  return store.transaction(async (tx) => {
+export async function importIndex(store: Store, file: string): Promise<{ versions: string[]; versionIds: string[]; pages: number; chunks: number; embeddings: number; embeddingsDropped: number }> {
+  // Made ready before the transaction (it takes its own); only when there are vectors to keep.
+  const vectors = (await holdsEmbeddings(file)) && (await vectorSupport(store)).ok;
+  const result = await store.transaction(async (tx) => {
     // Opened here, once the transaction has begun: readline drops the lines it reads before anyone iterates.
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
     let versionId: string | undefined;
     const versions: string[] = [];
+    const versionIds: string[] = [];
     let pages = 0;
+    let embeddings = 0;
+    let embeddingsDropped = 0;
     let chunks = 0;
     let n = 0;
     for await (const raw of lines) {
@@ -116,6 +154,7 @@ export async function importIndex(store: Store, file: string): Promise<{ version
           await tx.query<{ id: string }>('INSERT INTO twl_doc_versions (library_id, version, source, options) VALUES ($1, $2, $3, $4) RETURNING id', [line.libraryId, line.version, line.source, JSON.stringify(line.options ?? {})])
         ).rows[0]!.id;
         versions.push(`${line.libraryId}@${line.version}`);
+        versionIds.push(versionId);
       } else if (line.kind === 'page') {
         if (!versionId) throw new TwlError('TWL_IMPORT_INVALID', `Line ${n}: a page before any library version.`);
         const pageId = (
@@ -140,6 +179,20 @@ export async function importIndex(store: Store, file: string): Promise<{ version
           };
         });
         await insertChunks(tx, versionId, rows);
+        const embedded = line.chunks.map((c, seq) => ({ seq, embedding: c.embedding })).filter((c) => c.embedding);
+        for (const { embedding } of embedded) {
+          if (typeof embedding!.model !== 'string' || !Array.isArray(embedding!.vector) || !embedding!.vector.length || !embedding!.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+            throw new TwlError('TWL_IMPORT_INVALID', `Line ${n}: a chunk's embedding is not a model name and a list of numbers.`, { actions: ['Give a file written by `twl docs export`, unchanged.'] });
+          }
+        }
+        if (embedded.length && vectors) {
+          await tx.query(
+            `INSERT INTO twl_doc_embeddings (chunk_id, version_id, model, dims, embedding)
+             SELECT c.id, c.version_id, u.m, u.d, u.v::vector FROM unnest($2::int[], $3::text[], $4::int[], $5::text[]) AS u(s, m, d, v) JOIN twl_doc_chunks c ON c.page_id = $1 AND c.seq = u.s`,
+            [pageId, embedded.map((c) => c.seq), embedded.map((c) => c.embedding!.model), embedded.map((c) => c.embedding!.vector.length), embedded.map((c) => JSON.stringify(c.embedding!.vector))],
+          );
+          embeddings += embedded.length;
+        } else embeddingsDropped += embedded.length;
         pages++;
         chunks += rows.length;
       }
@@ -149,6 +202,7 @@ export async function importIndex(store: Store, file: string): Promise<{ version
       'UPDATE twl_doc_versions v SET pages = (SELECT count(*) FROM twl_doc_pages p WHERE p.version_id = v.id), chunks = (SELECT count(*) FROM twl_doc_chunks c WHERE c.version_id = v.id) WHERE v.library_id || \'@\' || v.version = ANY($1::text[])',
       [versions],
     );
-    return { versions, pages, chunks };
+    return { versions, versionIds, pages, chunks, embeddings, embeddingsDropped };
   });
+  return result;
 }

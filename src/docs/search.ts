@@ -78,17 +78,22 @@ export async function searchChunks(q: Queryable, query: string, options: { versi
        SELECT to_tsquery('simple', coalesce(string_agg(DISTINCT quote_literal(lexeme), ' | '), '')) AS query
        FROM w, unnest(w.en || w.fr) AS lexeme WHERE cardinality(w.en) > 0 AND cardinality(w.fr) > 0
      )
-     SELECT c.id AS "chunkId", v.library_id AS "libraryId", v.version, p.title, c.headings, c.content, c.languages, c.tokens, p.url, p.location,
-            ts_rank('{0.1, 0.2, 1.0, 0.5}', c.tsv, q.query, 1) AS score
-     FROM q, twl_doc_chunks c JOIN twl_doc_pages p ON p.id = c.page_id JOIN twl_doc_versions v ON v.id = c.version_id
+     SELECT ${hitColumns}, ts_rank('{0.1, 0.2, 1.0, 0.5}', c.tsv, q.query, 1) AS score
+     FROM q, ${hitTables}
      WHERE c.tsv @@ q.query AND ($2::bigint[] IS NULL OR c.version_id = ANY($2::bigint[]))
      ORDER BY score DESC, c.id
      LIMIT $3`,
     [words, options.versionIds ?? null, options.limit],
   );
-  // int8 ids and real scores come back as strings or floats alike on both backends: normalised here.
-  return rows.map((r) => ({ ...r, chunkId: String(r.chunkId), tokens: Number(r.tokens), score: Math.round(Number(r.score) * 10_000) / 10_000 }));
+  return rows.map(toHit);
 }
+
+/** What a hit is made of, for the SQL of full-text and vector search alike (chunk c, page p, version v). */
+export const hitColumns = 'c.id AS "chunkId", v.library_id AS "libraryId", v.version, p.title, c.headings, c.content, c.languages, c.tokens, p.url, p.location';
+export const hitTables = 'twl_doc_chunks c JOIN twl_doc_pages p ON p.id = c.page_id JOIN twl_doc_versions v ON v.id = c.version_id';
+
+/** int8 ids and real scores come back as strings or floats alike on both backends: normalised here. */
+export const toHit = (r: Hit): Hit => ({ ...r, chunkId: String(r.chunkId), tokens: Number(r.tokens), score: Math.round(Number(r.score) * 10_000) / 10_000 });
 
 /** The best hits that fit a token budget (the first always, even when larger). */
 export function withinBudget(hits: Hit[], tokens: number): { hits: Hit[]; tokens: number; truncated: boolean } {
@@ -156,21 +161,4 @@ export async function matchLibraries(q: Queryable, libraryName: string, options:
     .sort((a, b) => b.score - a.score || b.snippets - a.snippets)
     .slice(0, options.limit);
   return { matches, method: trigram ? 'trigram' : 'edit-distance' };
-}
-
-let saidOnce = false;
-/** For tests: say it again. */
-export const forgetVectorNotice = () => (saidOnce = false);
-
-/**
- * With docs.embeddings.model set, why this search is full-text only, said once per process:
- * vector search needs pgvector on PostgreSQL (or a PGlite build with its vector extension, which
- * the installed one is not), and twl does not compute vectors itself yet.
- */
-export async function fullTextOnlyNotice(q: Queryable, model: string | undefined, warn: (message: string) => void): Promise<void> {
-  if (!model || saidOnce) return;
-  saidOnce = true;
-  const { rows } = await q.query<{ ok: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS ok");
-  const why = rows[0]?.ok ? 'vector search over it is not built into this version of twl yet' : 'this store has no vector extension (pgvector on PostgreSQL; the embedded PGlite build ships none)';
-  warn(`docs.embeddings.model is "${model}", but ${why}: answering with full-text search only.`);
 }

@@ -343,7 +343,14 @@ export const configSchema = z
         runbooks: z.array(z.string()).default([]).describe('Folders or files of runbooks (Markdown…) indexed as /twl/runbooks, with the configured runbooks.'),
         roots: z.array(z.string().min(1)).default([]).describe('Folders (and git repositories) that docs_add_library may read when called over MCP or REST; the CLI may read any path its user can. Empty: local paths only from the CLI.'),
         embeddings: z
-          .object({ model: z.string().min(1).optional().describe('An Ollama embedding model (llm.host) for vector search, fused with full-text by reciprocal rank. Unset: full-text only.') })
+          .object({
+            model: z
+              .string()
+              .min(1)
+              .optional()
+              .describe('An Ollama embedding model (at llm.host, e.g. nomic-embed-text) for vector search, fused with full-text by reciprocal rank; chunks are embedded when indexed, and again at refresh after the model changes. Needs the vector extension: always there on the embedded store, pgvector on PostgreSQL. Unset: full-text only.'),
+            batch: z.number().int().min(1).max(512).default(32).describe('Chunks sent to Ollama in one /api/embed request when indexing.'),
+          })
           .strict()
           .prefault({}),
       })

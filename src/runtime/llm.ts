@@ -50,6 +50,13 @@ export class Llm {
     return this.call('generate', (c) => c.generate({ model: this.model, prompt, system: options.system, stream: false }), options.signal);
   }
 
+  /** One vector per input, in order (Ollama's /api/embed; inputs longer than the model's context are truncated). */
+  async embed(input: string[], options: { signal?: AbortSignal } = {}): Promise<number[][]> {
+    const { embeddings } = await this.call('embed', (c) => c.embed({ model: this.model, input, truncate: true }), options.signal);
+    if (embeddings.length !== input.length) throw new TwlError('TWL_LLM_UNAVAILABLE', `LLM at ${redactUrl(this.host)} answered ${embeddings.length} embeddings for ${input.length} inputs (model ${this.model}).`);
+    return embeddings;
+  }
+
   models() {
     return this.call('list models', (c) => c.list());
   }

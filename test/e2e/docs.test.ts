@@ -3,7 +3,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { FakeOllama, conceptEmbedder } from '../fixtures/ollama-server.js';
+import { POSTGRES_URL, envelope, hasPostgres, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
 describe('twl docs through the CLI, MCP and REST (the built binary)', () => {
   let home: string;
@@ -94,5 +95,76 @@ describe('twl docs through the CLI, MCP and REST (the built binary)', () => {
     const traversal = await twl(['docs', 'add', 'npm:../../etc'], { home });
     expect(traversal.exitCode).toBe(2);
     expect(traversal.stderr).toContain('is not an npm package name');
+  });
+});
+
+describe('twl docs search with embeddings (the built binary, the Ollama test server)', () => {
+  const concepts = {
+    network: ['network', 'connectivity', 'reach', 'gateway', 'interface', 'routes'],
+    failure: ['cannot', 'failure', 'unable', 'down'],
+    machine: ['machine', 'host', 'server'],
+    storage: ['disk', 'space', 'full', 'logs', 'volume'],
+  };
+  const question = 'my machine cannot reach the network';
+  let ollama: FakeOllama;
+  const homes: Array<ReturnType<typeof tempHome>> = [];
+  const configured = () => {
+    const t = tempHome('twl-docs-vec-e2e-');
+    homes.push(t);
+    // A fresh store's creation can outlast the default lock wait (10 s) on a loaded machine (exit 6 seen): waited for longer.
+    writeFileSync(path.join(t.home, '.twlrc.json'), JSON.stringify({ llm: { host: ollama.url }, docs: { embeddings: { model: 'nomic-embed-text' } }, store: { lockTimeout: '90s' } }));
+    return t.home;
+  };
+
+  beforeAll(async () => {
+    ollama = await new FakeOllama().start();
+    ollama.onEmbed(conceptEmbedder(concepts));
+  });
+  afterAll(async () => {
+    await ollama.stop();
+    for (const t of homes) t.cleanup();
+  });
+
+  it('finds the answer to a paraphrased question on the embedded store, and again after export and import elsewhere', async () => {
+    const home = configured();
+    const folder = path.join(home, 'notes');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'net.md'), '# Connectivity failure on host\n\nRestart interface eth0, verify gateway routes.\n');
+    writeFileSync(path.join(folder, 'disk.md'), '# Disk full on server\n\nRotate logs to free space on that volume.\n');
+    const added = await twl(['docs', 'add', folder, '--name', 'net-notes', '--json'], { home });
+    expect(added.exitCode, added.stdout + added.stderr).toBe(0);
+    expect(envelope(added.stdout).result).toMatchObject({ chunks: 2, embedded: 2 });
+
+    const search = await twl(['docs', 'search', question, '--json'], { home });
+    expect(search.exitCode, search.stderr).toBe(0);
+    const found = envelope(search.stdout);
+    expect(found.warnings).toEqual([]);
+    expect(found.result).toMatchObject({ mode: 'hybrid', results: [{ title: 'Connectivity failure on host' }, { title: 'Disk full on server' }] });
+
+    const file = path.join(home, 'index.jsonl');
+    expect((await twl(['docs', 'export', file], { home })).exitCode).toBe(0);
+    const elsewhere = configured();
+    const imported = await twl(['docs', 'import', file, '--json'], { home: elsewhere });
+    expect(imported.exitCode, imported.stdout + imported.stderr).toBe(0);
+    expect(envelope(imported.stdout).result).toMatchObject({ chunks: 2, embeddings: 2, embeddingsDropped: 0, embedded: 0 });
+    const again = envelope((await twl(['docs', 'search', question, '--json'], { home: elsewhere })).stdout);
+    expect(again.result).toMatchObject({ mode: 'hybrid', results: [{ title: 'Connectivity failure on host' }, { title: 'Disk full on server' }] });
+   }, 240_000);
+
+  it.runIf(hasPostgres)('on PostgreSQL without pgvector, answers with full-text search and says why in --json and on stderr', async () => {
+    const home = configured();
+    const env = { TWL_DATABASE_URL: POSTGRES_URL };
+    const vector = await twl(['db', 'query', "select count(*)::int as n from pg_available_extensions where name = 'vector'", '--json'], { home, env });
+    // This machine's PostgreSQL has no pgvector: the case under test.
+    if (JSON.stringify(envelope(vector.stdout).result).includes('"n":1')) return;
+    const json = await twl(['docs', 'search', question, '--json'], { home, env });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const body = envelope(json.stdout);
+    expect(body.result).toMatchObject({ mode: 'full-text' });
+    expect(body.warnings).toEqual([expect.stringMatching(/^docs\.embeddings\.model is "nomic-embed-text", but this PostgreSQL server has no pgvector .*: answering with full-text search only\.$/)]);
+    const human = await twl(['docs', 'search', question], { home, env });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stderr).toContain('Warning: docs.embeddings.model is "nomic-embed-text", but this PostgreSQL server has no pgvector');
+    expect(human.stdout).not.toContain('pgvector');
   });
 });

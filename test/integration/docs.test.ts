@@ -56,21 +56,27 @@ function writeDocs(dir: string): void {
   writeFileSync(path.join(dir, 'huge.md'), `# Huge\n\n${'x'.repeat(40_000)}\n`);
 }
 
+// Each case can run alone (vitest -t): what they all read is indexed in beforeAll.
 describe.each(setups)('docs on $name', ({ available, db }) => {
   let runtime: Runtime;
+  let added: Awaited<ReturnType<typeof addFolder>>;
+  let zod: Awaited<ReturnType<typeof addFolder>>;
+  const addFolder = () => invoke(addOp, runtime, { source: folder, name });
   let cleanup: () => void;
   let home: string;
   let folder: string;
   const name = unique('handbook');
   const config = (): ConfigInput => ({ database: db, docs: { maxFileBytes: 32 * 1024 } });
 
-  beforeAll(() => {
+  beforeAll(async () => {
     if (!available) return;
     ({ home, cleanup } = tempHome('twl-docs-'));
     folder = path.join(home, 'src-docs');
     writeDocs(folder);
     runtime = testRuntime(home, config());
-  });
+    added = await addFolder();
+    zod = await invoke(addOp, runtime, { source: 'npm:zod' });
+  }, 180_000);
   afterAll(async () => {
     if (!available) return;
     await invoke(removeOp, runtime, { library: `/local/${name}` }, { ask: async () => true }).catch(() => undefined);
@@ -80,7 +86,7 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
   });
 
   it.runIf(available)('indexes a folder: every format, headings as paths, code fences whole with their language, binary and oversized files skipped with the reason', async () => {
-    const r = await invoke(addOp, runtime, { source: folder, name });
+    const r = added;
     expect(r.libraryId).toBe(`/local/${name}`);
     expect(r.version).toBe('latest');
     expect(r.pages).toBe(6);
@@ -121,7 +127,7 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
   });
 
   it.runIf(available)('resolve-library-id finds npm:zod by name and with a typo; query-docs answers from it within the budget, then from the cache', async () => {
-    const added = await invoke(addOp, runtime, { source: 'npm:zod' });
+    const added = zod;
     expect(added.libraryId).toBe('/npm/zod');
     expect(added.version).toMatch(/^\d+\.\d+\.\d+/);
     const resolved = await invoke(resolveOp, runtime, { libraryName: 'zod' });
@@ -204,27 +210,6 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
     } finally {
       await other.close();
       fresh.cleanup();
-    }
-  });
-});
-
-describe.each(setups)('embeddings configured on $name', ({ available, db }) => {
-  it.runIf(available)('falls back to full-text search without a vector extension, and says so once', async () => {
-    const { forgetVectorNotice } = await import('../../src/docs/search.js');
-    forgetVectorNotice();
-    const t = tempHome('twl-docs-vec-');
-    const runtime = testRuntime(t.home, { database: db, docs: { embeddings: { model: 'nomic-embed-text' } } });
-    try {
-      const warnings: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const r = await invoke(searchOp, runtime, { query: 'anything at all' }, { warn: (m) => warnings.push(m) });
-        expect(Array.isArray(r.results)).toBe(true);
-      }
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/docs\.embeddings\.model is "nomic-embed-text", but .*: answering with full-text search only\./);
-    } finally {
-      await runtime.close();
-      t.cleanup();
     }
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 
 type Request =
   | { id: number; type: 'query'; sql: string; params?: unknown[] }
@@ -27,7 +28,8 @@ Object.assign(console, { log: forward, info: forward, warn: forward, error: forw
 const errorOf = (err: unknown) => ({ message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown })?.code });
 
 try {
-  const db = await PGlite.create(dataDir, { parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
+  // The store's engine loads pgvector (src/store/engine-worker.ts): its copies and dumps need it too.
+  const db = await PGlite.create(dataDir, { extensions: { vector }, parsers: { 20: (v: string) => v, 1700: (v: string) => v } });
   port.on('message', async (req: Request) => {
     try {
       let result: unknown;

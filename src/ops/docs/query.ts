@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { cachedAnswer } from '../../docs/cached.js';
-import { findVersion, fullTextOnlyNotice, searchChunks, withinBudget } from '../../docs/search.js';
+import { findVersion, withinBudget } from '../../docs/search.js';
+import { searchDocs } from '../../docs/vectors.js';
 import { defineOp, readOnly } from '../op.js';
-import { hit, libraryId, toResult } from './schemas.js';
+import { hit, libraryId, searchMode, toResult } from './schemas.js';
 
 export default defineOp({
   id: 'docs.query',
@@ -21,6 +22,7 @@ export default defineOp({
     libraryId: z.string(),
     version: z.string(),
     query: z.string(),
+    mode: searchMode,
     results: z.array(hit),
     tokens: z.number().int().describe('Tokens in the results (estimated at 4 characters a token).'),
     truncated: z.boolean().describe('More matching chunks did not fit in the budget.'),
@@ -30,15 +32,15 @@ export default defineOp({
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 15_000 },
   async run(ctx, input) {
     const budget = input.tokens ?? ctx.config.docs.tokens;
-    await fullTextOnlyNotice(await ctx.store(), ctx.config.docs.embeddings.model, ctx.warn);
-    const { value, cached } = await cachedAnswer(ctx, 'query', { ...input, tokens: budget }, async () => {
+    const { value, cached } = await cachedAnswer(ctx, 'query', { ...input, tokens: budget, model: ctx.config.docs.embeddings.model ?? null }, async () => {
       const store = await ctx.store();
       const ref = await findVersion(store, input.libraryId);
-      const hits = await searchChunks(store, input.query, { versionIds: [ref.versionId], limit: 50 });
+      const { hits, mode } = await searchDocs(ctx, store, input.query, { versionIds: [ref.versionId], limit: 50 });
       const kept = withinBudget(hits, budget);
       return {
         libraryId: `${ref.libraryId}@${ref.version}`,
         version: ref.version,
+        mode,
         results: kept.hits.map(toResult),
         tokens: kept.tokens,
         truncated: kept.truncated,

@@ -16,6 +16,7 @@ export const indexReport = z.object({
   removed: z.number().int().describe('Pages gone from the source, removed from the index.'),
   chunks: z.number().int(),
   requests: z.number().int().describe('Files read or HTTP requests made.'),
+  embedded: z.number().int().optional().describe('Chunks given an embedding by this run (docs.embeddings.model): the new ones, or all after the model changed.'),
   skipped,
 });
 
@@ -30,6 +31,8 @@ export const hit = z.object({
   source: z.string().describe('The URL or file it comes from.'),
   score: z.number(),
 });
+
+export const searchMode = z.enum(['full-text', 'hybrid']).describe('hybrid: full-text and vector search fused by reciprocal rank (docs.embeddings.model); full-text: words only (no model set, or vectors unavailable: a warning says why).');
 
 export const version = z.object({ version: z.string(), id: z.string(), chunks: z.number().int(), pages: z.number().int(), indexedAt: z.string() });
 
