@@ -1,7 +1,7 @@
 import { listTickets, getTicket, ticketEvents, type Ticket } from '../agents/tickets/repo.js';
 import type { OpContext, Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
-import { redactText, redactUrl } from '../runtime/redact.js';
+import { redactText } from '../runtime/redact.js';
 import type { Store } from '../store/types.js';
 import { readActivity } from './activity.js';
 import {
@@ -145,18 +145,10 @@ export class StoreSource implements DashSource {
     };
   }
 
-  /** A dedicated connection that LISTENs (a pooled one would lose the subscription). */
+  /** A dedicated connection that LISTENs (a pooled one would lose the subscription), reconnecting when it drops. */
   private async listen(onChange: () => void): Promise<() => Promise<void>> {
-    const { default: pg } = await import('pg');
-    const url = this.runtime.config.database.url!;
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    client.on('error', (err) => this.runtime.logger.warn({ err: redactText(err.message), url: redactUrl(url) }, 'the LISTEN connection failed'));
-    client.on('notification', () => onChange());
-    await client.connect();
-    await client.query('LISTEN twl_tickets');
-    return async () => {
-      await client.end().catch(() => undefined);
-    };
+    const { listenChannel } = await import('../studio/events.js');
+    return listenChannel(this.runtime, 'twl_tickets', () => onChange());
   }
 
   /**
