@@ -65,7 +65,11 @@ export default class TaskLogs extends OpCommand<typeof op> {
       const pending = held.sort((a, b) => a.id - b.id);
       held = undefined;
       for (const line of pending) print(line);
-      if (!first.done) await done;
+      if (!first.done) {
+        // The feed's timers do not keep a process alive: this does, while the task runs.
+        const alive = setInterval(() => undefined, 60_000);
+        await done.finally(() => clearInterval(alive));
+      }
       // The final status is written after the last line: one more read catches any line the feed has not delivered yet.
       const last = await readFrom();
       return { ...last, lines: lines.sort((a, b) => a.id - b.id), done: true };
