@@ -87,7 +87,6 @@ export function eventStreams(options: EventStreamOptions) {
     open.set(caller.principal, count + 1);
     let closed = false;
     let stop: (() => void) | undefined;
-    let heartbeat: NodeJS.Timeout | undefined;
     const end = (reason?: string) => {
       if (closed) return;
       closed = true;
@@ -117,7 +116,7 @@ export function eventStreams(options: EventStreamOptions) {
     const send = (events: TwlEvent[]) => {
       for (const e of events) write(`id: ${e.id}\nevent: ${e.topic}.${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
     };
-    heartbeat = setInterval(() => write(': ping\n\n'), options.heartbeat * 1000);
+    const heartbeat: NodeJS.Timeout = setInterval(() => write(': ping\n\n'), options.heartbeat * 1000);
     heartbeat.unref();
     try {
       const unfollow = await eventFollower(runtime).follow(
