@@ -15,6 +15,8 @@ import {
   type ResolveResult,
   type TicketDetail,
   type TicketPage,
+  type TaskRow,
+  type TasksView,
   type TicketQuery,
 } from './source.js';
 
@@ -176,6 +178,50 @@ export class StoreSource implements DashSource {
     void tick();
     const timer = setInterval(() => void tick(), everyMs);
     return () => clearInterval(timer);
+  }
+
+  async tasks(limit: number): Promise<TasksView> {
+    const [{ toTask }, { nextRunOf }] = await Promise.all([import('../studio/tasks.js'), import('../studio/triggers.js')]);
+    const select = (where: string) =>
+      `SELECT t.*, e.id AS e_id, e.status AS e_status, e.attempt AS e_attempt, e.started_at AS e_started, e.ended_at AS e_ended
+         FROM (SELECT * FROM twl_tasks ${where} ORDER BY id DESC LIMIT $1) t
+         LEFT JOIN LATERAL (SELECT id, status, attempt, started_at, ended_at FROM twl_task_executions WHERE task_id = t.id ORDER BY id DESC LIMIT 1) e ON true
+        ORDER BY t.id DESC`;
+    // Index range scans only (status, id and the primary key): cheap with 10,000 tasks waiting.
+    const [running, newest, counts] = await Promise.all([
+      this.store.query<Row>(select("WHERE status = 'running'"), [limit]),
+      this.store.query<Row>(select(''), [limit]),
+      this.store.query<{ status: string; n: unknown }>('SELECT status, count(*) AS n FROM twl_tasks GROUP BY status'),
+    ]);
+    const seen = new Set<number>();
+    const now = Date.now();
+    const tasks: TaskRow[] = [];
+    for (const r of [...running.rows, ...newest.rows]) {
+      const t = toTask(r);
+      if (seen.has(t.id) || tasks.length >= limit) continue;
+      seen.add(t.id);
+      tasks.push({
+        id: t.id,
+        name: t.name,
+        what: t.tool ?? t.kind,
+        status: t.status,
+        reason: t.reason,
+        trigger: t.trigger,
+        cron: t.cron,
+        nextRun: nextRunOf(t, now),
+        last: r.e_id === null || r.e_id === undefined ? null : { id: Number(r.e_id), status: String(r.e_status), attempt: Number(r.e_attempt), startedAt: new Date(r.e_started as string).toISOString(), endedAt: r.e_ended ? new Date(r.e_ended as string).toISOString() : null },
+      });
+    }
+    return { tasks, byStatus: Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)])) };
+  }
+
+  async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
+    const { eventFollower } = await import('../studio/events.js');
+    // Statuses only: a line of output changes no row of the panel.
+    const stop = await eventFollower(this.runtime, { pollMs: this.options.pollMs ?? 500, safetyPollMs: this.options.safetyPollMs }).add((events) => {
+      if (events.some((e) => e.kind === 'status' && (e.topic === 'task' || e.topic === 'execution'))) onChange();
+    });
+    return async () => stop();
   }
 
   async resolve(id: number, hooks: ActionHooks): Promise<ResolveResult> {
