@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpSource } from '../../src/ui/http-source.js';
 import { POSTGRES_URL, bin, envelope, hasPostgres, inheritedEnv, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
 /*
@@ -246,10 +247,19 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     expect(await bad('', { 'last-event-id': '12abc' })).toEqual({ status: 400, message: expect.stringContaining('Last-Event-ID must be a whole number') });
     expect((await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${keys.viewer}` } })).status).toBe(405);
 
+    // The dashboard over HTTP follows the same stream for its Tasks panel.
+    const dash = new HttpSource(server.url, keys.viewer!);
+    let dashChanges = 0;
+    const stopDash = await dash.watchTasks(() => dashChanges++);
     // A finished task's events again, after the first one: resumed, not repeated.
     const created = await cli(['task', 'create', '--tool', 'fx_ticks', '--input', JSON.stringify({ count: 2, ms: 10 }), '--now', '--json']);
     const id = (envelope(created.stdout).result as { task: { id: number } }).task.id;
     await expect.poll(async () => (envelope((await cli(['task', 'show', String(id), '--json'])).stdout).result as { task: { status: string } }).task.status, { timeout: 40_000, interval: 300 }).toBe('completed');
+    await expect.poll(() => dashChanges, { timeout: 10_000 }).toBeGreaterThan(0);
+    const row = (await dash.tasks(5)).tasks.find((t) => t.id === id);
+    expect(row).toMatchObject({ status: 'completed', what: 'fx_ticks', last: { status: 'completed', attempt: 1 } });
+    await stopDash();
+    await dash.close();
     const all = sse(`${url}?task=${id}&after=0`, keys.viewer);
     await all.ready;
     await expect.poll(() => all.events.some((e) => e.data.payload.status === 'completed' && e.data.topic === 'task'), { timeout: 10_000 }).toBe(true);
@@ -306,7 +316,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     const db = new pg.Client({ connectionString: POSTGRES_URL });
     await db.connect();
     try {
-      const exec = await db.query<{ id: string }>("INSERT INTO twl_task_executions (task_id, job_id, attempt, worker) VALUES ($1, 'slow-client-test', 1, 'test') RETURNING id", [taskId]);
+      const exec = await db.query<{ id: string }>("INSERT INTO twl_task_executions (task_id, job_id, attempt, worker) VALUES ($1, $2, 1, 'test') RETURNING id", [taskId, `slow-client-${randomUUID()}`]);
       for (let i = 0; i < 20 && !socketClosed; i++) {
         await db.query("INSERT INTO twl_task_output (execution_id, line) SELECT $1, repeat('x', 4000) || g FROM generate_series(1, 500) g", [exec.rows[0]!.id]);
         await sleep(200);
@@ -318,6 +328,9 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
         r.stop();
         return status;
       }, { timeout: 20_000, interval: 300 }).toBe(200);
+      // The shared test database keeps none of the 2 MB lines.
+      await db.query("DELETE FROM twl_events WHERE topic = 'execution' AND subject = $1", [exec.rows[0]!.id]);
+      await db.query('DELETE FROM twl_task_output WHERE execution_id = $1', [exec.rows[0]!.id]);
       await db.query("UPDATE twl_task_executions SET status = 'failed', ended_at = now() WHERE id = $1", [exec.rows[0]!.id]);
     } finally {
       await db.end();
