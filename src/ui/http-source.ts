@@ -292,24 +292,14 @@ export class HttpSource implements DashSource {
 
   /** The newest tasks (task_list) and, for each, its last execution (task_show): the Tasks panel. */
   async tasks(limit: number): Promise<TasksView> {
-    const [{ nextRunOf }, list] = await Promise.all([import('../studio/triggers.js'), this.call<{ tasks: Task[] }>('task_list', { limit: Math.min(1000, Math.max(1, limit)) })]);
+    const [{ taskRow }, list] = await Promise.all([import('./task-row.js'), this.call<{ tasks: Task[] }>('task_list', { limit: Math.min(1000, Math.max(1, limit)) })]);
     const now = Date.now();
     const shown = await Promise.all(list.tasks.map((t) => this.call<{ task: Task; executions: Execution[] }>('task_show', { id: t.id }).catch(() => ({ task: t, executions: [] }))));
     const byStatus: Record<string, number> = {};
     const tasks: TaskRow[] = shown.map(({ task: t, executions }) => {
       byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
       const e = executions.at(-1);
-      return {
-        id: t.id,
-        name: t.name,
-        what: t.tool ?? t.kind,
-        status: t.status,
-        reason: t.reason,
-        trigger: t.trigger,
-        cron: t.cron,
-        nextRun: nextRunOf(t, now),
-        last: e ? { id: e.id, status: e.status, attempt: e.attempt, startedAt: e.startedAt, endedAt: e.endedAt } : null,
-      };
+      return taskRow(t, e ? { id: e.id, status: e.status, attempt: e.attempt, startedAt: e.startedAt, endedAt: e.endedAt } : null, now);
     });
     tasks.sort((a, b) => Number(b.status === 'running') - Number(a.status === 'running') || b.id - a.id);
     return { tasks, byStatus };

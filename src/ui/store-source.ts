@@ -181,7 +181,7 @@ export class StoreSource implements DashSource {
   }
 
   async tasks(limit: number): Promise<TasksView> {
-    const [{ toTask }, { nextRunOf }] = await Promise.all([import('../studio/tasks.js'), import('../studio/triggers.js')]);
+    const [{ toTask }, { taskRow }] = await Promise.all([import('../studio/tasks.js'), import('./task-row.js')]);
     const select = (where: string) =>
       `SELECT t.*, e.id AS e_id, e.status AS e_status, e.attempt AS e_attempt, e.started_at AS e_started, e.ended_at AS e_ended
          FROM (SELECT * FROM twl_tasks ${where} ORDER BY id DESC LIMIT $1) t
@@ -200,17 +200,8 @@ export class StoreSource implements DashSource {
       const t = toTask(r);
       if (seen.has(t.id) || tasks.length >= limit) continue;
       seen.add(t.id);
-      tasks.push({
-        id: t.id,
-        name: t.name,
-        what: t.tool ?? t.kind,
-        status: t.status,
-        reason: t.reason,
-        trigger: t.trigger,
-        cron: t.cron,
-        nextRun: nextRunOf(t, now),
-        last: r.e_id === null || r.e_id === undefined ? null : { id: Number(r.e_id), status: String(r.e_status), attempt: Number(r.e_attempt), startedAt: new Date(r.e_started as string).toISOString(), endedAt: r.e_ended ? new Date(r.e_ended as string).toISOString() : null },
-      });
+      const last = r.e_id === null || r.e_id === undefined ? null : { id: Number(r.e_id), status: String(r.e_status), attempt: Number(r.e_attempt), startedAt: new Date(r.e_started as string).toISOString(), endedAt: r.e_ended ? new Date(r.e_ended as string).toISOString() : null };
+      tasks.push(taskRow(t, last, now));
     }
     return { tasks, byStatus: Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)])) };
   }

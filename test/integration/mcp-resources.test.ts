@@ -129,7 +129,7 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     await expect(client.readResource({ uri: 'twl://tasks/abc' })).rejects.toMatchObject({ code: -32602 });
     const store = await runtime.store();
     const task = await insertTask(store, { kind: 'tool', tool: 'cache_cache_get', input: { key: 'k' }, queue: 'default', trigger: 'now', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending' });
-    const exec = await startExecution(store, { taskId: task.id, jobId: 'job-1', attempt: 1, worker: 'w' });
+    const exec = await startExecution(store, { taskId: task.id, jobId: `resources-${Date.now()}-${Math.random()}`, attempt: 1, worker: 'w' });
     const taskUri = `twl://tasks/${task.id}`;
     const execUri = `twl://executions/${exec.id}`;
     await client.subscribeResource({ uri: taskUri });

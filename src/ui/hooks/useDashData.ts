@@ -45,6 +45,17 @@ const stable = (key: string, value: unknown): unknown => {
   return value;
 };
 
+/** An effect's body for a source's watch: resolves to its unsubscribe, which the cleanup calls (even when it comes late). */
+function subscribe(started: Promise<() => Promise<void>>, onError: (err: unknown) => void): () => void {
+  let stop: (() => Promise<void>) | undefined;
+  let cancelled = false;
+  started.then((s) => (cancelled ? void s() : (stop = s)), onError);
+  return () => {
+    cancelled = true;
+    void stop?.();
+  };
+}
+
 /** Every panel's data, kept live: ticket changes from the source's watch, the rest on intervals. */
 export function useDashData(source: DashSource, query: TicketQuery, intervals: Intervals = defaultIntervals): DashData & { refresh: () => void } {
   const [data, setData] = React.useState<DashData>({ page: null, events: [], metrics: null, health: null, agents: null, tasks: null, errors: {}, version: 0, updatedAt: null });
@@ -117,38 +128,21 @@ export function useDashData(source: DashSource, query: TicketQuery, intervals: I
   });
 
   // Task and execution statuses, from the change feed: the Tasks panel.
-  React.useEffect(() => {
-    let stop: (() => Promise<void>) | undefined;
-    let cancelled = false;
-    source.watchTasks(() => loadTasks()).then(
-      (s) => (cancelled ? void s() : (stop = s)),
-      (err: unknown) => fail('tasks', err),
-    );
-    return () => {
-      cancelled = true;
-      void stop?.();
-    };
-  }, [source]);
+  React.useEffect(() => subscribe(source.watchTasks(() => loadTasks()), (err) => fail('tasks', err)), [source]);
 
   // Changes made anywhere: the tickets, the log and (through version) the open detail.
-  React.useEffect(() => {
-    let stop: (() => Promise<void>) | undefined;
-    let cancelled = false;
-    source
-      .watch(() => {
-        setData((d) => ({ ...d, version: d.version + 1 }));
-        loadTickets();
-        loadEvents();
-      })
-      .then(
-        (s) => (cancelled ? void s() : (stop = s)),
-        (err: unknown) => fail('watch', err),
-      );
-    return () => {
-      cancelled = true;
-      void stop?.();
-    };
-  }, [source]);
+  React.useEffect(
+    () =>
+      subscribe(
+        source.watch(() => {
+          setData((d) => ({ ...d, version: d.version + 1 }));
+          loadTickets();
+          loadEvents();
+        }),
+        (err) => fail('watch', err),
+      ),
+    [source],
+  );
 
   React.useEffect(() => loadTickets(), [loadTickets, query.text, query.scope, query.offset, query.limit]);
   React.useEffect(() => {

@@ -90,7 +90,7 @@ for (const backend of backends) {
       await store.query("UPDATE twl_tasks SET status = 'scheduled' WHERE id = $1", [cron.id]);
       await store.query("UPDATE twl_tasks SET status = 'queued' WHERE id = $1", [running.id]);
       await transition(store, running.id, 'running');
-      const exec = await startExecution(store, { taskId: running.id, jobId: 'j', attempt: 1, worker: 'w' });
+      const exec = await startExecution(store, { taskId: running.id, jobId: `dash-${tag}`, attempt: 1, worker: 'w' });
       const changes: number[] = [];
       const stop = await source.watchTasks(() => changes.push(Date.now()));
       try {
