@@ -173,6 +173,7 @@ export class EventFollower {
   private reading = false;
   private failing = false;
   private generation = 0;
+  private starting?: Promise<void>;
   /** True once LISTEN is up (PostgreSQL); the poll is then the slow safety one. */
   listening = false;
 
@@ -192,8 +193,16 @@ export class EventFollower {
    */
   async add(listener: (events: TwlEvent[]) => void): Promise<() => void> {
     this.listeners.add(listener);
-    if (this.listeners.size === 1) await this.start();
-    else await this.chain;
+    if (this.listeners.size === 1) this.starting = this.start();
+    try {
+      // Until the first listener's baseline is taken, "now" is not known: every listener waits for it.
+      await this.starting;
+      await this.chain;
+    } catch (err) {
+      this.listeners.delete(listener);
+      if (!this.listeners.size) await this.stop();
+      throw err;
+    }
     let removed = false;
     return () => {
       if (removed) return;
@@ -307,6 +316,7 @@ export class EventFollower {
       }
     });
     await this.chain;
+    if (generation !== this.generation) return;
     const every = this.listening ? (this.options.safetyPollMs ?? 5000) : (this.options.pollMs ?? 250);
     this.timer = setInterval(() => this.wake(), every);
     this.timer.unref();
