@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REVISION, agent, http2026, httpCall, httpSession, httpStateless, measured, newTally, post, rssUnderLoad, slice, stdioClient, toolCall } from './mcp.mjs';
+import { REVISION, agent, freePort, http2026, httpCall, httpSession, httpStateless, measured, newTally, post, rssUnderLoad, slice, stdioClient, toolCall } from './mcp.mjs';
 
 const seconds = Number(process.env.TWL_BENCH_BRIDGE_SECONDS ?? 4);
 const memorySeconds = Number(process.env.TWL_BENCH_BRIDGE_MEMORY_SECONDS ?? 60);
@@ -23,15 +23,6 @@ const SLICES = 4;
 const CONCURRENCY = [1, 32];
 const ECHO = ['echo', { message: 'ok' }];
 
-/** A free TCP port on loopback (the bridges that cannot report one they chose themselves). */
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 /** Resolves once something accepts connections on the port, or rejects after `ms` (or when the process exits). */
 async function listening(port, child, ms = 60_000) {

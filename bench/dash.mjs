@@ -1,4 +1,4 @@
-// `npm run bench -- dash`: twl dash with 10,000 tickets in the store, on a real terminal (tmux):
+// `npm run bench -- dash`: twl dash with 10,000 tickets (and 10,000 scheduled tasks pending) in the store, on a real terminal (tmux):
 // time to the first frame that shows them, time to reflect a ticket created by another
 // process, CPU while idle, and resident memory, against the issue's goals.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -90,8 +90,32 @@ async function measure({ label, bin, node, env, tickets }) {
   }
 }
 
-/** The `dash` suite for bench/run.mjs: `suites.dash = () => dash({ root, bin, node, json: values.json })`. */
-export async function dash({ root, bin, node = process.execPath, json = false, tickets = Number(process.env.TWL_BENCH_DASH_TICKETS ?? 10_000) }) {
+/**
+ * Seeds `count` scheduled tasks (pending, as if created over weeks) in one INSERT, through the
+ * store the dashboard reads: PostgreSQL's URL, or the embedded store's host socket.
+ */
+async function seedTasks({ root, env, count }) {
+  if (!count) return;
+  const pg = (await import('pg')).default;
+  const { embeddedPaths } = await import(path.join(root, 'dist', 'src', 'store', 'embedded.js'));
+  const client = env.TWL_DATABASE_URL
+    ? new pg.Client({ connectionString: env.TWL_DATABASE_URL })
+    : new pg.Client({ host: embeddedPaths(env.TWL_HOME).runDir, port: 5432, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, status, retries, timeout_ms, created_by)
+       SELECT 'pending ' || g, 'tool', 'sentiment-analyzer_analyze_sentiment', '{"text":"later"}', 'default', 'at', now() + g * interval '1 minute', 'scheduled', 2, 60000, 'bench'
+       FROM generate_series(1, $1) AS g`,
+      [count],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/** The `dash` suite for bench/run.mjs: tickets, and pending tasks beside them (TWL_BENCH_DASH_TASKS, default 10,000; 0: none). */
+export async function dash({ root, bin, node = process.execPath, json = false, tickets = Number(process.env.TWL_BENCH_DASH_TICKETS ?? 10_000), tasks = Number(process.env.TWL_BENCH_DASH_TASKS ?? 10_000) }) {
   if (!existsSync('/usr/bin/tmux') && spawnSync('tmux', ['-V']).status !== 0) throw new Error('The dash benchmark needs tmux.');
   if (!existsSync(path.join(root, 'dist', 'commands', 'dash.js'))) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'twl-bench-dash-'));
@@ -135,6 +159,7 @@ export async function dash({ root, bin, node = process.execPath, json = false, t
       try {
         const imported = spawnSync(node, [bin, 'ticket', 'import', file], { env, maxBuffer: 64 * 1024 * 1024 });
         if (imported.status !== 0) throw new Error(`${backend.label}: import failed: ${imported.stderr}`);
+        await seedTasks({ root, env, count: tasks });
         results.push(await measure({ label: backend.label, bin, node, env, tickets }));
       } finally {
         rmSync(home, { recursive: true, force: true });
@@ -156,7 +181,7 @@ export async function dash({ root, bin, node = process.execPath, json = false, t
     { name: `${r.label}: q ends the process`, value: r.quit ? 1 : 0, unit: '', goal: undefined },
   ]).map((row) => ({ ...row, met: row.info ? null : row.goal === undefined ? row.value === 1 : row.value <= row.goal }));
   if (!json) {
-    console.log(`\ndash — twl dash under tmux (160×48), node ${process.version}, ${os.cpus().length} cores`);
+    console.log(`\ndash — twl dash under tmux (160×48), node ${process.version}, ${os.cpus().length} cores; ${tasks.toLocaleString('en')} scheduled tasks pending beside the tickets`);
     for (const r of rows) {
       const value = r.unit === '' ? (r.value ? 'yes' : 'NO') : `${r.value < 10 ? r.value.toFixed(2) : Math.round(r.value)} ${r.unit}`;
       console.log(`${r.name.padEnd(64)}${value.padStart(16)}   ${r.goal === undefined ? '' : `goal ≤ ${r.goal} ${r.unit}  `}${r.met === null ? '(for information)' : r.met ? 'met' : 'MISSED'}`);

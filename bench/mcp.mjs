@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,6 +69,36 @@ export async function slice(call, concurrency, ms, tally) {
 }
 
 export const newTally = () => ({ latencies: [], failed: 0, firstError: undefined, ms: 0 });
+
+/**
+ * Sets up each series (`setup()` resolves with its call) and checks 50 calls each (the warm-up; a
+ * series that cannot is reported with its failure, not measured), then runs every case — a series
+ * at a concurrency — round-robin: `slices` slices of seconds/slices each, so drift hits all alike.
+ */
+export async function measureSeries(series, concurrencies, seconds, slices) {
+  const cases = [];
+  for (const s of series) {
+    try {
+      s.call = await s.setup();
+      for (let i = 0; i < 50; i++) await s.call();
+    } catch (err) {
+      s.failure = err.message;
+    }
+    for (const c of concurrencies) cases.push({ ...s, concurrency: c, tally: newTally() });
+  }
+  for (let i = 0; i < slices; i++) for (const c of cases) if (!c.failure) await slice(c.call, c.concurrency, (seconds * 1000) / slices, c.tally);
+  return cases;
+}
+
+/** A free TCP port on loopback (for servers that cannot report one they chose themselves). */
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 export function post(url, body, headers = {}) {
@@ -298,18 +329,7 @@ export async function mcp({ root, bin, node, json = false }) {
   const cases = [];
   let mem;
   try {
-    // Start everything and check one call each (the warm-up); a series that cannot is reported, not measured.
-    for (const s of series) {
-      try {
-        s.call = await s.setup();
-        for (let i = 0; i < 50; i++) await s.call();
-      } catch (err) {
-        s.failure = err.message;
-      }
-      for (const c of CONCURRENCY) cases.push({ ...s, concurrency: c, tally: newTally() });
-    }
-    // Round-robin: every case gets SLICES slices of seconds/SLICES, so drift hits all alike.
-    for (let i = 0; i < SLICES; i++) for (const c of cases) if (!c.failure) await slice(c.call, c.concurrency, (seconds * 1000) / SLICES, c.tally);
+    cases.push(...(await measureSeries(series, CONCURRENCY, seconds, SLICES)));
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     // The throughput servers go before the memory run, so only twl and the load share the machine.
     await Promise.all(children.map(stop));

@@ -12,6 +12,7 @@ import { docsBench } from './docs.mjs';
 import { fuzz, fuzzConfig, saveFindings } from './fuzz.mjs';
 import { mcp } from './mcp.mjs';
 import { hostMemory } from './memory.mjs';
+import { hub } from './hub.mjs';
 import { tasks } from './tasks.mjs';
 import { upstream } from './upstream.mjs';
 import { scale } from './scale.mjs';
@@ -312,6 +313,8 @@ const startupTimes = suites.startup;
 suites.startup = async () => ({ times: await startupTimes(), hostMemory: await suites['host-memory']() });
 // The upstream request path (src/upstream) against a plain SDK client on the same stdio server.
 suites.upstream = () => upstream({ root, json: values.json });
+// The hub's overhead: the same upstream call directly and through twl serve, stdio and HTTP, c=1 and c=32.
+suites.hub = () => hub({ root, bin, node, json: values.json });
 
 // Without a name, every suite once (startup already includes host-memory).
 const wanted = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'host-memory');

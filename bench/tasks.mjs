@@ -3,7 +3,7 @@
 // embedded store (1 worker). The baseline, measured in the same run on the same database, is
 // pg-boss alone: bare jobs sent and worked in one process (no twl task rows, executions,
 // output lines or tool call), so the ratio is what twl's record of the work costs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -54,6 +54,9 @@ async function inParallel(n, fn) {
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
+/** Tasks per second of the creating side alone (the last throughput run's), to tell which side limits. */
+const created = [];
+
 /** Creates n trivial tasks (16 at a time) and waits until all completed; tasks per second. */
 async function throughput(m, runtime, boss, store, n) {
   const ids = [];
@@ -66,11 +69,13 @@ async function throughput(m, runtime, boss, store, n) {
     );
     ids.push(task.id);
   });
+  const createdMs = performance.now() - started;
   for (;;) {
     const { rows } = await store.query("SELECT count(*)::int AS n FROM twl_tasks WHERE id = ANY($1::bigint[]) AND status = 'completed'", [ids]);
     if (rows[0].n >= n) break;
     await sleep(50);
   }
+  created.push(n / (createdMs / 1000));
   return n / ((performance.now() - started) / 1000);
 }
 
@@ -131,6 +136,36 @@ async function bareLatency(boss, n) {
   return late;
 }
 
+const median = (xs) => quantile(xs, 0.5);
+
+/**
+ * 10,000 scheduled tasks pending (seeded with one INSERT, as if created over weeks): the wall
+ * time of `twl task list` (its first page) and of `twl task list --status scheduled`, against
+ * `twl --version` (a process start, no store) in the same run, medians of 7 interleaved runs.
+ */
+async function listPending({ bin, node, home, env, store, count = 10_000 }) {
+  await store.query(
+    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, status, retries, timeout_ms, created_by)
+     SELECT 'pending ' || g, 'tool', $1, '{"text":"later"}', 'default', 'at', now() + g * interval '1 minute', 'scheduled', 2, 60000, 'bench'
+     FROM generate_series(1, $2) AS g`,
+    [TOOL, count],
+  );
+  const time = (args) => {
+    const started = performance.now();
+    const r = spawnSync(node, [bin, ...args], { cwd: home, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const ms = performance.now() - started;
+    if (r.status !== 0) throw new Error(`twl ${args.join(' ')} failed: ${r.stderr}`);
+    return { ms, stdout: r.stdout };
+  };
+  // Two baselines: a process start without the store, and the existing store command that lists (tickets: none here).
+  const cases = { version: ['--version'], tickets: ['ticket', 'list', '--json'], list: ['task', 'list', '--json'], scheduled: ['task', 'list', '--status', 'scheduled', '--json'] };
+  const first = JSON.parse(time(cases.list).stdout).result.tasks;
+  if (first.length !== 50) throw new Error(`twl task list showed ${first.length} tasks, not a page of 50`);
+  const samples = { version: [], tickets: [], list: [], scheduled: [] };
+  for (let i = 0; i < 7; i++) for (const [k, args] of Object.entries(cases)) samples[k].push(time(args).ms);
+  return { listMs: median(samples.list), scheduledMs: median(samples.scheduled), versionMs: median(samples.version), ticketsMs: median(samples.tickets) };
+}
+
 async function backend({ bin, node, m, label, workers, config, n }) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'twl-bench-tasks-'));
   writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify(config));
@@ -150,11 +185,22 @@ async function backend({ bin, node, m, label, workers, config, n }) {
     try {
       await throughput(m, runtime, boss, store, 50); // warm-up
       const twl = await throughput(m, runtime, boss, store, n);
+      const createdPerSecond = created.at(-1);
       const late = await dueLatency(m, runtime, boss, store, 100);
+      // What the change feed's triggers (migration 0013) cost: the same run with them off.
+      const triggers = ['twl_tasks.twl_tasks_event', 'twl_task_executions.twl_task_executions_event', 'twl_task_output.twl_task_output_event'].map((t) => t.split('.'));
+      for (const [table, trigger] of triggers) await store.query(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
+      let twlNoFeed;
+      try {
+        twlNoFeed = await throughput(m, runtime, boss, store, n);
+      } finally {
+        for (const [table, trigger] of triggers) await store.query(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+      }
       // The workers stay up (idle): on the embedded store the first one hosts it.
       const bare = await bareQueue(boss, n);
       const bareLate = await bareLatency(boss, 100);
-      return { label, tasks: n, tasksPerSecond: twl, bareJobsPerSecond: bare, ratio: twl / bare, dueP99Ms: quantile(late, 0.99), dueP50Ms: quantile(late, 0.5), bareDueP99Ms: quantile(bareLate, 0.99) };
+      const list = await listPending({ bin, node, home, env, store });
+      return { label, tasks: n, tasksPerSecond: twl, createdPerSecond, noFeedPerSecond: twlNoFeed, bareJobsPerSecond: bare, ratio: twl / bare, dueP99Ms: quantile(late, 0.99), dueP50Ms: quantile(late, 0.5), bareDueP99Ms: quantile(bareLate, 0.99), ...list };
     } finally {
       await boss.stop({ graceful: false, close: true }).catch(() => undefined);
     }
@@ -171,14 +217,14 @@ export async function tasks({ root, bin, node, json, postgresUrl }) {
   const results = [];
   const schema = `pgboss_bench_${randomUUID().slice(0, 8)}`;
   try {
-    results.push(await backend({ bin, node, m, label: 'PostgreSQL, 3 workers', workers: 3, n: 2000, config: { database: { url: postgresUrl }, tasks: { ...tasksConfig, schema } } }));
+    results.push(await backend({ bin, node, m, label: 'PostgreSQL, 3 workers', workers: 3, n: Number(process.env.TWL_BENCH_TASKS_PG ?? 2000), config: { database: { url: postgresUrl }, tasks: { ...tasksConfig, schema } } }));
   } finally {
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
   }
-  results.push(await backend({ bin, node, m, label: 'embedded store, 1 worker', workers: 1, n: 300, config: { tasks: tasksConfig } }));
+  results.push(await backend({ bin, node, m, label: 'embedded store, 1 worker', workers: 1, n: Number(process.env.TWL_BENCH_TASKS_EMBEDDED ?? 300), config: { tasks: tasksConfig } }));
   if (!json) {
     console.log('\ntasks — trivial tool tasks created → completed, and due --at tasks (100, spread over 1 s) started how late; baseline: pg-boss alone (bare jobs, one process) on the same database');
     console.log(`${'backend'.padEnd(28)}${'tasks/s'.padStart(10)}${'bare jobs/s'.padStart(13)}${'ratio'.padStart(8)}${'due p50'.padStart(10)}${'due p99'.padStart(10)}${'bare p99'.padStart(10)}   goals`);
@@ -187,6 +233,13 @@ export async function tasks({ root, bin, node, json, postgresUrl }) {
       console.log(
         `${r.label.padEnd(28)}${r.tasksPerSecond.toFixed(0).padStart(10)}${r.bareJobsPerSecond.toFixed(0).padStart(13)}${`${r.ratio.toFixed(2)}×`.padStart(8)}${`${r.dueP50Ms} ms`.padStart(10)}${`${r.dueP99Ms} ms`.padStart(10)}${`${r.bareDueP99Ms} ms`.padStart(10)}   ${goal}`,
       );
+    }
+    for (const r of results) console.log(`${r.label}: created ${r.createdPerSecond.toFixed(0)} tasks/s (the creating side alone); without the change feed's triggers ${r.noFeedPerSecond.toFixed(0)} tasks/s end to end (with: ${r.tasksPerSecond.toFixed(0)})`);
+    console.log('\n10,000 scheduled tasks pending: `twl task list` (first page, 50), medians of 7; baselines in the same run: `twl --version`, `twl ticket list` (no tickets)');
+    console.log(`${'backend'.padEnd(28)}${'task list'.padStart(12)}${'--status scheduled'.padStart(20)}${'--version'.padStart(12)}${'ticket list'.padStart(13)}   goal`);
+    for (const r of results) {
+      const ms = (v) => `${Math.round(v)} ms`;
+      console.log(`${r.label.padEnd(28)}${ms(r.listMs).padStart(12)}${ms(r.scheduledMs).padStart(20)}${ms(r.versionMs).padStart(12)}${ms(r.ticketsMs).padStart(13)}   < 300 ms ${Math.max(r.listMs, r.scheduledMs) < 300 ? 'met' : 'MISSED'}`);
     }
   }
   return results;

@@ -1,6 +1,14 @@
+import type { JSONRPCMessage, McpServer } from '@modelcontextprotocol/server';
 import { Flags } from '@oclif/core';
+import { errorBody } from '../src/cli/base.js';
 import { CatalogCommand } from '../src/cli/catalog-command.js';
 import { TwlError } from '../src/runtime/errors.js';
+
+/** How often the store's upstream tables are checked for changes made by other processes (TWL_UPSTREAM_WATCH_MS overrides, for tests). */
+const watchIntervalMs = () => {
+  const ms = Number(process.env.TWL_UPSTREAM_WATCH_MS);
+  return Number.isInteger(ms) && ms >= 100 ? ms : 2000;
+};
 
 /** How long in-flight calls get to finish once the server stops accepting. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -43,17 +51,29 @@ export default class Serve extends CatalogCommand<void> {
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
     await runtime.store();
-    const { createMcpServer, servedTools } = await import('../src/mcp/server.js');
+    const { createMcpServer, servedTools, updateServedTools } = await import('../src/mcp/server.js');
     const catalog = await this.catalog();
+    // `twl upstream add|remove|accept` from another shell takes effect here without a restart.
+    const stopWatch = catalog.watchStore(watchIntervalMs());
     // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
     const everything = await servedTools(catalog);
     for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
     const closers: Array<() => Promise<void>> = [];
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
-    const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS) : undefined;
+    // A call of a tool whose upstream is quarantined (no longer listed) is answered with why and what to run.
+    let known = new Set(everything.map((s) => s.tool.name));
+    const quarantined = (message: JSONRPCMessage) => {
+      const m = message as { id?: string | number; method?: string; params?: { name?: unknown } };
+      if (m.method !== 'tools/call' || m.id === undefined || typeof m.params?.name !== 'string' || known.has(m.params.name)) return undefined;
+      const name = m.params.name;
+      return catalog.quarantineOf(name).then((err) => (err ? ({ jsonrpc: '2.0' as const, id: m.id!, result: { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: errorBody(err) }) }] } } as JSONRPCMessage) : undefined));
+    };
+    const stdio = flags.stdio ? (await import('../src/mcp/stdio.js')).drainingStdio(SHUTDOWN_DEADLINE_MS, process.stdin, process.stdout, quarantined) : undefined;
     const stopped = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('interrupted'));
-      process.once('SIGTERM', () => resolve('terminated'));
+      // `on`, not `once`: the lock library's exit hook re-sends a signal nobody else listens to,
+      // and a `once` listener is gone by the time it looks, so the process would die mid-shutdown.
+      process.on('SIGINT', () => resolve('interrupted'));
+      process.on('SIGTERM', () => resolve('terminated'));
       void stdio?.ended.then(resolve);
     });
     if (flags.http) {
@@ -70,11 +90,34 @@ export default class Serve extends CatalogCommand<void> {
       // _meta envelope (or server/discover) serves 2026-07-28; the same factory backs both.
       const { serveStdio } = await import('@modelcontextprotocol/server/stdio');
       let tools = everything;
-      catalog.onChanged(() => void servedTools(catalog).then((fresh) => (tools = fresh)));
-      const handle = serveStdio(({ era }) => createMcpServer(catalog, tools, runtime, this.config.version, era), {
+      // The client's server learns of a changed list too: notifications/tools/list_changed.
+      const live = new Set<McpServer>();
+      catalog.onChanged(
+        () =>
+          void servedTools(catalog)
+            .then((fresh) => {
+              tools = fresh;
+              known = new Set(fresh.map((s) => s.tool.name));
+              for (const server of live) updateServedTools(server, fresh);
+            })
+            .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list')),
+      );
+      const handle = serveStdio(
+        ({ era }) => {
+          const server = createMcpServer(catalog, tools, runtime, this.config.version, era);
+          live.add(server);
+          const closed = server.server.onclose;
+          server.server.onclose = () => {
+            closed?.();
+            live.delete(server);
+          };
+          return server;
+        },
+        {
         transport: stdio.transport,
         onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP stdio error'),
-      });
+        },
+      );
       closers.push(() => handle.close());
       runtime.logger.info({ transport: 'stdio' }, 'twl MCP server ready');
     }
@@ -85,6 +128,7 @@ export default class Serve extends CatalogCommand<void> {
       closers.unshift(() => worker.stop(SHUTDOWN_DEADLINE_MS));
     }
     const reason = await stopped;
+    stopWatch();
     runtime.logger.info({ reason }, 'twl serve stopping');
     // Stop accepting, let in-flight calls finish within a deadline, then close the store.
     let deadline: NodeJS.Timeout | undefined;

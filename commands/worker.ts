@@ -16,6 +16,7 @@ export default class Worker extends TwlCommand<Result> {
     'Takes runs of tasks (`twl task create`) from the job queue (pg-boss, in the tasks.schema schema of twl\'s store) and runs them, up to --concurrency at once per queue. ' +
     'Start as many workers as you like, on as many machines as share one PostgreSQL (database.url): each run goes to one of them, and each cron tick fires once whatever their number. ' +
     'A worker that dies mid-run (killed, machine lost) loses nothing: once its lease expires (tasks.heartbeat) another worker retries the run, and the task\'s executions show both attempts. ' +
+    'When its store goes away (PostgreSQL stopped or restarted), it says so on stderr and waits: runs in flight keep their results and record them once the store is back, and none is lost or run twice. ' +
     'On the embedded store it hosts the store (or shares the host already running). SIGTERM or Ctrl-C stops taking runs and lets the running ones finish within --grace; what is left is retried by another worker.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --concurrency 8 --queues default --queues reports', '<%= config.bin %> <%= command.id %> --grace 1m --verbose'];
   static override flags = {
@@ -43,7 +44,7 @@ export default class Worker extends TwlCommand<Result> {
       process.on('SIGTERM', () => resolve('terminated'));
     });
     const { TaskWorker } = await import('../src/studio/worker.js');
-    const worker = await TaskWorker.start(runtime, { concurrency: flags.concurrency, queues: flags.queues, name: flags.name });
+    const worker = await TaskWorker.start(runtime, { concurrency: flags.concurrency, queues: flags.queues, name: flags.name, say: (line) => this.logToStderr(`twl worker: ${line}`) });
     this.logToStderr(`twl worker ${worker.name} takes runs from ${flags.queues.join(', ')} (${flags.concurrency} at once)`);
     const reason = await signals;
     runtime.logger.info({ reason }, 'task worker stopping');

@@ -38,8 +38,10 @@ export default class DbHost extends TwlCommand<Result> {
       throw new TwlError('TWL_STORE_BUSY', 'Another twl process hosts the embedded store already.');
     }
     const signals = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('interrupted'));
-      process.once('SIGTERM', () => resolve('terminated'));
+      // `on`, not `once`: the lock library's exit hook re-sends a signal nobody else listens to,
+      // and a `once` listener is gone by the time it looks, so the process would die mid-shutdown.
+      process.on('SIGINT', () => resolve('interrupted'));
+      process.on('SIGTERM', () => resolve('terminated'));
     });
     this.logToStderr(`hosting ${store.location} on ${socket}${idleMs ? `, until idle for ${flags.idle}` : ''}`);
     runtime.logger.info({ socket, idleMs }, 'store host ready');

@@ -10,7 +10,7 @@ interface Result {
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '—');
 
 export default class KeysList extends TwlCommand<Result> {
-  static override summary = 'List the API keys: id, name, role, prefix, created, last used, revoked.';
+  static override summary = 'List the API keys: id, name, role, namespaces, prefix, created, last used, revoked.';
   static override description = 'Never shows a key or its hash: the prefix (the first characters of the key) tells keys apart. Last use is recorded at most once a minute.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --active --json'];
   static override flags = {
@@ -23,7 +23,7 @@ export default class KeysList extends TwlCommand<Result> {
     const keys = await listKeys(store, { includeRevoked: !flags.active });
     if (!this.jsonEnabled()) {
       if (!keys.length) this.log(flags.active ? 'No active API keys. Create one with `twl keys create --role viewer --name NAME`.' : 'No API keys yet. Create one with `twl keys create --role viewer --name NAME`.');
-      else this.log(table(['ID', 'NAME', 'ROLE', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'], keys.map((k) => [k.id, k.name ?? '', k.role, `${k.prefix}…`, when(k.createdAt), when(k.lastUsedAt), when(k.revokedAt)])));
+      else this.log(table(['ID', 'NAME', 'ROLE', 'NAMESPACES', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'], keys.map((k) => [k.id, k.name ?? '', k.role, k.namespaces?.join(',') ?? 'all', `${k.prefix}…`, when(k.createdAt), when(k.lastUsedAt), when(k.revokedAt)])));
     }
     return { keys };
   }

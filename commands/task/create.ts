@@ -7,18 +7,19 @@ import { TwlError } from '../../src/runtime/errors.js';
 
 export default class TaskCreate extends OpCommand<typeof op> {
   static override op = op;
-  static override summary = 'Create a task: a tool to call now, at a time, or on a cron schedule.';
+  static override summary = 'Create a task: a tool to call or an agent to run, now, at a time, or on a cron schedule.';
   static override description = `${op.description}\n\n\`twl worker\` processes (or \`twl serve --worker\`) run the tasks; follow one with \`twl task logs ID --follow\`.`;
   static override examples = [
     `<%= config.bin %> <%= command.id %> --tool sentiment-analyzer_analyze_sentiment --input '{"text":"the disk is full again"}' --now`,
     `<%= config.bin %> <%= command.id %> --tool database_db_health --cron "*/5 * * * *" --name health-every-5m`,
     `<%= config.bin %> <%= command.id %> --tool cache_cache_stats --cron "0 9 * * 1-5" --tz Europe/Paris --retries 3 --timeout 2m`,
+    `<%= config.bin %> <%= command.id %> --agent ops-lead --prompt "Check the services and report" --cron "0 7 * * *"`,
     `<%= config.bin %> <%= command.id %> --tool database_execute_query --input '{"sql":"select count(*) from twl_tickets"}' --at 2026-12-24T18:00:00Z --json`,
   ];
   static override flags = {
     tool: Flags.string({ description: 'The tool to call, by its MCP name.', exclusive: ['agent', 'workflow'] }),
     input: Flags.string({ description: 'The tool\'s input, a JSON object.', dependsOn: ['tool'] }),
-    agent: Flags.string({ description: 'An agent to prompt (not available yet).', exclusive: ['tool', 'workflow'] }),
+    agent: Flags.string({ description: 'An agent to run on --prompt (`twl agent list`).', exclusive: ['tool', 'workflow'], dependsOn: ['prompt'] }),
     prompt: Flags.string({ description: 'The agent\'s prompt (with --agent).' }),
     workflow: Flags.string({ description: 'A workflow to run (not available yet).', exclusive: ['tool', 'agent'] }),
     now: Flags.boolean({ description: 'Run now.', exclusive: ['at', 'cron'] }),

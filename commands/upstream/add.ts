@@ -16,6 +16,8 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     'The entry is validated like an `upstreams:` entry of the configuration file and stored in twl\'s store (table twl_upstreams), so no configuration file is rewritten and every `twl serve` on the same store sees it. ' +
     'Every --env and --header value is encrypted at rest (AES-256-GCM; the key is TWL_SECRET_KEY, else the 0600 file secret.key in the data directory, created on first use) unless it is a ${env:NAME} reference, which is kept as written and read from twl\'s environment when the upstream starts. Values are never printed, logged or returned. ' +
     'Tools that are not read-only ask for approval before each call unless --approval never; HTTP callers need --min-role (default: operator for tools that write, viewer for read-only ones). ' +
+    'A running `twl serve` on the same store picks it up within seconds, without a restart. ' +
+    'Its tool definitions are pinned when first listed; if they change later, its tools are quarantined until `twl upstream accept NAME` (unless --no-pin). ' +
     'Check it with `twl upstream test NAME`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> ev -- mcp-server-everything stdio',
@@ -36,6 +38,8 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     'min-role': Flags.string({ description: 'The least role an HTTP caller needs for its tools.', options: [...roles] }),
     include: Flags.string({ description: 'Only the tools matching this glob (* and ?; repeat).', multiple: true }),
     exclude: Flags.string({ description: 'Leave out the tools matching this glob (repeat).', multiple: true }),
+    namespace: Flags.string({ description: 'Prefix of its tools (NAMESPACE_TOOL) and what API keys are granted (`twl keys create --namespaces`); default its name.' }),
+    pin: Flags.boolean({ description: 'Pin its tool definitions on first sight and quarantine it when they change (default); --no-pin follows the upstream.', allowNo: true }),
   };
 
   async run(): Promise<Result> {
@@ -56,6 +60,8 @@ export default class UpstreamAdd extends TwlCommand<Result> {
       ...(flags.timeout ? { timeout: flags.timeout } : {}),
       ...(flags.approval ? { approval: flags.approval } : {}),
       ...(flags['min-role'] ? { minRole: flags['min-role'] } : {}),
+      ...(flags.namespace ? { namespace: flags.namespace } : {}),
+      ...(flags.pin === false ? { pin: false } : {}),
       ...(flags.include || flags.exclude ? { tools: { ...(flags.include ? { include: flags.include } : {}), ...(flags.exclude ? { exclude: flags.exclude } : {}) } } : {}),
     };
     // Validated as the configuration file's entries are, before anything is encrypted or written.
@@ -65,7 +71,13 @@ export default class UpstreamAdd extends TwlCommand<Result> {
       throw new TwlError('TWL_INPUT_INVALID', `Invalid upstream: ${describeIssues(parsed.error)}.`);
     }
     const runtime = await this.runtime();
-    const existing = (await configuredUpstreams(runtime, (m) => this.note(m))).find((u) => u.entry.name === args.name);
+    const all = await configuredUpstreams(runtime, (m) => this.note(m));
+    const existing = all.find((u) => u.entry.name === args.name);
+    const { namespaceOf } = await import('../../src/upstream/config.js');
+    const clash = all.find((u) => namespaceOf(u.entry) === namespaceOf(parsed.data));
+    if (!existing && clash) {
+      throw new TwlError('TWL_INPUT_INVALID', `The namespace ${namespaceOf(parsed.data)} is upstream ${clash.entry.name}'s already: each upstream's tools need their own prefix.`, { actions: [`Give this one another with --namespace NAME.`] });
+    }
     if (existing) {
       throw new TwlError('TWL_INPUT_INVALID', `An upstream named ${args.name} exists already (${existing.origin === 'config' ? `in ${runtime.loaded.file ?? 'the configuration'}` : 'added with `twl upstream add`'}).`, {
         actions: [existing.origin === 'config' ? 'Choose another name, or edit the configuration file.' : `Remove it first with \`twl upstream remove ${args.name}\`, or choose another name.`],
@@ -78,10 +90,10 @@ export default class UpstreamAdd extends TwlCommand<Result> {
     await store.query('INSERT INTO twl_upstreams (name, entry, created_by) VALUES ($1, $2, $3)', [args.name, JSON.stringify(stored), runtime.actor ?? 'cli']);
     const upstream = { origin: 'store', ...publicView(stored as typeof parsed.data) };
     if (!this.jsonEnabled()) {
-      this.log(`Added upstream ${args.name} (${entry.transport}); its tools will be named ${args.name}_TOOL.`);
+      this.log(`Added upstream ${args.name} (${entry.transport}); its tools will be named ${flags.namespace ?? args.name}_TOOL.`);
       const secrets = [...Object.keys(env).map((k) => `env ${k}`), ...Object.keys(headers).map((k) => `header ${k}`)];
       if (secrets.length) this.log(`Stored encrypted or as references: ${secrets.join(', ')}.`);
-      this.log(`Check it with \`twl upstream test ${args.name}\`; \`twl serve\` picks it up when it starts.`);
+      this.log(`Check it with \`twl upstream test ${args.name}\`; a running \`twl serve\` on this store picks it up within seconds (its clients get notifications/tools/list_changed).`);
     }
     return { upstream };
   }

@@ -9,7 +9,7 @@ interface Result {
 
 export default class UpstreamRemove extends TwlCommand<Result> {
   static override summary = 'Remove an upstream added with `twl upstream add` (its encrypted secrets go with it).';
-  static override description = 'An upstream from the configuration file is removed by editing the file. A running `twl serve` keeps the upstream until it restarts.';
+  static override description = 'An upstream from the configuration file is removed by editing the file. A running `twl serve` on the same store drops it within seconds (its clients get notifications/tools/list_changed). Its pinned tool definitions are forgotten.';
   static override examples = ['<%= config.bin %> <%= command.id %> ev', '<%= config.bin %> <%= command.id %> ev --json'];
   static override args = { name: Args.string({ description: 'The upstream\'s name.', required: true }) };
 
@@ -20,7 +20,9 @@ export default class UpstreamRemove extends TwlCommand<Result> {
     if (found.origin === 'config') {
       throw new TwlError('TWL_INPUT_INVALID', `Upstream ${args.name} is in the configuration file ${runtime.loaded.file ?? ''}: remove its entry under \`upstreams:\` there.`.replace(' :', ':'));
     }
-    await (await runtime.store()).query('DELETE FROM twl_upstreams WHERE name = $1', [args.name]);
+    const store = await runtime.store();
+    await store.query('DELETE FROM twl_upstreams WHERE name = $1', [args.name]);
+    await (await import('../../src/tools/pins.js')).dropPin(store, args.name);
     if (!this.jsonEnabled()) this.log(`Removed upstream ${args.name}.`);
     return { removed: args.name };
   }

@@ -15,21 +15,24 @@ export function taskIdOf(raw: string): number {
   return id;
 }
 
+/** What a task runs: its tool, or `agent NAME`. */
+const target = (t: Task): string => t.tool ?? (t.kind === 'agent' ? `agent ${String(t.input.agent)}` : t.kind);
+
 const when = (t: Task): string => (t.trigger === 'cron' ? `cron ${t.cron} (${t.tz})` : t.trigger === 'at' ? `at ${t.runAt}` : 'now');
 
 export const taskTable = (tasks: Task[]): string =>
   table(
     ['id', 'status', 'tool', 'when', 'queue', 'name', 'reason'],
-    tasks.map((t) => [`#${t.id}`, t.status, t.tool ?? t.kind, when(t), t.queue, t.name ?? '', t.reason ?? '']),
+    tasks.map((t) => [`#${t.id}`, t.status, target(t), when(t), t.queue, t.name ?? '', t.reason ?? '']),
   );
 
 export function taskLine(t: Task): string {
-  return `task #${t.id} ${t.status}: ${t.tool} ${when(t)}${t.reason ? ` (${t.reason})` : ''}`;
+  return `task #${t.id} ${t.status}: ${target(t)} ${when(t)}${t.reason ? ` (${t.reason})` : ''}`;
 }
 
 export function taskDetail(t: Task, executions: Execution[]): string {
   const lines = [
-    `#${t.id}${t.name ? ` ${t.name}` : ''}: ${t.kind} ${t.tool ?? ''}`,
+    `#${t.id}${t.name ? ` ${t.name}` : ''}: ${t.kind === 'tool' ? `tool ${t.tool}` : target(t)}`,
     `status ${t.status}${t.reason ? ` (${t.reason})` : ''}`,
     `${when(t)} · queue ${t.queue} · retries ${t.retries} · timeout ${t.timeoutMs} ms${t.needsApproval ? ` · needs approval${t.approvedBy ? ` (approved by ${t.approvedBy} at ${t.approvedAt})` : ''}` : ''}`,
     `input ${JSON.stringify(t.input)}`,

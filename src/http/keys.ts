@@ -25,6 +25,8 @@ export interface CreatedKey {
   prefix: string;
   role: Role;
   name: string | null;
+  /** The catalog namespaces it may list and call; null: every one. */
+  namespaces: string[] | null;
   createdAt: string;
 }
 
@@ -33,6 +35,7 @@ export interface KeyInfo {
   name: string | null;
   role: Role;
   prefix: string;
+  namespaces: string[] | null;
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
@@ -42,6 +45,22 @@ export interface VerifiedKey {
   id: number;
   role: Role;
   name: string | null;
+  /** The catalog namespaces it may list and call; undefined: every one. */
+  namespaces?: string[];
+}
+
+/** A namespace a key may be granted: twl's own (`twl`), workflows (`workflow`) or an upstream's namespace. */
+export const namespacePattern = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** `--namespaces a,b` as a checked, deduplicated list; TWL_INPUT_INVALID naming the bad one. */
+export function parseNamespaces(value: string | string[] | undefined | null): string[] | null {
+  if (value === undefined || value === null) return null;
+  const list = (Array.isArray(value) ? value : value.split(',')).map((n) => n.trim()).filter(Boolean);
+  if (!list.length) throw new TwlError('TWL_INPUT_INVALID', 'No namespace given: --namespaces takes a comma-separated list, e.g. twl,memory.', { actions: ['Leave --namespaces out for a key that sees every namespace.'] });
+  for (const n of list) {
+    if (!namespacePattern.test(n)) throw new TwlError('TWL_INPUT_INVALID', `${JSON.stringify(n.slice(0, 40))} is not a namespace: lowercase letters, digits and -, starting with a letter, at most 32 characters.`, { actions: ['Name twl (its own tools), workflow, or an upstream\'s namespace (`twl upstream list`).'] });
+  }
+  return [...new Set(list)].sort();
 }
 
 export const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
@@ -62,6 +81,7 @@ interface KeyRow {
   name: string | null;
   role: Role;
   prefix: string;
+  namespaces: string[] | null;
   created_at: Date | string;
   last_used_at: Date | string | null;
   revoked_at: Date | string | null;
@@ -72,24 +92,26 @@ const toInfo = (r: KeyRow): KeyInfo => ({
   name: r.name,
   role: r.role,
   prefix: r.prefix,
+  namespaces: r.namespaces ?? null,
   createdAt: iso(r.created_at)!,
   lastUsedAt: iso(r.last_used_at),
   revokedAt: iso(r.revoked_at),
 });
 
-const columns = 'id, name, role, prefix, created_at, last_used_at, revoked_at';
+const columns = 'id, name, role, prefix, namespaces, created_at, last_used_at, revoked_at';
 
 /** Creates a key with a role; the returned `key` is the only time it exists outside the caller's hands. */
-export async function createKey(store: Queryable, options: { role: string; name?: string | null }): Promise<CreatedKey> {
+export async function createKey(store: Queryable, options: { role: string; name?: string | null; namespaces?: string[] | null }): Promise<CreatedKey> {
   const { role } = options;
   if (!isRole(role)) throw new TwlError('TWL_INPUT_INVALID', `Unknown role "${role}": expected one of ${roles.join(', ')}.`);
   const name = options.name?.trim() || null;
   if (name !== null && name.length > 200) throw new TwlError('TWL_INPUT_INVALID', 'A key name is at most 200 characters.');
   const key = keyPrefix + randomBytes(32).toString('base64url');
   const prefix = key.slice(0, displayPrefixLength);
-  const { rows } = await store.query<KeyRow>(`INSERT INTO twl_api_keys (name, role, prefix, hash) VALUES ($1, $2, $3, $4) RETURNING ${columns}`, [name, role, prefix, hashKey(key)]);
+  const namespaces = options.namespaces ? parseNamespaces(options.namespaces) : null;
+  const { rows } = await store.query<KeyRow>(`INSERT INTO twl_api_keys (name, role, prefix, hash, namespaces) VALUES ($1, $2, $3, $4, $5) RETURNING ${columns}`, [name, role, prefix, hashKey(key), namespaces]);
   const info = toInfo(rows[0]!);
-  return { id: info.id, key, prefix, role, name, createdAt: info.createdAt };
+  return { id: info.id, key, prefix, role, name, namespaces, createdAt: info.createdAt };
 }
 
 /** Every key, oldest first, without its hash (the key itself is never stored). */
@@ -148,11 +170,11 @@ export async function verifyKey(store: Queryable, token: string | undefined | nu
 
 /** verifyKey for a well-formed key already hashed. */
 async function verifyHash(store: Queryable, hash: string): Promise<VerifiedKey | null> {
-  const { rows } = await store.query<{ id: string | number; name: string | null; role: Role; hash: string }>(
-    `WITH k AS (SELECT id, name, role, hash FROM twl_api_keys WHERE hash = $1 AND revoked_at IS NULL),
+  const { rows } = await store.query<{ id: string | number; name: string | null; role: Role; hash: string; namespaces: string[] | null }>(
+    `WITH k AS (SELECT id, name, role, hash, namespaces FROM twl_api_keys WHERE hash = $1 AND revoked_at IS NULL),
           touched AS (UPDATE twl_api_keys SET last_used_at = now()
                       WHERE id IN (SELECT id FROM k) AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2::float8)))
-     SELECT id, name, role, hash FROM k`,
+     SELECT id, name, role, hash, namespaces FROM k`,
     [hash, touchIntervalSeconds],
   );
   const row = rows[0];
@@ -160,7 +182,7 @@ async function verifyHash(store: Queryable, hash: string): Promise<VerifiedKey |
   // short-circuiting string comparison.
   if (!row || !timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return null;
   if (!isRole(row.role)) return null;
-  return { id: Number(row.id), role: row.role, name: row.name };
+  return { id: Number(row.id), role: row.role, name: row.name, ...(row.namespaces ? { namespaces: row.namespaces } : {}) };
 }
 
 /** How long a verification is reused without asking the store (a revoked key stops working within this). */

@@ -20,6 +20,7 @@ import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
 import { allowedFor, roleAllows, roleRefusal } from './roles.js';
 import { upstreamHealthEntry, upstreamSection } from '../upstream/health.js';
 import type { UpstreamStatus } from '../upstream/types.js';
+import { namespaceAllows } from '../tools/types.js';
 import { StatusTracker, type StatusSections } from './status.js';
 
 export interface HttpOptions {
@@ -87,6 +88,8 @@ export interface Caller {
   principal: string;
   role: Role;
   name: string | null;
+  /** The catalog namespaces an API key is granted (`twl keys create --namespaces`); undefined: every one. */
+  namespaces?: string[];
 }
 
 type Transport = NodeStreamableHTTPServerTransport;
@@ -109,8 +112,9 @@ const MAX_POOLED = 32;
 const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
-const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role } });
+const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}) } });
 const roleOf = (auth: AuthInfo | undefined): Role => (auth?.extra?.role as Role | undefined) ?? 'viewer';
+const namespacesOf = (auth: AuthInfo | undefined): string[] | undefined => auth?.extra?.namespaces as string[] | undefined;
 
 /** The client's address; behind a trusted proxy, the first X-Forwarded-For hop. */
 const clientAddress = (req: http.IncomingMessage, trustProxy: boolean): string => {
@@ -190,7 +194,7 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -205,7 +209,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   // A replica's 2025 session ids start with its name, so a load balancer can send a session back to
   // the one process that holds it (deploy/nginx.conf maps the prefix to the replica).
   const sessionPrefix = cfg.replica ? `${cfg.replica}.` : '';
-  const sessions = new Map<string, { transport: Transport; close: () => Promise<void>; principal: string; lastSeen: number; open: number }>();
+  const sessions = new Map<string, { transport: Transport; server: McpServer; role: Role; namespaces?: string[]; close: () => Promise<void>; principal: string; lastSeen: number; open: number }>();
   /** Closes a session: its client must initialize again. */
   const endSession = (id: string) => {
     const session = sessions.get(id);
@@ -278,7 +282,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: `${what} is required: Authorization: Bearer <token>.`, actions: ['Create a key with `twl keys create --role viewer`.'] } }));
       return undefined;
     }
-    if (key) return { principal, role: key.role, name: key.name ?? null };
+    if (key) return { principal, role: key.role, name: key.name ?? null, ...(key.namespaces ? { namespaces: key.namespaces } : {}) };
     return { principal, role: claims!.role, name: claims!.name };
   };
   // Every tool of the catalog, whatever the role; each server shows the ones its caller's role may call.
@@ -292,28 +296,34 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const changes = changeFeedBus(runtime);
   /** An MCP server showing the tools a role may call. */
   const extras = options.extension?.mcpExtras?.bind(options.extension);
-  const serverFor = (role: Role, era: Era) => createMcpServer(catalog, allowedFor(served, role, (s) => s.tool.minRole), runtime, version, era, ...(extras ? [extras] : []));
+  /** The served tools a caller may list: its role's, within its key's namespaces. */
+  const visibleTo = (role: Role, namespaces: string[] | undefined) => allowedFor(served, role, (s) => s.tool.minRole).filter((s) => namespaceAllows(s.tool, namespaces));
+  const serverFor = (role: Role, era: Era, namespaces?: string[]) => createMcpServer(catalog, visibleTo(role, namespaces), runtime, version, era, ...(extras ? [extras] : []));
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
   // once its request is answered. The caller's role comes from the request's authInfo.
   const pools = new Map<string, McpServer[]>();
-  // An upstream's tool list changed (list_changed, a restart): new servers show the new list.
+  // An upstream's tool list changed (list_changed, a restart, an upstream added, removed or
+  // quarantined): new servers show the new list, 2025 sessions get theirs updated (the SDK sends
+  // them notifications/tools/list_changed) and 2026-07-28 listen streams hear of it on the bus.
   const stopWatching = catalog.onChanged(() => {
     void servedTools(catalog)
       .then((fresh) => {
         served = fresh;
         byName = new Map(served.map((s) => [s.tool.name, s]));
         pools.clear();
+        for (const session of sessions.values()) updateServedTools(session.server, visibleTo(session.role, session.namespaces));
+        changes.publish({ kind: 'tools_list_changed' });
       })
       .catch((err: unknown) => runtime.logger.warn({ err: (err as Error).message }, 'could not refresh the tool list'));
   });
-  const pooledServer = (era: Era, role: Role): McpServer => {
-    const key = `${era}:${role}`;
+  const pooledServer = (era: Era, role: Role, namespaces?: string[]): McpServer => {
+    const key = `${era}:${role}:${namespaces?.join(',') ?? '*'}`;
     let pool = pools.get(key);
     if (!pool) pools.set(key, (pool = []));
     const reused = pool.pop();
     if (reused) return reused;
-    const server = serverFor(role, era);
+    const server = serverFor(role, era, namespaces);
     const closed = server.server.onclose;
     server.server.onclose = () => {
       closed?.();
@@ -322,7 +332,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     return server;
   };
   const perRequestHandler = createMcpHandler(
-    ({ era, authInfo }) => pooledServer(era, roleOf(authInfo)),
+    ({ era, authInfo }) => pooledServer(era, roleOf(authInfo), namespacesOf(authInfo)),
     { maxRequestBodySize: bodyLimit, bus: changes, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
   );
   const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
@@ -378,9 +388,19 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       if (!messages.length || messages.some((m) => !m || typeof m !== 'object' || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0')) {
         return jsonRpcError(res, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 messages.');
       }
-      // A tool beyond the caller's role is refused here, before any server sees it.
+      // A tool beyond the caller's role or namespaces is refused here, before any server sees it.
       for (const m of messages as Array<{ method?: string; params?: { name?: string; arguments?: unknown } }>) {
         const tool = m.method === 'tools/call' ? byName.get(String(m.params?.name))?.tool : undefined;
+        // A tool its quarantined upstream no longer lists: the reason and the fix, rather than "not found".
+        const held = m.method === 'tools/call' && !tool ? await catalog.quarantineOf?.(String(m.params?.name), caller.namespaces) : undefined;
+        if (held) {
+          await catalog.refused(String(m.params?.name), m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
+          return jsonRpcError(res, 403, -32003, held.message);
+        }
+        if (tool && !namespaceAllows(tool, caller.namespaces)) {
+          await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');
+          return jsonRpcError(res, 403, -32003, `No tool named ${JSON.stringify(tool.name)} in the namespaces this caller is granted (${caller.namespaces!.join(', ')}).`);
+        }
         if (tool && !roleAllows(tool.minRole, caller.role)) {
           await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role }, 'TWL_ROLE_DENIED');
           return jsonRpcError(res, 403, -32003, roleRefusal(tool.name, tool.minRole, caller.role));
@@ -411,12 +431,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     if (await directCall(req, res, body, caller)) return;
     if (isInitializeRequest(body)) {
       // A 2025 session: the server and its transport live until the client deletes it or disconnects for good.
-      const server = serverFor(caller.role, 'legacy');
+      const server = serverFor(caller.role, 'legacy', caller.namespaces);
       const transport: Transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => `${sessionPrefix}${randomUUID()}`,
         enableJsonResponse: jsonOnly,
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, close: () => server.close(), principal: caller.principal, lastSeen: Date.now(), open: 0 });
+          sessions.set(id, { transport, server, role: caller.role, namespaces: caller.namespaces, close: () => server.close(), principal: caller.principal, lastSeen: Date.now(), open: 0 });
           status.sessionOpened(id);
           mcpSessions.set(sessions.size);
         },
@@ -429,7 +449,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     // or a 2025 request served statelessly; the SDK tells them apart.
     if (jsonOnly && (await isLegacyRequest(classifiable(req), body))) {
       // The SDK's stateless fallback always streams: serve this one with a JSON-answering transport.
-      const server = pooledServer('legacy', caller.role);
+      const server = pooledServer('legacy', caller.role, caller.namespaces);
       const transport: Transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => void transport.close().catch(() => undefined));
       await server.connect(transport);
@@ -441,11 +461,21 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
     if (!name) {
       if (req.method !== 'GET') throw new HttpError(405, 'Use GET /api/tools, or POST /api/tools/{name}.');
-      const tools = await catalog.list({ role: caller.role });
+      const tools = await catalog.list({ role: caller.role, namespaces: caller.namespaces });
       return json(res, 200, { tools: tools.map(({ needsApproval: _, ...tool }) => tool) });
     }
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
     const tool = await catalog.get(name);
+    const held = tool ? undefined : await catalog.quarantineOf?.(name, caller.namespaces);
+    if (held) {
+      await catalog.refused(name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
+      return json(res, 403, { error: errorBody(held) });
+    }
+    if (tool && !namespaceAllows(tool, caller.namespaces)) {
+      // Answered as for an unknown tool, so a key learns nothing of other namespaces; the audit row says why.
+      await catalog.refused(tool.name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');
+      throw new HttpError(404, `No tool named ${name} in the namespaces this key is granted; GET /api/tools lists them.`);
+    }
     if (!tool) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
     const actor = `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}`;
     if (!roleAllows(tool.minRole, caller.role)) {
@@ -457,7 +487,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, signal: controller.signal });
+      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, namespaces: caller.namespaces, signal: controller.signal });
       if (tool.source === 'twl') return json(res, 200, { result: result.structured });
       // An upstream's answer: its structured result when it gave one, and its content blocks; a tool error is a 422.
       if (result.isError) return json(res, 422, { error: { code: 'TWL_TOOL_ERROR', message: `${tool.name} answered with an error.` }, content: result.content });
@@ -564,7 +594,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         const upstreams = (await upstreamStatuses()).map(upstreamSection);
         return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: served.length, ...(upstreams.length ? { upstreams } : {}) });
       }
-      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role }), version));
+      if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role, namespaces: caller.namespaces }), version));
       if (url.pathname === '/api/events') {
         try {
           return await events.handle(req, res, url, caller);

@@ -11,6 +11,7 @@ import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionOutput, getExecution } from '../studio/tasks.js';
+import { registerAgentResources } from './agent-resources.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
 export const TICKETS_URI = 'twl://tickets';
@@ -199,6 +200,9 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, ctx) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal })),
   );
 
+  // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
+  const agents = registerAgentResources(server, runtime, options.pollMs);
+
   // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
   const tickets = new Set<number>();
@@ -243,6 +247,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   server.server.setRequestHandler('resources/subscribe', async (request) => {
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
+    if (await agents.subscribe(uri)) return {};
     const ref = studioIdOf(uri);
     if (ref) {
       const store = await runtime.store();
@@ -279,6 +284,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   server.server.setRequestHandler('resources/unsubscribe', async (request) => {
     const { uri } = request.params;
+    if (agents.unsubscribe(uri)) return {};
     if (studioIdOf(uri)) {
       studio.delete(uri);
       unfollowIfIdle();
@@ -295,6 +301,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   /** Drops this session's subscriptions; the watcher stops polling with the last one anywhere. */
   const drop = () => {
+    agents.close();
     tickets.clear();
     list = audit = false;
     watch.remove(subscriber);

@@ -1,5 +1,5 @@
 import type { Config as OclifConfig } from '@oclif/core';
-import { CLIENT_CAPABILITIES_META_KEY, McpServer, inputRequired, inputResponse, type CallToolResult, type ClientCapabilities, type ServerContext } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY, McpServer, inputRequired, inputResponse, type CallToolResult, type ClientCapabilities, type RegisteredTool, type ServerContext } from '@modelcontextprotocol/server';
 import { createHash } from 'node:crypto';
 import { errorBody } from '../cli/base.js';
 import type { AnyOp, Role } from '../ops/op.js';
@@ -151,11 +151,11 @@ export interface ServedTool {
 }
 
 /** What a server needs of the catalog: the catalog itself, or a view of it (`twl bridge`: one upstream's tools). */
-export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused' | 'closeSession'>;
+export type ServedCatalog = Pick<Catalog, 'list' | 'get' | 'call' | 'onChanged' | 'op' | 'refused' | 'closeSession'> & Partial<Pick<Catalog, 'quarantineOf'>>;
 
-/** The catalog's tools a role may call (every tool for a local client: stdio), ready to register. */
-export async function servedTools(catalog: ServedCatalog, role?: Role): Promise<ServedTool[]> {
-  const tools = await catalog.list(role === undefined ? {} : { role });
+/** The catalog's tools a role (and a key's namespaces) may call (every tool for a local client: stdio), ready to register. */
+export async function servedTools(catalog: ServedCatalog, role?: Role, namespaces?: string[]): Promise<ServedTool[]> {
+  const tools = await catalog.list({ ...(role === undefined ? {} : { role }), ...(namespaces === undefined ? {} : { namespaces }) });
   return Promise.all(tools.map(async (tool) => ({ tool, ...(tool.source === 'twl' ? { op: await catalog.op(tool.name) } : {}) })));
 }
 
@@ -175,6 +175,39 @@ const passThrough = (schema: Record<string, unknown>) => ({
 
 /** The role of the caller over HTTP (an API key's, a token's); undefined for stdio (a local client). */
 const callerRole = (ctx: ServerContext): Role | undefined => ctx.http?.authInfo?.extra?.role as Role | undefined;
+/** The namespaces the caller's key is granted over HTTP; undefined: every one (stdio, keys without a grant). */
+const callerNamespaces = (ctx: ServerContext): string[] | undefined => ctx.http?.authInfo?.extra?.namespaces as string[] | undefined;
+
+/** The tools each server registered, so a changed catalog can be applied to a connected server. */
+const registered = new WeakMap<McpServer, { era: Era; catalog: ServedCatalog; runtime: Runtime; tools: Map<string, { served: ServedTool; handle: RegisteredTool }> }>();
+
+/** Whether two listings of one tool differ in anything a client sees. */
+const sameTool = (a: ServedTool, b: ServedTool): boolean => a.op === b.op && (a.op !== undefined || JSON.stringify(a.tool) === JSON.stringify(b.tool));
+
+/**
+ * Applies a new tool list to a server that may be connected (a 2025 session, a stdio client):
+ * tools gone are removed, new ones registered, changed ones replaced; the SDK sends
+ * notifications/tools/list_changed for each change, so the client lists again.
+ */
+export function updateServedTools(server: McpServer, tools: ServedTool[]): boolean {
+  const state = registered.get(server);
+  if (!state) return false;
+  const next = new Map(tools.map((t) => [t.tool.name, t]));
+  let changed = false;
+  for (const [name, { served, handle }] of state.tools) {
+    const fresh = next.get(name);
+    if (fresh && sameTool(served, fresh)) continue;
+    handle.remove();
+    state.tools.delete(name);
+    changed = true;
+  }
+  for (const served of tools) {
+    if (state.tools.has(served.tool.name)) continue;
+    state.tools.set(served.tool.name, { served, handle: registerServed(server, state.catalog, served, state.runtime, state.era) });
+    changed = true;
+  }
+  return changed;
+}
 
 /**
  * One server factory for any transport and era: every catalog tool the caller may call. twl's ops
@@ -182,8 +215,17 @@ const callerRole = (ctx: ServerContext): Role | undefined => ctx.http?.authInfo?
  * upstream answered. Every call goes through the catalog (role, approval, audit row, activity).
  */
 export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], runtime: Runtime, version: string, era: Era = 'legacy', extras: (server: McpServer) => void = twlExtras(runtime)): McpServer {
-  const server = new McpServer({ name: 'twl', title: 'TwisterLab', version }, { capabilities: { logging: {} } });
-  for (const { tool, op } of tools) {
+  const server = new McpServer({ name: 'twl', title: 'TwisterLab', version }, { capabilities: { logging: {}, tools: { listChanged: true } } });
+  const state = { era, catalog, runtime, tools: new Map<string, { served: ServedTool; handle: RegisteredTool }>() };
+  registered.set(server, state);
+  for (const served of tools) state.tools.set(served.tool.name, { served, handle: registerServed(server, catalog, served, runtime, era) });
+  extras(server);
+  return server;
+}
+
+/** Registers one catalog tool on a server: every call goes through the catalog with the caller's role and namespaces. */
+function registerServed(server: McpServer, catalog: ServedCatalog, { tool, op }: ServedTool, runtime: Runtime, era: Era): RegisteredTool {
+  {
     const config = op
       ? { title: op.title, description: op.description, inputSchema: op.input, outputSchema: op.output, annotations: { title: op.title, ...op.annotations } }
       : {
@@ -193,7 +235,7 @@ export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], run
           ...(tool.outputSchema ? { outputSchema: passThrough(tool.outputSchema) } : {}),
           annotations: { title: tool.title, ...tool.annotations },
         };
-    server.registerTool(tool.name, config, async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+    return server.registerTool(tool.name, config, async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
       const warnings: string[] = [];
       const approvals = new Approvals(server, ctx, era);
       try {
@@ -201,6 +243,7 @@ export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], run
           face: 'mcp',
           actor: mcpActor(server, ctx),
           role: callerRole(ctx),
+          namespaces: callerNamespaces(ctx),
           signal: ctx.mcpReq.signal,
           warn: (m) => {
             warnings.push(m);
@@ -230,8 +273,6 @@ export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], run
       }
     });
   }
-  extras(server);
-  return server;
 }
 
 /** twl's resources (tickets, the audit log, health) with subscriptions, and its prompts; a bridge serves its upstream's instead. */

@@ -11,7 +11,13 @@ const responseId = (m: JSONRPCMessage): Id | undefined => (!('method' in m) && '
  * at end of input and drops them: a `tools/call` that had created a ticket was never answered.
  * `ended` resolves with the reason once the transport has closed.
  */
-export function drainingStdio(graceMs: number, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout): { transport: Transport; ended: Promise<string> } {
+export function drainingStdio(
+  graceMs: number,
+  input: NodeJS.ReadableStream = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
+  /** A request the face answers itself: a promise of the answer (undefined: the server handles it after all), or undefined to pass it on at once. */
+  divert?: (message: JSONRPCMessage) => Promise<JSONRPCMessage | undefined> | undefined,
+): { transport: Transport; ended: Promise<string> } {
   const buffer = new ReadBuffer();
   const inFlight = new Set<Id>();
   let closed = false;
@@ -41,7 +47,15 @@ export function drainingStdio(graceMs: number, input: NodeJS.ReadableStream = pr
         const cancelled = (message.params as { requestId?: Id } | undefined)?.requestId;
         if (cancelled !== undefined) settle(cancelled);
       }
-      transport.onmessage?.(message);
+      const diverted = divert?.(message);
+      if (!diverted) transport.onmessage?.(message);
+      else {
+        const m = message;
+        void diverted.then(
+          (answer) => (answer ? transport.send(answer).catch(() => undefined) : transport.onmessage?.(m)),
+          () => transport.onmessage?.(m),
+        );
+      }
     }
   };
   const onError = (err: Error) => transport.onerror?.(err);

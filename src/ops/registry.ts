@@ -65,6 +65,16 @@ export async function coreOps(): Promise<Map<string, AnyOp>> {
     import('./task/resume.js'),
     import('./task/run.js'),
     import('./task/approve.js'),
+    import('./agent/create.js'),
+    import('./agent/list.js'),
+    import('./agent/show.js'),
+    import('./agent/edit.js'),
+    import('./agent/activate.js'),
+    import('./agent/deactivate.js'),
+    import('./agent/delete.js'),
+    import('./agent/run.js'),
+    import('./tools/search.js'),
+    import('./upstream/accept.js'),
   ]);
   return new Map(modules.map((m) => [m.default.mcpName, m.default as AnyOp]));
 }

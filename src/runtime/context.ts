@@ -235,6 +235,8 @@ export interface OpContext {
   actor: string;
   /** The caller's role over HTTP (a key's, a token's); undefined for a local user (CLI, stdio). */
   role?: Role;
+  /** The namespaces the caller's API key is granted; undefined: every one. */
+  namespaces?: string[];
   /** Every tool by name (twl's ops and upstream tools), through the catalog's one call path. */
   tools: ToolCatalog;
   config: Config;

@@ -49,6 +49,8 @@ export const errorCatalog = {
   TWL_UPSTREAM_QUEUE_FULL: { exit: ExitCode.unavailable, actions: ['Retry later, or raise the upstream\'s queue.max in the configuration.'] },
   TWL_UPSTREAM_TOOL_ERROR: { exit: ExitCode.failure },
   TWL_UPSTREAM_INVALID: { exit: ExitCode.failure, actions: ['The upstream sent something twl refuses (see the message); fix or update the server, or adjust maxMessageBytes / maxTools.'] },
+  TWL_UPSTREAM_QUARANTINED: { exit: ExitCode.refused, actions: ['Review what changed with `twl upstream status NAME`, then `twl upstream accept NAME` (or set pin: false for the upstream in the configuration).'] },
+  TWL_NAMESPACE_DENIED: { exit: ExitCode.refused, actions: ['Use a key granted this namespace (`twl keys create --namespaces …`); `twl keys list` shows each key\'s namespaces.'] },
   TWL_UPSTREAM_UNKNOWN: { exit: ExitCode.usage, actions: ['List the configured upstreams with `twl upstream list`.'] },
   TWL_SECRET_UNREADABLE: { exit: ExitCode.config, actions: ['Set TWL_SECRET_KEY (or TWL_SECRET_KEY_OLD) to the key the value was encrypted with, or store the secret again.'] },
   TWL_TICKET_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl ticket list` to see the tickets.'] },
@@ -85,6 +87,10 @@ export const errorCatalog = {
   TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
   TWL_TASK_STATE: { exit: ExitCode.refused },
   TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
+  TWL_AGENT_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl agent list` to see the agents.'] },
+  TWL_AGENT_EXISTS: { exit: ExitCode.refused, actions: ['Choose another name, or change the existing agent with `twl agent edit`.'] },
+  TWL_AGENT_STATE: { exit: ExitCode.refused },
+  TWL_AGENT_HIERARCHY: { exit: ExitCode.usage, actions: ['A master has no parent; a supervisor\'s parent is a master or a supervisor; a worker\'s parent is a supervisor or a master; workers have no children.'] },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -24,6 +24,10 @@ export interface QueueRole {
   worker: boolean;
   /** Connections in pg-boss's pool. */
   max?: number;
+  /** pg-boss supervises on its own timer (default: when a worker); false: the caller runs `boss.supervise()`. */
+  supervise?: boolean;
+  /** Errors of pg-boss's background loops (fetch, heartbeat, cron); default: logged as warnings. */
+  onError?: (err: Error) => void;
 }
 
 /** pg-boss's connection: PostgreSQL's URL, or the embedded store host's socket. */
@@ -50,7 +54,7 @@ export async function openQueue(runtime: Runtime, role: QueueRole): Promise<PgBo
     schema: cfg.schema,
     max: role.max ?? 4,
     application_name: role.worker ? 'twl worker' : 'twl',
-    supervise: role.worker,
+    supervise: role.supervise ?? role.worker,
     schedule: role.worker,
     registerInstance: role.worker,
     instanceName: role.worker ? 'twl worker' : undefined,
@@ -62,7 +66,7 @@ export async function openQueue(runtime: Runtime, role: QueueRole): Promise<PgBo
     cronWorkerIntervalSeconds: 5,
     persistWarnings: false,
   });
-  boss.on('error', (err: Error) => runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue error'));
+  boss.on('error', role.onError ?? ((err: Error) => runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue error')));
   boss.on('warning', (w: { message: string }) => runtime.logger.debug({ warning: redactText(w.message) }, 'job queue warning'));
   try {
     await boss.start();

@@ -181,4 +181,4 @@ export async function approveTask(runtime: Runtime, id: number, actor: string): 
 
 /** True when an error is the task's own fault (it would fail the same way again): no retry. */
 export const isPermanent = (err: unknown): boolean =>
-  isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE'].includes(err.code);
+  isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND'].includes(err.code);

@@ -240,14 +240,91 @@ export async function startExecution(q: Queryable, e: { taskId: number; jobId: s
   return toExecution(rows[0]!);
 }
 
-export async function finishExecution(q: Queryable, id: number, f: { status: Exclude<ExecutionStatus, 'running'>; error?: string; output?: unknown; toolCalls: ToolCall[] }): Promise<void> {
-  await q.query("UPDATE twl_task_executions SET status = $2, ended_at = clock_timestamp(), error = $3, output = $4::jsonb, tool_calls = $5::jsonb WHERE id = $1 AND status = 'running'", [
-    id,
-    f.status,
-    f.error ?? null,
-    f.output === undefined ? null : JSON.stringify(f.output),
-    JSON.stringify(f.toolCalls),
-  ]);
+export interface RunClaim {
+  taskId: number;
+  jobId: string;
+  /** 1 for a job's first attempt; pg-boss's retryCount + 1 after. */
+  attempt: number;
+  worker: string;
+}
+
+export type Claimed = { task: Task; execution: Execution; takeover: boolean } | { skipped: string; task?: Task };
+
+/** A row that came back as JSON (row_to_json): the same columns, timestamps as text. */
+const fromJson = (v: unknown): Row => (typeof v === 'string' ? (JSON.parse(v) as Row) : (v as Row));
+
+/**
+ * Claims a run of a task for one attempt of a job: the task goes running and the attempt's
+ * execution record opens, in one statement (one round trip; never one without the other).
+ *
+ * Safe to ask again when the answer was lost (the store went away mid-statement): the
+ * execution of this (job, attempt) is then found and returned. Refused, with why, when the task
+ * is not waiting to run (cancelled, paused, a cron tick while the last run still runs) or this
+ * job's run completed already (its worker's completion was lost with the connection, and the
+ * job came back). A retry of a job whose worker went silent takes the running task over, and
+ * marks the silent attempt lost.
+ */
+export async function claimRun(q: Queryable, c: RunClaim): Promise<Claimed> {
+  const { rows } = await q.query<{ task: unknown; execution: unknown }>(
+    `WITH claimed AS (
+       UPDATE twl_tasks t SET status = 'running', reason = NULL
+       WHERE t.id = $1 AND t.status IN ('queued', 'scheduled')
+         AND NOT EXISTS (SELECT 1 FROM twl_task_executions d WHERE d.job_id = $2 AND d.status = 'completed')
+       RETURNING t.*
+     ), opened AS (
+       INSERT INTO twl_task_executions (task_id, job_id, attempt, worker) SELECT id, $2, $3, $4 FROM claimed RETURNING *
+     )
+     SELECT row_to_json(claimed) AS task, row_to_json(opened) AS execution FROM claimed, opened`,
+    [c.taskId, c.jobId, c.attempt, c.worker],
+  );
+  if (rows[0]) return { task: toTask(fromJson(rows[0].task)), execution: toExecution(fromJson(rows[0].execution)), takeover: false };
+  // Refused: read why (a rare path, so two more round trips are fine).
+  const { rows: found } = await q.query('SELECT * FROM twl_tasks WHERE id = $1', [c.taskId]);
+  if (!found[0]) return { skipped: 'the task no longer exists' };
+  const task = toTask(found[0]);
+  const { rows: mine } = await q.query('SELECT * FROM twl_task_executions WHERE job_id = $1 ORDER BY attempt', [c.jobId]);
+  const executions = mine.map(toExecution);
+  const same = executions.find((e) => e.attempt === c.attempt);
+  // This very claim, asked before: its answer was lost, not its work.
+  if (same?.status === 'running' && task.status === 'running') return { task, execution: same, takeover: false };
+  if (executions.some((e) => e.status === 'completed')) return { skipped: 'this run completed already (its job came back after its completion was lost)', task };
+  // The attempt before this one lost its worker (lease expired): the task is still running, and this takes it over.
+  if (task.status === 'running' && c.attempt > 1 && !same) return { task, execution: await startExecution(q, c), takeover: true };
+  // Cancelled, paused, or a cron tick while the previous run still runs: never two runs of one task at once.
+  return { skipped: `the task was ${task.status}`, task };
+}
+
+/**
+ * Ends an attempt in one statement: its last output lines, its execution record, and the task's
+ * next status (when the transition table allows it from running: someone who cancelled the
+ * task meanwhile keeps their status). Asked again after a lost answer, it changes nothing twice:
+ * the execution is only ended while running, the task only moved while running.
+ */
+export async function finishRun(
+  q: Queryable,
+  f: { taskId: number; executionId: number; lines: string[]; status: Exclude<ExecutionStatus, 'running'>; error?: string; output?: unknown; toolCalls: ToolCall[]; next?: TaskStatus; reason?: string | null },
+): Promise<{ moved: boolean }> {
+  const { rows } = await q.query<{ moved: boolean }>(
+    // Written in this order (lines, then the execution, then the task), as the change feed tells it:
+    // a follower sees the last lines before the execution ends. The lines only while the execution
+    // runs, so a second ask writes none again.
+    `WITH lines AS (
+       INSERT INTO twl_task_output (execution_id, line)
+       SELECT $2, line FROM unnest($7::text[]) WITH ORDINALITY AS l(line, n)
+       WHERE EXISTS (SELECT 1 FROM twl_task_executions WHERE id = $2 AND status = 'running') ORDER BY n RETURNING id
+     ), ended AS (
+       UPDATE twl_task_executions SET status = $3, ended_at = clock_timestamp(), error = $4, output = $5::jsonb, tool_calls = $6::jsonb
+       WHERE id = $2 AND status = 'running' RETURNING id
+     ), moved AS (
+       UPDATE twl_tasks t SET status = $8, reason = $9
+       WHERE t.id = $1 AND $8::text IS NOT NULL AND t.status = 'running' AND EXISTS (SELECT 1 FROM ended)
+         AND EXISTS (SELECT 1 FROM twl_task_transitions WHERE from_status = 'running' AND to_status = $8)
+       RETURNING t.id
+     )
+     SELECT (SELECT count(*) FROM lines) AS lines, (SELECT count(*) FROM ended) AS ended, EXISTS (SELECT 1 FROM moved) AS moved`,
+    [f.taskId, f.executionId, f.status, f.error ?? null, f.output === undefined ? null : JSON.stringify(f.output), JSON.stringify(f.toolCalls), f.lines, f.next ?? null, f.reason ?? null],
+  );
+  return { moved: Boolean(rows[0]?.moved) };
 }
 
 /** Marks the attempts of a task still `running` as lost (its run was dead-lettered after its worker went away). */

@@ -1,13 +1,15 @@
 import os from 'node:os';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Runtime } from '../runtime/context.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isTwlError, messageOf } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
+import { isConnectionError } from '../store/postgres.js';
 import type { Store } from '../store/types.js';
-import { callTool } from './call.js';
+import { TASK_ROLE, callTool } from './call.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { isPermanent, type RunData } from './service.js';
-import { appendOutput, finishExecution, getTask, loseRunning, startExecution, transition, type Task, type ToolCall } from './tasks.js';
+import { appendOutput, claimRun, finishRun, getTask, loseRunning, transition, type TaskStatus, type ToolCall } from './tasks.js';
 
 export interface WorkerOptions {
   /** Task runs at once, per queue. */
@@ -16,6 +18,8 @@ export interface WorkerOptions {
   queues: string[];
   /** Recorded on each execution: who ran it. */
   name?: string;
+  /** Where the worker says what the operator should know (the store went away, came back): stderr. */
+  say?: (line: string) => void;
 }
 
 /** Jobs fetched per round: a busy queue is drained without waiting for a poll between runs. */
@@ -47,13 +51,80 @@ class OutputWriter {
     this.timer ??= setTimeout(() => void this.flush(), OUTPUT_FLUSH_MS);
   }
 
-  flush(): Promise<void> {
+  private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.writing = this.writing.then(async () => {
+      const lines = this.pending;
+      this.pending = [];
+      if (!lines.length) return;
+      // Store unreachable: the lines wait for the next write (the run's last one at the latest).
+      await appendOutput(this.store, this.executionId, lines).catch(() => this.pending.unshift(...lines));
+    });
+    return this.writing;
+  }
+
+  /** No more lines: those not written yet, for the statement that ends the run. */
+  async close(): Promise<string[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.writing;
     const lines = this.pending;
     this.pending = [];
-    this.writing = this.writing.then(() => appendOutput(this.store, this.executionId, lines)).catch(() => undefined);
-    return this.writing;
+    return lines;
+  }
+}
+
+/** True when an error says the store could not be reached, not that a statement failed. */
+const isStoreDown = (err: unknown): boolean => (isTwlError(err) ? err.code === 'TWL_STORE_UNAVAILABLE' : isConnectionError(err));
+
+/**
+ * What the worker knows of its store's reachability. It says once that the store went away and
+ * once that it came back; between the two, runs in flight wait for it with their results
+ * (never lost, never run twice), and nothing new is taken.
+ */
+class StoreWatch {
+  private downSince?: number;
+  private lastFailure = 0;
+  private probe?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  private get what(): string {
+    return this.store.backend === 'postgres' ? `PostgreSQL (${this.store.location})` : `the store (${this.store.location})`;
+  }
+
+  failed(err: unknown): void {
+    this.lastFailure = Date.now();
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    this.say(`${this.what} is unreachable (${redactText(messageOf(err)).slice(0, 300)}): waiting for it to come back. Runs in flight keep their results until then; no run is lost or run twice.`);
+    // Without a run in flight nothing else would notice it is back.
+    this.probe = setInterval(() => void this.store.query('SELECT 1').then(() => this.up(), (e: unknown) => (isStoreDown(e) ? (this.lastFailure = Date.now()) : undefined)), 1000);
+    this.probe.unref();
+  }
+
+  up(): void {
+    if (this.downSince === undefined) return;
+    clearInterval(this.probe);
+    this.say(`${this.what} is reachable again after ${Math.round((Date.now() - this.downSince) / 1000)} s: resuming.`);
+    this.downSince = undefined;
+  }
+
+  get down(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  /** Time since the store last failed: runs' leases are only judged once their workers had time to renew them. */
+  get sinceFailure(): number {
+    return Date.now() - this.lastFailure;
+  }
+
+  close(): void {
+    clearInterval(this.probe);
   }
 }
 
@@ -62,19 +133,40 @@ class OutputWriter {
  * attempt as an execution with its output lines. Any number of workers, in any number of
  * processes and machines, share one queue; a run whose worker dies is retried by another once
  * its lease (tasks.heartbeat) expires.
+ *
+ * When the store goes away (PostgreSQL stopped, restarted, cut off), the worker says so and
+ * waits: a run in flight keeps its result and records it once the store is back, and leases are
+ * judged again only after two heartbeats of a reachable store (the worker runs pg-boss's
+ * supervision itself for that), so a run whose worker merely waited is not retried beside it.
  */
 export class TaskWorker {
+  private readonly watch: StoreWatch;
+  private supervisor?: NodeJS.Timeout;
+  private supervising = false;
+  /** Set once stopping has spent its grace: a run waiting for the store gives up (it is retried elsewhere). */
+  private givingUp = false;
+
   private constructor(
     private readonly runtime: Runtime,
     private readonly boss: PgBoss,
     private readonly store: Store,
     readonly name: string,
-  ) {}
+    say: (line: string) => void,
+  ) {
+    this.watch = new StoreWatch(store, say);
+  }
 
   static async start(runtime: Runtime, options: WorkerOptions): Promise<TaskWorker> {
     const store = await runtime.store();
-    const boss = await openQueue(runtime, { worker: true, max: Math.min(20, options.concurrency + 3) });
-    const worker = new TaskWorker(runtime, boss, store, options.name ?? `${os.hostname()}:${process.pid}`);
+    // pg-boss reports errors from its start on; the worker that classifies them exists after it.
+    const ref: { worker?: TaskWorker } = {};
+    const boss = await openQueue(runtime, {
+      worker: true,
+      supervise: false,
+      max: Math.min(20, options.concurrency + 3),
+      onError: (err) => (ref.worker && isStoreDown(err) ? ref.worker.watch.failed(err) : runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue error')),
+    });
+    const worker = (ref.worker = new TaskWorker(runtime, boss, store, options.name ?? `${os.hostname()}:${process.pid}`, options.say ?? ((line) => runtime.logger.warn(line))));
     try {
       await ensureQueues(boss, runtime, options.queues);
       const polling = { pollingIntervalSeconds: runtime.config.tasks.pollInterval / 1000, includeMetadata: true as const, perJobResults: true as const };
@@ -86,13 +178,54 @@ export class TaskWorker {
       await boss.stop({ graceful: false, close: true }).catch(() => undefined);
       throw err;
     }
+    worker.supervisor = setInterval(() => void worker.supervise(), runtime.config.tasks.superviseInterval);
     runtime.logger.info({ worker: worker.name, queues: options.queues, concurrency: options.concurrency }, 'task worker ready');
     return worker;
   }
 
+  /**
+   * pg-boss's supervision pass (leases expired, retention, cron bookkeeping), skipped until the
+   * store has been reachable for two heartbeats: right after an outage every lease looks expired,
+   * and the workers that were only waiting need a heartbeat to say they are alive.
+   */
+  private async supervise(): Promise<void> {
+    if (this.supervising || this.watch.down || this.watch.sinceFailure < 2 * this.runtime.config.tasks.heartbeat) return;
+    this.supervising = true;
+    try {
+      await this.boss.supervise();
+    } catch (err) {
+      if (isStoreDown(err)) this.watch.failed(err);
+      else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue supervision failed');
+    } finally {
+      this.supervising = false;
+    }
+  }
+
   /** Stops taking runs, lets the runs in flight finish within graceMs (the rest are retried elsewhere). */
   async stop(graceMs: number): Promise<void> {
-    await this.boss.stop({ graceful: true, close: true, timeout: graceMs });
+    clearInterval(this.supervisor);
+    const giveUp = setTimeout(() => (this.givingUp = true), graceMs);
+    try {
+      await this.boss.stop({ graceful: true, close: true, timeout: graceMs });
+    } finally {
+      clearTimeout(giveUp);
+      this.watch.close();
+    }
+  }
+
+  /** Runs a store statement until the store answers: while it is unreachable, waits (and says so once). */
+  private async durably<T>(fn: () => Promise<T>): Promise<T> {
+    for (let wait = 250; ; wait = Math.min(2 * wait, 2000)) {
+      try {
+        const result = await fn();
+        this.watch.up();
+        return result;
+      } catch (err) {
+        if (!isStoreDown(err) || this.givingUp) throw err;
+        this.watch.failed(err);
+        await sleep(wait);
+      }
+    }
   }
 
   private async runBatch(jobs: JobWithMetadata<RunData>[]): Promise<JobResult[]> {
@@ -105,26 +238,15 @@ export class TaskWorker {
   private async runJob(job: JobWithMetadata<RunData>): Promise<JobResult> {
     const done = (output?: object): JobResult => ({ id: job.id, status: 'completed', output });
     const attempt = job.retryCount + 1;
-    // Claim the run in one statement; only when that is refused, read why.
-    let task: Task;
-    let takeover = false;
-    try {
-      task = await transition(this.store, job.data.taskId, 'running', { from: ['queued', 'scheduled'] });
-    } catch (err) {
-      if (!isTwlError(err) || !['TWL_TASK_STATE', 'TWL_TASK_NOT_FOUND'].includes(err.code)) throw err;
-      if (err.code === 'TWL_TASK_NOT_FOUND') return done({ skipped: 'the task no longer exists' });
-      task = await getTask(this.store, job.data.taskId);
-      // The attempt before this one lost its worker (lease expired): the task is still running, and this takes it over.
-      takeover = task.status === 'running' && job.retryCount > 0;
-      if (!takeover) {
-        // Cancelled, paused, or a cron tick while the previous run still runs: skipped, never two runs of one task at once.
-        this.runtime.logger.info({ task: task.id, status: task.status }, 'task run skipped: the task is not waiting to run');
-        return done({ skipped: `the task was ${task.status}` });
-      }
+    // Claim the run and open its execution in one statement (asked again if the store went away meanwhile).
+    const claim = await this.durably(() => claimRun(this.store, { taskId: job.data.taskId, jobId: job.id, attempt, worker: this.name }));
+    if ('skipped' in claim) {
+      if (claim.task) this.runtime.logger.info({ task: claim.task.id, status: claim.task.status, why: claim.skipped }, 'task run skipped');
+      return done({ skipped: claim.skipped });
     }
-    const execution = await startExecution(this.store, { taskId: task.id, jobId: job.id, attempt, worker: this.name });
+    const { task, execution, takeover } = claim;
     const out = new OutputWriter(this.store, execution.id);
-    out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: calling ${task.tool}`);
+    out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: ${task.kind === 'agent' ? `running agent ${String(task.input.agent)}` : `calling ${task.tool}`}`);
 
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new DOMException(`the task did not finish within ${task.timeoutMs} ms`, 'TimeoutError')), task.timeoutMs);
@@ -140,46 +262,70 @@ export class TaskWorker {
         .catch(() => undefined);
     }, CANCEL_CHECK_MS);
     const started = performance.now();
-    const call: ToolCall = { tool: task.tool!, ok: false, ms: 0 };
-    const next = task.cron ? 'scheduled' : 'completed';
+    const call: ToolCall = { tool: task.tool ?? `agent:${String(task.input.agent)}`, ok: false, ms: 0 };
+    // An agent task's tool calls are its agents' (every run of the delegation tree), recorded as they end.
+    let agentCalls: ToolCall[] | undefined;
+    /** The attempt's end, its last lines and the task's next status in one statement, waiting for the store if it must. */
+    const finish = async (f: { status: 'completed' | 'failed' | 'cancelled'; output?: unknown; error?: string; next?: TaskStatus; reason?: string | null }) => {
+      const lines = await out.close();
+      if (task.kind === 'agent' && f.status !== 'completed') agentCalls = await this.agentCallsOf(execution.id);
+      await this.durably(() => finishRun(this.store, { taskId: task.id, executionId: execution.id, lines, toolCalls: agentCalls ?? [call], ...f }));
+    };
+    let output: unknown;
+    let failure: { err: unknown } | undefined;
     try {
-      const output = await callTool(this.runtime, task.tool!, task.input, {
-        signal: controller.signal,
-        line: (text) => out.line(text),
-        actor: `task:${task.id}`,
-        approved: !task.needsApproval || task.approvedBy !== null,
-      });
-      call.ok = true;
-      call.ms = Math.round(performance.now() - started);
-      out.line(`completed in ${call.ms} ms: ${brief(output)}`);
-      await out.flush();
-      await finishExecution(this.store, execution.id, { status: 'completed', output, toolCalls: [call] });
-      await transition(this.store, task.id, next, { from: ['running'], reason: null }).catch((err: unknown) => this.ignoreState(err));
-      return done();
-    } catch (err) {
-      call.ms = Math.round(performance.now() - started);
-      const message = redactText(cancelled ? 'cancelled while it ran' : controller.signal.aborted ? messageOf(controller.signal.reason) : messageOf(err));
-      call.error = message;
-      out.line(`failed after ${call.ms} ms: ${message}`);
-      await out.flush();
-      await finishExecution(this.store, execution.id, { status: cancelled ? 'cancelled' : 'failed', error: message, toolCalls: [call] });
-      if (cancelled) return done({ cancelled: true });
-      if (isPermanent(err)) {
-        // It would fail the same way again: no retry.
-        await transition(this.store, task.id, task.cron ? 'scheduled' : 'failed', { from: ['running'], reason: `${task.cron ? 'last run failed: ' : ''}${message}` }).catch((e: unknown) => this.ignoreState(e));
-        return done({ failed: message });
-      }
-      if (job.retryCount < job.retryLimit) {
-        await transition(this.store, task.id, 'queued', { from: ['running'], reason: `attempt ${attempt} failed: ${message}; retrying` }).catch((e: unknown) => this.ignoreState(e));
+      if (task.kind === 'agent') {
+        const { runAgent } = await import('./agents-run.js');
+        const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
+          actor: `task:${task.id}`,
+          role: TASK_ROLE,
+          signal: controller.signal,
+          ask: () => Promise.resolve(undefined),
+          line: (text) => out.line(text),
+          executionId: execution.id,
+        });
+        agentCalls = steps.filter((s) => s.kind !== 'model').map((s) => ({ tool: s.kind === 'delegate' ? `delegate:${s.name}` : (s.name ?? s.kind), ok: s.ok, ms: s.ms, ...(s.error ? { error: s.error } : {}) }));
+        output = { run: run.id, agent: run.agent, mode: run.mode, output: run.output, steps: steps.length };
       } else {
-        const reason = `dead-lettered after ${attempt} attempt${attempt > 1 ? 's' : ''}; the last failed with: ${message}`;
-        await transition(this.store, task.id, task.cron ? 'scheduled' : 'dead_letter', { from: ['running'], reason }).catch((e: unknown) => this.ignoreState(e));
+        output = await callTool(this.runtime, task.tool!, task.input, {
+          signal: controller.signal,
+          line: (text) => out.line(text),
+          actor: `task:${task.id}`,
+          approved: !task.needsApproval || task.approvedBy !== null,
+        });
       }
-      return { id: job.id, status: 'failed', output: { error: message } };
+    } catch (err) {
+      failure = { err };
     } finally {
       clearTimeout(timeout);
       clearInterval(watch);
     }
+    call.ms = Math.round(performance.now() - started);
+    if (!failure) {
+      call.ok = true;
+      out.line(`completed in ${call.ms} ms: ${brief(output)}`);
+      await finish({ status: 'completed', output, next: task.cron ? 'scheduled' : 'completed', reason: null });
+      return done();
+    }
+    const message = redactText(cancelled ? 'cancelled while it ran' : controller.signal.aborted ? messageOf(controller.signal.reason) : messageOf(failure.err));
+    call.error = message;
+    out.line(`failed after ${call.ms} ms: ${message}`);
+    if (cancelled) {
+      await finish({ status: 'cancelled', error: message });
+      return done({ cancelled: true });
+    }
+    if (isPermanent(failure.err)) {
+      // It would fail the same way again: no retry.
+      await finish({ status: 'failed', error: message, next: task.cron ? 'scheduled' : 'failed', reason: `${task.cron ? 'last run failed: ' : ''}${message}` });
+      return done({ failed: message });
+    }
+    if (job.retryCount < job.retryLimit) {
+      await finish({ status: 'failed', error: message, next: 'queued', reason: `attempt ${attempt} failed: ${message}; retrying` });
+    } else {
+      const reason = `dead-lettered after ${attempt} attempt${attempt > 1 ? 's' : ''}; the last failed with: ${message}`;
+      await finish({ status: 'failed', error: message, next: task.cron ? 'scheduled' : 'dead_letter', reason });
+    }
+    return { id: job.id, status: 'failed', output: { error: message } };
   }
 
   /**
@@ -188,13 +334,24 @@ export class TaskWorker {
    */
   private async deadBatch(jobs: JobWithMetadata<RunData>[]): Promise<JobResult[]> {
     for (const job of jobs) {
-      const task = await getTask(this.store, job.data.taskId).catch(() => undefined);
+      const task = await this.durably(() => getTask(this.store, job.data.taskId)).catch(() => undefined);
       if (!task || (task.status !== 'running' && task.status !== 'queued')) continue;
       const why = 'the worker stopped answering (killed or cut off) and no retry was left';
-      await loseRunning(this.store, task.id, why);
-      await transition(this.store, task.id, task.cron ? 'scheduled' : 'dead_letter', { from: ['running', 'queued'], reason: `dead-lettered: ${why}` }).catch((e: unknown) => this.ignoreState(e));
+      await this.durably(() => loseRunning(this.store, task.id, why));
+      await this.durably(() => transition(this.store, task.id, task.cron ? 'scheduled' : 'dead_letter', { from: ['running', 'queued'], reason: `dead-lettered: ${why}` })).catch((e: unknown) => this.ignoreState(e));
     }
     return jobs.map((j) => ({ id: j.id, status: 'completed' }));
+  }
+
+  /** The tool calls of the agent runs of a failed execution, from their record. */
+  private async agentCallsOf(executionId: number): Promise<ToolCall[]> {
+    const { rows } = await this.store
+      .query<{ kind: string; name: string | null; ok: boolean; ms: number; error: string | null }>(
+        "SELECT s.kind, s.name, s.ok, s.ms, s.error FROM twl_agent_steps s JOIN twl_agent_runs r ON r.id = s.run_id WHERE r.execution_id = $1 AND s.kind <> 'model' ORDER BY s.id",
+        [executionId],
+      )
+      .catch(() => ({ rows: [] }));
+    return rows.map((s) => ({ tool: s.kind === 'delegate' ? `delegate:${s.name}` : (s.name ?? s.kind), ok: Boolean(s.ok), ms: Number(s.ms), ...(s.error ? { error: s.error } : {}) }));
   }
 
   /** A status change refused because someone else changed the task meanwhile (cancelled it): theirs stands. */

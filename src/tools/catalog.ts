@@ -7,13 +7,17 @@ import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
-import type { CallOptions, CatalogTool, ContentBlock, ListOptions, ToolCatalog, ToolResult, ToolSource } from './types.js';
+import { TWL_NAMESPACE, namespaceAllows, type CallOptions, type CatalogTool, type ContentBlock, type ListOptions, type ToolCatalog, type ToolResult, type ToolSource } from './types.js';
+import type { ToolOverride, UpstreamConfig } from '../upstream/config.js';
 import type { Upstream as UpstreamLike, UpstreamSet as UpstreamSetLike, UpstreamStatus } from '../upstream/types.js';
+import type { PinChange, ToolDefinitions } from './pins.js';
 
 /** One tool and how to run it. Schemas are built on first need: a call by name does not pay for every tool's. */
 interface Entry {
   name: string;
   source: ToolSource;
+  /** What a key's grant names: `twl` for twl's own, the upstream's namespace for its tools. */
+  namespace: string;
   minRole: Role;
   needsApproval: boolean;
   annotations: OpAnnotations;
@@ -31,6 +35,16 @@ export interface CatalogOptions {
   ops: () => Promise<Map<string, AnyOp>>;
   /** The configured upstreams, opened on first need; undefined: none configured. */
   upstreams?: () => Promise<UpstreamSetLike | undefined>;
+  /** Every configured upstream as it is now (file and store): what `refresh()` brings the open set to. */
+  configured?: () => Promise<UpstreamConfig[]>;
+  /** Pin each upstream's tool definitions in the store and quarantine an upstream whose definitions change (`twl upstream accept`). */
+  pins?: boolean;
+}
+
+/** An upstream whose tool definitions changed since they were pinned. */
+export interface Quarantine extends PinChange {
+  upstream: string;
+  namespace: string;
 }
 
 /** Where the upstream tools are listed with the reason, when one is left out. */
@@ -45,7 +59,7 @@ const textOf = (value: unknown): ContentBlock[] => [{ type: 'text', text: JSON.s
 /** How a failed call ended, by its error: refused, timed out, cancelled, or an error. */
 function outcomeOf(err: unknown, signal: AbortSignal | undefined): Outcome {
   const code = isTwlError(err) ? err.code : String((err as { code?: unknown } | null)?.code ?? '');
-  if (['TWL_ROLE_DENIED', 'TWL_POLICY_DENIED', 'TWL_APPROVAL_REQUIRED'].includes(code)) return 'refused';
+  if (['TWL_ROLE_DENIED', 'TWL_POLICY_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_NAMESPACE_DENIED', 'TWL_UPSTREAM_QUARANTINED'].includes(code)) return 'refused';
   if (/TIMEOUT/.test(code) || (err as { name?: unknown } | null)?.name === 'TimeoutError') return 'timeout';
   if (signal?.aborted || code === 'TWL_INTERRUPTED') return 'cancelled';
   return 'error';
@@ -63,7 +77,10 @@ export class Catalog implements ToolCatalog {
   private setP?: Promise<UpstreamSetLike | undefined>;
   /** Each upstream's tools, listed once and kept until it says its list changed. */
   private readonly upstreamEntries = new Map<string, Promise<Map<string, Entry>>>();
-  private readonly subscribed = new Set<string>();
+  private readonly subscribed = new WeakSet<UpstreamLike>();
+  private readonly quarantined = new Map<string, Quarantine>();
+  /** The definitions each upstream last had when they matched its pin, for when the store cannot be read. */
+  private readonly seenPins = new Map<string, ToolDefinitions>();
   private readonly listeners = new Set<() => void>();
   private readonly problemsBy = new Map<string, CatalogProblem[]>();
   private closed = false;
@@ -83,6 +100,61 @@ export class Catalog implements ToolCatalog {
   /** The op behind a twl tool (the MCP face registers it with its zod schemas). */
   async op(name: string): Promise<AnyOp | undefined> {
     return (await this.twl()).get(name)?.op;
+  }
+
+  /** The upstreams quarantined in this process (their tool definitions changed since they were pinned). */
+  quarantines(): Quarantine[] {
+    return [...this.quarantined.values()];
+  }
+
+  /**
+   * Brings the open upstreams to what is configured now (an upstream added, removed or changed
+   * with `twl upstream add|remove` while this process runs) and forgets every listing, so pins
+   * accepted meanwhile take effect; fires onChanged when the set changed. `twl serve` calls it
+   * when the store's upstream tables change.
+   */
+  async refresh(): Promise<void> {
+    if (!this.options.configured || this.closed) return;
+    const set = await this.upstreamSet();
+    const entries = await this.options.configured();
+    const changed = set?.update ? await set.update(entries) : [];
+    for (const name of changed) this.problemsBy.delete(name);
+    this.upstreamEntries.clear();
+    this.quarantined.clear();
+    this.changed();
+  }
+
+  /**
+   * Polls the store's upstream tables (a max(updated_at) and a count each: one cheap query) and
+   * refreshes when another process changed them: `twl upstream add|remove|accept` against a
+   * running `twl serve` takes effect without a restart. (The embedded store is shared through a
+   * socket that cannot LISTEN, so a poll serves both backends.) Returns the stop function.
+   */
+  watchStore(intervalMs = 1000): () => void {
+    let last: string | undefined;
+    let busy = false;
+    const tick = async () => {
+      if (busy || this.closed) return;
+      busy = true;
+      try {
+        const { upstreamsVersion } = await import('./pins.js');
+        const version = await upstreamsVersion(await this.runtime.store());
+        if (last !== undefined && version !== last) await this.refresh();
+        last = version;
+      } catch (err) {
+        this.runtime.logger.debug({ err: messageOf(err) }, 'upstream watch: the store did not answer; trying again');
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   private twl(): Promise<Map<string, Entry>> {
@@ -106,18 +178,26 @@ export class Catalog implements ToolCatalog {
   private toolsOf(upstream: UpstreamLike, twl: Map<string, Entry>): Promise<Map<string, Entry>> {
     let p = this.upstreamEntries.get(upstream.name);
     if (p) return p;
-    if (!this.subscribed.has(upstream.name)) {
-      this.subscribed.add(upstream.name);
+    if (!this.subscribed.has(upstream)) {
+      this.subscribed.add(upstream);
       upstream.onToolsChanged(() => {
         this.upstreamEntries.delete(upstream.name);
-        for (const listener of this.listeners) listener();
+        this.changed();
       });
     }
     p = upstream
       .listTools()
-      .then((declared) => {
+      .then(async (declared) => {
         const problems: CatalogProblem[] = [];
         const entries = new Map<string, Entry>();
+        const change = await this.checkPin(upstream, declared);
+        if (change) {
+          const namespace = namespaceOfUpstream(upstream);
+          this.quarantined.set(upstream.name, { upstream: upstream.name, namespace, ...change });
+          const { describeChange } = await import('./pins.js');
+          problems.push({ upstream: upstream.name, problem: `quarantined: its tool definitions changed since they were pinned (${describeChange(change)}); its tools are left out until \`twl upstream accept ${upstream.name}\`` });
+          declared = [];
+        } else this.quarantined.delete(upstream.name);
         for (const tool of declared) {
           const entry = upstreamEntry(upstream, tool);
           if ('problem' in entry) problems.push({ upstream: upstream.name, tool: typeof tool?.name === 'string' ? tool.name.slice(0, 80) : undefined, problem: entry.problem });
@@ -139,13 +219,36 @@ export class Catalog implements ToolCatalog {
     return p;
   }
 
-  private async entries(source?: string): Promise<Entry[]> {
+  /** The change of an upstream's tool definitions since they were pinned, when pinning applies; undefined when they match (or pinning is off). */
+  private async checkPin(upstream: UpstreamLike, declared: unknown[]): Promise<PinChange | undefined> {
+    if (!this.options.pins) return undefined;
+    const { checkPin, pinChange, toolDefinitions } = await import('./pins.js');
+    const tools = declared.filter((t): t is { name: string } => Boolean(t) && typeof (t as { name?: unknown }).name === 'string');
+    const defs = toolDefinitions(tools);
+    const pin = (upstream.config as { pin?: boolean } | undefined)?.pin !== false;
+    try {
+      const change = await checkPin(await this.runtime.store(), upstream.name, defs, { pin, actor: this.runtime.actor ?? 'twl' });
+      if (!change) this.seenPins.set(upstream.name, defs);
+      return change;
+    } catch (err) {
+      // The store is unreachable: the definitions are compared with the last ones this process
+      // accepted (a change while it runs is still caught), else taken as they are, with a warning.
+      const seen = this.seenPins.get(upstream.name);
+      this.runtime.logger.warn({ upstream: upstream.name, err: messageOf(err) }, `upstream tool pins could not be read from the store; ${seen ? 'compared with the definitions this process saw' : 'its definitions are not pinned yet'}`);
+      if (seen && pin && seen.hash !== defs.hash) return pinChange(seen.tools, defs.tools);
+      this.seenPins.set(upstream.name, defs);
+      return undefined;
+    }
+  }
+
+  private async entries(source?: string, namespaces?: string[]): Promise<Entry[]> {
     const twl = await this.twl();
     const wanted = (s: ToolSource) => !source || s === source || (source === 'upstream' && s.startsWith('upstream:'));
     const out = [...twl.values()].filter((e) => wanted(e.source));
     if (source === 'twl') return out;
     const set = await this.upstreamSet();
-    const upstreams = (set?.all() ?? []).filter((u) => wanted(`upstream:${u.name}`));
+    // An upstream outside the caller's grant is not even listed (nor started) for it.
+    const upstreams = (set?.all() ?? []).filter((u) => wanted(`upstream:${u.name}`) && (namespaces === undefined || namespaces.includes(namespaceOfUpstream(u))));
     for (const tools of await Promise.all(upstreams.map((u) => this.toolsOf(u, twl)))) out.push(...tools.values());
     return out;
   }
@@ -154,15 +257,16 @@ export class Catalog implements ToolCatalog {
     if (options.source !== undefined && options.source !== 'twl' && options.source !== 'upstream' && !/^upstream:[a-z][a-z0-9-]{0,31}$/.test(options.source)) {
       throw new TwlError('TWL_INPUT_INVALID', `Unknown source ${JSON.stringify(options.source.slice(0, 80))}: expected twl, upstream, or upstream:NAME.`);
     }
-    const entries = await this.entries(options.source);
+    const entries = await this.entries(options.source, options.namespaces);
     return entries
-      .filter((e) => options.role === undefined || roleAllows(e.minRole, options.role))
+      .filter((e) => (options.role === undefined || roleAllows(e.minRole, options.role)) && namespaceAllows(e, options.namespaces))
       .map((e) => e.describe())
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async get(name: string): Promise<CatalogTool | undefined> {
-    return (await this.find(name))?.describe();
+  async get(name: string, options: Pick<ListOptions, 'namespaces'> = {}): Promise<CatalogTool | undefined> {
+    const entry = await this.find(name);
+    return entry && namespaceAllows(entry, options.namespaces) ? entry.describe() : undefined;
   }
 
   /** A tool by name: twl's first (never shadowed), then the upstream its prefix names. */
@@ -171,10 +275,30 @@ export class Catalog implements ToolCatalog {
     const twl = await this.twl();
     const own = twl.get(name);
     if (own) return own;
+    const upstream = await this.upstreamOf(name);
+    return upstream ? (await this.toolsOf(upstream, twl)).get(name) : undefined;
+  }
+
+  /**
+   * The refusal of a call to a tool of a quarantined upstream (within the caller's namespaces),
+   * or undefined: faces answer it for a tool they no longer list, so the caller learns why and what to run.
+   */
+  async quarantineOf(name: string, namespaces?: string[]): Promise<TwlError | undefined> {
+    if (typeof name !== 'string' || !this.quarantined.size) return undefined;
+    const held = this.quarantined.get((await this.upstreamOf(name).catch(() => undefined))?.name ?? '');
+    if (!held || !namespaceAllows({ namespace: held.namespace, source: `upstream:${held.upstream}` }, namespaces)) return undefined;
+    const { describeChange } = await import('./pins.js');
+    return new TwlError('TWL_UPSTREAM_QUARANTINED', `Upstream ${held.upstream} is quarantined: its tool definitions changed since they were pinned (${describeChange(held)}), so ${name.slice(0, 200)} is refused. Review the change (\`twl upstream status ${held.upstream}\`) and run \`twl upstream accept ${held.upstream}\`.`, {
+      details: { upstream: held.upstream, added: held.added, removed: held.removed, changed: held.changed },
+    });
+  }
+
+  /** The upstream whose namespace prefixes a tool name (`<namespace>_<tool>`). */
+  private async upstreamOf(name: string): Promise<UpstreamLike | undefined> {
     const cut = name.indexOf('_');
     if (cut <= 0) return undefined;
-    const upstream = (await this.upstreamSet())?.all().find((u) => u.name === name.slice(0, cut));
-    return upstream ? (await this.toolsOf(upstream, twl)).get(name) : undefined;
+    const namespace = name.slice(0, cut);
+    return (await this.upstreamSet())?.all().find((u) => namespaceOfUpstream(u) === namespace);
   }
 
   onChanged(listener: () => void): () => void {
@@ -196,8 +320,18 @@ export class Catalog implements ToolCatalog {
     const entry = await this.find(name);
     const ms = () => performance.now() - started;
     if (!entry) {
+      const held = await this.quarantineOf(name, options.namespaces);
+      if (held) {
+        await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_UPSTREAM_QUARANTINED');
+        throw held;
+      }
       await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_TOOL_UNKNOWN');
       throw new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`);
+    }
+    if (!namespaceAllows(entry, options.namespaces)) {
+      // Said as an unknown tool would be, so a key cannot learn what other namespaces hold; the audit row says why.
+      await this.record(entry, name, input, options, 'refused', 'refused', ms(), 'TWL_NAMESPACE_DENIED');
+      throw new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(entry.name)} in the namespaces this caller is granted (${options.namespaces!.join(', ') || 'none'}).`, { details: { namespaces: options.namespaces } });
     }
     if (options.role !== undefined && !roleAllows(entry.minRole, options.role)) {
       await this.record(entry, name, input, options, 'refused', 'refused', ms(), 'TWL_ROLE_DENIED');
@@ -223,7 +357,7 @@ export class Catalog implements ToolCatalog {
       ask: options.approved ? async () => true : options.ask,
       progress: options.progress,
       llm: options.llm,
-      caller: { face: options.face, actor: options.actor, role: options.role },
+      caller: { face: options.face, actor: options.actor, role: options.role, namespaces: options.namespaces },
     })) as Record<string, unknown>;
     return { structured: output, content: textOf(output) };
   }
@@ -309,6 +443,7 @@ function opEntry(op: AnyOp): Entry {
     needsApproval: op.policy.needsApproval,
     annotations: op.annotations,
     title: op.title,
+    namespace: TWL_NAMESPACE,
     op,
     describe() {
       if (this.described) return this.described;
@@ -317,7 +452,7 @@ function opEntry(op: AnyOp): Entry {
       // The JSON Schemas are built when first read (a planner that only asks what is read-only
       // does not pay ~2 ms per op for them); own enumerable getters, so JSON and spreads see them.
       return (this.described = Object.defineProperties(
-        { name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, needsApproval: op.policy.needsApproval, source: 'twl' },
+        { name: op.mcpName, title: op.title, description: op.description, annotations: op.annotations, minRole: op.policy.minRole, needsApproval: op.policy.needsApproval, source: 'twl', namespace: TWL_NAMESPACE },
         {
           inputSchema: { enumerable: true, get: () => (input ??= z.toJSONSchema(op.input, { io: 'input' }) as Record<string, unknown>) },
           outputSchema: { enumerable: true, get: () => (output ??= z.toJSONSchema(op.output) as Record<string, unknown>) },
@@ -328,8 +463,11 @@ function opEntry(op: AnyOp): Entry {
 }
 
 /** An upstream's tool as a catalog entry, or why it is left out. */
+/** An upstream's namespace: its configured `namespace`, or its name. */
+const namespaceOfUpstream = (upstream: UpstreamLike): string => (upstream.config as { namespace?: string } | undefined)?.namespace ?? upstream.name;
+
 function upstreamEntry(upstream: UpstreamLike, tool: unknown): Entry | { problem: string } {
-  const policy = upstream.config as { approval?: 'ask' | 'never'; minRole?: Role } | undefined;
+  const policy = upstream.config as { approval?: 'ask' | 'never'; minRole?: Role; overrides?: Record<string, ToolOverride> } | undefined;
   if (!tool || typeof tool !== 'object') return { problem: 'a tool that is not an object' };
   const t = tool as Record<string, unknown>;
   const nameProblem = toolNameProblem(t.name);
@@ -339,22 +477,26 @@ function upstreamEntry(upstream: UpstreamLike, tool: unknown): Entry | { problem
   const output = t.outputSchema === undefined ? {} : cleanSchema(t.outputSchema, 'output');
   if (output.problem) return { problem: output.problem };
   const remote = t.name as string;
-  const name = `${upstream.name}_${remote}`;
-  const annotations = annotationsOf(t.annotations);
-  const title = cleanText(t.title ?? (t.annotations as Record<string, unknown> | undefined)?.title, 200) || remote;
-  const minRole: Role = policy?.minRole ?? (annotations.readOnlyHint ? 'viewer' : 'operator');
-  const needsApproval = !annotations.readOnlyHint && policy?.approval !== 'never';
+  // What the configuration says instead of the upstream (own keys only: a tool named __proto__ has no override).
+  const override: ToolOverride = (policy?.overrides && Object.hasOwn(policy.overrides, remote) ? policy.overrides[remote] : undefined) ?? {};
+  const namespace = namespaceOfUpstream(upstream);
+  const name = `${namespace}_${override.name ?? remote}`;
+  const annotations = override.annotations ? annotationsOf({ ...annotationsOf(t.annotations), ...override.annotations }) : annotationsOf(t.annotations);
+  const title = cleanText(override.title ?? t.title ?? (t.annotations as Record<string, unknown> | undefined)?.title, 200) || remote;
+  const minRole: Role = override.minRole ?? policy?.minRole ?? (annotations.readOnlyHint ? 'viewer' : 'operator');
+  const needsApproval = override.needsApproval ?? (!annotations.readOnlyHint && policy?.approval !== 'never');
   const source: ToolSource = `upstream:${upstream.name}`;
   const described: CatalogTool = {
     name,
     title,
-    description: cleanText(t.description, 4000),
+    description: cleanText(override.description ?? t.description, 4000),
     inputSchema: input.schema!,
     ...(output.schema ? { outputSchema: output.schema } : {}),
     annotations,
     minRole,
     needsApproval,
     source,
+    namespace,
   };
-  return { name, source, minRole, needsApproval, annotations, title, upstream, remote, described, describe: () => described };
+  return { name, source, namespace, minRole, needsApproval, annotations, title, upstream, remote, described, describe: () => described };
 }

@@ -9,7 +9,7 @@ import type { ToolCatalog } from './types.js';
  */
 export async function buildCatalog(runtime: Runtime, ops: () => Promise<Map<string, AnyOp>>): Promise<Catalog> {
   const [{ Catalog }, { upstreamsOf }] = await Promise.all([import('./catalog.js'), import('./upstreams.js')]);
-  return new Catalog(runtime, { ops, ...upstreamsOf(runtime) });
+  return new Catalog(runtime, { ops, ...upstreamsOf(runtime), pins: true });
 }
 
 /**
@@ -31,8 +31,9 @@ export const deferredCatalog = (catalog: Promise<Catalog>): ToolCatalog =>
 function deferred(load: () => Promise<Catalog>, loaded: () => Promise<Catalog> | undefined): ToolCatalog {
   return {
     list: async (options) => (await load()).list(options),
-    get: async (name) => (await load()).get(name),
+    get: async (name, options) => (await load()).get(name, options),
     call: async (name, input, options) => (await load()).call(name, input, options),
+    refused: async (name, input, options, errorCode) => (await load()).refused(name, input, options, errorCode),
     onChanged: (listener) => {
       let off: (() => void) | undefined;
       let cancelled = false;

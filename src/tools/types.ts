@@ -22,7 +22,21 @@ export interface CatalogTool {
   /** Asks before running (a terminal prompt, --yes, MCP elicitation), unless the caller approved it already. */
   needsApproval: boolean;
   source: ToolSource;
+  /** What API keys are granted (`twl keys create --namespaces`): `twl` for twl's own, an upstream's namespace for its tools. */
+  namespace?: string;
 }
+
+/** twl's own tools' namespace, for grants. */
+export const TWL_NAMESPACE = 'twl';
+/** Workflows' namespace, for grants. */
+export const WORKFLOW_NAMESPACE = 'workflow';
+
+/** A tool's namespace: the one it declares, else by its source. */
+export const namespaceOfTool = (tool: { namespace?: string; source: string }): string =>
+  tool.namespace ?? (tool.source === 'twl' ? TWL_NAMESPACE : tool.source === 'workflow' ? WORKFLOW_NAMESPACE : tool.source.replace(/^upstream:/, ''));
+
+/** Whether a grant (undefined: every namespace) covers a tool. */
+export const namespaceAllows = (tool: { namespace?: string; source: string }, namespaces: readonly string[] | undefined): boolean => namespaces === undefined || namespaces.includes(namespaceOfTool(tool));
 
 /** A content block of a tool result, as MCP defines them (text, image, resource…). */
 export type ContentBlock = { type: string } & Record<string, unknown>;
@@ -41,6 +55,8 @@ export interface CallOptions {
   actor: string;
   /** The caller's role (HTTP keys, OAuth tokens). Undefined: a local user (CLI, stdio), no role check. */
   role?: Role;
+  /** The namespaces the caller's key is granted; undefined: every one. A tool outside them is refused (TWL_NAMESPACE_DENIED). */
+  namespaces?: string[];
   /** What inside twl made the call, when not the face itself (`maestro`: a plan or runbook step). */
   via?: string;
   signal?: AbortSignal;
@@ -67,13 +83,18 @@ export interface ListOptions {
   source?: string;
   /** Only the tools this role may call. */
   role?: Role;
+  /** Only the tools of these namespaces (a key's grant); undefined: every one. */
+  namespaces?: string[];
 }
 
 export interface ToolCatalog {
   list(options?: ListOptions): Promise<CatalogTool[]>;
-  get(name: string): Promise<CatalogTool | undefined>;
+  /** A tool by name; undefined also when it is outside the given namespaces. */
+  get(name: string, options?: Pick<ListOptions, 'namespaces'>): Promise<CatalogTool | undefined>;
   /** The one call path: role, approval, timeout, cancellation, progress, audit row, metrics, activity. */
   call(name: string, input: unknown, options: CallOptions): Promise<ToolResult>;
+  /** Records a call refused before it reached the catalog (an agent's tool outside its allow-list), as an audit row. */
+  refused?(name: string, input: unknown, options: CallOptions, errorCode: string): Promise<void>;
   /** Fires when the list changed (an upstream's list_changed or restart). Returns the unsubscribe. */
   onChanged(listener: () => void): () => void;
   /** Writes the pending audit rows and stops the upstreams. */

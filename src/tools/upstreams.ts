@@ -46,7 +46,7 @@ export async function configuredUpstreams(runtime: Runtime, warn: (message: stri
     warn(`the upstreams added with \`twl upstream add\` could not be read: ${redactText(messageOf(err))}`);
   }
   if (!stored.length) return fromFile;
-  const { upstreamConfigSchema } = await import('../upstream/config.js');
+  const { upstreamConfigSchema, namespaceOf } = await import('../upstream/config.js');
   const out: ConfiguredUpstream[] = [...fromFile];
   for (const row of stored) {
     if (fromFile.some((u) => u.entry.name === row.name)) {
@@ -56,6 +56,11 @@ export async function configuredUpstreams(runtime: Runtime, warn: (message: stri
     const parsed = upstreamConfigSchema.safeParse(row.entry);
     if (!parsed.success) {
       warn(`upstream ${row.name} (added with \`twl upstream add\`) is not valid any more and is skipped: ${describeIssues(parsed.error)}`);
+      continue;
+    }
+    const clash = out.find((u) => namespaceOf(u.entry) === namespaceOf(parsed.data));
+    if (clash) {
+      warn(`upstream ${row.name} (added with \`twl upstream add\`) is skipped: its namespace ${namespaceOf(parsed.data)} is upstream ${clash.entry.name}'s too (re-add it with --namespace)`);
       continue;
     }
     out.push({ entry: parsed.data, origin: 'store' });
@@ -80,14 +85,14 @@ export async function openSet(runtime: Runtime, entries: UpstreamConfig[]): Prom
   return openUpstreams(entries, { logger: runtime.logger, secrets: await secretBox(runtime), cache: () => runtime.cache() });
 }
 
-/** The catalog's upstream side: every configured upstream, opened on first need (undefined when there is none). */
-export function upstreamsOf(runtime: Runtime): { upstreams: () => Promise<UpstreamSet | undefined> } {
-  return {
-    upstreams: async () => {
-      const configured = await configuredUpstreams(runtime, (message) => runtime.logger.warn(message));
-      return configured.length ? openSet(runtime, configured.map((u) => u.entry)) : undefined;
-    },
-  };
+/**
+ * The catalog's upstream side: every configured upstream, opened on first need (an empty set when
+ * there is none, so one added later with `twl upstream add` joins it), and the configured entries
+ * as they are now, for the catalog's refresh.
+ */
+export function upstreamsOf(runtime: Runtime): { upstreams: () => Promise<UpstreamSet | undefined>; configured: () => Promise<UpstreamConfig[]> } {
+  const configured = async () => (await configuredUpstreams(runtime, (message) => runtime.logger.warn(message))).map((u) => u.entry);
+  return { upstreams: async () => openSet(runtime, await configured()), configured };
 }
 
 /** One upstream by name, or TWL_INPUT_INVALID naming the ones there are. */

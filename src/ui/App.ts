@@ -74,7 +74,7 @@ export function App(props: AppProps) {
     detailOpen,
     groups: data.metrics?.groups.length ?? 0,
     health: (data.health?.services.length ?? 0) + (data.health?.dependencies.length ?? 0),
-    agents: data.agents?.agents.length ?? 0,
+    agents: (data.agents?.agents.length ?? 0) + (data.agents?.studio?.length ?? 0),
     tasks: data.tasks?.tasks.length ?? 0,
   });
   const ticketsRect = [...layout.left, ...layout.right].find((p) => p.name === 'tickets')?.rect;

@@ -6,6 +6,7 @@ import {
   openStatuses,
   type ActionHooks,
   type AgentsView,
+  type StudioAgentView,
   type DashSource,
   type HealthView,
   type LogEntry,
@@ -255,10 +256,15 @@ export class HttpSource implements DashSource {
   }
 
   async agents(): Promise<AgentsView> {
-    const r = await this.call<{ llm: AgentsView['llm']; agents: Array<{ name: string; status: AgentsView['agents'][number]['status']; detail: string; tools: string[] }> }>('maestro_list_agents', {});
+    const [r, studio] = await Promise.all([
+      this.call<{ llm: AgentsView['llm']; agents: Array<{ name: string; status: AgentsView['agents'][number]['status']; detail: string; tools: string[] }> }>('maestro_list_agents', {}),
+      // A server without the studio's agents (older) answers 404: the panel shows the built-in ones only.
+      this.call<{ agents: StudioAgentView[] }>('agent_list', {}).catch(() => undefined),
+    ]);
     return {
       llm: { configured: r.llm.configured, reachable: r.llm.reachable, detail: r.llm.detail },
       agents: r.agents.map((a) => ({ name: a.name, status: a.status, detail: a.detail, tools: a.tools.length })),
+      ...(studio ? { studio: studio.agents.map((a) => ({ name: a.name, kind: a.kind, parent: a.parent, status: a.status, reason: a.reason })) } : {}),
     };
   }
 

@@ -74,9 +74,20 @@ export interface AgentView {
   tools: number;
 }
 
+/** An agent of the studio (`twl agent create`): its place in the hierarchy and its lifecycle status. */
+export interface StudioAgentView {
+  name: string;
+  kind: 'master' | 'supervisor' | 'worker';
+  parent: string | null;
+  status: 'pending_validation' | 'active' | 'busy' | 'inactive' | 'error';
+  reason: string | null;
+}
+
 export interface AgentsView {
   llm: { configured: boolean; reachable: boolean; detail: string };
   agents: AgentView[];
+  /** The studio's agents, below the built-in ones (absent: a server without them). */
+  studio?: StudioAgentView[];
 }
 
 /** One row of the Tasks panel: a task, when it runs next, and its last execution. */

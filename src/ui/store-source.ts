@@ -121,10 +121,11 @@ export class StoreSource implements DashSource {
       const names = new Map(tools.map((t) => [t, undefined as never]));
       ctx.runtime = Object.create(this.runtime, { ops: { value: async () => names } }) as Runtime;
     }
-    const r = await op.run(ctx, {});
+    const [r, studio] = await Promise.all([op.run(ctx, {}), import('../studio/agents.js').then(({ listAgents }) => listAgents(this.store))]);
     return {
       llm: { configured: r.llm.configured, reachable: r.llm.reachable, detail: r.llm.detail },
       agents: r.agents.map((a) => ({ name: a.name, status: a.status, detail: a.detail, tools: a.tools.length })),
+      studio: studio.map((a) => ({ name: a.name, kind: a.kind, parent: a.parent, status: a.status, reason: a.reason })),
     };
   }
 

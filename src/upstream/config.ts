@@ -19,6 +19,35 @@ const toolGlob = z.string().min(1).max(128);
 const toolName = z.string().min(1).max(128);
 
 export const upstreamNamePattern = /^[a-z][a-z0-9-]{0,31}$/;
+/** Namespaces twl keeps for itself: its own tools (`twl`) and workflows (`workflow`). */
+export const reservedNamespaces = ['twl', 'workflow'] as const;
+
+/** The namespace of an upstream's tools: its `namespace`, or its name. */
+export const namespaceOf = (entry: { name: string; namespace?: string }): string => entry.namespace ?? entry.name;
+
+/** A tool's new name within its namespace: MCP's tool-name alphabet, no `..`, not starting with `.` or `-`. */
+const overrideName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1–64 ASCII letters, digits, "_", "-" or "." (the tool is served as <namespace>_<name>)')
+  .refine((n) => !n.includes('..') && !/^[.-]/.test(n), 'must not start with "." or "-" nor hold ".."');
+
+/** What the configuration says of one upstream tool instead of what the upstream declares. */
+const toolOverride = z
+  .object({
+    name: overrideName.optional().describe('Served as <namespace>_<name> instead of <namespace>_<tool>.'),
+    title: z.string().min(1).max(200).optional(),
+    description: z.string().max(4000).optional(),
+    annotations: z
+      .object({ readOnlyHint: z.boolean().optional(), destructiveHint: z.boolean().optional(), idempotentHint: z.boolean().optional(), openWorldHint: z.boolean().optional() })
+      .strict()
+      .optional()
+      .describe('Replace the hints the upstream declares (each one given).'),
+    minRole: z.enum(roles).optional().describe('Minimum role to call it over HTTP.'),
+    needsApproval: z.boolean().optional().describe('Whether a call asks for approval first.'),
+  })
+  .strict();
+
+export type ToolOverride = z.output<typeof toolOverride>;
 /** Names an upstream's environment and headers may have. */
 export const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const headerNamePattern = /^[A-Za-z0-9-]+$/;
@@ -46,6 +75,17 @@ export function flagPairs(values: string[] | undefined, flag: '--env' | '--heade
 export const upstreamConfigSchema = z
   .object({
     name: z.string().regex(upstreamNamePattern, 'expected a lowercase name of letters, digits and -, starting with a letter, at most 32 characters (its tools are named <name>_<tool>)'),
+    namespace: z
+      .string()
+      .regex(upstreamNamePattern, 'expected a lowercase namespace of letters, digits and -, starting with a letter, at most 32 characters (its tools are named <namespace>_<tool>)')
+      .refine((n) => !(reservedNamespaces as readonly string[]).includes(n), { message: `twl and workflow are twl's own namespaces: choose another` })
+      .optional()
+      .describe('Prefix of its tools (<namespace>_<tool>) and what API keys are granted (`twl keys create --namespaces`); default its name.'),
+    overrides: z
+      .record(toolName, toolOverride)
+      .default({})
+      .describe('Per tool (its name at the upstream): name, title, description, annotations, minRole, needsApproval served instead of what the upstream declares.'),
+    pin: z.boolean().default(true).describe('Pin its tool definitions on first sight: when they change, its tools are quarantined until `twl upstream accept NAME`. false: follow the upstream.'),
     transport: z.enum(['stdio', 'http']).describe('stdio: twl starts the server as a child process; http: twl connects to a Streamable HTTP server.'),
     command: z.string().min(1).optional().describe('stdio: the program (looked up in PATH, never through a shell).'),
     args: z.array(z.string()).default([]).describe('stdio: its arguments.'),
@@ -124,6 +164,14 @@ export const upstreamConfigSchema = z
   })
   .strict()
   .superRefine((entry, ctx) => {
+    if (entry.namespace === undefined && (reservedNamespaces as readonly string[]).includes(entry.name)) ctx.addIssue({ code: 'custom', path: ['namespace'], message: `required for an upstream named ${entry.name}: twl and workflow are twl's own namespaces` });
+    const renamed = new Map<string, string>();
+    for (const [tool, override] of Object.entries(entry.overrides)) {
+      if (!override.name) continue;
+      const other = renamed.get(override.name);
+      if (other) ctx.addIssue({ code: 'custom', path: ['overrides', tool, 'name'], message: `${override.name} is also the new name of ${other}: two tools cannot share a name` });
+      renamed.set(override.name, tool);
+    }
     if (entry.transport === 'stdio') {
       if (!entry.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'required for transport stdio: the program that starts the server' });
       if (entry.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'only for transport http' });
@@ -141,9 +189,14 @@ export const upstreamsSchema = z
   .default([])
   .superRefine((entries, ctx) => {
     const seen = new Set<string>();
+    const namespaces = new Map<string, string>();
     entries.forEach((entry, i) => {
       if (seen.has(entry.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate upstream name ${JSON.stringify(entry.name)}` });
       seen.add(entry.name);
+      const ns = namespaceOf(entry);
+      const other = namespaces.get(ns);
+      if (other !== undefined && other !== entry.name) ctx.addIssue({ code: 'custom', path: [i, 'namespace'], message: `namespace ${ns} is upstream ${other}'s too: each upstream needs its own` });
+      namespaces.set(ns, entry.name);
     });
   })
   .describe('MCP servers twl uses: their tools join the catalog as <name>_<tool> (docs/upstreams.md).');

@@ -109,6 +109,12 @@ export type ForwardedMethod = (typeof forwardedMethods)[number];
 export interface UpstreamSet {
   get(name: string): Upstream | undefined;
   all(): Upstream[];
+  /**
+   * Brings the set to these entries: upstreams no longer in it, or whose entry changed, are
+   * stopped; new and changed ones are opened (started on first use). Resolves with the names
+   * that were added, removed or changed.
+   */
+  update?(entries: UpstreamConfig[]): Promise<string[]>;
   /** Stops every child (process group SIGTERM, then SIGKILL after the grace period). */
   close(): Promise<void>;
 }

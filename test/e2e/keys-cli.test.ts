@@ -20,9 +20,19 @@ describe('API keys from the shell', () => {
     expect(body.result).toMatchObject({ role: 'viewer', name: null, key: expect.stringMatching(/^twl_/) });
     expect(body.warnings.join(' ')).toMatch(/not shown again/);
 
+    // A namespace grant: checked before anything is written; shown by keys list.
+    const granted = await twl(['keys', 'create', '--role', 'operator', '--name', 'mem-bot', '--namespaces', 'memory,twl', '--json'], { home });
+    expect(granted.exitCode, granted.stderr).toBe(0);
+    expect(envelope(granted.stdout).result).toMatchObject({ namespaces: ['memory', 'twl'] });
+    const hostile = await twl(['keys', 'create', '--role', 'viewer', '--namespaces', "twl,x'; drop table twl_api_keys;--", '--json'], { home });
+    expect(hostile.exitCode).toBe(2);
+    expect(envelope(hostile.stdout).error).toMatchObject({ code: 'TWL_INPUT_INVALID', message: expect.stringMatching(/is not a namespace/) });
+
     const listed = await twl(['keys', 'list'], { home });
     expect(listed.exitCode, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/ID\s+NAME\s+ROLE\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED/);
+    expect(listed.stdout).toMatch(/ID\s+NAME\s+ROLE\s+NAMESPACES\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED/);
+    expect(listed.stdout).toMatch(/ci-bot\s+operator\s+all\s/);
+    expect(listed.stdout).toMatch(/mem-bot\s+operator\s+memory,twl\s/);
     expect(listed.stdout).toContain('ci-bot');
     expect(listed.stdout).toContain(`${key!.slice(0, 12)}…`);
     const listedJson = await twl(['keys', 'list', '--json'], { home });
@@ -30,7 +40,8 @@ describe('API keys from the shell', () => {
     expect(listedJson.stdout).not.toContain(String(body.result!.key));
     expect(listedJson.stdout).not.toMatch(/hash/i);
     const keys = envelope(listedJson.stdout).result!.keys as Array<{ id: number; name: string | null; revokedAt: string | null }>;
-    expect(keys).toHaveLength(2);
+    // ci-bot, the viewer key and mem-bot: the hostile grant wrote nothing.
+    expect(keys).toHaveLength(3);
 
     const id = keys.find((k) => k.name === 'ci-bot')!.id;
     const revoked = await twl(['keys', 'revoke', String(id)], { home });
@@ -40,7 +51,7 @@ describe('API keys from the shell', () => {
     expect(again.result).toMatchObject({ id, revoked: false, revokedAt: expect.any(String) });
 
     const active = envelope((await twl(['keys', 'list', '--active', '--json'], { home })).stdout).result!.keys as unknown[];
-    expect(active).toHaveLength(1);
+    expect(active).toHaveLength(2);
   });
 
   it('refuses an unknown role and an unknown key with usage errors', async () => {

@@ -25,7 +25,10 @@ const ticketTools = ['audit_list_entries', 'dash_get_activity', 'tickets_approve
 // The documentation index: Context7's two names (kept exactly, hyphens and all), and twl's own.
 const docsTools = ['resolve-library-id', 'query-docs', 'docs_add_library', 'docs_get_library', 'docs_list_libraries', 'docs_refresh_library', 'docs_remove_library', 'docs_search'];
 const taskTools = ['task_approve', 'task_cancel', 'task_create', 'task_list', 'task_logs', 'task_pause', 'task_resume', 'task_run', 'task_show'];
-const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools].sort();
+const agentTools = ['agent_activate', 'agent_create', 'agent_deactivate', 'agent_delete', 'agent_edit', 'agent_list', 'agent_run', 'agent_show'];
+// The hub (issue 13): search over the catalog, and accepting a quarantined upstream's changed tools.
+const hubTools = ['tools_search', 'upstream_accept'];
+const allTools = [...seedTools, ...ticketTools, ...backupTools, ...docsTools, ...taskTools, ...agentTools, ...hubTools].sort();
 
 describe('twl serve --stdio with the official SDK client', () => {
   let home: string;

@@ -6,7 +6,7 @@ import logsOp from '../../src/ops/task/logs.js';
 import showOp from '../../src/ops/task/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import { EventFollower, eventRoles, readEvents, type TwlEvent } from '../../src/studio/events.js';
-import { appendOutput, finishExecution, insertTask, startExecution, transition } from '../../src/studio/tasks.js';
+import { appendOutput, finishRun, insertTask, startExecution, transition } from '../../src/studio/tasks.js';
 import type { Store } from '../../src/store/types.js';
 import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
 
@@ -63,7 +63,7 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
     const other = await newTask(store);
     const exec = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 1, worker: 'w' });
     await appendOutput(store, exec.id, ['one', 'two']);
-    await finishExecution(store, exec.id, { status: 'completed', toolCalls: [] });
+    await finishRun(store, { taskId: task.id, executionId: exec.id, lines: [], status: 'completed', toolCalls: [] });
     const all = await readEvents(store, { after: 0, task: task.id, limit: 100 });
     expect(all.map((e) => [e.topic, e.kind, e.kind === 'output' ? e.payload.text : e.payload.status])).toEqual([
       ['task', 'status', 'pending'],
@@ -93,7 +93,7 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
     const c = collector();
     const stop = await follower.follow({ task: task.id }, c.listener, { after: first.id });
     // A new execution of the same task is noticed live (its status says which task it belongs to).
-    await finishExecution(store, exec.id, { status: 'failed', error: 'x', toolCalls: [] });
+    await finishRun(store, { taskId: task.id, executionId: exec.id, lines: [], status: 'failed', error: 'x', toolCalls: [] });
     const retry = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 2, worker: 'w2' });
     for (let i = 1; i <= 20; i++) await appendOutput(store, retry.id, [`live ${i}`]);
     // Another task's lines are not this follower's.

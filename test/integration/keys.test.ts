@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey, hashKey, keyPattern, listKeys, revokeKey, verifyKey } from '../../src/http/keys.js';
+import { createKey, hashKey, keyPattern, listKeys, parseNamespaces, revokeKey, verifyKey } from '../../src/http/keys.js';
 import { RedisRateLimiter } from '../../src/http/rate-limit.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { Store } from '../../src/store/types.js';
@@ -47,6 +47,17 @@ describe.each(backends)('API keys on the $name store', (backend) => {
     expect(other.name).toBeNull();
   });
 
+  it.skipIf(!backend.available)('keeps a key\'s namespace grant (checked, deduplicated, sorted) and verifies it with the key', async () => {
+    const created = await createKey(store, { role: 'operator', name: `ns-${tag}`, namespaces: parseNamespaces('memory, twl,memory') });
+    expect(created.namespaces).toEqual(['memory', 'twl']);
+    expect(await verifyKey(store, created.key)).toEqual({ id: created.id, role: 'operator', name: `ns-${tag}`, namespaces: ['memory', 'twl'] });
+    expect((await listKeys(store)).find((k) => k.id === created.id)?.namespaces).toEqual(['memory', 'twl']);
+    expect(parseNamespaces(undefined)).toBeNull();
+    for (const bad of ['', ' , ', 'Memory', 'a_b', '../x', 'x'.repeat(33), "twl'; DROP TABLE twl_api_keys; --"]) {
+      expect(() => parseNamespaces(bad), bad).toThrow(expect.objectContaining({ code: 'TWL_INPUT_INVALID' }));
+    }
+  });
+
   it.skipIf(!backend.available)('verifies a key to its role, and refuses anything else', async () => {
     const created = await createKey(store, { role: 'manager', name: `verify-${tag}` });
     expect(await verifyKey(store, created.key)).toEqual({ id: created.id, role: 'manager', name: `verify-${tag}` });
@@ -77,7 +88,7 @@ describe.each(backends)('API keys on the $name store', (backend) => {
     const created = await createKey(store, { role: 'admin', name: `list-${tag}` });
     const keys = await listKeys(store);
     const mine = keys.find((k) => k.id === created.id)!;
-    expect(mine).toEqual({ id: created.id, name: `list-${tag}`, role: 'admin', prefix: created.prefix, createdAt: created.createdAt, lastUsedAt: null, revokedAt: null });
+    expect(mine).toEqual({ id: created.id, name: `list-${tag}`, role: 'admin', prefix: created.prefix, namespaces: null, createdAt: created.createdAt, lastUsedAt: null, revokedAt: null });
     const text = JSON.stringify(keys);
     expect(text).not.toContain(created.key);
     expect(text).not.toContain(hashKey(created.key));

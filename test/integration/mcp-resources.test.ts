@@ -7,7 +7,7 @@ import { registerPrompts } from '../../src/mcp/prompts.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import { ticketWatch } from '../../src/mcp/ticket-watch.js';
 import { eventFollower } from '../../src/studio/events.js';
-import { appendOutput, finishExecution, insertTask, startExecution } from '../../src/studio/tasks.js';
+import { appendOutput, finishRun, insertTask, startExecution } from '../../src/studio/tasks.js';
 import { invoke } from '../../src/ops/invoke.js';
 import closeOp from '../../src/ops/ticket/close.js';
 import commentOp from '../../src/ops/ticket/comment.js';
@@ -138,7 +138,7 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     await appendOutput(store, exec.id, ['first line']);
     await updated(execUri, since);
     since = Date.now();
-    await finishExecution(store, exec.id, { status: 'completed', toolCalls: [] });
+    await finishRun(store, { taskId: task.id, executionId: exec.id, lines: [], status: 'completed', toolCalls: [] });
     // An execution's status is its task's news too.
     await updated(taskUri, since);
     const read = body(await client.readResource({ uri: execUri }));

@@ -13,7 +13,7 @@ import showOp from '../../src/ops/task/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { TwlError } from '../../src/runtime/errors.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { taskStatuses, transition, type TaskStatus } from '../../src/studio/tasks.js';
+import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition, type TaskStatus } from '../../src/studio/tasks.js';
 import type { Store } from '../../src/store/types.js';
 import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
 
@@ -212,7 +212,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
       [{ tool: "x'; DROP TABLE twl_tasks; --", now: true }, /There is no tool/],
       [{ tool: SENTIMENT, input: { txt: 'x' }, now: true }, /Invalid input for sentiment-analyzer_analyze_sentiment: .*unknown key "txt"/],
       [{ tool: 'task_create', input: {}, now: true }, /tasks do not create or change tasks|Invalid input/],
-      [{ agent: 'triage', prompt: 'hello', now: true }, /agent \(--agent\) are not available yet: .*issue #14/],
+      [{ agent: 'triage', prompt: 'hello', now: true }, /There is no agent "triage"/],
       [{ workflow: 'nightly', now: true }, /workflow \(--workflow\) are not available yet/],
       [{ now: true }, /none of --tool, --agent, --workflow was given/],
       [{ tool: SENTIMENT, agent: 'a', now: true }, /got --tool and --agent/],
@@ -223,7 +223,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     for (const [input, message] of corpus) {
       const err = await errorOf(create(input));
       expect(err.message, JSON.stringify(input)).toMatch(message);
-      expect(['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_NOT_AVAILABLE'], JSON.stringify(input)).toContain(err.code);
+      expect(['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_NOT_FOUND'], JSON.stringify(input)).toContain(err.code);
       expect(err.actions.length, JSON.stringify(input)).toBeGreaterThan(0);
     }
     const { rows: after } = await store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');
@@ -236,5 +236,50 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     if (admin) expect((await errorOf(create({ tool: admin.mcpName, input: {}, now: true }))).code).toMatch(/TWL_ROLE_DENIED|TWL_INPUT_INVALID/);
     expect(await errorOf(show(987_654_321))).toMatchObject({ code: 'TWL_TASK_NOT_FOUND' });
     expect(await errorOf(invoke(cancelOp, runtime, { id: 987_654_321 }))).toMatchObject({ code: 'TWL_TASK_NOT_FOUND' });
+  });
+  it.skipIf(!backend.available)('claims and ends a run in statements that are safe to ask twice (a store outage loses the answer, not the work)', async () => {
+    // A task as the queue leaves it (queued), without a job: these statements are the worker's.
+    const task = await insertTask(store, { kind: 'tool', tool: SENTIMENT, input: { text: 'x' }, queue: 'default', trigger: 'now', retries: 1, timeoutMs: 60_000, needsApproval: false, createdBy: 'test', status: 'pending' });
+    await transition(store, task.id, 'queued');
+    const jobId = randomUUID();
+    const claim = { taskId: task.id, jobId, attempt: 1, worker: 'w1' };
+    const first = await claimRun(store, claim);
+    if ('skipped' in first) throw new Error(first.skipped);
+    expect(first.task.status).toBe('running');
+    expect(first.execution).toMatchObject({ taskId: task.id, jobId, attempt: 1, worker: 'w1', status: 'running' });
+    // Asked again (its answer was lost): the same execution, not a second one.
+    const again = await claimRun(store, claim);
+    if ('skipped' in again) throw new Error(again.skipped);
+    expect(again.execution.id).toBe(first.execution.id);
+    // Another job of the task meanwhile (a cron tick): skipped, never two runs at once.
+    expect(await claimRun(store, { ...claim, jobId: randomUUID() })).toMatchObject({ skipped: 'the task was running' });
+    // Ended twice: the lines once, the task moved once.
+    const end = { taskId: task.id, executionId: first.execution.id, lines: ['one', 'two'], status: 'completed' as const, output: { ok: true }, toolCalls: [{ tool: SENTIMENT, ok: true, ms: 1 }], next: 'completed' as const, reason: null };
+    expect(await finishRun(store, end)).toEqual({ moved: true });
+    expect(await finishRun(store, end)).toEqual({ moved: false });
+    expect((await outputOf(store, task.id)).map((l) => l.line)).toEqual(['one', 'two']);
+    const shown = await show(task.id);
+    expect(shown.task.status).toBe('completed');
+    expect(shown.executions.map((e) => [e.attempt, e.status])).toEqual([[1, 'completed']]);
+    // The job comes back (its completion was lost with the connection) after a rerun put the task in the queue again: skipped.
+    await transition(store, task.id, 'queued');
+    expect(await claimRun(store, { ...claim, attempt: 2 })).toMatchObject({ skipped: expect.stringContaining('completed already') });
+    expect((await show(task.id)).executions).toHaveLength(1);
+    // The feed tells it in order: the last lines before the execution ends, the execution before the task.
+    const { rows } = await store.query<{ topic: string; kind: string; subject: string; payload: Record<string, unknown> }>(
+      "SELECT topic, kind, subject, payload FROM twl_events WHERE (topic = 'task' AND subject = $1) OR (topic = 'execution' AND subject = $2) ORDER BY id",
+      [String(task.id), String(first.execution.id)],
+    );
+    expect(rows.map((r) => `${r.topic}:${r.kind}:${(r.payload.status ?? r.payload.text) as string}`)).toEqual([
+      'task:status:pending',
+      'task:status:queued',
+      'task:status:running',
+      'execution:status:running',
+      'execution:output:one',
+      'execution:output:two',
+      'execution:status:completed',
+      'task:status:completed',
+      'task:status:queued',
+    ]);
   });
 });

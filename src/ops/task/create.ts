@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { checkCron, checkRunAt, checkTimeZone } from '../../studio/triggers.js';
 import { TASK_ROLE, resolveTool } from '../../studio/call.js';
 import { createTask } from '../../studio/service.js';
+import { getAgent } from '../../studio/agents.js';
 import { durationHint, parseDuration } from '../../runtime/duration.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, roles } from '../op.js';
@@ -18,14 +19,14 @@ export default defineOp({
   mcpName: 'task_create',
   title: 'Create a task',
   description:
-    'Creates a task that calls a tool (`tool` with its `input`) now, at a time (`at`, ISO 8601 with a time zone), or on a cron schedule (`cron`, five fields, in `tz`, default UTC), ' +
+    'Creates a task that calls a tool or runs an agent (`tool` with its `input`) now, at a time (`at`, ISO 8601 with a time zone), or on a cron schedule (`cron`, five fields, in `tz`, default UTC), ' +
     'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
-    'Agent (`agent`, `prompt`) and workflow (`workflow`) tasks are refused for now.',
+    'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. Workflow (`workflow`) tasks are refused for now.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
     input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s input.'),
-    agent: z.string().min(1).max(200).optional().describe('An agent to prompt (not available yet).'),
+    agent: z.string().min(1).max(200).optional().describe('An agent to run on `prompt` (`twl agent list`).'),
     prompt: z.string().min(1).max(100_000).optional().describe('The agent\'s prompt (with agent).'),
     workflow: z.string().min(1).max(200).optional().describe('A workflow to run (not available yet).'),
     now: z.boolean().optional().describe('Run now.'),
@@ -52,9 +53,9 @@ export default defineOp({
         actions: ['Give one of --tool NAME --input JSON, --agent NAME --prompt TEXT, --workflow NAME.'],
       });
     }
-    if (input.agent) throw notYet('an agent', '--agent');
     if (input.workflow) throw notYet('a workflow', '--workflow');
-    if (input.prompt) throw new TwlError('TWL_INPUT_INVALID', '--prompt goes with --agent, not --tool.', { actions: ['Pass the tool\'s arguments with --input JSON.'] });
+    if (input.prompt && !input.agent) throw new TwlError('TWL_INPUT_INVALID', '--prompt goes with --agent, not --tool.', { actions: ['Pass the tool\'s arguments with --input JSON.'] });
+    if (input.agent && !input.prompt) throw new TwlError('TWL_INPUT_INVALID', `--agent ${input.agent} needs --prompt TEXT: what the agent should do.`, { actions: [`e.g. --agent ${input.agent} --prompt "Check the database and report"`] });
 
     const when = [input.now && '--now', input.at !== undefined && '--at', input.cron !== undefined && '--cron'].filter(Boolean);
     if (when.length !== 1) {
@@ -74,27 +75,42 @@ export default defineOp({
       timeoutMs = ms;
     }
 
+    const common = () => ({
+      name: input.name,
+      queue: input.queue,
+      trigger: input.now ? ('now' as const) : runAt ? ('at' as const) : ('cron' as const),
+      runAt,
+      cron,
+      tz: cron ? (tz ?? 'UTC') : undefined,
+      retries: input.retries ?? ctx.config.tasks.retries,
+      timeoutMs,
+      createdBy: ctx.actor,
+      status: input.draft ? ('draft' as const) : ('pending' as const),
+    });
+    if (input.agent) {
+      // The agent must exist now (a typo fails here, not at 3 a.m.); its status is checked when it runs.
+      const agent = await getAgent(await ctx.store(), input.agent);
+      const task = await createTask(ctx.runtime, {
+        ...common(),
+        kind: 'agent',
+        input: { agent: agent.name, prompt: input.prompt! },
+        // Nobody answers when a task runs: the agent's tools that change things run only when its policy pre-approves them.
+        needsApproval: false,
+      });
+      return { task };
+    }
     const tool = await resolveTool(ctx.runtime, input.tool!, input.input);
     if (tool.name.startsWith('task_')) throw new TwlError('TWL_INPUT_INVALID', `A task cannot call ${tool.name}: tasks do not create or change tasks.`, { actions: ['Call task tools directly (twl task …).'] });
     if (roles.indexOf(tool.minRole) > roles.indexOf(TASK_ROLE)) {
       throw new TwlError('TWL_ROLE_DENIED', `${tool.name} needs the ${tool.minRole} role, and tasks run tools up to the manager role.`, { actions: ['Run it directly with an admin key instead.'] });
     }
     const task = await createTask(ctx.runtime, {
-      name: input.name,
+      ...common(),
       kind: 'tool',
       tool: tool.name,
       input: input.input,
-      queue: input.queue,
-      trigger: input.now ? 'now' : runAt ? 'at' : 'cron',
-      runAt,
-      cron,
-      tz: cron ? (tz ?? 'UTC') : undefined,
-      retries: input.retries ?? ctx.config.tasks.retries,
-      timeoutMs,
       // Nobody is there to answer when a task runs: what would ask on a terminal waits for `task approve`.
       needsApproval: tool.needsApproval || (!tool.readOnly && tool.destructive),
-      createdBy: ctx.actor,
-      status: input.draft ? 'draft' : 'pending',
     });
     return { task };
   },

@@ -1,8 +1,11 @@
 -- The studio's change feed (issue #14): one row per event that live views follow (`twl dash`,
 -- MCP resource subscriptions, `GET /api/events`, `twl task logs --follow`). Triggers on the
 -- tables that change write the rows, so no writer can forget one; on PostgreSQL each row is
--- also announced with NOTIFY twl_events (payload: its id), and the embedded store's readers
--- poll by id (LISTEN is not delivered through its socket).
+-- also announced with NOTIFY twl_events, and the embedded store's readers
+-- poll by id (LISTEN is not delivered through its socket). The notification carries no id: one
+-- per statement (PostgreSQL folds a transaction's identical notifications into one), and
+-- listeners read what is newer than the last id they saw, so a busy queue does not serialise
+-- on the notify queue once per row.
 CREATE TABLE twl_events (
   id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at       timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -18,11 +21,11 @@ CREATE INDEX twl_events_subject ON twl_events (topic, subject, id);
 
 CREATE FUNCTION twl_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('twl_events', NEW.id::text);
+  PERFORM pg_notify('twl_events', '');
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER twl_events_notify AFTER INSERT ON twl_events FOR EACH ROW EXECUTE FUNCTION twl_events_notify();
+CREATE TRIGGER twl_events_notify AFTER INSERT ON twl_events FOR EACH STATEMENT EXECUTE FUNCTION twl_events_notify();
 
 CREATE FUNCTION twl_tasks_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -4,6 +4,7 @@ import { fit, healthMark, healthTone } from '../format.js';
 import { contentRows, type Rect } from '../layout.js';
 import type { AgentsView, Metrics } from '../source.js';
 import { Line, Panel } from './Panel.js';
+import { studioAgentRows } from './StudioAgentRows.js';
 import { Tinted } from './Tinted.js';
 
 const h = React.createElement;
@@ -14,18 +15,22 @@ export function AgentsPanel(p: { rect: Rect; focused: boolean; agents: AgentsVie
   const calls = new Map((p.metrics?.groups ?? []).map((g) => [g.group, g.calls]));
   const room = contentRows(p.rect);
   const list = p.agents.agents;
-  const start = Math.max(0, Math.min(p.scroll, list.length - room));
+  const studio = studioAgentRows(p.agents.studio ?? []);
+  const start = Math.max(0, Math.min(p.scroll, list.length + studio.length - room));
   return h(
     Panel,
     { title: 'Agents', note: `LLM ${p.agents.llm.configured ? (p.agents.llm.reachable ? 'up' : 'down') : 'off (rules)'}`, focused: p.focused, rect: p.rect },
-    ...list.slice(start, start + room).map((a) => {
-      const busy = p.working[a.name] ?? 0;
-      return h(
-        Text,
-        { key: a.name, wrap: 'truncate' },
-        h(Tinted, { tone: healthTone[a.status] }, `${healthMark[a.status]} ${fit(a.status, 11)}`),
-        ` ${fit(a.name, 18)} ${fit(`${calls.get(a.name) ?? 0} calls`, 10)} ${busy ? `working on ${busy} · ` : ''}${a.detail}`,
-      );
-    }),
+    ...[
+      ...list.map((a) => {
+        const busy = p.working[a.name] ?? 0;
+        return h(
+          Text,
+          { key: a.name, wrap: 'truncate' },
+          h(Tinted, { tone: healthTone[a.status] }, `${healthMark[a.status]} ${fit(a.status, 11)}`),
+          ` ${fit(a.name, 18)} ${fit(`${calls.get(a.name) ?? 0} calls`, 10)} ${busy ? `working on ${busy} · ` : ''}${a.detail}`,
+        );
+      }),
+      ...studio,
+    ].slice(start, start + room),
   );
 }

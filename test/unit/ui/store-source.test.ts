@@ -3,7 +3,7 @@ import { createTicket } from '../../../src/agents/tickets/repo.js';
 import type { Runtime } from '../../../src/runtime/context.js';
 import { takeSnapshot, snapshotText } from '../../../src/ui/snapshot.js';
 import { StoreSource } from '../../../src/ui/store-source.js';
-import { appendOutput, finishExecution, insertTask, startExecution, transition } from '../../../src/studio/tasks.js';
+import { appendOutput, finishRun, insertTask, startExecution, transition } from '../../../src/studio/tasks.js';
 import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../../helpers.js';
 
 const backends = [
@@ -105,7 +105,7 @@ for (const backend of backends) {
         expect(Date.parse(row.nextRun!)).toBeGreaterThan(Date.now());
         expect(view.byStatus.running).toBeGreaterThanOrEqual(1);
         await appendOutput(store, exec.id, ['a line changes no row']);
-        await finishExecution(store, exec.id, { status: 'completed', toolCalls: [] });
+        await finishRun(store, { taskId: running.id, executionId: exec.id, lines: [], status: 'completed', toolCalls: [] });
         const started = Date.now();
         while (!changes.length && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 20));
         expect(changes.length).toBeGreaterThan(0);

@@ -1,0 +1,71 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { McpServer } from '@modelcontextprotocol/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerResources } from '../../src/mcp/resources.js';
+import activateOp from '../../src/ops/agent/activate.js';
+import createOp from '../../src/ops/agent/create.js';
+import deactivateOp from '../../src/ops/agent/deactivate.js';
+import { invoke } from '../../src/ops/invoke.js';
+import type { Runtime } from '../../src/runtime/context.js';
+import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { unique } from './backends.js';
+
+/* The MCP resource twl://agents/{name}: listed, read through agent_show, and its subscription notified on status changes (the change feed). */
+
+const setups = [
+  { name: 'embedded', available: true, db: {} },
+  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
+];
+
+describe.each(setups)('the agent resource on $name', ({ available, db }) => {
+  let runtime: Runtime;
+  let cleanup: () => void;
+  let client: Client;
+  let resources: { close(): void };
+  const updates: string[] = [];
+  const name = unique('probe');
+
+  beforeAll(async () => {
+    if (!available) return;
+    const t = tempHome();
+    cleanup = t.cleanup;
+    runtime = testRuntime(t.home, { database: db });
+    await invoke(createOp, runtime, { name, kind: 'master', tools: ['sentiment-analyzer_*'] });
+    const server = new McpServer({ name: 'twl-test', version: '0' });
+    resources = registerResources(server, runtime, { pollMs: 100 });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    client = new Client({ name: 'agent-resources-test', version: '0' });
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await server.connect(serverTransport);
+    await client.connect(clientTransport);
+  });
+  afterAll(async () => {
+    if (!available) return;
+    await client.close();
+    resources.close();
+    await runtime.close();
+    cleanup();
+  });
+
+  it.skipIf(!available)('lists and reads an agent, notifies a subscriber of its status changes, and says when there is no such agent', async () => {
+    const uri = `twl://agents/${name}`;
+    const { resources: listed } = await client.listResources();
+    expect(listed).toContainEqual(expect.objectContaining({ uri, title: `${name} (master)`, description: expect.stringMatching(/^pending_validation/) }));
+    const read = await client.readResource({ uri });
+    const c = read.contents[0]!;
+    expect(JSON.parse('text' in c ? c.text : '{}')).toMatchObject({ agent: { name, kind: 'master', status: 'pending_validation' }, next: ['active', 'error', 'inactive'], children: [], runs: [] });
+
+    await client.subscribeResource({ uri });
+    await invoke(activateOp, runtime, { name });
+    await expect.poll(() => updates.filter((u) => u === uri).length, { timeout: 5000 }).toBe(1);
+    await client.unsubscribeResource({ uri });
+    await invoke(deactivateOp, runtime, { name });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(updates.filter((u) => u === uri)).toHaveLength(1);
+
+    await expect(client.readResource({ uri: 'twl://agents/nobody-here' })).rejects.toThrow(/not found/);
+    await expect(client.subscribeResource({ uri: 'twl://agents/nobody-here' })).rejects.toThrow(/no agent nobody-here/);
+  });
+});
