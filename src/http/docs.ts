@@ -115,6 +115,7 @@ export const index = (version: string, auth: 'keys' | 'none') => ({
     metrics: '/metrics',
     status: '/mcp/status',
     tools: '/api/tools',
+    events: '/api/events',
   },
   auth: auth === 'none' ? 'none: every caller is an admin (http.auth: none).' : 'Every route but /, /docs and /health/live needs Authorization: Bearer <API key> (twl keys create).',
 });

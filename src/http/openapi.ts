@@ -4,6 +4,28 @@ import type { CatalogTool } from '../tools/types.js';
 export function openApiDocument(tools: CatalogTool[], version: string): Record<string, unknown> {
   const paths: Record<string, unknown> = {
     '/api/tools': { get: { summary: 'List the tools', operationId: 'listTools', responses: { '200': { description: 'The tools with their schemas.' } } } },
+    '/api/events': {
+      get: {
+        summary: 'Follow the change feed (Server-Sent Events)',
+        operationId: 'events',
+        description:
+          'Task and execution statuses, execution output lines and agent statuses as they happen, filtered by the caller\'s role. Each event: `id:` its feed id, `event:` topic.kind, `data:` {id, at, topic, subject, kind, payload}. Resume with the Last-Event-ID header (or `after`). A `: ping` comment every http.events.heartbeat seconds; `event: close` when the server drains. See docs/tasks.md.',
+        parameters: [
+          { name: 'topics', in: 'query', description: 'Comma-separated: agent, task, execution, workflow.', schema: { type: 'string' } },
+          { name: 'kinds', in: 'query', description: 'Comma-separated: status, output.', schema: { type: 'string' } },
+          { name: 'task', in: 'query', description: 'Only this task: its statuses and its executions\' statuses and lines.', schema: { type: 'integer', minimum: 1 } },
+          { name: 'subject', in: 'query', description: 'Only this subject (an agent\'s name, a task\'s or an execution\'s id); needs exactly one topic.', schema: { type: 'string', maxLength: 200 } },
+          { name: 'after', in: 'query', description: 'Start after this event id (the backlog first, then live events).', schema: { type: 'integer', minimum: 0 } },
+          { name: 'Last-Event-ID', in: 'header', description: 'Resume after this event id (sent by reconnecting EventSource clients; wins over `after`).', schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: {
+          '200': { description: 'The event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '400': { description: 'A bad filter, named in the message.' },
+          '401': { description: 'No valid API key or access token.' },
+          '429': { description: 'Too many streams open for this key (http.events.perKey).' },
+        },
+      },
+    },
   };
   for (const tool of tools) {
     paths[`/api/tools/${tool.name}`] = {

@@ -12,6 +12,7 @@ import { collectProcessMetrics, httpRequestDuration, mcpSessions, registry } fro
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
 import { index, serveDocs } from './docs.js';
+import { EventsRequestError, eventStreams } from './events.js';
 import { acceptance, hostHeaderCount, jsonShape, parseHost, parseOrigin } from './headers.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
@@ -289,6 +290,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   let byName = new Map(served.map((s) => [s.tool.name, s]));
   const status = new StatusTracker();
   const started = status.started;
+  // GET /api/events: the studio's change feed as Server-Sent Events.
+  const events = eventStreams({ runtime, ...cfg.events });
   // 2026-07-28 subscriptions/listen streams hear of ticket and audit changes through this bus.
   const changes = changeFeedBus(runtime);
   /** An MCP server showing the tools a role may call. */
@@ -592,6 +595,13 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         return json(res, 200, { ...(await status.report(runtime, version, options.extension?.status)), tools: served.length, ...(upstreams.length ? { upstreams } : {}) });
       }
       if (url.pathname === '/openapi.json') return json(res, 200, openApiDocument(await catalog.list({ role: caller.role, namespaces: caller.namespaces }), version));
+      if (url.pathname === '/api/events') {
+        try {
+          return await events.handle(req, res, url, caller);
+        } catch (err) {
+          throw err instanceof EventsRequestError ? new HttpError(err.status, err.message) : err;
+        }
+      }
       if (url.pathname === '/api/tools' || route === '/api/tools/{name}') return await rest(req, res, route === '/api/tools' ? undefined : toolName(url.pathname), caller);
       if (options.extension?.route) {
         const ctx: RouteContext = {
@@ -625,6 +635,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     close: async () => {
       // Stop accepting; connections close as soon as their request in flight is answered.
       closing = true;
+      // Event streams never end by themselves: each is told the server drains, then closed.
+      events.closeAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

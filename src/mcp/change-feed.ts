@@ -1,6 +1,7 @@
 import { InMemoryServerEventBus, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Runtime } from '../runtime/context.js';
-import { AUDIT_URI, TICKETS_URI, ticketUri } from './resources.js';
+import { eventFollower } from '../studio/events.js';
+import { AUDIT_URI, TICKETS_URI, ticketUri, updatedBy } from './resources.js';
 
 /**
  * The change events behind 2026-07-28 `subscriptions/listen` streams: while at least one stream
@@ -8,7 +9,9 @@ import { AUDIT_URI, TICKETS_URI, ticketUri } from './resources.js';
  * newer than the last seen, and `resources/updated` is published for each ticket that changed,
  * for the ticket list and for the audit log. The SDK's listen router sends each stream only
  * the URIs it asked for. Every change to a ticket appends to its timeline, so new event ids are
- * the whole feed (both lookups are primary-key ranges).
+ * the whole feed (both lookups are primary-key ranges). Tasks and executions (twl://tasks/{id},
+ * twl://executions/{id}) come from the studio's change feed (twl_events: LISTEN on PostgreSQL, a
+ * poll by id on the embedded store), followed while a stream is open.
  */
 export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventBus & { close(): void } {
   const inner = new InMemoryServerEventBus((err) => runtime.logger.debug({ err: err.message }, 'a listen stream failed'));
@@ -17,6 +20,12 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
   let lastEvent: number | undefined;
   let lastAudit: number | undefined;
   let polling: Promise<void> = Promise.resolve();
+  let studio: Promise<(() => void) | undefined> | undefined;
+  const stopStudio = () => {
+    const pending = studio;
+    studio = undefined;
+    void pending?.then((stop) => stop?.());
+  };
 
   const publish = (event: ServerEvent) => inner.publish(event);
 
@@ -59,6 +68,14 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
         tick();
         timer = setInterval(tick, intervalMs);
         timer.unref();
+        studio = eventFollower(runtime)
+          .add((events) => {
+            for (const uri of updatedBy(events)) publish({ kind: 'resource_updated', uri });
+          })
+          .catch((err: unknown) => {
+            runtime.logger.warn({ err: (err as Error).message }, 'change feed: could not follow task events');
+            return undefined;
+          });
       }
       let done = false;
       return () => {
@@ -69,12 +86,14 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
           clearInterval(timer);
           timer = undefined;
           lastEvent = lastAudit = undefined;
+          stopStudio();
         }
       };
     },
     close() {
       clearInterval(timer);
       timer = undefined;
+      stopStudio();
     },
   };
 }

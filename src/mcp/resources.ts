@@ -4,11 +4,15 @@ import auditListOp from '../ops/audit/list.js';
 import { invoke } from '../ops/invoke.js';
 import healthOp from '../ops/monitoring/health.js';
 import ticketListOp from '../ops/ticket/list.js';
+import taskListOp from '../ops/task/list.js';
+import taskShowOp from '../ops/task/show.js';
 import ticketShowOp from '../ops/ticket/show.js';
 import workflowRunsOp from '../ops/workflow/runs.js';
 import workflowShowOp from '../ops/workflow/show.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
+import { eventFollower, type TwlEvent } from '../studio/events.js';
+import { executionOutput, getExecution } from '../studio/tasks.js';
 import { registerAgentResources } from './agent-resources.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
@@ -17,6 +21,10 @@ export const AUDIT_URI = 'twl://audit';
 export const HEALTH_URI = 'twl://health';
 export const WORKFLOWS_URI = 'twl://workflows';
 export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
+export const taskUri = (id: number | string) => `twl://tasks/${id}`;
+export const executionUri = (id: number | string) => `twl://executions/${id}`;
+/** Output lines an execution resource holds (its newest). */
+const EXECUTION_LINES = 5000;
 
 const JSON_MIME = 'application/json';
 /** How many tickets resources/list offers (most recently updated first), and the list resource holds. */
@@ -38,11 +46,34 @@ export function ticketIdOf(uri: string): number | undefined {
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
+/** A task or execution id from `twl://tasks/{id}` or `twl://executions/{id}`, or undefined. */
+export function studioIdOf(uri: string): { kind: 'task' | 'execution'; id: number } | undefined {
+  const m = /^twl:\/\/(tasks|executions)\/(\d{1,15})$/.exec(uri);
+  const id = m ? Number(m[2]) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? { kind: m![1] === 'tasks' ? 'task' : 'execution', id } : undefined;
+}
+
+/**
+ * The resources a batch of change-feed events updates: a task's (its status, or one of its
+ * executions' statuses) and an execution's (its status, or a line of output).
+ */
+export function updatedBy(events: readonly TwlEvent[]): Set<string> {
+  const uris = new Set<string>();
+  for (const e of events) {
+    if (e.topic === 'task') uris.add(taskUri(e.subject));
+    else if (e.topic === 'execution') {
+      uris.add(executionUri(e.subject));
+      if (e.kind === 'status' && e.payload.task !== undefined) uris.add(taskUri(String(e.payload.task)));
+    }
+  }
+  return uris;
+}
+
 /** Errors as MCP errors: a missing ticket is "resource not found", bad input is "invalid params". */
 function mcpError(err: unknown, uri: string): unknown {
   if (err instanceof ProtocolError) return err;
   if (err instanceof TwlError) {
-    if (err.code === 'TWL_TICKET_NOT_FOUND' || err.code === 'TWL_WORKFLOW_RUN_NOT_FOUND') return new ResourceNotFoundError(uri, `Resource ${uri} not found: ${err.message}`);
+    if (err.code === 'TWL_TICKET_NOT_FOUND' || err.code === 'TWL_WORKFLOW_RUN_NOT_FOUND' || err.code === 'TWL_TASK_NOT_FOUND') return new ResourceNotFoundError(uri, `Resource ${uri} not found: ${err.message}`);
     if (err.code === 'TWL_INPUT_INVALID') return new ProtocolError(ProtocolErrorCode.InvalidParams, err.message, { uri });
   }
   return err;
@@ -121,6 +152,49 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   );
 
   server.registerResource(
+    'task',
+    new ResourceTemplate('twl://tasks/{id}', {
+      list: async (ctx) => {
+        const { tasks } = await invoke(taskListOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
+        return {
+          resources: tasks.map((t) => ({
+            uri: taskUri(t.id),
+            name: `task-${t.id}`,
+            title: `task #${t.id}${t.name ? ` ${t.name}` : ''}`,
+            description: `${t.status} · ${t.kind} ${t.tool ?? ''} · ${t.trigger}${t.cron ? ` ${t.cron}` : ''}`,
+            mimeType: JSON_MIME,
+          })),
+        };
+      },
+    }),
+    { title: 'Task', description: 'A task (its status, schedule and reason) and its executions, one per attempt. Subscribe to hear when its status or an execution changes.', mimeType: JSON_MIME },
+    async (uri, variables, ctx) => {
+      const ref = studioIdOf(uri.href);
+      if (ref?.kind !== 'task') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tasks/{id} with a task number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      return read(uri.href, () => invoke(taskShowOp, runtime, { id: ref.id }, { signal: ctx.mcpReq.signal }));
+    },
+  );
+
+  server.registerResource(
+    'execution',
+    new ResourceTemplate('twl://executions/{id}', { list: undefined }),
+    {
+      title: 'Task execution',
+      description: `One run of a task: start, end, status, error, tool calls, and its output lines (the newest ${EXECUTION_LINES}; "omitted" counts the older ones). Subscribe to hear of each new line and status.`,
+      mimeType: JSON_MIME,
+    },
+    async (uri, variables) => {
+      const ref = studioIdOf(uri.href);
+      if (ref?.kind !== 'execution') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://executions/{id} with an execution number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      return read(uri.href, async () => {
+        const store = await runtime.store();
+        const execution = await getExecution(store, ref.id);
+        return { execution, ...(await executionOutput(store, ref.id, EXECUTION_LINES)) };
+      });
+    },
+  );
+
+  server.registerResource(
     'tickets',
     TICKETS_URI,
     { title: 'Open tickets', description: `Tickets not yet resolved or closed (${openStatuses.join(', ')}), most urgent first, at most ${LIST_LIMIT}.`, mimeType: JSON_MIME },
@@ -168,10 +242,42 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     },
   };
 
+  // Tasks and executions: heard of through the change feed (twl_events), not the ticket watch.
+  const studio = new Set<string>();
+  let unfollow: (() => void) | undefined;
+  let following: Promise<unknown> | undefined;
+  const follow = async () => {
+    following ??= eventFollower(runtime).add((events) => {
+      if (closed) return;
+      for (const uri of updatedBy(events)) if (studio.has(uri)) notify(uri);
+    }).then((stop) => (unfollow = stop));
+    await following;
+  };
+  const unfollowIfIdle = () => {
+    if (studio.size || !following) return;
+    const pending = following;
+    following = undefined;
+    void pending.then(() => {
+      unfollow?.();
+      unfollow = undefined;
+    });
+  };
+
   server.server.setRequestHandler('resources/subscribe', async (request) => {
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
     if (await agents.subscribe(uri)) return {};
+    const ref = studioIdOf(uri);
+    if (ref) {
+      const store = await runtime.store();
+      const table = ref.kind === 'task' ? 'twl_tasks' : 'twl_task_executions';
+      const { rows } = await store.query(`SELECT 1 FROM ${table} WHERE id = $1`, [ref.id]);
+      if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
+      studio.add(uri);
+      // Following before we answer: a change right after this is heard.
+      await follow();
+      return {};
+    }
     const id = ticketIdOf(uri);
     if (id !== undefined) {
       // Only what exists: reading it would fail too.
@@ -198,6 +304,11 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   server.server.setRequestHandler('resources/unsubscribe', async (request) => {
     const { uri } = request.params;
     if (agents.unsubscribe(uri)) return {};
+    if (studioIdOf(uri)) {
+      studio.delete(uri);
+      unfollowIfIdle();
+      return {};
+    }
     const id = ticketIdOf(uri);
     if (id !== undefined) tickets.delete(id);
     else if (uri === TICKETS_URI) list = false;
@@ -213,6 +324,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     tickets.clear();
     list = audit = false;
     watch.remove(subscriber);
+    studio.clear();
+    unfollowIfIdle();
   };
   const close = () => {
     closed = true;

@@ -292,6 +292,15 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        events: z
+          .object({
+            heartbeat: z.number().min(1).default(15).describe('Seconds between two heartbeats (an SSE comment) on an idle GET /api/events stream, so proxies keep it open.'),
+            perKey: z.number().int().min(1).default(4).describe('Open GET /api/events streams per API key, token or (auth: none) client; one more is refused with 429.'),
+            buffer: z.number().int().min(1024).default(1024 * 1024).describe('Bytes of events queued for one GET /api/events client that does not read them; past this it is disconnected (it may resume with Last-Event-ID).'),
+          })
+          .strict()
+          .prefault({})
+          .describe('The change feed over Server-Sent Events: GET /api/events.'),
         oauth: z
           .object({
             issuer: httpsUrl('an', 'required when http.oauth is set: the authorization server\'s URL (the tokens\' "iss")').describe('The authorization server, exactly as the tokens\' "iss" claim spells it (a trailing slash counts).'),

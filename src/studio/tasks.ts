@@ -10,6 +10,8 @@ import type { Queryable } from '../store/types.js';
 
 export const taskStatuses = ['draft', 'pending', 'waiting_approval', 'scheduled', 'queued', 'running', 'paused', 'completed', 'failed', 'cancelled', 'dead_letter'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
+/** Statuses of a task that may still produce output (a run is waiting, due or in progress). */
+export const liveStatuses: readonly TaskStatus[] = ['pending', 'queued', 'running', 'scheduled'];
 export const executionStatuses = ['running', 'completed', 'failed', 'lost', 'cancelled'] as const;
 export type ExecutionStatus = (typeof executionStatuses)[number];
 
@@ -201,6 +203,24 @@ export async function listTasks(q: Queryable, f: ListFilter): Promise<Task[]> {
 export async function executionsOf(q: Queryable, taskId: number): Promise<Execution[]> {
   const { rows } = await q.query('SELECT * FROM twl_task_executions WHERE task_id = $1 ORDER BY id', [taskId]);
   return rows.map(toExecution);
+}
+
+export const executionNotFound = (id: number) => new TwlError('TWL_TASK_NOT_FOUND', `There is no execution #${id}.`, { actions: ['Run `twl task show ID` to see the executions of a task.'] });
+
+export async function getExecution(q: Queryable, id: number): Promise<Execution> {
+  const { rows } = await q.query('SELECT * FROM twl_task_executions WHERE id = $1', [id]);
+  if (!rows[0]) throw executionNotFound(id);
+  return toExecution(rows[0]);
+}
+
+/** The newest `limit` output lines of one execution, oldest first, and how many came before them. */
+export async function executionOutput(q: Queryable, executionId: number, limit: number): Promise<{ lines: OutputLine[]; omitted: number }> {
+  const [{ rows }, count] = await Promise.all([
+    q.query('SELECT * FROM (SELECT id, execution_id, at, line FROM twl_task_output WHERE execution_id = $1 ORDER BY id DESC LIMIT $2) x ORDER BY id', [executionId, limit]),
+    q.query<{ n: unknown }>('SELECT count(*) AS n FROM twl_task_output WHERE execution_id = $1', [executionId]),
+  ]);
+  const lines = rows.map((r) => ({ id: Number(r.id), executionId: Number(r.execution_id), at: iso(r.at)!, line: r.line as string }));
+  return { lines, omitted: Math.max(0, Number(count.rows[0]!.n) - lines.length) };
 }
 
 /**

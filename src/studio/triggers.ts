@@ -46,3 +46,19 @@ export function checkRunAt(at: string, now = Date.now()): string {
   }
   return new Date(ms).toISOString();
 }
+
+/**
+ * When a task runs next: its --at time while it waits for it, the next tick of its cron schedule
+ * (in its zone) while it is scheduled; null when nothing is due (running, done, paused, a draft).
+ */
+export function nextRunOf(task: { status: string; trigger: string; runAt: string | null; cron: string | null; tz: string | null }, now = Date.now()): string | null {
+  if (task.trigger === 'at' && ['pending', 'scheduled', 'waiting_approval'].includes(task.status)) return task.runAt;
+  if (task.trigger === 'cron' && task.cron && ['pending', 'scheduled'].includes(task.status)) {
+    try {
+      return CronExpressionParser.parse(task.cron, { tz: task.tz ?? 'UTC', currentDate: new Date(now), strict: false }).next().toISOString();
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

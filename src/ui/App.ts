@@ -7,6 +7,7 @@ import { EventLog } from './components/EventLog.js';
 import { HealthPanel } from './components/HealthPanel.js';
 import { HelpPanel } from './components/HelpPanel.js';
 import { MetricsPanel } from './components/MetricsPanel.js';
+import { TasksPanel } from './components/TasksPanel.js';
 import { TicketsPanel } from './components/TicketsPanel.js';
 import { Tinted } from './components/Tinted.js';
 import { clock, count, healthTone, type Tone } from './format.js';
@@ -74,6 +75,7 @@ export function App(props: AppProps) {
     groups: data.metrics?.groups.length ?? 0,
     health: (data.health?.services.length ?? 0) + (data.health?.dependencies.length ?? 0),
     agents: (data.agents?.agents.length ?? 0) + (data.agents?.studio?.length ?? 0),
+    tasks: data.tasks?.tasks.length ?? 0,
   });
   const ticketsRect = [...layout.left, ...layout.right].find((p) => p.name === 'tickets')?.rect;
   const rowsNow = ticketsRect ? Math.max(1, contentRows(ticketsRect) - 1) : pageRows;
@@ -243,6 +245,8 @@ export function App(props: AppProps) {
         return h(HealthPanel, { key: name, rect, focused, health: data.health, error: data.errors.health, scroll });
       case 'agents':
         return h(AgentsPanel, { key: name, rect, focused, agents: data.agents, metrics: data.metrics, working: data.page?.byAgent ?? {}, error: data.errors.agents, scroll });
+      case 'tasks':
+        return h(TasksPanel, { key: name, rect, focused, tasks: data.tasks, error: data.errors.tasks, scroll, now });
       case 'events':
         return h(EventLog, { key: name, rect, focused, events: data.events, error: data.errors.events, scroll });
     }

@@ -63,3 +63,33 @@ export const healthTone: Record<string, Tone> = { ok: 'good', degraded: 'warn', 
 export const healthMark: Record<string, string> = { ok: '●', degraded: '◐', down: '○', ready: '●', unavailable: '○' };
 
 export const eventMark: Record<string, string> = { ok: '✔', failed: '✖', skipped: '↷', cancelled: '■', waiting: '⏸' };
+
+/** A task's status colour: running and waiting in progress colours, failures red, done green. */
+export const taskTone: Record<string, Tone> = {
+  draft: 'muted',
+  pending: 'info',
+  waiting_approval: 'warn',
+  scheduled: 'accent',
+  queued: 'info',
+  running: 'warn',
+  paused: 'muted',
+  completed: 'good',
+  failed: 'bad',
+  cancelled: 'muted',
+  dead_letter: 'bad',
+  lost: 'bad',
+};
+
+/** "in 4m", "due", or "—". */
+export function untilText(iso: string | null, now = Date.now()): string {
+  if (!iso) return '—';
+  const ms = new Date(iso).getTime() - now;
+  return ms <= 0 ? 'due' : `in ${age(new Date(now - ms).toISOString(), now)}`;
+}
+
+/** The last execution in a few words: "#12 completed 3m ago", "#13 running 20s (attempt 2)". */
+export function lastText(last: { id: number; status: string; attempt: number; startedAt: string; endedAt: string | null } | null, now = Date.now()): string {
+  if (!last) return 'never ran';
+  const attempt = last.attempt > 1 ? ` (attempt ${last.attempt})` : '';
+  return last.endedAt ? `#${last.id} ${last.status} ${age(last.endedAt, now)} ago${attempt}` : `#${last.id} ${last.status} ${age(last.startedAt, now)}${attempt}`;
+}

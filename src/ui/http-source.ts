@@ -14,8 +14,11 @@ import {
   type ResolveResult,
   type TicketDetail,
   type TicketPage,
+  type TaskRow,
+  type TasksView,
   type TicketQuery,
 } from './source.js';
+import type { Task, Execution } from '../studio/tasks.js';
 
 export interface HttpSourceOptions {
   /** How often the server is asked whether tickets changed (a new ticket shows within about this long). */
@@ -291,6 +294,92 @@ export class HttpSource implements DashSource {
     await tick();
     const timer = setInterval(() => void tick(), this.pollMs);
     return async () => clearInterval(timer);
+  }
+
+  /** The newest tasks (task_list) and, for each, its last execution (task_show): the Tasks panel. */
+  async tasks(limit: number): Promise<TasksView> {
+    const [{ taskRow }, list] = await Promise.all([import('./task-row.js'), this.call<{ tasks: Task[] }>('task_list', { limit: Math.min(1000, Math.max(1, limit)) })]);
+    const now = Date.now();
+    const shown = await Promise.all(list.tasks.map((t) => this.call<{ task: Task; executions: Execution[] }>('task_show', { id: t.id }).catch(() => ({ task: t, executions: [] }))));
+    const byStatus: Record<string, number> = {};
+    const tasks: TaskRow[] = shown.map(({ task: t, executions }) => {
+      byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
+      const e = executions.at(-1);
+      return taskRow(t, e ? { id: e.id, status: e.status, attempt: e.attempt, startedAt: e.startedAt, endedAt: e.endedAt } : null, now);
+    });
+    tasks.sort((a, b) => Number(b.status === 'running') - Number(a.status === 'running') || b.id - a.id);
+    return { tasks, byStatus };
+  }
+
+  /**
+   * Follows the server's GET /api/events (statuses of tasks and executions) and calls onChange
+   * for each batch; reconnects after a drop, resuming after the last event seen. A server without
+   * the route (an older twl) is polled with task_list every 5 s instead.
+   */
+  async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let lastId: string | undefined;
+    let req: http.ClientRequest | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const url = new URL('api/events?topics=task,execution&kinds=status', `${this.base.toString().replace(/\/?$/, '/')}`);
+    const fallback = () => {
+      let mark: string | undefined;
+      poll = setInterval(() => {
+        void this.call<{ tasks: Task[] }>('task_list', { limit: 20 })
+          .then((r) => {
+            const now = r.tasks.map((t) => `${t.id}:${t.status}:${t.updatedAt}`).join(',');
+            if (mark !== undefined && now !== mark) onChange();
+            mark = now;
+          })
+          .catch(() => undefined);
+      }, 5000);
+    };
+    const connect = () => {
+      if (stopped || this.closed) return;
+      req = (url.protocol === 'https:' ? https : http).request(url, { agent: false, headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) } }, (res) => {
+        if (res.statusCode === 404) {
+          res.resume();
+          return fallback();
+        }
+        if (res.statusCode !== 200) {
+          res.resume();
+          return again();
+        }
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let changed = false;
+          let cut: number;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            const id = /^id: (\d+)$/m.exec(block)?.[1];
+            if (id) lastId = id;
+            if (/^event: (task|execution)\.status$/m.test(block)) changed = true;
+          }
+          if (changed) onChange();
+        });
+        res.on('end', again);
+        res.on('error', again);
+      });
+      req.on('error', again);
+      req.end();
+    };
+    const again = () => {
+      if (stopped || this.closed) return;
+      clearTimeout(retry);
+      retry = setTimeout(connect, 2000);
+      retry.unref();
+    };
+    connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      clearInterval(poll);
+      req?.destroy();
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 /** Where each panel goes for a terminal size: pure, so it is tested without a terminal. */
 
-export type PanelName = 'tickets' | 'detail' | 'metrics' | 'health' | 'agents' | 'events';
+export type PanelName = 'tickets' | 'detail' | 'metrics' | 'health' | 'agents' | 'events' | 'tasks';
 
 export interface Rect {
   width: number;
@@ -23,7 +23,7 @@ export const contentCols = (r: Rect): number => Math.max(0, r.width - 2);
 
 const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
 
-export function computeLayout(size: { columns: number; rows: number }, opts: { detailOpen: boolean; groups: number; health: number; agents: number }): Layout {
+export function computeLayout(size: { columns: number; rows: number }, opts: { detailOpen: boolean; groups: number; health: number; agents: number; tasks?: number }): Layout {
   const body = Math.max(3, size.rows - 2); // a header line and a footer line
   const columns = Math.max(20, size.columns);
   if (columns < 60 || body < 12) {
@@ -52,9 +52,13 @@ export function computeLayout(size: { columns: number; rows: number }, opts: { d
     ? [{ name: 'detail', rect: { width: leftWidth, height: body } }]
     : (() => {
         const detail = clamp(Math.floor(body * 0.38), 8, 18);
+        // The Tasks panel under the detail, as tall as its rows (within bounds), when the tickets keep 8 rows.
+        const tasks = opts.tasks === undefined ? 0 : clamp(opts.tasks + 3, 4, 9);
+        const withTasks = tasks > 0 && body - detail - tasks >= 8;
         return [
-          { name: 'tickets' as const, rect: { width: leftWidth, height: body - detail } },
+          { name: 'tickets' as const, rect: { width: leftWidth, height: body - detail - (withTasks ? tasks : 0) } },
           { name: 'detail' as const, rect: { width: leftWidth, height: detail } },
+          ...(withTasks ? [{ name: 'tasks' as const, rect: { width: leftWidth, height: tasks } }] : []),
         ];
       })();
   // The right column: metrics, health and agents as tall as their rows (within bounds), the event log gets the rest.
@@ -78,6 +82,6 @@ export function computeLayout(size: { columns: number; rows: number }, opts: { d
       { name: 'agents', rect: { width: rightWidth, height: agents } },
       { name: 'events', rect: { width: rightWidth, height: events } },
     ],
-    focusable: opts.detailOpen ? ['detail', 'metrics', 'health', 'agents', 'events'] : ['tickets', 'detail', 'metrics', 'health', 'agents', 'events'],
+    focusable: opts.detailOpen ? ['detail', 'metrics', 'health', 'agents', 'events'] : ['tickets', 'detail', 'metrics', 'health', 'agents', 'events', ...left.filter((p) => p.name === 'tasks').map((p) => p.name)],
   };
 }

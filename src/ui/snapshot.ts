@@ -1,8 +1,8 @@
 import type { Ticket } from '../agents/tickets/repo.js';
 import { messageOf } from '../runtime/errors.js';
 import { table } from '../cli/render.js';
-import { age, count, ms, percent, sparkline } from './format.js';
-import type { AgentsView, DashSource, HealthView, LogEntry, Metrics } from './source.js';
+import { age, count, lastText, ms, percent, sparkline, untilText } from './format.js';
+import type { AgentsView, DashSource, HealthView, LogEntry, Metrics, TasksView } from './source.js';
 
 /** What `twl dash` prints once when stdout is not a terminal (and its --json result). */
 export interface DashSnapshot {
@@ -12,13 +12,14 @@ export interface DashSnapshot {
   metrics: Metrics | null;
   health: HealthView | null;
   agents: AgentsView | null;
+  tasks: TasksView | null;
   events: LogEntry[];
   /** Panels that could not be read, with the reason (the rest is still shown). */
   errors: Record<string, string>;
 }
 
 /** Reads every panel once; a panel that fails is reported, not fatal. */
-export async function takeSnapshot(source: DashSource, options: { limit: number; events?: number }): Promise<DashSnapshot> {
+export async function takeSnapshot(source: DashSource, options: { limit: number; events?: number; tasks?: number }): Promise<DashSnapshot> {
   const errors: Record<string, string> = {};
   const guard = async <T>(name: string, p: Promise<T>): Promise<T | null> => {
     try {
@@ -29,12 +30,13 @@ export async function takeSnapshot(source: DashSource, options: { limit: number;
     }
   };
   // The ticket panel is the point of the dashboard: its failure is the command's failure.
-  const [page, metrics, health, agents, events] = await Promise.all([
+  const [page, metrics, health, agents, events, tasks] = await Promise.all([
     source.tickets({ scope: 'open', offset: 0, limit: options.limit }),
     guard('metrics', source.metrics()),
     guard('health', source.health()),
     guard('agents', source.agents()),
     guard('events', source.events(undefined, options.events ?? 10)),
+    guard('tasks', source.tasks(options.tasks ?? 10)),
   ]);
   const total = Object.values(page.byStatus).reduce((a, b) => a + b, 0);
   return {
@@ -44,6 +46,7 @@ export async function takeSnapshot(source: DashSource, options: { limit: number;
     metrics,
     health,
     agents,
+    tasks,
     events: events ?? [],
     errors,
   };
@@ -91,6 +94,11 @@ export function snapshotText(s: DashSnapshot): string {
     out.push(`Agents: LLM ${s.agents.llm.configured ? (s.agents.llm.reachable ? 'reachable' : 'unreachable') : 'not configured'}`);
     out.push(table(['agent', 'status', 'tools', 'detail'], s.agents.agents.map((a) => [a.name, a.status, a.tools, a.detail])));
   } else out.push(`Agents: unavailable (${s.errors.agents})`);
+  out.push('');
+  if (s.tasks) {
+    out.push(`Tasks: ${Object.entries(s.tasks.byStatus).map(([k, v]) => `${k} ${count(v)}`).join(', ') || 'none'}`);
+    if (s.tasks.tasks.length) out.push(table(['id', 'status', 'what', 'next run', 'last execution'], s.tasks.tasks.map((t) => [`#${t.id}`, t.status, t.name ?? t.what, untilText(t.nextRun), lastText(t.last)])));
+  } else out.push(`Tasks: unavailable (${s.errors.tasks})`);
   if (s.events.length) {
     out.push('', 'Recent events:');
     out.push(table(['at', 'ticket', 'actor', 'event'], s.events.map((e) => [e.at.slice(11, 19), `#${e.ticketId}`, e.actor, `${e.kind}${e.decision ? `: ${e.decision}` : ''}`])));

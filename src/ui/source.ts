@@ -90,6 +90,28 @@ export interface AgentsView {
   studio?: StudioAgentView[];
 }
 
+/** One row of the Tasks panel: a task, when it runs next, and its last execution. */
+export interface TaskRow {
+  id: number;
+  name: string | null;
+  /** What it runs: the tool's name, or its kind (agent, workflow). */
+  what: string;
+  status: string;
+  reason: string | null;
+  trigger: 'now' | 'at' | 'cron';
+  cron: string | null;
+  /** When it runs next (an --at time, the next cron tick), or null. */
+  nextRun: string | null;
+  last: { id: number; status: string; attempt: number; startedAt: string; endedAt: string | null } | null;
+}
+
+export interface TasksView {
+  /** Running tasks first, then the newest. */
+  tasks: TaskRow[];
+  /** Tasks by status (every task in the store; over HTTP, the rows read). */
+  byStatus: Record<string, number>;
+}
+
 export interface TicketDetail {
   ticket: Ticket;
   timeline: TicketEvent[];
@@ -129,6 +151,13 @@ export interface DashSource {
    * another one; resolves with the unsubscribe.
    */
   watch(onChange: () => void): Promise<() => Promise<void>>;
+  /** The Tasks panel: up to `limit` tasks, running ones first, each with its next run and last execution. */
+  tasks(limit: number): Promise<TasksView>;
+  /**
+   * Calls onChange when a task or an execution changes status, from the studio's change feed
+   * (twl_events); resolves with the unsubscribe.
+   */
+  watchTasks(onChange: () => void): Promise<() => Promise<void>>;
   /** Runs the resolve op on a ticket; its approvals go through hooks.ask. */
   resolve(id: number, hooks: ActionHooks): Promise<ResolveResult>;
   /** Runs the create op. */

@@ -1,7 +1,7 @@
 import { listTickets, getTicket, ticketEvents, type Ticket } from '../agents/tickets/repo.js';
 import type { OpContext, Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
-import { redactText, redactUrl } from '../runtime/redact.js';
+import { redactText } from '../runtime/redact.js';
 import type { Store } from '../store/types.js';
 import { readActivity } from './activity.js';
 import {
@@ -15,6 +15,8 @@ import {
   type ResolveResult,
   type TicketDetail,
   type TicketPage,
+  type TaskRow,
+  type TasksView,
   type TicketQuery,
 } from './source.js';
 
@@ -146,18 +148,10 @@ export class StoreSource implements DashSource {
     };
   }
 
-  /** A dedicated connection that LISTENs (a pooled one would lose the subscription). */
+  /** A dedicated connection that LISTENs (a pooled one would lose the subscription), reconnecting when it drops. */
   private async listen(onChange: () => void): Promise<() => Promise<void>> {
-    const { default: pg } = await import('pg');
-    const url = this.runtime.config.database.url!;
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-    client.on('error', (err) => this.runtime.logger.warn({ err: redactText(err.message), url: redactUrl(url) }, 'the LISTEN connection failed'));
-    client.on('notification', () => onChange());
-    await client.connect();
-    await client.query('LISTEN twl_tickets');
-    return async () => {
-      await client.end().catch(() => undefined);
-    };
+    const { listenChannel } = await import('../studio/events.js');
+    return listenChannel(this.runtime, 'twl_tickets', () => onChange());
   }
 
   /**
@@ -185,6 +179,41 @@ export class StoreSource implements DashSource {
     void tick();
     const timer = setInterval(() => void tick(), everyMs);
     return () => clearInterval(timer);
+  }
+
+  async tasks(limit: number): Promise<TasksView> {
+    const [{ toTask }, { taskRow }] = await Promise.all([import('../studio/tasks.js'), import('./task-row.js')]);
+    const select = (where: string) =>
+      `SELECT t.*, e.id AS e_id, e.status AS e_status, e.attempt AS e_attempt, e.started_at AS e_started, e.ended_at AS e_ended
+         FROM (SELECT * FROM twl_tasks ${where} ORDER BY id DESC LIMIT $1) t
+         LEFT JOIN LATERAL (SELECT id, status, attempt, started_at, ended_at FROM twl_task_executions WHERE task_id = t.id ORDER BY id DESC LIMIT 1) e ON true
+        ORDER BY t.id DESC`;
+    // Index range scans only (status, id and the primary key): cheap with 10,000 tasks waiting.
+    const [running, newest, counts] = await Promise.all([
+      this.store.query<Row>(select("WHERE status = 'running'"), [limit]),
+      this.store.query<Row>(select(''), [limit]),
+      this.store.query<{ status: string; n: unknown }>('SELECT status, count(*) AS n FROM twl_tasks GROUP BY status'),
+    ]);
+    const seen = new Set<number>();
+    const now = Date.now();
+    const tasks: TaskRow[] = [];
+    for (const r of [...running.rows, ...newest.rows]) {
+      const t = toTask(r);
+      if (seen.has(t.id) || tasks.length >= limit) continue;
+      seen.add(t.id);
+      const last = r.e_id === null || r.e_id === undefined ? null : { id: Number(r.e_id), status: String(r.e_status), attempt: Number(r.e_attempt), startedAt: new Date(r.e_started as string).toISOString(), endedAt: r.e_ended ? new Date(r.e_ended as string).toISOString() : null };
+      tasks.push(taskRow(t, last, now));
+    }
+    return { tasks, byStatus: Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)])) };
+  }
+
+  async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
+    const { eventFollower } = await import('../studio/events.js');
+    // Statuses only: a line of output changes no row of the panel.
+    const stop = await eventFollower(this.runtime, { pollMs: this.options.pollMs ?? 500, safetyPollMs: this.options.safetyPollMs }).add((events) => {
+      if (events.some((e) => e.kind === 'status' && (e.topic === 'task' || e.topic === 'execution'))) onChange();
+    });
+    return async () => stop();
   }
 
   async resolve(id: number, hooks: ActionHooks): Promise<ResolveResult> {

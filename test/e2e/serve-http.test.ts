@@ -159,6 +159,7 @@ describe('twl serve --http', () => {
     const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/api/tools/real-resolver_resolve_ticket');
+    expect(Object.keys(doc.paths)).toContain('/api/events');
   });
 });
 

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPrompts } from '../../src/mcp/prompts.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import { ticketWatch } from '../../src/mcp/ticket-watch.js';
+import { eventFollower } from '../../src/studio/events.js';
+import { appendOutput, finishRun, insertTask, startExecution } from '../../src/studio/tasks.js';
 import { invoke } from '../../src/ops/invoke.js';
 import closeOp from '../../src/ops/ticket/close.js';
 import commentOp from '../../src/ops/ticket/comment.js';
@@ -81,7 +83,14 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     expect(listed.find((r) => r.uri === `twl://tickets/${ticket.id}`)).toMatchObject({ name: `ticket-${ticket.id}`, title: `#${ticket.id} ${ticket.title}`, mimeType: 'application/json' });
     for (const r of listed) expect(r.mimeType).toBe('application/json');
     const { resourceTemplates } = await client.listResourceTemplates();
-    expect(resourceTemplates).toEqual([expect.objectContaining({ name: 'ticket', uriTemplate: 'twl://tickets/{id}', mimeType: 'application/json' })]);
+    expect(resourceTemplates).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'ticket', uriTemplate: 'twl://tickets/{id}', mimeType: 'application/json' }),
+        expect.objectContaining({ name: 'task', uriTemplate: 'twl://tasks/{id}', mimeType: 'application/json' }),
+        expect.objectContaining({ name: 'execution', uriTemplate: 'twl://executions/{id}', mimeType: 'application/json' }),
+      ]),
+    );
+    for (const t of resourceTemplates) expect(t.mimeType).toBe('application/json');
   });
 
   it.skipIf(!available)('reads a ticket with its timeline', async () => {
@@ -114,6 +123,37 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     await expect(client.subscribeResource({ uri: 'twl://health' })).rejects.toMatchObject({ message: expect.stringMatching(/no change feed/) });
     // A URI twl does not serve is accepted and never fires (the protocol does not ask servers to refuse it).
     await expect(client.subscribeResource({ uri: 'test://elsewhere' })).resolves.toEqual({});
+  });
+
+  it.skipIf(!available)('serves tasks and executions (with their lines), notifies their subscribers from the change feed, and refuses what does not exist', async () => {
+    await expect(client.readResource({ uri: 'twl://executions/999999999' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/no execution #999999999/i) });
+    await expect(client.readResource({ uri: 'twl://tasks/999999999' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/no task #999999999/i) });
+    await expect(client.subscribeResource({ uri: 'twl://tasks/999999999' })).rejects.toMatchObject({ code: -32602 });
+    await expect(client.readResource({ uri: 'twl://tasks/abc' })).rejects.toMatchObject({ code: -32602 });
+    const store = await runtime.store();
+    const task = await insertTask(store, { kind: 'tool', tool: 'cache_cache_get', input: { key: 'k' }, queue: 'default', trigger: 'now', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending' });
+    const exec = await startExecution(store, { taskId: task.id, jobId: `resources-${Date.now()}-${Math.random()}`, attempt: 1, worker: 'w' });
+    const taskUri = `twl://tasks/${task.id}`;
+    const execUri = `twl://executions/${exec.id}`;
+    await client.subscribeResource({ uri: taskUri });
+    await client.subscribeResource({ uri: execUri });
+    let since = Date.now();
+    await appendOutput(store, exec.id, ['first line']);
+    await updated(execUri, since);
+    since = Date.now();
+    await finishRun(store, { taskId: task.id, executionId: exec.id, lines: [], status: 'completed', toolCalls: [] });
+    // An execution's status is its task's news too.
+    await updated(taskUri, since);
+    const read = body(await client.readResource({ uri: execUri }));
+    expect(read).toMatchObject({ execution: { id: exec.id, taskId: task.id, status: 'completed' }, lines: [{ line: 'first line' }], omitted: 0 });
+    expect(body(await client.readResource({ uri: taskUri }))).toMatchObject({ task: { id: task.id }, executions: [{ id: exec.id }] });
+    await client.unsubscribeResource({ uri: execUri });
+    await client.unsubscribeResource({ uri: taskUri });
+    since = Date.now();
+    await appendOutput(store, exec.id, ['after unsubscribe']);
+    await sleep(1500);
+    expect(updates.filter((u) => u.at >= since && u.uri === execUri)).toEqual([]);
+    expect(eventFollower(runtime).active).toBe(false);
   });
 
   it.skipIf(!available)('notifies a subscriber when the ticket changes, and stops after unsubscribe', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getTask, outputOf } from '../../studio/tasks.js';
+import { getTask, liveStatuses, outputOf } from '../../studio/tasks.js';
 import { defineOp, readOnly } from '../op.js';
 import { taskId, taskSchema } from './schemas.js';
 
@@ -25,7 +25,7 @@ export default defineOp({
     // The status first: lines written before a final status are all there when it says done.
     const task = await getTask(store, id);
     const lines = await outputOf(store, id, after, limit);
-    const done = !['pending', 'queued', 'running', 'scheduled'].includes(task.status) && lines.length < limit;
+    const done = !liveStatuses.includes(task.status) && lines.length < limit;
     return { task, lines, done };
   },
 });

@@ -208,4 +208,39 @@ describe('the dashboard', () => {
     expect(stdout.frames.join('')).not.toMatch(new RegExp(`${String.fromCharCode(27)}\\[3\\dm`));
     expect(stdout.lastFrame()).toContain('›');
   });
+
+  it('shows the Tasks panel (running first, next run, last execution) and updates it when the change feed says a task changed', async () => {
+    const source = seeded();
+    const at = (min: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + min * 60_000).toISOString();
+    source.tasksValue = {
+      byStatus: { running: 1, scheduled: 1, failed: 1 },
+      tasks: [
+        { id: 9, name: null, what: 'fx_ticks', status: 'running', reason: null, trigger: 'now', cron: null, nextRun: null, last: { id: 31, status: 'running', attempt: 2, startedAt: at(-0.5), endedAt: null } },
+        { id: 8, name: 'nightly backup', what: 'database_execute_query', status: 'scheduled', reason: null, trigger: 'cron', cron: '0 3 * * *', nextRun: at(5), last: { id: 30, status: 'completed', attempt: 1, startedAt: at(-1442), endedAt: at(-1440) } },
+        { id: 7, name: null, what: 'cache_cache_set', status: 'failed', reason: 'the key was refused', trigger: 'now', cron: null, nextRun: null, last: null },
+      ],
+    };
+    const { lastFrame } = render(h(App, { source, size: wide, color: false }));
+    await settle();
+    const frame = lastFrame()!;
+    expect(frame).toContain('Tasks');
+    expect(frame).toContain('1 running · 1 scheduled · 1 failed');
+    expect(frame).toMatch(/#9 +running +fx_ticks +#31 running 30s/);
+    expect(frame).toMatch(/#8 +scheduled +nightly backup +next in 5m +#30 completed 24h ago/);
+    expect(frame).toMatch(/#7 +failed +cache_cache_set +never ran · the key was/);
+    const before = source.calls.tasks;
+    source.taskChanged({ ...source.tasksValue, byStatus: { completed: 1, scheduled: 1, failed: 1 }, tasks: [{ ...source.tasksValue.tasks[0]!, status: 'completed', last: { id: 31, status: 'completed', attempt: 2, startedAt: at(-0.5), endedAt: at(0) } }, ...source.tasksValue.tasks.slice(1)] });
+    await settle();
+    expect(source.calls.tasks).toBe(before + 1);
+    expect(lastFrame()).toMatch(/#9 +completed +fx_ticks +#31 completed 0s ago/);
+  });
+
+  it('leaves the Tasks panel out when the tickets would have fewer than 8 rows', async () => {
+    const source = seeded();
+    source.tasksValue = { byStatus: { pending: 1 }, tasks: [{ id: 1, name: null, what: 'x', status: 'pending', reason: null, trigger: 'now', cron: null, nextRun: null, last: null }] };
+    const { lastFrame } = render(h(App, { source, size: { columns: 140, rows: 20 }, color: false }));
+    await settle();
+    expect(lastFrame()).toContain('Tickets');
+    expect(lastFrame()).not.toContain('Tasks');
+  });
 });

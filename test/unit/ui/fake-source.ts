@@ -1,5 +1,5 @@
 import type { Ticket, TicketEvent } from '../../../src/agents/tickets/repo.js';
-import { emptyGroup, openStatuses, type ActionHooks, type AgentsView, type DashSource, type HealthView, type LogEntry, type Metrics, type ResolveResult, type TicketDetail, type TicketPage, type TicketQuery } from '../../../src/ui/source.js';
+import { emptyGroup, openStatuses, type ActionHooks, type AgentsView, type DashSource, type HealthView, type LogEntry, type Metrics, type ResolveResult, type TasksView, type TicketDetail, type TicketPage, type TicketQuery } from '../../../src/ui/source.js';
 
 const rank: Record<string, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
 const base = Date.parse('2026-03-01T10:00:00Z');
@@ -42,8 +42,9 @@ export class FakeSource implements DashSource {
   metricsValue: Metrics = { at: new Date(base).toISOString(), windowMinutes: 15, all: emptyGroup('all'), groups: [] };
   healthValue: HealthView = { status: 'ok', checkedAt: new Date(base).toISOString(), services: [], dependencies: [{ name: 'twl-store', kind: 'store', target: 'embedded', status: 'ok', latencyMs: 1.2, detail: 'embedded' }] };
   agentsValue: AgentsView = { llm: { configured: false, reachable: false, detail: 'no LLM' }, agents: [{ name: 'real-resolver', status: 'ready', detail: 'ready', tools: 1 }] };
+  tasksValue: TasksView = { tasks: [], byStatus: {} };
   queries: TicketQuery[] = [];
-  calls = { metrics: 0, health: 0, agents: 0, resolve: [] as number[], create: [] as string[] };
+  calls = { tasks: 0, metrics: 0, health: 0, agents: 0, resolve: [] as number[], create: [] as string[] };
   private listeners = new Set<() => void>();
   /** What resolve asks through hooks.ask before it resolves (the resolver's approvals). */
   resolveQuestions: string[] = [];
@@ -83,6 +84,24 @@ export class FakeSource implements DashSource {
   async agents(): Promise<AgentsView> {
     this.calls.agents++;
     return this.agentsValue;
+  }
+
+  async tasks(limit: number): Promise<TasksView> {
+    this.calls.tasks++;
+    return { ...this.tasksValue, tasks: this.tasksValue.tasks.slice(0, limit) };
+  }
+
+  private taskListeners = new Set<() => void>();
+
+  async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
+    this.taskListeners.add(onChange);
+    return async () => void this.taskListeners.delete(onChange);
+  }
+
+  /** A task changed status somewhere (the change feed). */
+  taskChanged(value: TasksView): void {
+    this.tasksValue = value;
+    for (const l of this.taskListeners) l();
   }
 
   async watch(onChange: () => void): Promise<() => Promise<void>> {

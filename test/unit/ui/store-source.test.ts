@@ -3,6 +3,7 @@ import { createTicket } from '../../../src/agents/tickets/repo.js';
 import type { Runtime } from '../../../src/runtime/context.js';
 import { takeSnapshot, snapshotText } from '../../../src/ui/snapshot.js';
 import { StoreSource } from '../../../src/ui/store-source.js';
+import { appendOutput, finishRun, insertTask, startExecution, transition } from '../../../src/studio/tasks.js';
 import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../../helpers.js';
 
 const backends = [
@@ -78,6 +79,41 @@ for (const backend of backends) {
         expect(changes.length).toBeGreaterThan(0);
       } finally {
         await stop();
+      }
+    });
+
+    it('reads the Tasks panel (running first, next run, last execution) and tells of task status changes from the change feed', async () => {
+      const store = await runtime.store();
+      const base = { kind: 'tool' as const, tool: 'cache_cache_get', input: {}, queue: 'default', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending' as const };
+      const running = await insertTask(store, { ...base, trigger: 'now' });
+      const cron = await insertTask(store, { ...base, trigger: 'cron', cron: '*/5 * * * *', tz: 'UTC' });
+      await store.query("UPDATE twl_tasks SET status = 'scheduled' WHERE id = $1", [cron.id]);
+      await store.query("UPDATE twl_tasks SET status = 'queued' WHERE id = $1", [running.id]);
+      await transition(store, running.id, 'running');
+      const exec = await startExecution(store, { taskId: running.id, jobId: `dash-${tag}`, attempt: 1, worker: 'w' });
+      const changes: number[] = [];
+      const stop = await source.watchTasks(() => changes.push(Date.now()));
+      try {
+        const view = await source.tasks(20);
+        // Running ones first (a shared PostgreSQL may hold other tests' tasks).
+        const at = view.tasks.findIndex((t) => t.id === running.id);
+        expect(view.tasks.slice(0, at + 1).every((t) => t.status === 'running')).toBe(true);
+        expect(view.tasks[at]).toMatchObject({ id: running.id, status: 'running', what: 'cache_cache_get', last: { id: exec.id, status: 'running', attempt: 1, endedAt: null } });
+        const row = view.tasks.find((t) => t.id === cron.id)!;
+        expect(row).toMatchObject({ status: 'scheduled', trigger: 'cron', last: null });
+        expect(Date.parse(row.nextRun!) % 300_000).toBe(0);
+        expect(Date.parse(row.nextRun!)).toBeGreaterThan(Date.now());
+        expect(view.byStatus.running).toBeGreaterThanOrEqual(1);
+        await appendOutput(store, exec.id, ['a line changes no row']);
+        await finishRun(store, { taskId: running.id, executionId: exec.id, lines: [], status: 'completed', toolCalls: [] });
+        const started = Date.now();
+        while (!changes.length && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 20));
+        expect(changes.length).toBeGreaterThan(0);
+        expect((await source.tasks(20)).tasks.find((t) => t.id === running.id)!.last).toMatchObject({ status: 'completed', endedAt: expect.any(String) });
+      } finally {
+        await stop();
+        await transition(store, running.id, 'cancelled').catch(() => undefined);
+        await transition(store, cron.id, 'cancelled').catch(() => undefined);
       }
     });
 
