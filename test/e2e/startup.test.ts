@@ -19,10 +19,13 @@ async function loadedBy(args: string[], env: Record<string, string> = {}, exitCo
     hook,
     `import module from 'node:module';
 import { writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 const urls = [];
 module.registerHooks({ load(url, context, next) { urls.push(url); return next(url, context); } });
 // The first process to exit is the command (a store host it starts inherits the hook, and outlives it).
-process.on('exit', () => { try { writeFileSync(${JSON.stringify(list)}, JSON.stringify(urls), { flag: 'wx' }); } catch {} });
+// Only a main thread writes: the store engine's worker thread runs the hook too, and the command's
+// exit could kill it between creating the file and writing it (an empty list).
+if (isMainThread) process.on('exit', () => { try { writeFileSync(${JSON.stringify(list)}, JSON.stringify(urls), { flag: 'wx' }); } catch {} });
 `,
   );
   const r = await twl(args, { home, env: { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`, ...env } });
