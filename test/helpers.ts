@@ -8,6 +8,7 @@ import { createLogger } from '../src/runtime/logger.js';
 import { Runtime, type RuntimeOptions } from '../src/runtime/context.js';
 import { coreOps } from '../src/ops/registry.js';
 import { lazyCatalog } from '../src/tools/index.js';
+import type { TwlError } from '../src/runtime/errors.js';
 
 export const root = path.resolve(import.meta.dirname, '..');
 /** The built binary (TWL_E2E_BIN runs the e2e tests against another build of it, e.g. the one before a fix). */
@@ -125,4 +126,14 @@ export async function stdioSession(home: string, calls: Array<{ name: string; ar
   const r = await execa(process.execPath, [bin, 'serve', '--stdio'], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, ...env }, cwd: home, extendEnv: false, reject: false, input, timeout: 90_000 });
   const messages = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as RpcResponse);
   return { exitCode: r.exitCode, stderr: r.stderr, stdout: r.stdout, byId: new Map(messages.filter((m) => m.id !== undefined).map((m) => [m.id!, m])) };
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function errorOf(p: Promise<unknown>): Promise<TwlError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as TwlError;
+  }
+  throw new Error('expected a refusal');
 }

@@ -14,12 +14,11 @@ import taskCreateOp from '../../src/ops/task/create.js';
 import taskShowOp from '../../src/ops/task/show.js';
 import logsOp from '../../src/ops/task/logs.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import type { TwlError } from '../../src/runtime/errors.js';
 import { transitionAgent } from '../../src/studio/agents.js';
 import { TaskWorker } from '../../src/studio/worker.js';
 import type { Store } from '../../src/store/types.js';
 import { FakeOllama, type ChatAnswer, type ChatRequest } from '../fixtures/ollama-server.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { POSTGRES_URL, hasPostgres, tempHome, testRuntime, errorOf } from '../helpers.js';
 
 /*
  * Agents on both store backends (the embedded store through its host socket, and PostgreSQL),
@@ -38,15 +37,6 @@ const backends = [
   { name: 'embedded (hosted)', available: true, config: { tasks: tasksConfig } },
   { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL }, tasks: tasksConfig } },
 ];
-
-const errorOf = async (p: Promise<unknown>): Promise<TwlError> => {
-  try {
-    await p;
-  } catch (err) {
-    return err as TwlError;
-  }
-  throw new Error('expected a refusal');
-};
 
 /** Which agent a chat request is for: its system prompt starts with "You are NAME,". */
 const agentOfChat = (req: ChatRequest): string => /^You are ([a-z0-9_-]+),/.exec(req.messages[0]?.content ?? '')?.[1] ?? '?';

@@ -11,11 +11,10 @@ import resumeOp from '../../src/ops/task/resume.js';
 import runOp from '../../src/ops/task/run.js';
 import showOp from '../../src/ops/task/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import type { TwlError } from '../../src/runtime/errors.js';
 import { TaskWorker } from '../../src/studio/worker.js';
 import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition, type TaskStatus } from '../../src/studio/tasks.js';
 import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { POSTGRES_URL, hasPostgres, tempHome, testRuntime, errorOf } from '../helpers.js';
 
 /*
  * Tasks on both store backends, with a real worker (pg-boss) in this process: runs, retries,
@@ -31,15 +30,6 @@ const backends = [
   { name: 'embedded (hosted)', available: true, config: { tasks: tasksConfig } },
   { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL }, tasks: tasksConfig } },
 ];
-
-const errorOf = async (p: Promise<unknown>): Promise<TwlError> => {
-  try {
-    await p;
-  } catch (err) {
-    return err as TwlError;
-  }
-  throw new Error('expected a refusal');
-};
 
 describe.each(backends)('tasks on the $name store', (backend) => {
   let runtime: Runtime;

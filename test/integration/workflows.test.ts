@@ -11,13 +11,12 @@ import showOp from '../../src/ops/workflow/show.js';
 import validateOp from '../../src/ops/workflow/validate.js';
 import { Runtime } from '../../src/runtime/context.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
-import type { TwlError } from '../../src/runtime/errors.js';
 import { registry } from '../../src/runtime/metrics.js';
 import { lazyCatalog } from '../../src/tools/index.js';
 import createTaskOp from '../../src/ops/task/create.js';
 import showTaskOp from '../../src/ops/task/show.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, hasPostgres, loadedFor, quietLogger, tempHome } from '../helpers.js';
+import { POSTGRES_URL, hasPostgres, loadedFor, quietLogger, tempHome, errorOf } from '../helpers.js';
 
 /*
  * The workflow engine on both store backends, with twl's own ops as the steps' tools: loading and
@@ -116,15 +115,6 @@ steps:
   - { id: five, kind: gate, if: "steps.one = ((", then: stop }
   - { id: six, kind: tool, tool: workflow_triage }
 `;
-
-const errorOf = async (p: Promise<unknown>): Promise<TwlError> => {
-  try {
-    await p;
-  } catch (err) {
-    return err as TwlError;
-  }
-  throw new Error('expected an error');
-};
 
 describe.each(backends)('workflows on the $name store', (backend) => {
   let runtime: Runtime;
