@@ -4,8 +4,9 @@ import type { Logger } from './logger.js';
 import { registry } from './metrics.js';
 
 /**
- * Ticket series for the tickets dashboard, read from the store when Prometheus scrapes: tickets
- * are created and resolved by every process (CLI, replicas, workers), so counters kept in one
+ * Ticket and task series for the dashboards and alert rules, read from the store when Prometheus
+ * scrapes: tickets are created and resolved by every process (CLI, replicas, workers), and task
+ * runs are executed by `twl worker` processes that serve no /metrics, so counters kept in one
  * process would each see a part. Every replica sharing a store reports the same values:
  * dashboards aggregate them with max(), not sum(). A failing read leaves the series empty
  * rather than failing /metrics.
@@ -20,6 +21,8 @@ interface TicketFigures {
   byGroup: Array<{ status: string; category: string; sentiment: string; n: number }>;
   escalations: number;
   resolveSeconds: { p50: number | null; p90: number | null; n: number };
+  tasks: Array<{ status: string; n: number }>;
+  executions: Array<{ status: string; n: number }>;
 }
 
 /** The store the series read, once `twl serve --http` has one (watchTickets). */
@@ -71,8 +74,34 @@ export const ticketResolveSeconds = new client.Gauge({
   },
 });
 
+export const tasks = new client.Gauge({
+  name: 'twl_tasks',
+  help: 'Tasks in the store now, by status (queued, running, failed, dead_letter…). Same value on every replica of a store: aggregate with max.',
+  labelNames: ['status'],
+  registers: [registry],
+  async collect() {
+    const f = await source?.();
+    this.reset();
+    for (const g of f?.tasks ?? []) this.set({ status: g.status }, g.n);
+  },
+});
+
+export const taskExecutions = new client.Gauge({
+  name: 'twl_task_executions',
+  help: 'Task runs (executions, one per attempt) recorded by the workers, by status: running now, and completed, failed, lost or cancelled ever (those only grow: use delta() over a window). Same value on every replica of a store: aggregate with max.',
+  labelNames: ['status'],
+  registers: [registry],
+  async collect() {
+    const f = await source?.();
+    // Kept as they are when a read fails (a drop to 0 would read as a negative delta).
+    if (!f) return;
+    this.reset();
+    for (const g of f.executions) this.set({ status: g.status }, g.n);
+  },
+});
+
 async function readFigures(store: Queryable): Promise<TicketFigures> {
-  const [groups, escalated, resolved] = await Promise.all([
+  const [groups, escalated, resolved, taskGroups, executionGroups] = await Promise.all([
     store.query<{ status: string; category: string; sentiment: string; n: number }>(
       `SELECT status, coalesce(category, 'none') AS category, coalesce(sentiment, 'none') AS sentiment, count(*)::int AS n FROM twl_tickets GROUP BY 1, 2, 3`,
     ),
@@ -81,11 +110,19 @@ async function readFigures(store: Queryable): Promise<TicketFigures> {
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s) AS p50, percentile_cont(0.9) WITHIN GROUP (ORDER BY s) AS p90, count(*)::int AS n
          FROM (SELECT extract(epoch FROM resolved_at - created_at)::float8 AS s FROM twl_tickets WHERE resolved_at > now() - interval '24 hours') r`,
     ),
+    store.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM twl_tasks GROUP BY 1`),
+    store.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM twl_task_executions GROUP BY 1`),
   ]);
-  return { byGroup: groups.rows, escalations: escalated.rows[0]?.n ?? 0, resolveSeconds: resolved.rows[0] ?? { p50: null, p90: null, n: 0 } };
+  return {
+    byGroup: groups.rows,
+    escalations: escalated.rows[0]?.n ?? 0,
+    resolveSeconds: resolved.rows[0] ?? { p50: null, p90: null, n: 0 },
+    tasks: taskGroups.rows,
+    executions: executionGroups.rows,
+  };
 }
 
-/** Makes the ticket series read this store at each scrape (`twl serve --http`, once per process). */
+/** Makes the ticket and task series read this store at each scrape (`twl serve --http`, once per process). */
 export function watchTickets(store: Queryable, logger: Logger): void {
   let cached: { at: number; figures: Promise<TicketFigures | undefined> } | undefined;
   source = () => {
@@ -96,7 +133,7 @@ export function watchTickets(store: Queryable, logger: Logger): void {
           readFigures(store),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS).unref()),
         ]).catch((err: unknown) => {
-          logger.debug({ err: (err as Error).message }, 'ticket metrics: the store could not be read');
+          logger.debug({ err: (err as Error).message }, 'ticket and task metrics: the store could not be read');
           return undefined;
         }),
       };
