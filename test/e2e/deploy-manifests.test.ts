@@ -93,6 +93,20 @@ describe.skipIf(!kubectlBin)('deploy/k8s: both overlays render and validate agai
       expect(container.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['TWL_DATABASE_URL', 'TWL_REDIS_URL', 'TWL_SECRET_KEY', 'TWL_REPLICA']));
       const hpa = find('HorizontalPodAutoscaler', 'twl-serve')!;
       if (overlay === 'prod') expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 10]);
+      // twl worker: its own Deployment (no port, so neither the Services nor Prometheus's twl job
+      // pick it), HPA 1–5, the store's URL and the shared key, and time to finish its runs.
+      const worker = find('Deployment', 'twl-worker')!;
+      const workerContainer = worker.spec.template.spec.containers[0];
+      expect(workerContainer.args.slice(0, 3)).toEqual(['worker', '--grace', '30s']);
+      expect(workerContainer.ports).toBeUndefined();
+      expect(workerContainer.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['TWL_DATABASE_URL', 'TWL_SECRET_KEY']));
+      expect(workerContainer.securityContext.readOnlyRootFilesystem).toBe(true);
+      expect(workerContainer.resources.requests.cpu).toBeTruthy();
+      expect(worker.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(30);
+      expect(worker.spec.template.metadata.labels['app.kubernetes.io/component']).toBe('worker');
+      const workerHpa = find('HorizontalPodAutoscaler', 'twl-worker')!;
+      expect([workerHpa.spec.scaleTargetRef.name, workerHpa.spec.minReplicas, workerHpa.spec.maxReplicas]).toEqual(['twl-worker', 1, 5]);
+      for (const service of objects.filter((o) => o.kind === 'Service' && o.metadata.name.startsWith('twl-'))) expect(service.spec.selector['app.kubernetes.io/component']).toBe('serve');
       expect(find('StatefulSet', 'postgres')!.spec.volumeClaimTemplates).toHaveLength(1);
       expect(find('PodDisruptionBudget', 'twl-serve')).toBeDefined();
       expect(find('Service', 'twl-mcp')!.spec.sessionAffinity).toBe('ClientIP');
@@ -132,7 +146,12 @@ describe('deploy/compose.yaml', () => {
     const ok = validate(compose);
     expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
     expect(ok).toBe(true);
-    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'postgres', 'postgres-exporter', 'prometheus', 'redis', 'redis-exporter', 'twl']);
+    expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'postgres', 'postgres-exporter', 'prometheus', 'redis', 'redis-exporter', 'twl', 'worker']);
+    expect(compose.services.worker.command[0]).toBe('worker');
+    expect(compose.services.worker.deploy.replicas).toBe(2);
+    for (const name of ['TWL_DATABASE_URL', 'TWL_SECRET_KEY']) expect(compose.services.worker.environment[name], name).toBe(compose.services.twl.environment[name]);
+    // No HTTP port: the image's HEALTHCHECK (serve's /health/live) is turned off for it.
+    expect(compose.services.worker.healthcheck).toEqual({ disable: true });
     expect(compose.services.postgres.image).toMatch(/^postgres:16/);
     expect(compose.services.redis.image).toMatch(/^redis:7/);
     expect(compose.services.redis.command.join(' ')).toContain('--requirepass');
