@@ -110,6 +110,22 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
   return { child, url };
 }
 
+/** Starts `twl worker --name NAME` for a data directory (extra variables in `env`); resolves with the process once it takes runs. */
+export async function startWorker(home: string, name: string, extraEnv: Record<string, string> = {}): Promise<{ child: ReturnType<typeof execa> }> {
+  const child = execa(process.execPath, [bin, 'worker', '--name', name, '--concurrency', '2', '--grace', '5s'], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, NO_COLOR: '1', ...extraEnv }, cwd: home, extendEnv: false, reject: false });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('takes runs from')) resolve();
+    });
+    void child.then((r) => reject(new Error(`twl worker ${name} exited (${r.exitCode}): ${err}`)));
+    setTimeout(() => reject(new Error(`twl worker ${name} did not start within 60 s: ${err}`)), 60_000).unref();
+  });
+  // Wrapped: the child is a promise of its exit, and an async function returning it would wait for that.
+  return { child };
+}
+
 type RpcResponse = { id?: number; result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text?: string }> }; error?: unknown };
 
 /**

@@ -62,6 +62,27 @@ describe.skipIf(!canUnshare || !hasPostgres || !hasRedis)('container-like start:
     expect(`${done.stdout}${done.stderr}`).not.toContain(secret);
   }, 90_000);
 
+  it('twl worker runs the same way: environment only, read-only HOME, SIGTERM stops it cleanly', async () => {
+    const schema = `pgboss_c${process.pid}`;
+    const child = inContainer(['worker', '--name', 'container', '--grace', '5s'], { TWL_DATABASE_URL: POSTGRES_URL, TWL_SECRET_KEY: secret, TWL_TASKS_SCHEMA: schema });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('takes runs from')) resolve();
+      });
+      void child.then(() => reject(new Error(`twl worker exited: ${err}`)));
+    });
+    child.kill('SIGTERM');
+    const done = await child;
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end());
+    expect(done.exitCode, done.stderr?.toString()).toBe(0);
+    expect(`${done.stdout}${done.stderr}`).not.toContain(secret);
+  }, 90_000);
+
   it('with the embedded store, says which directory it needs to write and how to give it one', async () => {
     const r = await inContainer(['ticket', 'list', '--json'], {});
     expect(r.exitCode).toBe(3);

@@ -3,11 +3,12 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { envelope, freePort, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { envelope, freePort, root, startHttpServe, startWorker, tempHome, twl } from '../helpers.js';
 
 // A real Prometheus (Debian's) scraping a running `twl serve --http`, and every PromQL expression
 // shipped in deploy/ (alert rules, Grafana dashboards) checked against the series that twl, after
-// creating, resolving and escalating tickets, really exports.
+// creating, resolving and escalating tickets and after a running `twl worker` completed one task
+// run and failed another, really exports.
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const hasPrometheus = existsSync(PROMETHEUS);
@@ -59,6 +60,7 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
   let home: string;
   let cleanup: () => void;
   let serve: { child: ReturnType<typeof execa>; url: string };
+  let worker: { child: ReturnType<typeof execa> } | undefined;
   let key: string;
   let prometheus: ResultPromise;
   let promUrl: string;
@@ -70,7 +72,9 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     ({ home, cleanup } = tempHome('twl-prom-'));
     // A runbook with a read-only step, so one ticket is resolved (and one, with none, escalated).
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks: [{ name: 'cache check', when: { keywords: ['cache'] }, steps: [{ tool: 'cache_cache_stats' }], resolution: 'The cache answers.' }] }));
-    key = (envelope((await twl(['keys', 'create', '--role', 'admin', '--name', 'prometheus', '--json'], { home })).stdout).result as { key: string }).key;
+    const keyCreated = await twl(['keys', 'create', '--role', 'admin', '--name', 'prometheus', '--json'], { home });
+    expect(keyCreated.exitCode, `${keyCreated.stdout}\n${keyCreated.stderr}`).toBe(0);
+    key = (envelope(keyCreated.stdout).result as { key: string }).key;
     serve = await startHttpServe(home, [], { TWL_CONFIG: path.join(home, '.twlrc.json') });
     // The work the dashboards show: tickets created, one resolved, one escalated, an MCP tool call, /health.
     const created = await Promise.all(['Please check the cache, the dashboard shows stale data', 'Disk full on the web server, /var is at 100%', 'Merci, tout marche très bien maintenant'].map(async (text) => ((await (await api('tickets_create_ticket', { text })).json()) as { result: { id: number } }).result.id));
@@ -86,6 +90,20 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     });
     expect(mcp.status).toBe(200);
     expect((await fetch(`${serve.url}/health`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    // A worker (sharing the embedded store serve hosts) runs two tasks: one completes, one fails.
+    worker = await startWorker(home, 'prom-worker', { TWL_CONFIG: path.join(home, '.twlrc.json') });
+    const tasks = await Promise.all(
+      [{ tool: 'sentiment-analyzer_analyze_sentiment', input: { text: 'all good' } }, { tool: 'tickets_get_ticket', input: { id: 999_999 } }].map(async (t) => {
+        const res = await api('task_create', { ...t, now: true, retries: 0 });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { result: { task: { id: number } } }).result.task.id;
+      }),
+    );
+    const statusOf = async (id: number) => ((await (await api('task_show', { id })).json()) as { result: { task: { status: string } } }).result.task.status;
+    const settled = (statuses: string[]) => statuses[0] === 'completed' && ['failed', 'dead_letter'].includes(statuses[1]!);
+    let statuses = await Promise.all(tasks.map(statusOf));
+    for (const deadline = Date.now() + 60_000; !settled(statuses) && Date.now() < deadline; statuses = await Promise.all(tasks.map(statusOf))) await new Promise((r) => setTimeout(r, 250));
+    expect(statuses).toEqual(['completed', expect.stringMatching(/^(failed|dead_letter)$/)]);
     const metrics = await (await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
     // Names with at least one sample (a family declared without samples does not count).
     exported = new Set(metrics.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]));
@@ -107,11 +125,12 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
     prometheus = execa(PROMETHEUS, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { reject: false });
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     prometheus?.kill('SIGTERM');
+    worker?.child.kill('SIGTERM');
     serve?.child.kill('SIGTERM');
-    await Promise.all([prometheus, serve?.child]);
+    await Promise.all([prometheus, worker?.child, serve?.child]);
     cleanup?.();
   });
 
@@ -140,10 +159,16 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     expect(Number(resolved.data.result[0]?.value[1])).toBe(1);
     const mcp = await query('sum(mcp_tool_calls_total{job="twl",tool="sentiment-analyzer_analyze_sentiment",status="ok"})');
     expect(Number(mcp.data.result[0]?.value[1])).toBe(1);
+    // The worker's runs, read from the store by serve.
+    const runs = await query('max by (status) (twl_task_executions{job="twl"})');
+    expect(Object.fromEntries(runs.data.result.map((r) => [r.metric.status, Number(r.value[1])]))).toEqual({ completed: 1, failed: 1 });
+    const taskCount = await query('sum(twl_tasks{job="twl"})');
+    expect(Number(taskCount.data.result[0]?.value[1])).toBe(2);
     // The alert rules loaded and evaluate (none fires on a healthy twl).
     const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
     const loaded = rules.data.groups.flatMap((g) => g.rules);
-    expect(loaded.length).toBeGreaterThanOrEqual(7);
+    expect(loaded.map((r) => r.name)).toEqual(expect.arrayContaining(['TwlDown', 'TwlHighErrorRate', 'TwlSlowRequests', 'TwlStoreOrCacheDegraded', 'TwlTicketsEscalating', 'TwlTasksFailing', 'TwlTasksDeadLettered']));
+    expect(loaded.every((r) => r.health !== 'err'), JSON.stringify(loaded.filter((r) => r.health === 'err'))).toBe(true);
   }, 60_000);
 
   it('every expression of the alert rules and dashboards names only series twl exports, and Prometheus evaluates it', async () => {

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicasConf } from '../../deploy/nginx/replicas.mjs';
-import { POSTGRES_URL, REDIS_URL, bin, envelope, freePort, hasPostgres, hasRedis, inheritedEnv, root, tempHome, twl } from '../helpers.js';
+import { POSTGRES_URL, REDIS_URL, bin, envelope, freePort, hasPostgres, hasRedis, inheritedEnv, root, startWorker, tempHome, twl } from '../helpers.js';
 
-// Scale-out on one machine: 3 `twl serve --http` replicas sharing one PostgreSQL database (fresh
-// for this run) and Redis (a prefix of its own), behind Debian's nginx running deploy/nginx.conf
-// as shipped (only the listen port is this test's; the replica list is written by deploy/nginx/replicas.mjs).
+// Scale-out on one machine: 3 `twl serve --http` replicas and 2 `twl worker`s sharing one
+// PostgreSQL database (fresh for this run) and Redis (a prefix of its own), the replicas behind
+// Debian's nginx running deploy/nginx.conf as shipped (only the listen port is this test's; the
+// replica list is written by deploy/nginx/replicas.mjs).
 
 const NGINX = '/usr/sbin/nginx';
 const hasNginx = existsSync(NGINX);
@@ -102,7 +103,7 @@ async function served(r: Replica, key: string, route = '/mcp'): Promise<number> 
   return [...text.matchAll(line)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas behind nginx (deploy/nginx.conf), one PostgreSQL and Redis', () => {
+describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas behind nginx (deploy/nginx.conf) and 2 workers, one PostgreSQL and Redis', () => {
   const database = `twl_scale_${process.pid}`;
   let home: string;
   let cleanup: () => void;
@@ -111,6 +112,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
   let cluster: Cluster;
   let limited: Cluster;
   let limitedKey: string;
+  let workers: Array<{ child: ReturnType<typeof execa> }> = [];
 
   beforeAll(async () => {
     ({ home, cleanup } = tempHome('twl-scale-'));
@@ -127,9 +129,13 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
       startCluster(home, env, { http: { rateLimit: { key: { capacity: 100_000, refillPerMinute: 100_000 } } } }, 'main'),
       startCluster(home, env, { http: { rateLimit: { key: { capacity: 30, refillPerMinute: 0.01 } } } }, 'limited'),
     ]);
+    // Two workers on the same database, running for the whole suite (the load tests included).
+    for (const name of ['w1', 'w2']) mkdirSync(path.join(home, name));
+    workers = await Promise.all(['w1', 'w2'].map((name) => startWorker(path.join(home, name), name, env)));
   }, 180_000);
   afterAll(async () => {
-    await Promise.all([cluster?.stop(), limited?.stop()]);
+    for (const w of workers) w.child.kill('SIGTERM');
+    await Promise.all([cluster?.stop(), limited?.stop(), ...workers.map((w) => w.child)]);
     await sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
     cleanup?.();
   });
@@ -177,10 +183,27 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
     expect(JSON.stringify(await read.json())).toContain('VPN drops every hour');
   });
 
-  it('SIGTERM of one replica under c=16 load: no failed request, nginx routes around it', async () => {
+  it('tasks created through the load balancer are each run once, by both workers', async () => {
+    const post = async (tool: string, body: unknown) => {
+      const res = await fetch(`${cluster.lb}/api/tools/${tool}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, tool).toBe(200);
+      return ((await res.json()) as { result: Record<string, unknown> }).result;
+    };
+    // Each run holds a worker's slot for a second: 8 of them need both workers (2 at once each) to be quick.
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++) ids.push(((await post('task_create', { tool: 'database_execute_query', input: { sql: `select pg_sleep(1), ${i} as n` }, now: true, retries: 0 })) as { task: { id: number } }).task.id);
+    type Shown = { task: { status: string }; executions: Array<{ status: string; worker: string }> };
+    const shown = async () => Promise.all(ids.map(async (id) => (await post('task_show', { id })) as Shown));
+    await expect.poll(async () => (await shown()).map((s) => s.task.status), { timeout: 90_000, interval: 500 }).toEqual(Array(8).fill('completed'));
+    const all = await shown();
+    for (const s of all) expect(s.executions.map((e) => e.status)).toEqual(['completed']);
+    expect(new Set(all.map((s) => s.executions[0]!.worker))).toEqual(new Set(['w1', 'w2']));
+  }, 120_000);
+
+  it('SIGTERM of one replica under c=16 load for 20 s: no failed request, nginx routes around it', async () => {
     const counts = { ok: 0, retryable: 0, failed: 0 };
     const failures: string[] = [];
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 20_000;
     const victim = cluster.replicas[2]!;
     setTimeout(() => victim.child.kill('SIGTERM'), 5_000);
     const worker = async () => {
