@@ -1,5 +1,6 @@
 import { execFileSync, execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -242,6 +243,34 @@ describe('deploy/Dockerfile (no engine here: what can be read is checked)', () =
     // Exec form: node is PID 1 and receives docker stop's SIGTERM itself.
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/run\.js"\]$/m);
     expect(runtime).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  });
+
+  it('every package the built code imports is a production dependency (the image installs with --omit=dev)', () => {
+    const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const builtins = new Set(builtinModules);
+    const imported = new Map<string, string>();
+    // dist/src/vendor holds bundles of third-party code: their one external import (an optional
+    // hash library of the Redis client) is guarded by its own try/catch.
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (file !== path.join(root, 'dist', 'src', 'vendor')) walk(file);
+          continue;
+        }
+        if (!/\.m?js$/.test(entry.name)) continue;
+        for (const m of readFileSync(file, 'utf8').matchAll(/(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm)) {
+          const spec = (m[1] ?? m[2])!;
+          if (/^[./]|^node:/.test(spec)) continue;
+          const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          if (!builtins.has(name)) imported.set(name, path.relative(root, file));
+        }
+      }
+    };
+    walk(path.join(root, 'dist'));
+    expect(imported.size).toBeGreaterThan(20);
+    const missing = [...imported].filter(([name]) => !lock.packages[`node_modules/${name}`] || lock.packages[`node_modules/${name}`]!.dev).map(([name, file]) => `${name} (${file})`);
+    expect(missing, 'imported at run time but a dev dependency: move it to "dependencies"').toEqual([]);
   });
 
   it(".dockerignore keeps the checkout's dependencies, git history and local secrets out of the build context", () => {
