@@ -109,6 +109,15 @@ describe.skipIf(!kubectlBin)('deploy/k8s: both overlays render and validate agai
       expect([workerHpa.spec.scaleTargetRef.name, workerHpa.spec.minReplicas, workerHpa.spec.maxReplicas]).toEqual(['twl-worker', 1, 5]);
       for (const service of objects.filter((o) => o.kind === 'Service' && o.metadata.name.startsWith('twl-'))) expect(service.spec.selector['app.kubernetes.io/component']).toBe('serve');
       expect(find('StatefulSet', 'postgres')!.spec.volumeClaimTemplates).toHaveLength(1);
+      expect(objects.filter((o) => o.kind === 'Deployment').map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+        'monitoring/grafana',
+        'monitoring/prometheus',
+        'twisterlab/postgres-exporter',
+        'twisterlab/redis',
+        'twisterlab/redis-exporter',
+        'twisterlab/twl-serve',
+        'twisterlab/twl-worker',
+      ]);
       expect(find('PodDisruptionBudget', 'twl-serve')).toBeDefined();
       expect(find('Service', 'twl-mcp')!.spec.sessionAffinity).toBe('ClientIP');
       // Only twl (and each store's exporter) reaches PostgreSQL and Redis.
@@ -122,6 +131,11 @@ describe.skipIf(!kubectlBin)('deploy/k8s: both overlays render and validate agai
       const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
       // prod expects real secrets created out of band; dev keeps the placeholders.
       expect(secrets.length).toBe(overlay === 'prod' ? 0 : 3);
+      if (overlay === 'dev') expect(Object.keys(find('Secret', 'twl-secrets')!.stringData).sort()).toEqual(['database-url', 'postgres-password', 'probe-key', 'redis-password', 'redis-url', 'secret-key']);
+      // twl's configuration file comes from a generated ConfigMap, mounted where TWL_CONFIG points.
+      const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('twl-config-'))!;
+      expect(Object.keys(config.data)).toEqual(['twl.config.yaml']);
+      expect(serve.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config').configMap.name).toBe(config.metadata.name);
     });
   }
 
