@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 
 const root = new URL('..', import.meta.url);
 if (!existsSync(new URL('dist/src/agents/triage/engine.js', root))) spawnSync('npm', ['run', 'build'], { stdio: 'inherit', cwd: root });
-const { classify, trainingCorpus, parseCorpus, defaultModel, humanThreshold, dataDirectory } = await import(new URL('dist/src/agents/triage/engine.js', root).href);
+const { classify, trainingCorpus, parseCorpus, defaultModel, humanThreshold, dataDirectory, handwrittenFiles } = await import(new URL('dist/src/agents/triage/engine.js', root).href);
 const { trainModel, defaultBuildOptions } = await import(new URL('dist/src/agents/triage/train.js', root).href);
 const { heads } = await import(new URL('dist/src/agents/triage/artifact.js', root).href);
 
@@ -110,7 +110,7 @@ let cvReport;
 if (values.cv) {
   const k = Number(values.cv);
   const file = (name) => parseCorpus(readFileSync(new URL(name, dataDirectory), 'utf8'), name);
-  const handwritten = [...file('training.jsonl'), ...file('handwritten.jsonl')];
+  const handwritten = handwrittenFiles.flatMap(file);
   const generated = file('generated.jsonl');
   const predicted = [];
   const truth = [];

@@ -21,7 +21,9 @@ export const humanThreshold = 0.5;
 /** How much a configured service named in the ticket multiplies its categories' odds. */
 const namedServiceOdds = 20;
 
-export const corpusFiles = ['training.jsonl', 'handwritten.jsonl', 'generated.jsonl'] as const;
+/** The files written by hand (see data/README.md): cross-validation and the LLM's examples draw on these only. */
+export const handwrittenFiles = ['training.jsonl', 'handwritten.jsonl', 'handwritten-2.jsonl'] as const;
+export const corpusFiles = [...handwrittenFiles, 'generated.jsonl'] as const;
 export const dataDirectory = new URL('./data/', import.meta.url);
 export const modelPath = new URL('./data/model.json', import.meta.url);
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TriageModel } from './artifact.js';
-import { dataDirectory, parseCorpus } from './engine.js';
+import { dataDirectory, handwrittenFiles, parseCorpus } from './engine.js';
 import { findSignals } from './signals.js';
 import type { LabelledTicket } from './taxonomy.js';
 
@@ -34,7 +34,7 @@ export class ExampleIndex {
   }
 
   static handwritten(model: TriageModel): ExampleIndex {
-    const tickets = ['training.jsonl', 'handwritten.jsonl'].flatMap((file) => parseCorpus(readFileSync(new URL(file, dataDirectory), 'utf8'), file));
+    const tickets = handwrittenFiles.flatMap((file) => parseCorpus(readFileSync(new URL(file, dataDirectory), 'utf8'), file));
     return new ExampleIndex(model, tickets);
   }
 

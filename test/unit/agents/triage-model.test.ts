@@ -121,8 +121,9 @@ describe('few-shot examples', () => {
     const index = ExampleIndex.handwritten(defaultModel());
     const shots = index.nearest('Le VPN ne se connecte plus depuis chez moi', 6);
     expect(shots).toHaveLength(6);
-    expect(shots[0]!.category).toBe('network');
-    expect(shots[0]!.text).toMatch(/VPN/i);
+    // The nearest share "ne se connecte" or "VPN … chez moi": network tickets, one of the first two about the VPN.
+    expect(shots.slice(0, 2).map((t) => t.category)).toEqual(['network', 'network']);
+    expect(shots.slice(0, 2).some((t) => /VPN/i.test(t.text))).toBe(true);
     expect(shots.every((t) => t.source === undefined)).toBe(true);
     const perCategory = new Map<string, number>();
     for (const t of shots) perCategory.set(t.category, (perCategory.get(t.category) ?? 0) + 1);
