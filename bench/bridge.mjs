@@ -8,7 +8,9 @@
 // DELETE) and were left 3 s after a SIGKILL of the bridge itself. An upstream process is found by
 // a marker in its command line (a `--require` of an empty per-bridge file), so a child that was
 // re-parented or moved to another process group is still counted.
-// Then twl bridge's RSS under c=32 load for TWL_BENCH_BRIDGE_MEMORY_SECONDS (60), at 10 s and at the end.
+// Then twl bridge's RSS under c=32 load for TWL_BENCH_BRIDGE_MEMORY_SECONDS (60), at 10 s and at the end;
+// and twl bridge's upstream child SIGKILLed with 32 calls in flight: how long until every call has
+// its error, and from the respawn until a call succeeds again.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -72,9 +74,9 @@ function launch(children, command, args, options) {
   return child;
 }
 
-/** Starts `twl bridge -- <upstream>` on a free port; resolves with the process and its base URL, once it says it serves. */
-async function startTwl(children, node, bin, upstreamArgv, options) {
-  const child = launch(children, node, [bin, 'bridge', '--port', '0', '--', ...upstreamArgv], options);
+/** Starts `twl bridge <args>` on a free port; resolves with the process and its base URL, once it says it serves. */
+async function startTwl(children, node, bin, bridgeArgs, options) {
+  const child = launch(children, node, [bin, 'bridge', '--port', '0', ...bridgeArgs], options);
   const base = await new Promise((resolve, reject) => {
     const timer = setInterval(() => {
       const m = /serves MCP at (http:\/\/\S+)\/mcp/.exec(child.tail);
@@ -144,7 +146,7 @@ export async function bridge({ root, bin, node, json = false }) {
   })();
   const twl = twlAvailable
     ? addBridge('twl-bridge', upstream('twl-bridge'), async (b) => {
-        const started = await startTwl(children, node, bin, b.argv, { env, cwd: home });
+        const started = await startTwl(children, node, bin, ['--', ...b.argv], { env, cwd: home });
         b.child = started.child;
         return started.base;
       })
@@ -180,6 +182,7 @@ export async function bridge({ root, bin, node, json = false }) {
   };
   const cases = [];
   let mem;
+  let crash;
   const leftAfterLoad = new Map();
   const leftAfterKill = new Map();
   const sampler = setInterval(sampleProcesses, 250);
@@ -216,6 +219,11 @@ export async function bridge({ root, bin, node, json = false }) {
       } catch (err) {
         mem = { seconds: memorySeconds, failure: err.message };
       }
+      try {
+        crash = await crashRecovery(upstream('twl-bridge-crash'), { children, node, bin, env, work });
+      } catch (err) {
+        crash = { failure: err.message };
+      }
     }
   } finally {
     clearInterval(sampler);
@@ -226,7 +234,7 @@ export async function bridge({ root, bin, node, json = false }) {
     }
     // What the bridges left behind is ended here, so the bench itself leaks nothing.
     await sleep(500);
-    for (const b of [...all, { marker: path.join(work, 'upstream-of-twl-bridge-memory.cjs') }]) for (const pid of processesWith(b.marker, bridgePids())) process.kill(pid, 'SIGKILL');
+    for (const b of [...all, ...['memory', 'crash'].map((phase) => ({ marker: path.join(work, `upstream-of-twl-bridge-${phase}.cjs`) }))]) for (const pid of processesWith(b.marker, bridgePids())) process.kill(pid, 'SIGKILL');
     rmSync(work, { recursive: true, force: true });
   }
 
@@ -248,6 +256,10 @@ export async function bridge({ root, bin, node, json = false }) {
     }
     const t = processes.find((p) => p.bridge === 'twl-bridge');
     goals.push({ label: 'twl bridge: no upstream process left after the load and after SIGKILL', value: undefined, met: t.afterLoad <= t.during && t.afterKill === 0, detail: `${t.during} during, ${t.afterLoad} after, ${t.afterKill} after SIGKILL` });
+    if (crash && !crash.failure) {
+      goals.push({ label: 'twl bridge: child SIGKILLed, 32 calls in flight: each errors ≤ 1 s', value: undefined, met: crash.errored === 32 && crash.lastErrorMs <= 1000, detail: `${crash.errored} of 32 errored (${crash.codes}), the last ${crash.lastErrorMs.toFixed(0)} ms after the kill` });
+      goals.push({ label: 'twl bridge: next call succeeds ≤ 2 s after the respawn', value: undefined, met: crash.successAfterRespawnMs <= 2000, detail: `${crash.successAfterRespawnMs.toFixed(0)} ms after the new child appeared, ${crash.successAfterKillMs.toFixed(0)} ms after the kill` });
+    }
     if (mem && !mem.failure) goals.push({ label: `twl bridge: RSS at ${mem.samples.at(-1).t} s within 10% of RSS at ${mem.samples[0].t} s`, value: mem.ratio, met: mem.failed ? null : mem.flat, ...(mem.failed ? { why: `${mem.failed} calls failed` } : {}) });
   }
   if (!json) {
@@ -280,21 +292,91 @@ export async function bridge({ root, bin, node, json = false }) {
       console.log(`\nmemory — twl bridge under c=32 load (session, stateless, ${REVISION} and REST calls mixed), ${mem.seconds} s (TWL_BENCH_BRIDGE_MEMORY_SECONDS): ${Math.round(mem.perSecond)} calls/s, ${mem.failed} failed${mem.failed ? ` (${mem.firstError})` : ''}`);
       console.log(`RSS   ${mem.samples.map((s) => `${s.t} s: ${s.mb.toFixed(0)} MB`).join('   ')}`);
     }
+    if (crash?.failure) console.log(`\ncrash — twl bridge's child SIGKILLed with 32 calls in flight: FAILED: ${crash.failure}`);
     if (goals.length) {
       console.log('\ngoals');
       for (const g of goals) console.log(`${g.label.padEnd(64)}${(g.value === undefined ? '' : g.label.includes('p99') || g.label.includes('RSS') ? `${g.value.toFixed(2)}×` : `${g.value.toFixed(2)}×`).padStart(8)}   ${g.met === null ? `not measured: ${g.why}` : g.met ? 'met' : 'MISSED'}${g.detail ? ` (${g.detail})` : ''}`);
     }
   }
-  return { rows, processes, goals, memory: mem, died: children.filter((c) => c.died).map((c) => c.died) };
+  return { rows, processes, goals, memory: mem, crash, died: children.filter((c) => c.died).map((c) => c.died) };
 }
 
 /** twl bridge under c=32 load for `memorySeconds`, calls mixed over its faces; RSS of the bridge every 10 s. */
 async function memory(up, { children, node, bin, env, home }) {
-  const { child, base } = await startTwl(children, node, bin, up.argv, { env, cwd: home });
+  const { child, base } = await startTwl(children, node, bin, ['--', ...up.argv], { env, cwd: home });
   const url = `${base}/mcp`;
   const calls = [await httpSession(url, ECHO), httpStateless(url, ECHO), http2026(url, ECHO), restCall(base, ECHO)];
   const result = await rssUnderLoad(child.pid, calls, memorySeconds);
   child.stopping = true;
   child.kill('SIGTERM');
   return result;
+}
+
+/**
+ * twl bridge (an `upstreams:` entry with retries off, so no call is retried on the new child)
+ * with 32 calls of server-everything's trigger-long-running-operation in flight, each with its own
+ * arguments (no single flight); the child is SIGKILLed. Measured: when each call got its answer
+ * (an error, 503) after the kill, when the new child's process appeared, and when a call (echo,
+ * repeated from the moment the last error came) first succeeded.
+ */
+async function crashRecovery(up, { children, node, bin, env, work }) {
+  const home = path.join(work, 'twl-home-crash');
+  mkdirSync(home);
+  const [command, ...args] = up.argv;
+  writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none', rateLimit: { ip: { capacity: 1e9, refillPerMinute: 1e9 } } }, upstreams: [{ name: 'ev', transport: 'stdio', command, args, retries: 0, approval: 'never', timeout: '120s' }] }));
+  const { child, base } = await startTwl(children, node, bin, ['--upstream', 'ev'], { env: { ...env, TWL_HOME: home, HOME: home }, cwd: home });
+  const except = () => new Set(children.map((c) => c.pid));
+  try {
+    await restCall(base, ECHO)();
+    const [first] = processesWith(up.marker, except());
+    if (!first) throw new Error('no upstream child found');
+    const settled = [];
+    const calls = Array.from({ length: 32 }, (_, i) =>
+      post(`${base}/mcp/tools/call`, { name: 'trigger-long-running-operation', arguments: { duration: 100 + i, steps: 1 } }, { accept: 'application/json' }).then(
+        (r) => settled.push({ at: performance.now(), status: r.status, code: r.status === 200 ? 'ok' : JSON.parse(r.body).error?.code }),
+        (err) => settled.push({ at: performance.now(), status: 0, code: err.message }),
+      ),
+    );
+    const until = performance.now() + 30_000;
+    for (;;) {
+      const r = await fetch(`${base}/mcp/status`);
+      if ((await r.json()).queue.processing >= 32) break;
+      if (performance.now() > until) throw new Error('32 calls never were in flight at once');
+      await sleep(50);
+    }
+    const killedAt = performance.now();
+    process.kill(first, 'SIGKILL');
+    // The new child's process, watched from the kill on.
+    let respawnAt;
+    const watching = (async () => {
+      while (respawnAt === undefined && performance.now() - killedAt < 30_000) {
+        if (processesWith(up.marker, except()).some((pid) => pid !== first)) respawnAt = performance.now();
+        else await sleep(5);
+      }
+    })();
+    await Promise.all(calls);
+    let successAt;
+    const next = restCall(base, ECHO);
+    while (successAt === undefined && performance.now() - killedAt < 30_000) {
+      try {
+        await next();
+        successAt = performance.now();
+      } catch {
+        await sleep(5);
+      }
+    }
+    await watching;
+    if (successAt === undefined || respawnAt === undefined) throw new Error(`no call succeeded (or no new child appeared) within 30 s of the kill`);
+    const errors = settled.filter((s) => s.status !== 200);
+    return {
+      errored: errors.length,
+      codes: [...new Set(settled.map((s) => s.code))].join(', '),
+      lastErrorMs: Math.max(...settled.map((s) => s.at)) - killedAt,
+      successAfterRespawnMs: successAt - respawnAt,
+      successAfterKillMs: successAt - killedAt,
+    };
+  } finally {
+    child.stopping = true;
+    child.kill('SIGTERM');
+  }
 }

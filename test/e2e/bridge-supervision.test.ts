@@ -107,7 +107,9 @@ describe('twl bridge supervises its upstream', () => {
 describe('twl bridge leaves no upstream process behind', () => {
   it('1,000 downstream sessions opened and abandoned without DELETE (isolated sharing): the idle reaper ends every child', { timeout: 600_000 }, async () => {
     const mark = marker();
-    const { bridge } = await bridgeOf({ name: 'tiny', transport: 'stdio', command: process.execPath, args: ['--require', mark.file, tinyServer], sharing: 'isolated', pool: { min: 0, max: 8 } }, { timeouts: { sessionIdle: 1 } });
+    // Sessions expire after 10 s without a request: short, so the test does not wait long for the
+    // last ones, but not 1 s, which a loaded machine can spend between one session's initialize and its call.
+    const { bridge } = await bridgeOf({ name: 'tiny', transport: 'stdio', command: process.execPath, args: ['--require', mark.file, tinyServer], sharing: 'isolated', pool: { min: 0, max: 8 } }, { timeouts: { sessionIdle: 10 } });
     const url = `${bridge.url}/mcp`;
     const headers = { accept: 'application/json, text/event-stream' };
     let most = 0;

@@ -181,3 +181,39 @@ describe('twl bridge with API keys', () => {
     expect((await restCall(bridge.url, 'toggle-simulated-logging', {}, bearer(operator))).status).toBe(200);
   });
 });
+
+describe('twl bridge applies the HTTP limits of twl serve --http', () => {
+  let home: string;
+  let cleanup: () => void;
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  let key: string;
+
+  beforeAll(async () => {
+    ({ home, cleanup } = tempHome('twl-bridge-limits-'));
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { bodyLimit: 2048, rateLimit: { key: { capacity: 4, refillPerMinute: 0.01 } } } }));
+    const created = await twl(['keys', 'create', '--role', 'operator', '--json'], { home });
+    expect(created.exitCode, created.stdout + created.stderr).toBe(0);
+    key = envelope(created.stdout).result!.key as string;
+    bridge = await startBridge(home, ['--', process.execPath, everything, 'stdio']);
+  });
+  afterAll(async () => {
+    bridge?.child.kill('SIGTERM');
+    await bridge?.child;
+    cleanup();
+  });
+
+  it('a body over http.bodyLimit gets 413 on the REST face and on /mcp; a key past its rate limit gets 429', async () => {
+    const auth = { authorization: `Bearer ${key}` };
+    const big = await restCall(bridge.url, 'echo', { message: 'x'.repeat(4096) }, auth);
+    expect(big.status).toBe(413);
+    expect(JSON.stringify(big.body)).toMatch(/larger than 2048 bytes/);
+    const mcp = await request(`${bridge.url}/mcp`, { headers: { ...auth, accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' }, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4096) } } } });
+    expect(mcp.status).toBe(413);
+    // Capacity 4, hardly refilled: two more requests pass, then the key is refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await restCall(bridge.url, 'echo', { message: `call ${i}` }, auth)).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    const limited = await restCall(bridge.url, 'echo', { message: 'again' }, auth);
+    expect(limited.body.error).toMatchObject({ code: 'TWL_RATE_LIMITED' });
+  });
+});

@@ -50,6 +50,20 @@ async function until<T>(probe: () => T | undefined | false, what: string, ms = 1
   }
 }
 
+/** A twl-side process holding upstream children (test/fixtures/upstream-host.ts), once it has printed their pids. */
+async function startHost(env: Record<string, string>) {
+  const host = execa(process.execPath, ['--import', 'tsx', path.join(root, 'test', 'fixtures', 'upstream-host.ts')], { env: { TWL_HOME: home, ...env }, cwd: root, buffer: false, reject: false });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    host.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    void host.then((r) => reject(new Error(`host ended: ${r.exitCode} ${String(r.stderr)}`)));
+  });
+  return { host, pids: (JSON.parse(line) as { pids: number[] }).pids };
+}
+
 const textOf = (r: { content: unknown[] }) => JSON.parse((r.content[0] as { text: string }).text) as Record<string, unknown>;
 
 describe('upstream supervision (real processes)', () => {
@@ -113,23 +127,35 @@ describe('upstream supervision (real processes)', () => {
     expect(groupMembers(pid)).toEqual([]);
   });
 
+  it('stop: a server and grandchild that ignore SIGTERM are SIGKILLed once the grace period has passed', async () => {
+    const set = open([fixture({ env: { FIXTURE_MODE: 'stubborn' }, killGrace: '300ms' })]);
+    const fx = set.get('fx')!;
+    const { pid, grandchild } = textOf(await fx.callTool('pid', {})) as { pid: number; grandchild: number };
+    expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort());
+    // SIGTERM alone ends neither (the group is still whole a moment after it).
+    process.kill(-pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort());
+    await set.close();
+    expect(groupMembers(pid)).toEqual([]);
+  });
+
   it('SIGKILL of twl itself leaves no upstream process behind (the watchdog reaps every group)', async () => {
-    const host = execa(process.execPath, ['--import', 'tsx', path.join(root, 'test', 'fixtures', 'upstream-host.ts')], { env: { TWL_HOME: home, CHILDREN: '3' }, cwd: root, buffer: false, reject: false });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      host.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      void host.then((r) => reject(new Error(`host ended: ${r.exitCode} ${String(r.stderr)}`)));
-    });
-    const { pids } = JSON.parse(line) as { pids: number[] };
+    const { host, pids } = await startHost({ CHILDREN: '3' });
     expect(pids).toHaveLength(3);
     // Each child leads its own group, with its `sleep` grandchild: six processes.
     expect(pids.flatMap(groupMembers)).toHaveLength(6);
     host.kill('SIGKILL');
     await host;
     await until(() => pids.flatMap(groupMembers).length === 0, 'every upstream process gone');
+  });
+
+  it('SIGKILL of twl itself: children that ignore SIGTERM are SIGKILLed by the watchdog after the grace period', async () => {
+    const { host, pids } = await startHost({ CHILDREN: '2', FIXTURE_MODE: 'stubborn' });
+    expect(pids.flatMap(groupMembers)).toHaveLength(4);
+    host.kill('SIGKILL');
+    await host;
+    await until(() => pids.flatMap(groupMembers).length === 0, 'every stubborn upstream process gone');
   });
 
   it('an idle child is reaped (health pings do not count as use) and started again on the next call', async () => {
