@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,10 +32,11 @@ interface Ctx {
   pid: string;
 }
 
-/** Attempts; `cli: false` for those that cannot cross execve (NUL) or UTF-8 (lone surrogates). */
-const corpus = ({ home, canary, pid }: Ctx): Array<{ argv: string[]; cwd?: string; cli?: false }> => {
+/** Attempts; `cli: false` for those that cannot cross execve (NUL) or UTF-8 (lone surrogates); `refuse`: must not run at all, even as a program the judge lets run. */
+const corpus = ({ home, canary, pid }: Ctx): Array<{ argv: string[]; cwd?: string; cli?: false; refuse?: true }> => {
   const now = Math.floor(Date.now() / 1000);
   const a = (...argv: string[]) => ({ argv });
+  const r = (...argv: string[]) => ({ argv, refuse: true as const });
   return [
     // #11.1: the built-ins' writing, killing, file-reading and remote forms.
     a('ss', '-D', 'MARK'), a('ss', '-DMARK'), a('ss', '--diag=MARK'), a('ss', '--dia=MARK'), a('ss', '--diag', 'MARK'), a('ss', '-De'), a('ss', '-tnD', 'MARK'),
@@ -66,6 +68,18 @@ const corpus = ({ home, canary, pid }: Ctx): Array<{ argv: string[]; cwd?: strin
     { argv: ['pwd'], cwd: '/' }, { argv: ['pwd'], cwd: `${home}/../..` }, { argv: ['pwd'], cwd: `${home}/root-link` },
     // Read-only shapes that run: their output must not carry a secret either.
     a('ps', 'aux'), a('ps', '-ef'), a('ps', '-eo', 'pid,args'), a('uptime'), a('id'), a('hostname', '-f'), a('df', '-h'),
+    // Operands that are something else on disk than their spelling (df opens each operand: a
+    // device through a symlink, a FIFO, a file someone else can swap), network services on
+    // chosen ports through DNS tools, zone transfers, more option spellings, env and unicode tricks.
+    r('df', `${home}/dev-link`), r('df', 'dev-link'), r('df', './dev-link'), r('df', '-h', `${home}/fifo-df`), r('df', '-h', '--', '/dev/zero'), r('df', '/var/../dev/zero'), r('df', `${home}/dev-dir/null`),
+    r('dig', '-p', '6379', '@127.0.0.1', 'example.com'), r('dig', '+tcp', '-p6379', '@127.0.0.1', 'x'), r('nslookup', '-port=6379', 'example.com', '127.0.0.1'),
+    r('dig', 'example.com', 'AXFR'), r('dig', '-t', 'axfr', 'example.com'), r('dig', 'ixfr=1', 'example.com'), r('host', '-t', 'AXFR', 'example.com'), r('nslookup', '-type=AXFR', 'example.com'),
+    r('ping', '-c', '1', '-I', 'lo', 'localhost'), r('ping', '-c', '1', '-s', '65000', 'localhost'), r('kubectl', 'get', 'pods', '--raw', '/api/v1/secrets'), r('kubectl', 'proxy'),
+    r('docker', 'logs', '--follow', 'twl'), r('docker', 'ps', '--format={{.Env}}'), r('systemctl', 'show', '-p', 'Environment,Id', 'twl'), r('systemctl', 'show', '--property=ExecStart', 'twl'),
+    r('journalctl', '--output=export'), r('journalctl', '-o', 'verbose'), r('journalctl', '-M', 'x'), r('date', '--s', `@${now}`), r('date', '-Is', `@${now}`), r('date', '-uRf-'),
+    r('date', '-d', 'TZ="/proc/self/environ" now'), r('hostname', '-bF', '/proc/self/environ'), r('ss', `-tnlpD${canary}`), r('ss', '-Kt'), r('ss', '--kil'), r('ip', '-4', '-force', 'a'), r('ip', '-b', '-'),
+    r('ip', 'a', 'flush', 'dev', 'lo'), r('ps', '-o', 'pid,cmd', '-o', 'environ'), r('ps', '--format', 'environ'), r('ps', 'aux', '-e', 'e'), r('ps', '-\u0435'), r('ps', 'a\u0445e'),
+    r('uptime', '--since\n-x'), r('whoami\n'), r('date', '+%s\r-s'), r('id', '\u202eroot'), r('env', 'PATH=/tmp', 'uptime'), r('TZ=/proc/self/environ', 'date'), r('lsblk', '--sysroot', '/tmp'),
     // Cannot be stored or passed: refused and audited (MCP and REST only).
     { argv: ['cat', `${home}/fifo`, '\ud800'], cli: false }, { argv: ['touch', `${canary}\u0000`], cli: false }, { argv: ['uptime\u0000touch'], cli: false },
   ];
@@ -104,6 +118,10 @@ for (const backend of backends) {
       chmodSync(path.join(home, 'node_modules', '.bin', 'uptime'), 0o755);
       writeFileSync(path.join(home, 'touch'), `#!/bin/sh\ntouch '${canary}'\n`);
       chmodSync(path.join(home, 'touch'), 0o755);
+      // What df would open: a device through a symlink (a file and a directory link), a FIFO.
+      symlinkSync('/dev/zero', path.join(home, 'dev-link'));
+      symlinkSync('/dev', path.join(home, 'dev-dir'));
+      execFileSync('mkfifo', [path.join(home, 'fifo-df')]);
     });
     afterAll(() => cleanup?.());
 
@@ -121,6 +139,7 @@ for (const backend of backends) {
           expect(answer.text, what).toMatch(/lone UTF-16 surrogate|NUL/);
           continue;
         }
+        if (attempts[i]!.refuse) expect(answer.ok, `${what}: it ran`).toBe(false);
         if (answer.ok) {
           expect(answer.result, what).toMatchObject({ decision: 'allow', rule: expect.stringMatching(/^built-in: /) });
           expect(ranPrograms, what).toContain(answer.result!.program);

@@ -155,6 +155,23 @@ describe('twl serve --http, hardened', () => {
     expect(await closedByServer(slowHeaders, 15_000, 'X-Slow: 1\r\n')).toBe(true);
   });
 
+  it('answers 408 and hangs up on an authenticated request whose body trickles in past http.timeouts.request, and closes an idle keep-alive connection', async () => {
+    const slowBody = net.connect(port, '127.0.0.1');
+    let answer = '';
+    slowBody.on('data', (d) => (answer += d.toString()));
+    slowBody.write(`POST /api/tools/cache_cache_get HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"key":`);
+    // A byte every 200 ms keeps no timer but the request's own (4 s here) from firing.
+    expect(await closedByServer(slowBody, 20_000, ' ')).toBe(true);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    // An answered keep-alive connection left idle is closed (http.timeouts.keepAlive, 5 s by default).
+    const idle = net.connect(port, '127.0.0.1');
+    let first = '';
+    idle.on('data', (d) => (first += d.toString()));
+    idle.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    expect(await closedByServer(idle, 20_000)).toBe(true);
+    expect(first).toMatch(/^HTTP\/1\.1 200/);
+  });
+
   it('expires an idle MCP session (http.timeouts.sessionIdle)', async () => {
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth() };
     const init = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'idle', version: '1' } } }) });

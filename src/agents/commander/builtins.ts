@@ -1,3 +1,5 @@
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { getopt, test, whole, type OptionSpec, type ValueTest } from './argv.js';
 
 /**
@@ -9,8 +11,8 @@ import { getopt, test, whole, type OptionSpec, type ValueTest } from './argv.js'
 export interface BuiltIn {
   program: string;
   reason: string;
-  /** Undefined when the arguments are a read-only shape; otherwise why not. */
-  check(args: readonly string[]): string | undefined;
+  /** Undefined when the arguments are a read-only shape; otherwise why not. `cwd` is where the command would run (relative operands). */
+  check(args: readonly string[], cwd: string): string | undefined;
 }
 
 const num = (max: number) => (v: string) => /^\d{1,6}$/.test(v) && Number(v) >= 1 && Number(v) <= max;
@@ -19,17 +21,44 @@ const name = whole('[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,252}');
 const host = whole('[A-Za-z0-9_][A-Za-z0-9_.:-]{0,252}');
 const when = whole('[A-Za-z0-9_+-][A-Za-z0-9_.:+ -]{0,63}');
 const dfPath: ValueTest = (v) => whole('[A-Za-z0-9_/][A-Za-z0-9_./-]{0,255}').test(v) && !/^\/+(dev|proc|sys)(\/|$)/.test(v) && !v.split('/').includes('..');
+
+/**
+ * df opens each operand (O_RDONLY|O_NONBLOCK), and opening a device can act (a watchdog arms, a
+ * tape rewinds): what the operand is on disk decides, not how it is spelled. It must be a
+ * directory or a regular file, reached without a symlink, outside /dev, /proc and /sys, and in
+ * no world-writable directory (where someone else could swap it for a symlink between this
+ * check and df's open).
+ */
+function dfOperandProblem(operand: string, cwd: string): string | undefined {
+  const file = path.resolve(cwd, operand);
+  let real: string;
+  let isDirOrFile: boolean;
+  try {
+    real = realpathSync(file);
+    const st = statSync(real);
+    isDirOrFile = st.isDirectory() || st.isFile();
+  } catch {
+    return `the operand ${JSON.stringify(operand)} does not exist`;
+  }
+  if (real !== file) return `the operand ${JSON.stringify(operand)} goes through a symlink (to ${real}): name the real path`;
+  if (/^\/(dev|proc|sys)(\/|$)/.test(real)) return `the operand ${JSON.stringify(operand)} is under /dev, /proc or /sys`;
+  if (!isDirOrFile) return `the operand ${JSON.stringify(operand)} is not a directory or a regular file (df opens it)`;
+  for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o002) !== 0) return `the operand ${JSON.stringify(operand)} is in ${dir}, which anyone can write (it could be swapped for a symlink)`;
+  }
+  return undefined;
+}
 const oneOf = (...values: string[]): ValueTest => (v) => values.includes(v);
 const list = (item: ValueTest): ValueTest => (v) => v.length > 0 && v.length < 1024 && v.split(',').every((x) => test(item, x));
 const flags = (letters: string): Record<string, null> => Object.fromEntries([...letters].map((c) => [c, null]));
 const longs = (...names: string[]): Record<string, null> => Object.fromEntries(names.map((n) => [n, null]));
 
 const withSpec =
-  (spec: OptionSpec, extra?: (p: { options: Array<{ name: string; value?: string }>; positionals: string[] }) => string | undefined) =>
-  (args: readonly string[]) => {
+  (spec: OptionSpec, extra?: (p: { options: Array<{ name: string; value?: string }>; positionals: string[] }, cwd: string) => string | undefined) =>
+  (args: readonly string[], cwd = process.cwd()) => {
     const r = getopt(spec, args);
     if (!r.ok) return r.why;
-    return extra?.(r.parsed);
+    return extra?.(r.parsed, cwd);
   };
 
 /** The first operand chooses what runs (docker ps, kubectl get): it must come first and be one of `verbs`. */
@@ -96,32 +125,39 @@ function checkIp(args: readonly string[]): string | undefined {
   return bad === undefined ? undefined : `the filter word ${JSON.stringify(bad)} is not one the rule allows`;
 }
 
-// dig: its own syntax (@server, +options, -x); -f (batch file), -k and -y (keys) and -b are not allowed.
+/** A zone transfer (AXFR, IXFR) dumps a whole zone: not a lookup. */
+const zoneTransfer = (v: string) => /^(type)?[ai]xfr(=\d+)?$/i.test(v);
+
+// dig: its own syntax (@server, +options, -x); -f (batch file), -k and -y (keys), -b (source
+// address) and -p (port: DNS goes to port 53, never to another service on a chosen port) are not allowed.
 const digPlus = whole('\\+(no)?(short|all|answer|authority|additional|question|stats|cmd|comments|trace|tcp|recurse|dnssec|multiline|identify|search)|\\+(time|tries|retry)=\\d{1,2}');
 function checkDig(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '-4' || arg === '-6') continue;
-    if (['-x', '-t', '-c', '-p', '-q'].includes(arg)) {
+    if (['-x', '-t', '-c', '-q'].includes(arg)) {
       const value = args[++i];
       if (value === undefined || !host.test(value)) return `${arg} needs a name, type or address`;
+      if (zoneTransfer(value)) return `${JSON.stringify(value)} asks for a zone transfer`;
       continue;
     }
-    if (arg.startsWith('-')) return `${JSON.stringify(arg)} is not a dig option the rule allows (-4 -6 -x -t -c -p -q)`;
+    if (arg.startsWith('-')) return `${JSON.stringify(arg)} is not a dig option the rule allows (-4 -6 -x -t -c -q)`;
     if (arg.startsWith('+')) {
       if (!digPlus.test(arg)) return `${JSON.stringify(arg)} is not a dig +option the rule allows`;
       continue;
     }
     if (arg.startsWith('@') ? !host.test(arg.slice(1)) : !host.test(arg)) return `the operand ${JSON.stringify(arg)} is not a name the rule allows`;
+    if (zoneTransfer(arg)) return `${JSON.stringify(arg)} asks for a zone transfer`;
   }
   return undefined;
 }
 
-// nslookup: -option=value words; with no name it would read commands from standard input.
-const nslookupOption = whole('-(type|query|q|class)=[A-Za-z0-9]{1,10}|-(port|timeout|retry)=\\d{1,5}|-(no)?(debug|vc|recurse)');
+// nslookup: -option=value words; with no name it would read commands from standard input. No
+// -port= (DNS goes to port 53), no zone transfers.
+const nslookupOption = whole('-(type|query|q|class)=[A-Za-z0-9]{1,10}|-(timeout|retry)=\\d{1,5}|-(no)?(debug|vc|recurse)');
 function checkNslookup(args: readonly string[]): string | undefined {
   const operands = args.filter((a) => !a.startsWith('-'));
-  const bad = args.find((a) => (a.startsWith('-') ? !nslookupOption.test(a) : !host.test(a)));
+  const bad = args.find((a) => (a.startsWith('-') ? !nslookupOption.test(a) || zoneTransfer(a.split('=')[1] ?? '') : !host.test(a)));
   if (bad !== undefined) return `${JSON.stringify(bad)} is not an nslookup argument the rule allows`;
   if (operands.length < 1 || operands.length > 2) return 'it takes a name and at most a server';
   return undefined;
@@ -250,7 +286,14 @@ export const builtIns: BuiltIn[] = [
   // -s repeats forever: not listed.
   { program: 'free', reason: 'read-only diagnostic', check: withSpec({ short: flags('bkmghwtlv'), long: longs('bytes', 'kilo', 'mega', 'giga', 'kibi', 'mebi', 'gibi', 'human', 'si', 'wide', 'total', 'lohi', 'committed') }) },
   // An operand names a file whose file system is shown (df opens it, never reads it): not under /dev, /proc or /sys, where opening can act.
-  { program: 'df', reason: 'read-only diagnostic', check: withSpec({ short: { ...flags('hHkTilaP'), t: name, x: name }, long: { ...longs('human-readable', 'si', 'print-type', 'inodes', 'local', 'all', 'portability', 'total'), type: name, 'exclude-type': name }, longOptional: { output: list(oneOf('source', 'fstype', 'itotal', 'iused', 'iavail', 'ipcent', 'size', 'used', 'avail', 'pcent', 'file', 'target')) }, positional: dfPath, maxPositionals: 16 }) },
+  {
+    program: 'df',
+    reason: 'read-only diagnostic',
+    check: withSpec(
+      { short: { ...flags('hHkTilaP'), t: name, x: name }, long: { ...longs('human-readable', 'si', 'print-type', 'inodes', 'local', 'all', 'portability', 'total'), type: name, 'exclude-type': name }, longOptional: { output: list(oneOf('source', 'fstype', 'itotal', 'iused', 'iavail', 'ipcent', 'size', 'used', 'avail', 'pcent', 'file', 'target')) }, positional: dfPath, maxPositionals: 16 },
+      ({ positionals }, cwd) => positionals.map((p) => dfOperandProblem(p, cwd)).find((why) => why !== undefined),
+    ),
+  },
   { program: 'w', reason: 'read-only diagnostic', check: withSpec({ short: flags('hsuifo'), long: longs('no-header', 'short', 'ip-addr', 'from', 'old-style', 'no-current'), positional: name, maxPositionals: 1 }) },
   // An operand is the utmp file to read: only `who am i`.
   { program: 'who', reason: 'read-only diagnostic', check: withSpec({ short: flags('abdHlmpqrstTuw'), long: longs('all', 'boot', 'dead', 'heading', 'login', 'process', 'count', 'runlevel', 'short', 'time', 'mesg', 'users'), positional: oneOf('am', 'i'), maxPositionals: 2 }) },
@@ -283,7 +326,11 @@ export const builtIns: BuiltIn[] = [
   { program: 'dig', reason: 'DNS lookup', check: checkDig },
   { program: 'nslookup', reason: 'DNS lookup', check: checkNslookup },
   // -l asks for a zone transfer, -m sets memory debugging: not listed.
-  { program: 'host', reason: 'DNS lookup', check: withSpec({ short: { ...flags('av46CdrsT'), t: whole('[A-Za-z0-9]{1,10}'), c: whole('[A-Za-z]{1,5}'), W: num(30), R: num(5) }, positional: host, maxPositionals: 2 }, ({ positionals }) => (positionals.length ? undefined : 'host needs a name')) },
+  {
+    program: 'host',
+    reason: 'DNS lookup',
+    check: withSpec({ short: { ...flags('av46CdrsT'), t: (v) => /^[A-Za-z0-9]{1,10}$/.test(v) && !zoneTransfer(v), c: whole('[A-Za-z]{1,5}'), W: num(30), R: num(5) }, positional: host, maxPositionals: 2 }, ({ positionals }) => (positionals.length ? undefined : 'host needs a name')),
+  },
   { program: 'systemctl', reason: 'read-only systemd query', check: checkSystemctl },
   { program: 'journalctl', reason: 'reading logs', check: withSpec(journalctlSpec) },
   { program: 'docker', reason: 'read-only Docker query', check: verbFirst(dockerVerbs, 'docker subcommand') },

@@ -81,9 +81,9 @@ function argsMatch(rule: Rule, args: string[]): boolean {
  * Decides on a command: the configured rules first, in order, then the built-in read-only
  * diagnostics, then the configured default. Nothing about the command changes what rules
  * apply: an op cannot edit the policy. `resolved` is the file that would run
- * (resolveProgram), found here when not given.
+ * (resolveProgram), found here when not given; `cwd` is where it would run (relative operands).
  */
-export function decide(config: Config['commander'], program: string, args: string[], resolved: string | undefined = resolveProgram(program, process.cwd())): Verdict {
+export function decide(config: Config['commander'], program: string, args: string[], resolved: string | undefined = resolveProgram(program, process.cwd()), cwd = process.cwd()): Verdict {
   for (const [i, rule] of config.rules.entries()) {
     if (!programMatches(rule.program, program, resolved) || !argsMatch(rule, args)) continue;
     const name = `commander.rules[${i}]`;
@@ -92,7 +92,7 @@ export function decide(config: Config['commander'], program: string, args: strin
   let outside = '';
   for (const builtIn of config.builtIns ? builtIns : []) {
     if (!programMatches(builtIn.program, program, resolved)) continue;
-    const why = builtIn.check(args);
+    const why = builtIn.check(args, cwd);
     if (why === undefined) return { decision: 'allow', rule: `built-in: ${builtIn.program}`, reason: builtIn.reason };
     outside = `the built-in rule for ${builtIn.program} allows read-only shapes only, and ${why}; `;
   }

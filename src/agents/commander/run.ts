@@ -122,7 +122,7 @@ export async function runCommand(ctx: OpContext, req: CommandRequest): Promise<C
   }
   const env = environment(cfg.env);
   const resolved = resolveProgram(program, cwd);
-  const verdict = decide(cfg, program, args, resolved);
+  const verdict = decide(cfg, program, args, resolved, cwd);
   const base = { program, args, cwd, decision: verdict.decision, rule: verdict.rule, resolved: resolved ?? null, reason: verdict.reason };
   const refuse = async (approved: boolean | null = null) => audit(ctx, { ...base, approved, outcome: 'refused', exitCode: null, durationMs: 0, digest: null, ticketId: req.ticketId });
 

@@ -1,12 +1,17 @@
 import { TwlError } from '../../runtime/errors.js';
 import type { Queryable } from '../../store/types.js';
-import { sqlEvaluating, type QualifiedName, type References } from './sql-guard.js';
+import { guardSql, sqlEvaluating, type QualifiedName, type References } from './sql-guard.js';
+import { messageOf } from '../../runtime/errors.js';
 
 /**
  * The second half of the read-only guard (docs/sql-guard.md): every function a statement can
  * call, resolved in the target's own catalog by OID, must be known safe. The names the parser
  * found (sql-guard.ts) are matched against pg_proc, pg_operator (their functions), pg_cast and
  * pg_type (casts and input functions), and aggregates are expanded to their support functions.
+ * What runs without being named is followed too (`expand`): a view that is not one of
+ * PostgreSQL's own runs its definition, a table with row-level security its policies, a domain
+ * its CHECK constraints, and a column's domain can be coerced to; all are read back as SQL,
+ * parsed, and checked the same way.
  * Overloads are not chosen: every candidate a name could resolve to must be safe (fail closed),
  * and a function or operator name that resolves to nothing is refused.
  */
@@ -75,7 +80,8 @@ export function verdictOn(c: Pick<Candidate, 'schema' | 'name' | 'volatility' | 
 }
 
 interface Ref {
-  kind: 'function' | 'attribute' | 'operator' | 'type';
+  /** `column type`: the type of a column of a relation read (its input and domain checks can run; its casts are not checked). */
+  kind: 'function' | 'attribute' | 'operator' | 'type' | 'column type';
   schema: string | null;
   name: string;
   label: string;
@@ -84,12 +90,13 @@ interface Ref {
 
 const show = (q: QualifiedName) => (q.schema ? `${q.schema}.${q.name}` : q.name);
 
-function refsOf(refs: References): Ref[] {
+/** The references as the catalog queries take them; `via` names the view or policy they were read from. */
+function refsOf(refs: References, via = ''): Ref[] {
   const all: Ref[] = [
-    ...refs.functions.map((f) => ({ kind: 'function' as const, ...f, label: `${show(f)}()`, arr: false })),
-    ...refs.attributes.map((name) => ({ kind: 'attribute' as const, schema: null, name, label: `${name}() (called as .${name})`, arr: false })),
-    ...refs.operators.map((o) => ({ kind: 'operator' as const, ...o, label: `operator ${show(o)}`, arr: false })),
-    ...refs.types.map((t) => ({ kind: 'type' as const, schema: t.schema, name: t.name, label: `cast to ${show(t)}${t.array ? '[]' : ''}`, arr: t.array })),
+    ...refs.functions.map((f) => ({ kind: 'function' as const, ...f, label: `${via}${show(f)}()`, arr: false })),
+    ...refs.attributes.map((name) => ({ kind: 'attribute' as const, schema: null, name, label: `${via}${name}() (called as .${name})`, arr: false })),
+    ...refs.operators.map((o) => ({ kind: 'operator' as const, ...o, label: `${via}operator ${show(o)}`, arr: false })),
+    ...refs.types.map((t) => ({ kind: 'type' as const, schema: t.schema, name: t.name, label: `${via}type ${show(t)}${t.array ? '[]' : ''}`, arr: t.array })),
   ];
   return [...new Map(all.map((r) => [`${r.kind}\0${r.label}`, r])).values()];
 }
@@ -99,13 +106,93 @@ const matchNamespace = (ns: string) =>
      OR (r.schema IS NOT NULL AND ${ns} = (SELECT oid FROM pg_namespace WHERE nspname = r.schema))
      OR (r.schema = 'pg_temp' AND ${ns} = pg_my_temp_schema()))`;
 
-const typeOf = `to_regtype(CASE WHEN r.schema IS NULL THEN quote_ident(r.name) ELSE quote_ident(r.schema) || '.' || quote_ident(r.name) END)`;
+const quotedName = `CASE WHEN r.schema IS NULL THEN quote_ident(r.name) ELSE quote_ident(r.schema) || '.' || quote_ident(r.name) END`;
+const typeOf = `to_regtype(${quotedName})`;
 
-/** Every function each reference can reach, with what decides whether it may run. */
-const candidatesSql = `
+/**
+ * The relations a statement reads, resolved (a name that resolves to nothing, such as a CTE's,
+ * is left to the server), with the SQL that runs when they are read: the definition of a view
+ * created after initdb (PostgreSQL's own views, OIDs below 16384, are trusted like pg_catalog's
+ * functions) and the USING and WITH CHECK expressions of row-level security policies, as
+ * statements the guard can parse; and the user-defined types of their columns (a literal or a
+ * parameter coerced to a column's domain, in a UNION or a COALESCE, runs the domain's checks).
+ */
+const relationsSql = `
+WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(schema text, name text))
+SELECT DISTINCT c.oid::int AS oid, c.oid::regclass::text AS relation,
+       CASE WHEN c.relkind = 'v' AND c.oid >= 16384 THEN pg_get_viewdef(c.oid) END AS view,
+       ARRAY(SELECT 'SELECT ' || coalesce(pg_get_expr(p.polqual, p.polrelid), 'true') || ', ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), 'true') || ' FROM ' || c.oid::regclass::text
+               FROM pg_policy p WHERE p.polrelid = c.oid AND c.relrowsecurity) AS policies,
+       coalesce((SELECT jsonb_agg(DISTINCT jsonb_build_object('schema', tn.nspname, 'name', ty.typname))
+                   FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = ty.typnamespace
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND ty.oid >= 16384), '[]') AS types
+  FROM r JOIN pg_class c ON c.oid = to_regclass(${quotedName})`;
+
+/** At most this many views, policies and domain checks are followed for one statement (a guard against a pathological catalog). */
+const maxExpansions = 500;
+
+/** Parses SQL read back from the catalog (a view, a policy, a domain check) and labels what it names with where it came from. */
+async function refsIn(sql: string, where: string): Promise<{ refs: Ref[]; relations: QualifiedName[] }> {
+  const inner = await guardSql(sql).catch((err: unknown) => refuse(`${where} is refused: ${messageOf(err).replace(/^Refused: /, '').replace(/\. Nothing was sent to the server\.$/, '')}`));
+  return { refs: refsOf(inner.refs, `${where} → `), relations: inner.refs.relations };
+}
+
+/**
+ * Everything the statement can run besides what it names: followed until nothing new turns up.
+ * Relations read bring their views' definitions, their row-level security policies and their
+ * columns' types; every type reached brings its domains' CHECK expressions. All are read back
+ * as SQL (pg_get_viewdef, pg_get_expr, pg_get_constraintdef) and parsed: pg_depend cannot be
+ * used, since PostgreSQL records no dependency on a built-in object (a view or a domain check
+ * calling pg_terminate_backend() depends on nothing).
+ */
+async function expand(tx: Queryable, refs: Ref[], relations: QualifiedName[]): Promise<Ref[]> {
+  const all = [...refs];
+  const seen = new Set<string>();
+  const count = (key: string) => {
+    seen.add(key);
+    if (seen.size > maxExpansions) refuse(`the statement reaches more than ${maxExpansions} views, policies and domain checks`);
+  };
+  let pendingRelations = relations;
+  let pendingTypes = refs.filter((r) => r.kind === 'type');
+  while (pendingRelations.length || pendingTypes.length) {
+    const found: Ref[] = [];
+    const nextRelations: QualifiedName[] = [];
+    if (pendingRelations.length) {
+      const { rows } = await tx.query<{ oid: number; relation: string; view: string | null; policies: string[]; types: QualifiedName[] }>(relationsSql, [JSON.stringify(pendingRelations)]);
+      for (const rel of rows.filter((r) => !seen.has(`rel ${r.oid}`))) {
+        count(`rel ${rel.oid}`);
+        const sources = [...(rel.view ? [{ what: 'view', sql: rel.view }] : []), ...rel.policies.map((sql) => ({ what: 'row-level security policy', sql }))];
+        for (const { what, sql } of sources) {
+          const inner = await refsIn(sql, `${rel.relation} (its ${what})`);
+          found.push(...inner.refs);
+          nextRelations.push(...inner.relations);
+        }
+        found.push(...rel.types.map((t) => ({ kind: 'column type' as const, ...t, label: `${rel.relation} (its column type ${show(t)})`, arr: false })));
+      }
+    }
+    if (pendingTypes.length || found.some((r) => r.kind === 'type' || r.kind === 'column type')) {
+      const types = [...pendingTypes, ...found.filter((r) => r.kind === 'type' || r.kind === 'column type')];
+      const { rows } = await tx.query<{ label: string; oid: number; name: string; def: string }>(domainChecksSql, [JSON.stringify(types)]);
+      for (const check of rows.filter((c) => !seen.has(`check ${c.oid}`))) {
+        count(`check ${check.oid}`);
+        const expression = check.def.replace(/^CHECK\s*/, '').replace(/\s+NOT VALID$/, '');
+        const inner = await refsIn(`SELECT ${expression}`, `${check.label} (its domain check ${check.name})`);
+        found.push(...inner.refs);
+        nextRelations.push(...inner.relations);
+      }
+    }
+    all.push(...found);
+    pendingRelations = nextRelations;
+    pendingTypes = found.filter((r) => r.kind === 'type');
+  }
+  return [...new Map(all.map((r) => [`${r.kind}\0${r.label}`, r])).values()];
+}
+
+/** The references, and every type each one reaches (the CTEs the two queries below share). */
+const typesReached = `
 WITH RECURSIVE r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(kind text, schema text, name text, label text, arr boolean)),
 t0 AS (
-  SELECT r.label, ty.oid, r.arr, ty.typarray FROM r JOIN pg_type ty ON ty.oid = ${typeOf} WHERE r.kind = 'type'
+  SELECT r.label, ty.oid, r.arr, ty.typarray FROM r JOIN pg_type ty ON ty.oid = ${typeOf} WHERE r.kind IN ('type', 'column type')
 ),
 -- The type cast to and every type its input reaches: array elements, domains' base types,
 -- composite fields, range subtypes (a domain CHECK runs inside record_in and array_in too).
@@ -121,7 +208,15 @@ t(label, oid) AS (
      UNION ALL SELECT a.atttypid FROM pg_attribute a WHERE ty.typrelid <> 0 AND a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped
      UNION ALL SELECT rg.rngsubtype FROM pg_range rg WHERE rg.rngtypid = ty.oid
    ) AS sub(oid)
-),
+)`;
+
+/** The CHECK constraints of every domain the types reach, as SQL to parse. */
+const domainChecksSql = `${typesReached}
+SELECT DISTINCT t.label, k.oid::int AS oid, k.conname AS name, pg_get_constraintdef(k.oid) AS def
+  FROM t JOIN pg_constraint k ON k.contypid = t.oid AND k.contype = 'c'`;
+
+/** Every function each reference can reach, with what decides whether it may run. */
+const candidatesSql = `${typesReached},
 direct AS (
   SELECT r.label, p.oid AS fn FROM r JOIN pg_proc p ON p.proname = r.name
    WHERE r.kind IN ('function', 'attribute') AND (r.kind = 'function' OR p.pronargs = 1) AND ${matchNamespace('p.pronamespace')}
@@ -132,7 +227,7 @@ direct AS (
   UNION ALL
   SELECT t.label, ty.typinput::oid FROM t JOIN pg_type ty ON ty.oid = t.oid
   UNION ALL
-  SELECT t.label, c.castfunc FROM t JOIN pg_cast c ON c.casttarget = t.oid WHERE c.castfunc <> 0
+  SELECT t.label, c.castfunc FROM t JOIN r ON r.label = t.label AND r.kind = 'type' JOIN pg_cast c ON c.casttarget = t.oid WHERE c.castfunc <> 0
   UNION ALL
   SELECT t.label, d.refobjid FROM t JOIN pg_constraint k ON k.contypid = t.oid
     JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = k.oid AND d.refclassid = 'pg_proc'::regclass
@@ -166,7 +261,7 @@ const refuse = (why: string): never => {
  * reach is safe.
  */
 export async function checkFunctions(tx: Queryable, refs: References): Promise<void> {
-  const list = refsOf(refs);
+  const list = await expand(tx, refsOf(refs), refs.relations);
   if (!list.length) return;
   const json = JSON.stringify(list);
   const unresolved = await tx.query<{ label: string }>(unresolvedSql, [json]);

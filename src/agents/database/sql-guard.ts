@@ -104,13 +104,17 @@ export interface QualifiedName {
  * What the statement's text refers to that runs code, for the catalog check: functions called
  * (including TABLESAMPLE methods), names that may be functions called in attribute notation
  * (`t.f` is `f(t)` when t has no column f), operators named (explicitly, in ORDER BY … USING, or
- * implied by BETWEEN, IN, LIKE, CASE, ANY/ALL, NULLIF, IS DISTINCT FROM) and types cast to.
+ * implied by BETWEEN, IN, LIKE, CASE, ANY/ALL, NULLIF, IS DISTINCT FROM), types named anywhere
+ * (casts, column definition lists of functions returning records, XMLTABLE columns: a value
+ * becomes one through the type's input function and domain checks), and relations read (a view
+ * runs what its definition calls, a table with row-level security its policies).
  */
 export interface References {
   functions: QualifiedName[];
   attributes: string[];
   operators: QualifiedName[];
   types: Array<QualifiedName & { array: boolean }>;
+  relations: QualifiedName[];
 }
 
 const strings = (list: unknown): string[] =>
@@ -129,7 +133,7 @@ const operatorsOf = (body: Node): QualifiedName[] => {
 };
 
 function checkTree(tree: unknown): References {
-  const refs: References = { functions: [], attributes: [], operators: [], types: [] };
+  const refs: References = { functions: [], attributes: [], operators: [], types: [], relations: [] };
   walk(tree, (type, body) => {
     if (writeNodes.has(type)) refuse(`it contains ${verbOf(type)} (a data-modifying WITH clause), which writes`);
     if (type === 'SelectStmt' && body.intoClause) refuse('SELECT … INTO creates a table');
@@ -149,10 +153,14 @@ function checkTree(tree: unknown): References {
       if (fields.length > 1) refs.attributes.push(fields.at(-1)!);
     }
     if (type === 'A_Indirection') refs.attributes.push(...strings(body.indirection));
-    if (type === 'TypeCast') {
-      const typeName = body.typeName as Node | undefined;
-      if (typeName) refs.types.push({ ...qualified(typeName.names), array: Array.isArray(typeName.arrayBounds) && typeName.arrayBounds.length > 0 });
+    // Every type named, wherever: a cast, a column definition list (`f() AS x(d some_domain)`),
+    // XMLTABLE columns, XMLSERIALIZE, a TypeName node of its own.
+    const typeName = (type === 'TypeName' ? body : body.typeName) as Node | undefined;
+    if (typeName && typeof typeName === 'object' && Array.isArray(typeName.names)) {
+      refs.types.push({ ...qualified(typeName.names), array: Array.isArray(typeName.arrayBounds) && typeName.arrayBounds.length > 0 });
     }
+    // A relation read (or a CTE's name, which the catalog check finds no relation for).
+    if (type === 'RangeVar') refs.relations.push({ schema: typeof body.schemaname === 'string' ? body.schemaname : null, name: String(body.relname ?? '') });
   });
   return refs;
 }

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkArgvRule } from '../../../../src/agents/commander/argv.js';
 import { builtIns } from '../../../../src/agents/commander/builtins.js';
 import { SYSTEM_DIRS, decide, resolveProgram } from '../../../../src/agents/commander/policy.js';
@@ -55,6 +58,14 @@ const refused: string[][] = [
   ['ss', '\u2013D', 'x'], ['systemctl', 'ѕtatus', 'x'], ['systemctl', 'STATUS', 'x'], ['kubectl', 'GET', 'pods'], ['ip', 'A'], ['ps', 'ａux'],
   // Newlines in arguments.
   ['systemctl', 'status', 'nginx\n-H'], ['date', '+%s\n-s'], ['ping', '-c', '1', 'localhost\n-f'],
+  // DNS tools pointed at another service's port, and zone transfers (the whole zone, not a lookup).
+  ['dig', '-p', '6379', '@127.0.0.1', 'example.com'], ['dig', '+tcp', '-p6379', '@127.0.0.1', 'x'], ['nslookup', '-port=6379', 'example.com', '127.0.0.1'],
+  ['dig', 'example.com', 'AXFR'], ['dig', '-t', 'axfr', 'example.com'], ['dig', 'ixfr=1', 'example.com'], ['host', '-t', 'AXFR', 'example.com'], ['host', '-tixfr', 'example.com'], ['nslookup', '-type=AXFR', 'example.com'], ['nslookup', '-q=ixfr', 'example.com'],
+  // More spellings: clusters hiding a writing or file-reading option, abbreviations, stdin batches, date strings naming files.
+  ['date', '--s', '@0'], ['date', '-Is', '@0'], ['date', '-uRf-'], ['date', '-d', 'TZ="/etc/shadow" now'], ['hostname', '-bF', '/etc/shadow'], ['ss', '-tnlpD/tmp/x'], ['ss', '-Kt'], ['ss', '--kil'],
+  ['ip', '-4', '-force', 'a'], ['ip', '-b', '-'], ['ps', '-o', 'pid,cmd', '-o', 'environ'], ['ps', '--format', 'environ'], ['ps', 'aux', '-e', 'e'], ['ps', '-\u0435'], ['ps', 'a\u0445e'],
+  ['uptime', '--since\n-x'], ['date', '+%s\r-s'], ['id', '\u202eroot'], ['kubectl', 'get', 'pods', '--raw', '/api/v1/secrets'], ['kubectl', 'proxy'], ['docker', 'logs', '--follow', 'web'],
+  ['systemctl', 'show', '-p', 'Environment,Id', 'nginx'], ['systemctl', 'show', '--property=ExecStart', 'nginx'], ['journalctl', '--output=export'], ['journalctl', '-o', 'verbose'], ['journalctl', '-M', 'x'],
 ];
 
 describe('the built-in read-only diagnostics', () => {
@@ -76,6 +87,37 @@ describe('the built-in read-only diagnostics', () => {
   });
   it('can be turned off', () => {
     expect(verdict(['uptime'], commander({ default: 'deny', builtIns: false }))).toMatchObject({ decision: 'deny', rule: 'commander.default' });
+  });
+});
+
+describe("df's operands: what they are on disk, not how they are spelled (df opens each one)", () => {
+  // A directory of the checkout (not under a world-writable /tmp), holding a device symlink, a FIFO and a world-writable directory.
+  const dir = mkdtempSync(path.join(path.resolve(import.meta.dirname, '../../../..'), '.df-operands-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const df = (args: string[]) => decide(deny, 'df', args, '/usr/bin/df', dir);
+  it('refuses a device reached through a symlink, a FIFO, and a file in a world-writable directory', () => {
+    symlinkSync('/dev/zero', path.join(dir, 'zero'));
+    symlinkSync('/dev', path.join(dir, 'devdir'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    mkdirSync(path.join(dir, 'open', 'inner'), { recursive: true });
+    chmodSync(path.join(dir, 'open'), 0o777);
+    for (const [args, why] of [
+      [['zero'], /symlink \(to \/dev\/zero\)/],
+      [[path.join(dir, 'zero')], /symlink/],
+      [['-h', 'devdir/null'], /symlink/],
+      [['fifo'], /not a directory or a regular file/],
+      [['open/inner'], /anyone can write/],
+      [['no-such-file'], /does not exist/],
+    ] as Array<[string[], RegExp]>) {
+      const v = df(args);
+      expect(v, JSON.stringify(args)).toMatchObject({ decision: 'deny', rule: 'commander.default' });
+      expect(v.reason, JSON.stringify(args)).toMatch(why);
+    }
+  });
+  it('allows a real directory and a regular file, relative to the working directory', () => {
+    writeFileSync(path.join(dir, 'file'), 'x');
+    expect(df(['-h', dir])).toMatchObject({ decision: 'allow' });
+    expect(df(['file', '/'])).toMatchObject({ decision: 'allow' });
   });
 });
 

@@ -72,6 +72,13 @@ describe('guardSql', () => {
     expect(refs.operators).toEqual(expect.arrayContaining([{ schema: 'pg_catalog', name: '+' }, { schema: null, name: '>=' }, { schema: null, name: '<=' }, { schema: null, name: '=' }]));
     expect(refs.types).toEqual(expect.arrayContaining([{ schema: null, name: 'regclass', array: false }, { schema: 'pg_catalog', name: 'int4', array: true }]));
     expect(refs.attributes).toEqual(expect.arrayContaining(['f', 'g']));
+    expect(refs.relations).toEqual(expect.arrayContaining([{ schema: null, name: 't' }]));
+  });
+
+  it('collects types named outside a cast and every relation read, for the catalog check (views, policies)', async () => {
+    const { refs } = await guardSql("with c as (select 1) select * from s.v join c on true, json_to_record('{}') as x(d s.dom, e s.dom2[]), (select * from other) o");
+    expect(refs.types).toEqual(expect.arrayContaining([{ schema: 's', name: 'dom', array: false }, { schema: 's', name: 'dom2', array: true }]));
+    expect(refs.relations).toEqual(expect.arrayContaining([{ schema: 's', name: 'v' }, { schema: null, name: 'c' }, { schema: null, name: 'other' }]));
   });
 
   it('walks a deeply nested expression without overflowing the stack', async () => {
