@@ -213,20 +213,23 @@ export class TaskWorker {
   }
 
   /**
-   * The store's upkeep, at most once per MAINTAIN_MS (the first supervision pass included):
-   * deletes the change-feed events and op calls older than their retention (store.eventRetention,
+   * The store's upkeep, at most once per MAINTAIN_MS (the first supervision pass included): frees
+   * the agents held by a run whose process died (as a lost lease frees a task run), and deletes
+   * the change-feed events and op calls older than their retention (store.eventRetention,
    * store.activityRetention), a batch per statement, until none is left or the worker stops.
    */
   private async maintain(): Promise<void> {
     if (Date.now() - this.maintained < MAINTAIN_MS) return;
     this.maintained = Date.now();
     try {
+      const { releaseLostAgents } = await import('./agents-run.js');
+      for (const { agent, run } of await releaseLostAgents(this.store)) this.runtime.logger.warn({ agent, run }, `freed agent ${agent}: its run #${run} stopped answering while it held it`);
       const { pruneExpired } = await import('../store/retention.js');
       const deleted = await pruneExpired(this.store, this.runtime.config.store, { signal: this.stopping.signal });
       if (Object.values(deleted).some(Boolean)) this.runtime.logger.info({ deleted }, 'deleted rows past their retention');
     } catch (err) {
       if (isStoreDown(err)) this.watch.failed(err);
-      else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'deleting rows past their retention failed');
+      else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'the store\'s upkeep failed');
     }
   }
 

@@ -223,6 +223,44 @@ describe.each(backends)('agents on the $name store', (backend) => {
     expect((await invoke(showOp, runtime, { name: names.w1 })).agent.status).toBe('active');
   });
 
+  it.skipIf(!backend.available)('twl worker frees an agent held by a run whose process died, and no other: active again, the run lost, the reason on record', async () => {
+    const stuck = `stuck-${id}`;
+    const held = `held-${id}`;
+    const holder = async (agent: string, silentFor: string) => {
+      const { rows } = await store.query<{ id: string }>(
+        `INSERT INTO twl_agent_runs (agent, prompt, mode, actor, status, heartbeat_at) VALUES ($1, 'x', 'llm', 'test', 'running', clock_timestamp() - interval '${silentFor}') RETURNING id::text AS id`,
+        [agent],
+      );
+      const run = Number(rows[0]!.id);
+      await transitionAgent(store, agent, 'busy', { runId: run });
+      return run;
+    };
+    for (const name of [stuck, held]) {
+      await create({ name, kind: 'worker', parent: names.supervisor, tools: [SENTIMENT] });
+      await invoke(activateOp, runtime, { name });
+    }
+    // Its process was killed a minute ago; the other one's run is alive (a heartbeat just now).
+    const dead = await holder(stuck, '1 minute');
+    const alive = await holder(held, '0 seconds');
+    // Nothing comes to take it over: without the worker it would stay busy, and could not be edited or deleted.
+    expect((await errorOf(invoke(deleteOp, runtime, { name: stuck }))).code).toBe('TWL_AGENT_STATE');
+    const worker = await TaskWorker.start(runtime, { concurrency: 1, queues: ['default'], name: 'agents-upkeep' });
+    try {
+      await expect.poll(async () => (await invoke(showOp, runtime, { name: stuck })).agent.status, { timeout: 20_000, interval: 200 }).toBe('active');
+    } finally {
+      await worker.stop(1000);
+    }
+    const shown = await invoke(showOp, runtime, { name: stuck });
+    expect(shown.agent.reason).toBe(`freed: run #${dead} stopped answering (no heartbeat for 30 s) while it held the agent`);
+    expect(shown.runs[0]).toMatchObject({ id: dead, status: 'lost', error: 'its process stopped answering while it held the agent' });
+    expect(await events(stuck)).toEqual(['pending_validation', 'active', 'busy', 'active']);
+    // The live holder keeps its agent.
+    expect((await invoke(showOp, runtime, { name: held })).agent.status).toBe('busy');
+    expect((await store.query<{ status: string }>('SELECT status FROM twl_agent_runs WHERE id = $1', [alive])).rows[0]!.status).toBe('running');
+    await transitionAgent(store, held, 'active', { holder: alive });
+    for (const name of [stuck, held]) await invoke(deleteOp, runtime, { name });
+  }, 40_000);
+
   it.skipIf(!backend.available)('a failed run puts the agent in error with the reason; activation brings it back', async () => {
     ollama.models.push({ ...ollama.models[0]!, name: 'gone:1b', model: 'gone:1b' });
     const name = `fragile-${id}`;
