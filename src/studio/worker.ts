@@ -310,7 +310,9 @@ export class TaskWorker {
     let failure: { err: unknown } | undefined;
     try {
       if (task.kind === 'agent') {
-        const { runAgent } = await import('./agents-run.js');
+        const [{ runAgent }, { reviveForTask }] = await Promise.all([import('./agents-run.js'), import('./agents-service.js')]);
+        const revived = await reviveForTask(this.runtime, String(task.input.agent), task.id);
+        if (revived) out.line(revived);
         const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
           actor: `task:${task.id}`,
           role: TASK_ROLE,

@@ -261,6 +261,40 @@ describe.each(backends)('agents on the $name store', (backend) => {
     for (const name of [stuck, held]) await invoke(deleteOp, runtime, { name });
   }, 40_000);
 
+  it.skipIf(!backend.available)('an agent task\'s retry is not blocked by its own failed run: the agent, in error since, is checked again and runs', async () => {
+    const name = `retry-${id}`;
+    await create({ name, kind: 'worker', parent: names.supervisor, tools: [SENTIMENT] });
+    await invoke(activateOp, runtime, { name });
+    ollama.onChat({ content: 'done on the retry' });
+    // Its first chat fails (the server answers 500): the run fails, the agent goes to error.
+    let chats = 0;
+    ollama.chatFails = (req) => (agentOfChat(req) === name && chats++ === 0 ? 500 : undefined);
+    const worker = await TaskWorker.start(runtime, { concurrency: 1, queues: ['default'], name: 'agents-retry' });
+    try {
+      const { task } = await invoke(taskCreateOp, runtime, { agent: name, prompt: 'try twice', now: true, retries: 1 });
+      await expect.poll(async () => (await invoke(taskShowOp, runtime, { id: task.id })).task.status, { timeout: 30_000, interval: 200 }).toMatch(/^(completed|failed|dead_letter)$/);
+      const shown = await invoke(taskShowOp, runtime, { id: task.id });
+      expect(shown.task.status).toBe('completed');
+      expect(shown.executions.map((e) => [e.attempt, e.status])).toEqual([
+        [1, 'failed'],
+        [2, 'completed'],
+      ]);
+      const { lines } = await invoke(logsOp, runtime, { id: task.id });
+      expect(lines.map((l) => l.line)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^agent ${name} was in error since run #\\d+ of this task failed; its checks pass: active again$`))]));
+      expect(await events(name)).toEqual(['pending_validation', 'active', 'busy', 'error', 'active', 'busy', 'active']);
+      // An agent in error for another reason (a run outside this task) is not revived by the task.
+      const outside = await store.query<{ id: string }>("INSERT INTO twl_agent_runs (agent, prompt, mode, actor, status) VALUES ($1, 'x', 'llm', 'test', 'failed') RETURNING id::text AS id", [name]);
+      await transitionAgent(store, name, 'error', { reason: `run #${outside.rows[0]!.id} failed: LLM unavailable` });
+      const again = await invoke(taskCreateOp, runtime, { agent: name, prompt: 'not mine', now: true, retries: 1 });
+      await expect.poll(async () => (await invoke(taskShowOp, runtime, { id: again.task.id })).task.status, { timeout: 30_000, interval: 200 }).toBe('failed');
+      expect((await invoke(taskShowOp, runtime, { id: again.task.id })).task.reason).toMatch(new RegExp(`^Agent ${name} is error \\(run #\\d+ failed: LLM unavailable\\): only an active agent runs`));
+    } finally {
+      ollama.chatFails = undefined;
+      await worker.stop(1000);
+      await invoke(deleteOp, runtime, { name });
+    }
+  }, 60_000);
+
   it.skipIf(!backend.available)('a failed run puts the agent in error with the reason; activation brings it back', async () => {
     ollama.models.push({ ...ollama.models[0]!, name: 'gone:1b', model: 'gone:1b' });
     const name = `fragile-${id}`;
