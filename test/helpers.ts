@@ -153,3 +153,27 @@ export async function errorOf(p: Promise<unknown>): Promise<TwlError> {
   }
   throw new Error('expected a refusal');
 }
+
+/** Runs one statement as the shared PostgreSQL's admin (outside any database a test uses): CREATE or DROP DATABASE. */
+export async function postgresAdmin(sql: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A database of the test's own on the shared PostgreSQL, for tests that change or delete rows
+ * that other test files (running at the same time on the shared database) read. `drop` removes it.
+ */
+export async function scratchDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  await postgresAdmin(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return { url: url.href, drop: () => postgresAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

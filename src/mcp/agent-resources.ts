@@ -20,10 +20,10 @@ const JSON_MIME = 'application/json';
 /**
  * `twl://agents/{name}`: an agent (kind, parent, status and why, what it may become, whom it leads,
  * its latest runs), read through agent_show; resources/list offers every agent. Subscriptions
- * notify on its status changes, read from the change feed (twl_events, topic agent) by id while
- * something is subscribed.
+ * notify on its status changes: resources.ts follows them, with those of tasks and executions,
+ * through the studio's shared change-feed follower (twl_events, topic agent).
  */
-export function registerAgentResources(server: McpServer, runtime: Runtime, pollMs = 1000) {
+export function registerAgentResources(server: McpServer, runtime: Runtime) {
   server.registerResource(
     'agent',
     new ResourceTemplate(`${AGENTS_URI}/{name}`, {
@@ -60,63 +60,19 @@ export function registerAgentResources(server: McpServer, runtime: Runtime, poll
     },
   );
 
-  const subscribed = new Set<string>();
-  let after = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const tick = async () => {
-    try {
-      const store = await runtime.store();
-      const { rows } = await store.query<{ id: string; subject: string }>("SELECT id::text AS id, subject FROM twl_events WHERE topic = 'agent' AND id > $1 ORDER BY id LIMIT 1000", [after]);
-      const changed = new Set<string>();
-      for (const r of rows) {
-        after = Math.max(after, Number(r.id));
-        if (subscribed.has(r.subject)) changed.add(r.subject);
-      }
-      for (const name of changed) {
-        if (!closed) void server.server.sendResourceUpdated({ uri: agentUri(name) }).catch(() => undefined);
-      }
-    } catch (err) {
-      runtime.logger.debug({ err: (err as Error).message }, 'could not read the agent change feed');
-    }
-  };
-  const schedule = () => {
-    if (timer || closed || !subscribed.size) return;
-    timer = setTimeout(() => {
-      void tick().finally(() => {
-        timer = undefined;
-        schedule();
-      });
-    }, pollMs);
-    timer.unref();
-  };
-
   return {
-    /** Takes a subscription when the URI is an agent's; false when it is not this resource's. */
-    async subscribe(uri: string): Promise<boolean> {
+    /**
+     * Whether a URI is an agent's (false when it is not this resource's); a subscription to it is
+     * followed by the caller through the shared change feed (updatedBy). Throws when there is no
+     * such agent.
+     */
+    async subscribable(uri: string): Promise<boolean> {
       const name = agentNameOf(uri);
       if (name === undefined) return false;
       const store = await runtime.store();
       const { rows } = await store.query('SELECT 1 FROM twl_agents WHERE name = $1', [name]);
       if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no agent ${name}.`);
-      if (!subscribed.size) {
-        const { rows: last } = await store.query<{ id: string | null }>("SELECT max(id)::text AS id FROM twl_events WHERE topic = 'agent'");
-        after = Number(last[0]?.id ?? 0);
-      }
-      subscribed.add(name);
-      schedule();
       return true;
-    },
-    unsubscribe(uri: string): boolean {
-      const name = agentNameOf(uri);
-      if (name === undefined) return false;
-      subscribed.delete(name);
-      return true;
-    },
-    close(): void {
-      closed = true;
-      subscribed.clear();
-      clearTimeout(timer);
     },
   };
 }

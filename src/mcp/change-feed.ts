@@ -9,9 +9,10 @@ import { AUDIT_URI, TICKETS_URI, ticketUri, updatedBy } from './resources.js';
  * newer than the last seen, and `resources/updated` is published for each ticket that changed,
  * for the ticket list and for the audit log. The SDK's listen router sends each stream only
  * the URIs it asked for. Every change to a ticket appends to its timeline, so new event ids are
- * the whole feed (both lookups are primary-key ranges). Tasks and executions (twl://tasks/{id},
- * twl://executions/{id}) come from the studio's change feed (twl_events: LISTEN on PostgreSQL, a
- * poll by id on the embedded store), followed while a stream is open.
+ * the whole feed (both lookups are primary-key ranges). Agents, tasks and executions
+ * (twl://agents/{name}, twl://tasks/{id}, twl://executions/{id}) come from the studio's change feed
+ * (twl_events: LISTEN on PostgreSQL, a poll by id on the embedded store), followed while a stream
+ * is open.
  */
 export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventBus & { close(): void } {
   const inner = new InMemoryServerEventBus((err) => runtime.logger.debug({ err: err.message }, 'a listen stream failed'));
@@ -73,7 +74,7 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
             for (const uri of updatedBy(events)) publish({ kind: 'resource_updated', uri });
           })
           .catch((err: unknown) => {
-            runtime.logger.warn({ err: (err as Error).message }, 'change feed: could not follow task events');
+            runtime.logger.warn({ err: (err as Error).message }, 'change feed: could not follow studio events');
             return undefined;
           });
       }

@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionOutput, getExecution } from '../studio/tasks.js';
-import { registerAgentResources } from './agent-resources.js';
+import { agentNameOf, agentUri, registerAgentResources } from './agent-resources.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
 export const TICKETS_URI = 'twl://tickets';
@@ -54,13 +54,14 @@ export function studioIdOf(uri: string): { kind: 'task' | 'execution'; id: numbe
 }
 
 /**
- * The resources a batch of change-feed events updates: a task's (its status, or one of its
- * executions' statuses) and an execution's (its status, or a line of output).
+ * The resources a batch of change-feed events updates: an agent's (its status), a task's (its
+ * status, or one of its executions' statuses) and an execution's (its status, or a line of output).
  */
 export function updatedBy(events: readonly TwlEvent[]): Set<string> {
   const uris = new Set<string>();
   for (const e of events) {
-    if (e.topic === 'task') uris.add(taskUri(e.subject));
+    if (e.topic === 'agent') uris.add(agentUri(e.subject));
+    else if (e.topic === 'task') uris.add(taskUri(e.subject));
     else if (e.topic === 'execution') {
       uris.add(executionUri(e.subject));
       if (e.kind === 'status' && e.payload.task !== undefined) uris.add(taskUri(String(e.payload.task)));
@@ -220,7 +221,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   );
 
   // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
-  const agents = registerAgentResources(server, runtime, options.pollMs);
+  const agents = registerAgentResources(server, runtime);
 
   // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
@@ -242,7 +243,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     },
   };
 
-  // Tasks and executions: heard of through the change feed (twl_events), not the ticket watch.
+  // Agents, tasks and executions: heard of through the change feed (twl_events), not the ticket watch.
   const studio = new Set<string>();
   let unfollow: (() => void) | undefined;
   let following: Promise<unknown> | undefined;
@@ -266,13 +267,14 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   server.server.setRequestHandler('resources/subscribe', async (request) => {
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
-    if (await agents.subscribe(uri)) return {};
     const ref = studioIdOf(uri);
-    if (ref) {
-      const store = await runtime.store();
-      const table = ref.kind === 'task' ? 'twl_tasks' : 'twl_task_executions';
-      const { rows } = await store.query(`SELECT 1 FROM ${table} WHERE id = $1`, [ref.id]);
-      if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
+    if (ref || (await agents.subscribable(uri))) {
+      if (ref) {
+        const store = await runtime.store();
+        const table = ref.kind === 'task' ? 'twl_tasks' : 'twl_task_executions';
+        const { rows } = await store.query(`SELECT 1 FROM ${table} WHERE id = $1`, [ref.id]);
+        if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
+      }
       studio.add(uri);
       // Following before we answer: a change right after this is heard.
       await follow();
@@ -303,8 +305,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   server.server.setRequestHandler('resources/unsubscribe', async (request) => {
     const { uri } = request.params;
-    if (agents.unsubscribe(uri)) return {};
-    if (studioIdOf(uri)) {
+    if (studioIdOf(uri) || agentNameOf(uri) !== undefined) {
       studio.delete(uri);
       unfollowIfIdle();
       return {};
@@ -320,7 +321,6 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
 
   /** Drops this session's subscriptions; the watcher stops polling with the last one anywhere. */
   const drop = () => {
-    agents.close();
     tickets.clear();
     list = audit = false;
     watch.remove(subscriber);

@@ -4,8 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { roles } from '../ops/op.js';
 import { upstreamsSchema } from '../upstream/config.js';
-import { durationSetting } from './duration-setting.js';
-import { durationHint, parseDuration } from './duration.js';
+import { durationOrOffSetting, durationSetting } from './duration-setting.js';
 import { TwlError, messageOf } from './errors.js';
 import { redactText } from './redact.js';
 
@@ -392,18 +391,10 @@ export const configSchema = z
       .object({
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
         activityRetention: duration('1d').describe('How long op calls are kept for the dashboard\'s metrics.'),
-        autoHost: z
-          .union([z.string(), z.number(), z.literal(false)])
-          .default('2m')
-          .transform((value, ctx) => {
-            if (value === false || value === 'off' || value === 0) return 0;
-            const ms = parseDuration(value);
-            if (ms === undefined) {
-              ctx.addIssue({ code: 'custom', message: `expected off or an idle time (${durationHint}), got ${JSON.stringify(value)}` });
-              return z.NEVER;
-            }
-            return ms;
-          })
+        eventRetention: durationOrOffSetting('7d', 'a retention', [60_000, '1m']).describe(
+          'How long the studio\'s change feed (twl_events: task, execution and agent statuses, output lines) is kept for GET /api/events resumes and followers; older events are deleted by twl worker (and now and then by any twl process), a batch at a time. The output lines themselves stay in the tasks\' logs. off: kept forever.',
+        ),
+        autoHost: durationOrOffSetting('2m', 'an idle time')
           .describe('CLI commands start a background store host that later commands share, and that exits after this idle time; off: each command opens the store itself.'),
       })
       .strict()

@@ -9,7 +9,6 @@ export type { Message, Tool };
 export class Llm {
   /** Where answers come from: an Ollama server, or the MCP client's own model (sampling). */
   readonly via: 'ollama' | 'mcp-sampling' = 'ollama';
-  private clientP?: Promise<Ollama>;
 
   constructor(
     readonly host: string,
@@ -21,24 +20,25 @@ export class Llm {
     return config.llm.host ? new Llm(config.llm.host, config.llm.model, config.llm.timeout) : undefined;
   }
 
-  private client(): Promise<Ollama> {
-    this.clientP ??= import('ollama').then(({ Ollama }) => new Ollama({ host: this.host }));
-    return this.clientP;
+  /**
+   * A client whose requests stop when `signal` fires: the package's own abort() reaches streamed
+   * requests only, and twl's are not streamed, so a timeout or a cancellation would otherwise wait
+   * for the answer. One per call (a cheap object): each call has its own signal.
+   */
+  private async client(signal: AbortSignal): Promise<Ollama> {
+    const { Ollama } = await import('ollama');
+    return new Ollama({ host: this.host, fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }) });
   }
 
   private async call<T>(what: string, fn: (client: Ollama) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const client = await this.client();
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const abort = () => client.abort();
     const signals = signal ? AbortSignal.any([timeout, signal]) : timeout;
-    signals.addEventListener('abort', abort, { once: true });
+    const client = await this.client(signals);
     try {
       return await fn(client);
     } catch (err) {
       const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : messageOf(err);
       throw new TwlError('TWL_LLM_UNAVAILABLE', `LLM unavailable at ${redactUrl(this.host)} (${what}, model ${this.model}): ${reason}`, { cause: err });
-    } finally {
-      signals.removeEventListener('abort', abort);
     }
   }
 

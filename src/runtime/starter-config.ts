@@ -109,6 +109,8 @@ store:
   # commands share over a Unix socket, much faster than opening the store each time; it
   # exits after this idle time. off: every command opens the store itself.   TWL_STORE_AUTO_HOST
   autoHost: 2m
+  # How long the change feed (task, execution and agent events) is kept; off: forever.
+  eventRetention: 7d
 
 # Tasks (twl task create) run by twl worker processes from a job queue in the store. See docs/tasks.md.
 tasks:

@@ -75,6 +75,8 @@ const POLL_MS = 100;
 const HEARTBEAT_MS = 2000;
 /** A run whose heartbeat is older than this lost its process: it no longer holds its agent or its place in line. */
 const STALE_S = 30;
+/** The record of a run whose process died while it held its agent. */
+const LOST = 'its process stopped answering while it held the agent';
 const MAX_DEPTH = 8;
 const DEFAULT_STEPS = 10;
 
@@ -154,12 +156,37 @@ async function claim(store: Store, agent: string, runId: number): Promise<boolea
   if (!rows.length) return false;
   // (The holder counts by its heartbeat alone, whatever its row says: from its claim, while its row still says
   // waiting, to its release, after its row says how it ended. Only a holder whose process died is taken over.)
-  await store.query(
-    `UPDATE twl_agent_runs SET status = 'lost', ended_at = clock_timestamp(), error = 'its process stopped answering while it held the agent' WHERE agent = $1 AND status = 'running' AND id <> $2`,
-    [agent, runId],
-  );
+  await store.query(`UPDATE twl_agent_runs SET status = 'lost', ended_at = clock_timestamp(), error = $3 WHERE agent = $1 AND status = 'running' AND id <> $2`, [agent, runId, LOST]);
   await store.query("UPDATE twl_agent_runs SET status = 'running', heartbeat_at = clock_timestamp() WHERE id = $1", [runId]);
   return true;
+}
+
+/**
+ * Frees the agents held (busy) by a run whose process died (no heartbeat for STALE_S): the agent
+ * goes back to active, its reason naming the lost run, and the run is recorded as lost. A run
+ * that comes takes such an agent over anyway; this frees one that no run comes for (it could not
+ * be edited, deactivated or deleted meanwhile). twl worker does it in its upkeep. One statement:
+ * an agent claimed meanwhile by a live run is left alone. Resolves with the freed agents and
+ * their lost runs.
+ */
+export async function releaseLostAgents(q: Queryable): Promise<Array<{ agent: string; run: number }>> {
+  const { rows } = await q.query<{ name: string; run_id: unknown }>(
+    `WITH stuck AS (
+       SELECT a.name, a.run_id FROM twl_agents a JOIN twl_agent_runs h ON h.id = a.run_id
+        WHERE a.status = 'busy' AND h.heartbeat_at < clock_timestamp() - make_interval(secs => $1::int)),
+     freed AS (
+       UPDATE twl_agents a SET status = 'active', run_id = NULL,
+              reason = 'freed: run #' || s.run_id || ' stopped answering (no heartbeat for ' || $1::int || ' s) while it held the agent'
+         FROM stuck s WHERE a.name = s.name AND a.status = 'busy' AND a.run_id = s.run_id
+       RETURNING a.name, s.run_id),
+     lost AS (
+       UPDATE twl_agent_runs r SET status = 'lost', ended_at = clock_timestamp(), error = $2
+         FROM freed f WHERE r.id = f.run_id AND r.status IN ('waiting', 'running')
+       RETURNING r.id)
+     SELECT name, run_id FROM freed`,
+    [STALE_S, LOST],
+  );
+  return rows.map((r) => ({ agent: r.name, run: Number(r.run_id) }));
 }
 
 const notRunnable = (agent: Agent): TwlError =>

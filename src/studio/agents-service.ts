@@ -5,6 +5,7 @@ import type { CatalogTool } from '../tools/types.js';
 import {
   checkHierarchy,
   childrenOf,
+  findAgent,
   getAgent,
   globMatcher,
   insertAgent,
@@ -32,6 +33,8 @@ export async function toolsOfAgent(runtime: Runtime, agent: Pick<Agent, 'tools'>
   return (await runtime.tools.list(role ? { role } : {})).filter((t) => !notForAgents.test(t.name) && match(t.name));
 }
 
+const UNCHECKED = 'cannot be checked';
+
 /** What keeps an agent from running: globs that match no tool, a model the LLM server does not have, steps that cannot run. */
 export async function problemsOf(runtime: Runtime, agent: Agent): Promise<string[]> {
   const problems: string[] = [];
@@ -50,7 +53,7 @@ export async function problemsOf(runtime: Runtime, agent: Agent): Promise<string
           problems.push(`the LLM server has no model ${agent.model} (it has: ${models.map((m) => m.name).join(', ') || 'none'}); pull it with \`ollama pull ${agent.model}\``);
         }
       } catch (err) {
-        problems.push(`its model ${agent.model} cannot be checked: ${messageOf(err)}`);
+        problems.push(`its model ${agent.model} ${UNCHECKED}: ${messageOf(err)}`);
       }
     }
   }
@@ -134,4 +137,37 @@ export async function activateAgent(runtime: Runtime, name: string, actor: strin
 export async function deactivateAgent(runtime: Runtime, name: string, actor: string): Promise<Agent> {
   const store = await runtime.store();
   return transitionAgent(store, name, 'inactive', { reason: `deactivated by ${actor}` });
+}
+
+/**
+ * Before an agent task's run (what it did, for the run's output): an agent left in error by a failed run of this same task (its
+ * previous attempt, or its previous cron tick) is checked again as activation checks it, and made
+ * active when the checks pass, so the task's retries and later ticks are not blocked by its own
+ * failure. When a check fails, the agent stays in error and the run fails naming the problems
+ * (without retry, unless the only problem is an LLM server that does not answer). An agent in
+ * error for any other reason (its activation failed, another task's or someone's run failed)
+ * is left as it is: the run then fails as not active.
+ */
+export async function reviveForTask(runtime: Runtime, name: string, taskId: number): Promise<string | undefined> {
+  const store = await runtime.store();
+  const agent = await findAgent(store, name);
+  const failed = agent?.status === 'error' ? /^run #(\d+) failed: /.exec(agent.reason ?? '') : null;
+  if (!agent || !failed) return undefined;
+  const run = Number(failed[1]);
+  const { rows } = await store.query('SELECT 1 FROM twl_agent_runs r JOIN twl_task_executions e ON e.id = r.execution_id WHERE r.id = $1 AND e.task_id = $2', [run, taskId]);
+  if (!rows.length) return undefined;
+  const problems = await problemsOf(runtime, agent);
+  if (problems.length) {
+    throw new TwlError(
+      problems.every((p) => p.includes(UNCHECKED)) ? 'TWL_LLM_UNAVAILABLE' : 'TWL_AGENT_STATE',
+      `Agent ${name} is in error since run #${run} of this task failed, and checking it again found: ${problems.join('; ')}.`,
+      { details: { name, status: 'error', problems }, actions: [`Fix it (\`twl agent edit ${name}\`, the catalog or the LLM server), then run \`twl agent activate ${name}\`.`] },
+    );
+  }
+  await transitionAgent(store, name, 'active', { from: ['error'], reason: `activated by task #${taskId}: its run #${run} had failed, and the agent's checks pass` }).catch(async (err: unknown) => {
+    // Another run of it revived it first.
+    const now = await getAgent(store, name);
+    if (now.status !== 'active' && now.status !== 'busy') throw err;
+  });
+  return `agent ${name} was in error since run #${run} of this task failed; its checks pass: active again`;
 }

@@ -28,6 +28,8 @@ const BATCH = 4;
 const CANCEL_CHECK_MS = 1000;
 /** Output lines are written in small batches, at most this long after they are produced. */
 const OUTPUT_FLUSH_MS = 100;
+/** How often a worker deletes what the store keeps no longer (at its supervision passes). */
+const MAINTAIN_MS = 60_000;
 
 /** The one-line form of an output value, bounded. */
 const brief = (value: unknown): string => {
@@ -143,6 +145,12 @@ export class TaskWorker {
   private readonly watch: StoreWatch;
   private supervisor?: NodeJS.Timeout;
   private supervising = false;
+  /** When the store's upkeep last ran (maintain). */
+  private maintained = 0;
+  /** The upkeep in progress, if any. */
+  private maintenance?: Promise<void>;
+  /** Aborted when the worker stops: upkeep in progress stops between two batches. */
+  private readonly stopping = new AbortController();
   /** Set once stopping has spent its grace: a run waiting for the store gives up (it is retried elsewhere). */
   private givingUp = false;
 
@@ -184,15 +192,18 @@ export class TaskWorker {
   }
 
   /**
-   * pg-boss's supervision pass (leases expired, retention, cron bookkeeping), skipped until the
-   * store has been reachable for two heartbeats: right after an outage every lease looks expired,
-   * and the workers that were only waiting need a heartbeat to say they are alive.
+   * pg-boss's supervision pass (leases expired, retention, cron bookkeeping), then twl's own upkeep
+   * of the store (maintain), skipped until the store has been reachable for two heartbeats: right
+   * after an outage every lease looks expired, and the workers that were only waiting need a
+   * heartbeat to say they are alive.
    */
   private async supervise(): Promise<void> {
     if (this.supervising || this.watch.down || this.watch.sinceFailure < 2 * this.runtime.config.tasks.heartbeat) return;
     this.supervising = true;
     try {
       await this.boss.supervise();
+      // Beside, not in, the supervision: a long backlog to delete never delays the lease checks.
+      this.maintenance ??= this.maintain().finally(() => (this.maintenance = undefined));
     } catch (err) {
       if (isStoreDown(err)) this.watch.failed(err);
       else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue supervision failed');
@@ -201,15 +212,39 @@ export class TaskWorker {
     }
   }
 
+  /**
+   * The store's upkeep, at most once per MAINTAIN_MS (the first supervision pass included): frees
+   * the agents held by a run whose process died (as a lost lease frees a task run), and deletes
+   * the change-feed events and op calls older than their retention (store.eventRetention,
+   * store.activityRetention), a batch per statement, until none is left or the worker stops.
+   */
+  private async maintain(): Promise<void> {
+    if (Date.now() - this.maintained < MAINTAIN_MS) return;
+    this.maintained = Date.now();
+    try {
+      const { releaseLostAgents } = await import('./agents-run.js');
+      for (const { agent, run } of await releaseLostAgents(this.store)) this.runtime.logger.warn({ agent, run }, `freed agent ${agent}: its run #${run} stopped answering while it held it`);
+      const { pruneExpired } = await import('../store/retention.js');
+      const deleted = await pruneExpired(this.store, this.runtime.config.store, { signal: this.stopping.signal });
+      if (Object.values(deleted).some(Boolean)) this.runtime.logger.info({ deleted }, 'deleted rows past their retention');
+    } catch (err) {
+      if (isStoreDown(err)) this.watch.failed(err);
+      else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'the store\'s upkeep failed');
+    }
+  }
+
   /** Stops taking runs, lets the runs in flight finish within graceMs (the rest are retried elsewhere). */
   async stop(graceMs: number): Promise<void> {
     clearInterval(this.supervisor);
+    this.stopping.abort();
     const giveUp = setTimeout(() => (this.givingUp = true), graceMs);
     try {
       await this.boss.stop({ graceful: true, close: true, timeout: graceMs });
     } finally {
       clearTimeout(giveUp);
       this.watch.close();
+      // It stops after the batch in progress.
+      await this.maintenance;
     }
   }
 
@@ -275,7 +310,9 @@ export class TaskWorker {
     let failure: { err: unknown } | undefined;
     try {
       if (task.kind === 'agent') {
-        const { runAgent } = await import('./agents-run.js');
+        const [{ runAgent }, { reviveForTask }] = await Promise.all([import('./agents-run.js'), import('./agents-service.js')]);
+        const revived = await reviveForTask(this.runtime, String(task.input.agent), task.id);
+        if (revived) out.line(revived);
         const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
           actor: `task:${task.id}`,
           role: TASK_ROLE,

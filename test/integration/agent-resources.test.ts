@@ -3,6 +3,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeFeedBus } from '../../src/mcp/change-feed.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import activateOp from '../../src/ops/agent/activate.js';
 import createOp from '../../src/ops/agent/create.js';
@@ -12,7 +13,11 @@ import type { Runtime } from '../../src/runtime/context.js';
 import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
 import { unique } from './backends.js';
 
-/* The MCP resource twl://agents/{name}: listed, read through agent_show, and its subscription notified on status changes (the change feed). */
+/*
+ * The MCP resource twl://agents/{name}: listed, read through agent_show, and its subscriptions
+ * (2025 resources/subscribe, 2026-07-28 subscriptions/listen) notified on status changes through
+ * the studio's shared change-feed follower.
+ */
 
 const setups = [
   { name: 'embedded', available: true, db: {} },
@@ -67,5 +72,20 @@ describe.each(setups)('the agent resource on $name', ({ available, db }) => {
 
     await expect(client.readResource({ uri: 'twl://agents/nobody-here' })).rejects.toThrow(/not found/);
     await expect(client.subscribeResource({ uri: 'twl://agents/nobody-here' })).rejects.toThrow(/no agent nobody-here/);
+  });
+
+  it.skipIf(!available)('tells 2026-07-28 listen streams of its status changes (the bus behind subscriptions/listen)', async () => {
+    const bus = changeFeedBus(runtime);
+    const heard: string[] = [];
+    const off = bus.subscribe((event) => void (event.kind === 'resource_updated' && heard.push(event.uri)));
+    try {
+      // The feed's baseline is taken as the first stream opens.
+      await new Promise((r) => setTimeout(r, 500));
+      await invoke(activateOp, runtime, { name });
+      await expect.poll(() => heard, { timeout: 5000 }).toContain(`twl://agents/${name}`);
+    } finally {
+      off();
+      bus.close();
+    }
   });
 });

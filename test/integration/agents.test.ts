@@ -223,6 +223,78 @@ describe.each(backends)('agents on the $name store', (backend) => {
     expect((await invoke(showOp, runtime, { name: names.w1 })).agent.status).toBe('active');
   });
 
+  it.skipIf(!backend.available)('twl worker frees an agent held by a run whose process died, and no other: active again, the run lost, the reason on record', async () => {
+    const stuck = `stuck-${id}`;
+    const held = `held-${id}`;
+    const holder = async (agent: string, silentFor: string) => {
+      const { rows } = await store.query<{ id: string }>(
+        `INSERT INTO twl_agent_runs (agent, prompt, mode, actor, status, heartbeat_at) VALUES ($1, 'x', 'llm', 'test', 'running', clock_timestamp() - interval '${silentFor}') RETURNING id::text AS id`,
+        [agent],
+      );
+      const run = Number(rows[0]!.id);
+      await transitionAgent(store, agent, 'busy', { runId: run });
+      return run;
+    };
+    for (const name of [stuck, held]) {
+      await create({ name, kind: 'worker', parent: names.supervisor, tools: [SENTIMENT] });
+      await invoke(activateOp, runtime, { name });
+    }
+    // Its process was killed a minute ago; the other one's run is alive (a heartbeat just now).
+    const dead = await holder(stuck, '1 minute');
+    const alive = await holder(held, '0 seconds');
+    // Nothing comes to take it over: without the worker it would stay busy, and could not be edited or deleted.
+    expect((await errorOf(invoke(deleteOp, runtime, { name: stuck }))).code).toBe('TWL_AGENT_STATE');
+    const worker = await TaskWorker.start(runtime, { concurrency: 1, queues: ['default'], name: 'agents-upkeep' });
+    try {
+      await expect.poll(async () => (await invoke(showOp, runtime, { name: stuck })).agent.status, { timeout: 20_000, interval: 200 }).toBe('active');
+    } finally {
+      await worker.stop(1000);
+    }
+    const shown = await invoke(showOp, runtime, { name: stuck });
+    expect(shown.agent.reason).toBe(`freed: run #${dead} stopped answering (no heartbeat for 30 s) while it held the agent`);
+    expect(shown.runs[0]).toMatchObject({ id: dead, status: 'lost', error: 'its process stopped answering while it held the agent' });
+    expect(await events(stuck)).toEqual(['pending_validation', 'active', 'busy', 'active']);
+    // The live holder keeps its agent.
+    expect((await invoke(showOp, runtime, { name: held })).agent.status).toBe('busy');
+    expect((await store.query<{ status: string }>('SELECT status FROM twl_agent_runs WHERE id = $1', [alive])).rows[0]!.status).toBe('running');
+    await transitionAgent(store, held, 'active', { holder: alive });
+    for (const name of [stuck, held]) await invoke(deleteOp, runtime, { name });
+  }, 40_000);
+
+  it.skipIf(!backend.available)('an agent task\'s retry is not blocked by its own failed run: the agent, in error since, is checked again and runs', async () => {
+    const name = `retry-${id}`;
+    await create({ name, kind: 'worker', parent: names.supervisor, tools: [SENTIMENT] });
+    await invoke(activateOp, runtime, { name });
+    ollama.onChat({ content: 'done on the retry' });
+    // Its first chat fails (the server answers 500): the run fails, the agent goes to error.
+    let chats = 0;
+    ollama.chatFails = (req) => (agentOfChat(req) === name && chats++ === 0 ? 500 : undefined);
+    const worker = await TaskWorker.start(runtime, { concurrency: 1, queues: ['default'], name: 'agents-retry' });
+    try {
+      const { task } = await invoke(taskCreateOp, runtime, { agent: name, prompt: 'try twice', now: true, retries: 1 });
+      await expect.poll(async () => (await invoke(taskShowOp, runtime, { id: task.id })).task.status, { timeout: 30_000, interval: 200 }).toMatch(/^(completed|failed|dead_letter)$/);
+      const shown = await invoke(taskShowOp, runtime, { id: task.id });
+      expect(shown.task.status).toBe('completed');
+      expect(shown.executions.map((e) => [e.attempt, e.status])).toEqual([
+        [1, 'failed'],
+        [2, 'completed'],
+      ]);
+      const { lines } = await invoke(logsOp, runtime, { id: task.id });
+      expect(lines.map((l) => l.line)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^agent ${name} was in error since run #\\d+ of this task failed; its checks pass: active again$`))]));
+      expect(await events(name)).toEqual(['pending_validation', 'active', 'busy', 'error', 'active', 'busy', 'active']);
+      // An agent in error for another reason (a run outside this task) is not revived by the task.
+      const outside = await store.query<{ id: string }>("INSERT INTO twl_agent_runs (agent, prompt, mode, actor, status) VALUES ($1, 'x', 'llm', 'test', 'failed') RETURNING id::text AS id", [name]);
+      await transitionAgent(store, name, 'error', { reason: `run #${outside.rows[0]!.id} failed: LLM unavailable` });
+      const again = await invoke(taskCreateOp, runtime, { agent: name, prompt: 'not mine', now: true, retries: 1 });
+      await expect.poll(async () => (await invoke(taskShowOp, runtime, { id: again.task.id })).task.status, { timeout: 30_000, interval: 200 }).toBe('failed');
+      expect((await invoke(taskShowOp, runtime, { id: again.task.id })).task.reason).toMatch(new RegExp(`^Agent ${name} is error \\(run #\\d+ failed: LLM unavailable\\): only an active agent runs`));
+    } finally {
+      ollama.chatFails = undefined;
+      await worker.stop(1000);
+      await invoke(deleteOp, runtime, { name });
+    }
+  }, 60_000);
+
   it.skipIf(!backend.available)('a failed run puts the agent in error with the reason; activation brings it back', async () => {
     ollama.models.push({ ...ollama.models[0]!, name: 'gone:1b', model: 'gone:1b' });
     const name = `fragile-${id}`;

@@ -7,13 +7,17 @@ import showOp from '../../src/ops/task/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import { EventFollower, eventRoles, readEvents, type TwlEvent } from '../../src/studio/events.js';
 import { appendOutput, finishRun, insertTask, startExecution, transition } from '../../src/studio/tasks.js';
+import { pruneExpired } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { TaskWorker } from '../../src/studio/worker.js';
+import { POSTGRES_URL, hasPostgres, scratchDatabase, tempHome, testRuntime } from '../helpers.js';
 
 /*
  * The studio's change feed on both stores: readEvents' filters, and the follower (LISTEN on
  * PostgreSQL, a poll on the embedded store) delivering a backlog then live events, each once, in
  * order; on PostgreSQL an event whose transaction commits after a later one's is still delivered.
+ * Its retention (store.eventRetention): old events deleted a batch at a time, by twl worker too,
+ * and followers going on across a prune.
  */
 
 const backends = [
@@ -153,6 +157,113 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
     }
     const texts = c.got.filter((e) => e.kind === 'output').map((e) => e.payload.text);
     expect(texts).toEqual(['written second, committed first', 'written first, committed last']);
+  });
+});
+
+describe.each(backends)('the change feed\'s retention on $name', ({ name, available }) => {
+  let runtime: Runtime;
+  let store: Store;
+  let cleanup: () => void;
+  // PostgreSQL: a database of its own, since this deletes rows other test files read from the shared one.
+  let drop = async () => undefined as void;
+
+  beforeAll(async () => {
+    if (!available) return;
+    const t = tempHome('twl-events-retention-');
+    cleanup = t.cleanup;
+    const database = name === 'postgres' ? await scratchDatabase('twl_retention') : undefined;
+    if (database) drop = database.drop;
+    runtime = testRuntime(t.home, { ...(database && { database: { url: database.url } }), tasks: { superviseInterval: '1s' } }, { host: name === 'embedded', role: 'retention test' });
+    store = await runtime.store();
+  }, 60_000);
+  afterAll(async () => {
+    if (!available) return;
+    await runtime.close();
+    await drop();
+    cleanup();
+  });
+
+  /** Makes the events up to an id `days` old. */
+  const backdate = (upTo: number, days = 8) => store.query('UPDATE twl_events SET at = now() - make_interval(days => $2) WHERE id <= $1', [upTo, days]);
+  const ids = async () => (await store.query<{ id: unknown }>('SELECT id FROM twl_events ORDER BY id')).rows.map((r) => Number(r.id));
+  const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`);
+  const outputs = (events: TwlEvent[]) => events.filter((e) => e.kind === 'output').map((e) => e.payload.text);
+
+  it.skipIf(!available)('deletes what is older than the retention, oldest first, a batch at a time; keeps the recent events and always the newest', async () => {
+    const task = await newTask(store);
+    const exec = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 1, worker: 'w' });
+    await appendOutput(store, exec.id, lines(1, 30));
+    const before = await ids();
+    expect(before.length).toBeGreaterThanOrEqual(32);
+    const cut = before.at(-6)!;
+    await backdate(cut);
+    const settings = runtime.config.store;
+    expect(settings.eventRetention).toBe(7 * 86_400_000);
+    // One statement deletes one batch.
+    expect((await pruneExpired(store, settings, { batch: 10, maxBatches: 1 })).twl_events).toBe(10);
+    expect(await ids()).toEqual(before.slice(10));
+    expect((await pruneExpired(store, settings, { batch: 10 })).twl_events).toBe(before.length - 5 - 10);
+    expect(await ids()).toEqual(before.slice(-5));
+    // The output lines themselves stay: only the feed forgets.
+    expect((await invoke(logsOp, runtime, { id: task.id })).lines.map((l) => l.line)).toEqual(lines(1, 30));
+    // off keeps everything; everything old: all but the newest go.
+    await backdate(Number.MAX_SAFE_INTEGER, 400);
+    expect((await pruneExpired(store, { ...settings, eventRetention: 0 })).twl_events).toBe(0);
+    expect((await pruneExpired(store, settings)).twl_events).toBe(4);
+    expect(await ids()).toEqual([before.at(-1)]);
+    // Op calls past store.activityRetention go by the same path.
+    await store.query("INSERT INTO twl_op_calls (at, tool, caller, duration_ms, ok) VALUES (now() - interval '2 days', 'old_tool', 'test', 1, true), (now(), 'new_tool', 'test', 1, true)");
+    expect((await pruneExpired(store, settings)).twl_op_calls).toBeGreaterThanOrEqual(1);
+    const tools = (await store.query<{ tool: string }>("SELECT tool FROM twl_op_calls WHERE tool IN ('old_tool', 'new_tool')")).rows.map((r) => r.tool);
+    expect(tools).toEqual(['new_tool']);
+  });
+
+  it.skipIf(!available)('a follower keeps following across a prune, nothing replayed or lost; a resume point the prune deleted resumes at what is left', async () => {
+    const follower = new EventFollower(runtime, { pollMs: 50, safetyPollMs: 500 });
+    const task = await newTask(store);
+    const exec = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 1, worker: 'w' });
+    const c = collector();
+    const stop = await follower.follow({ task: task.id }, c.listener);
+    try {
+      await appendOutput(store, exec.id, lines(1, 5));
+      await c.until((got) => outputs(got).length === 5);
+      // Everything old, pruned below the follower's cursor (all but the newest: line 5).
+      await backdate(Number.MAX_SAFE_INTEGER);
+      expect((await pruneExpired(store, runtime.config.store)).twl_events).toBeGreaterThanOrEqual(6);
+      for (let i = 6; i <= 10; i++) await appendOutput(store, exec.id, [`line ${i}`]);
+      await c.until((got) => outputs(got).length >= 10);
+      // A few more reads: nothing comes twice.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(outputs(c.got)).toEqual(lines(1, 10));
+      const got = c.got.map((e) => e.id);
+      expect(got).toEqual([...new Set(got)].sort((a, b) => a - b));
+
+      // GET /api/events resuming after an id the prune deleted: what is left after it, then live events.
+      const resumed = collector();
+      const stopResumed = await new EventFollower(runtime, { pollMs: 50 }).follow({ task: task.id }, resumed.listener, { after: c.got[0]!.id });
+      await appendOutput(store, exec.id, ['line 11']);
+      await resumed.until((events) => outputs(events).includes('line 11'));
+      await c.until((events) => outputs(events).includes('line 11'));
+      stopResumed();
+      expect(outputs(resumed.got)).toEqual(lines(5, 11));
+      expect(outputs(c.got)).toEqual(lines(1, 11));
+    } finally {
+      stop();
+    }
+  });
+
+  it.skipIf(!available)('twl worker deletes them in its upkeep', async () => {
+    const task = await newTask(store);
+    const exec = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 1, worker: 'w' });
+    await appendOutput(store, exec.id, lines(1, 20));
+    const before = await ids();
+    await backdate(before.at(-3)!);
+    const worker = await TaskWorker.start(runtime, { concurrency: 1, queues: ['default'], name: 'retention-test' });
+    try {
+      await expect.poll(ids, { timeout: 20_000, interval: 200 }).toEqual(before.slice(-2));
+    } finally {
+      await worker.stop(1000);
+    }
   });
 });
 

@@ -29,6 +29,20 @@ describe('with an LLM (an Ollama-speaking server)', () => {
     cleanup();
   });
 
+  it('gives up on an answer that does not come within llm.timeout (the request is stopped, not waited for)', async () => {
+    const t = tempHome();
+    const impatient = testRuntime(t.home, { llm: { host: ollama.url, model: 'llama3.1:8b', timeout: '300ms' } });
+    // Far longer than the test's own timeout: only an aborted request lets the call return.
+    ollama.chatDelay = () => 60_000;
+    try {
+      await expect(invoke(chatOp, impatient, { message: 'are you there?' })).rejects.toMatchObject({ code: 'TWL_LLM_UNAVAILABLE', message: expect.stringContaining('no answer within 300 ms') });
+    } finally {
+      ollama.chatDelay = undefined;
+      await impatient.close();
+      t.cleanup();
+    }
+  });
+
   it('uses a valid LLM classification', async () => {
     ollama.onChat({ content: JSON.stringify({ category: 'network', priority: 'urgent', reason: 'the VPN concentrator is down for everyone' }) });
     const r = await invoke(classifyOp, runtime, { ticket_text: 'Personne ne peut se connecter au VPN' });

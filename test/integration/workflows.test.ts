@@ -16,7 +16,7 @@ import { lazyCatalog } from '../../src/tools/index.js';
 import createTaskOp from '../../src/ops/task/create.js';
 import showTaskOp from '../../src/ops/task/show.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, hasPostgres, loadedFor, quietLogger, tempHome, errorOf } from '../helpers.js';
+import { POSTGRES_URL, hasPostgres, loadedFor, postgresAdmin, quietLogger, tempHome, errorOf } from '../helpers.js';
 
 /*
  * The workflow engine on both store backends, with twl's own ops as the steps' tools: loading and
@@ -26,17 +26,6 @@ import { POSTGRES_URL, hasPostgres, loadedFor, quietLogger, tempHome, errorOf } 
 
 const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
 const database = `twl_wfe_${randomUUID().slice(0, 8)}`;
-
-const admin = async (sql: string): Promise<void> => {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-};
 
 const backends = [
   { name: 'embedded', available: true, config: {} as ConfigInput },
@@ -123,7 +112,7 @@ describe.each(backends)('workflows on the $name store', (backend) => {
 
   beforeAll(async () => {
     if (!backend.available) return;
-    if (backend.name === 'postgres') await admin(`CREATE DATABASE ${database}`);
+    if (backend.name === 'postgres') await postgresAdmin(`CREATE DATABASE ${database}`);
     ({ home, cleanup } = tempHome('twl-wf-'));
     const config: ConfigInput = {
       ...backend.config,
@@ -140,7 +129,7 @@ describe.each(backends)('workflows on the $name store', (backend) => {
   afterAll(async () => {
     await runtime?.close();
     cleanup?.();
-    if (backend.available && backend.name === 'postgres') await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    if (backend.available && backend.name === 'postgres') await postgresAdmin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
   });
 
   it.runIf(backend.available)('lists the valid workflows with what they derive from their tools', async () => {

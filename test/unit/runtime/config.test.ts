@@ -46,6 +46,15 @@ describe('configuration', () => {
     expect(err.message).toMatch(/database\.poolSize: .*expected number, received string/);
   });
 
+  it('keeps change-feed events 7 days unless told otherwise: a duration of 1m or more, or off', () => {
+    expect(validateConfig({}).config.store.eventRetention).toBe(7 * 86_400_000);
+    expect(validateConfig({ store: { eventRetention: '36h' } }).config.store.eventRetention).toBe(36 * 3_600_000);
+    for (const off of ['off', 0, '0', false]) expect(validateConfig({ store: { eventRetention: off } }).config.store.eventRetention).toBe(0);
+    expect(() => validateConfig({ store: { eventRetention: '30s' } })).toThrow(/store\.eventRetention: expected off or a retention \(.*; 1m at least\), got "30s"/);
+    expect(() => validateConfig({ store: { eventRetention: 'a week' } })).toThrow(/store\.eventRetention: expected off or a retention .*got "a week"/);
+    expect(() => validateConfig({ store: { eventRetention: -5 } })).toThrow(/store\.eventRetention: expected off or a retention/);
+  });
+
   it('rejects unknown keys (typos) and bad URLs', () => {
     expect(() => validateConfig({ databse: {} })).toThrow(/unknown key "databse"/);
     expect(() => validateConfig({ redis: { url: 'http://x' } })).toThrow(/redis\.url: expected a Redis URL/);
