@@ -5,6 +5,7 @@ import { coreOps } from '../../src/ops/registry.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { Catalog } from '../../src/tools/catalog.js';
 import { buildCatalog } from '../../src/tools/index.js';
+import type { ToolResult } from '../../src/tools/types.js';
 import { acceptPin } from '../../src/tools/pins.js';
 import { HOSTILE_NS, LONG_TOOL, hostileListing, hostileUpstream } from '../fixtures/hostile-listing.js';
 import { tempHome, testRuntime } from '../helpers.js';
@@ -21,7 +22,7 @@ const until = async (what: string, probe: () => Promise<boolean>) => {
   }
   throw new Error(`timed out waiting for ${what}`);
 };
-const textOf = (r: { content: Array<{ text?: unknown }> }) => JSON.parse(String(r.content[0]?.text)) as { called: string; n: number };
+const textOf = (r: ToolResult) => JSON.parse(String(r.content[0]?.text)) as { called: string; n: number };
 
 describe('the hub catalog with a hostile upstream: names, hints and definitions that change', () => {
   const { home, cleanup } = tempHome('twl-hub-hostile-');
