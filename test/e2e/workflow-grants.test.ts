@@ -93,10 +93,13 @@ describe('workflow grants: steps are checked against the caller\'s namespaces', 
     expect(definer.isError).toBeFalsy();
     expect((definer.structuredContent as { status: string }).status).toBe('completed');
 
-    const audit = await run(['db', 'query', "select via, decision, error_code from twl_tool_calls where tool = 'fx_read' order by id", '--json']);
-    expect(audit.exitCode, audit.stderr).toBe(0);
-    const rows = (envelope(audit.stdout).result as { rows: Array<{ via: string; decision: string; error_code: string | null }> }).rows;
-    expect(rows).toEqual(
+    // A successful read's audit row is written within a second or so (grouped with that second's identical calls).
+    const rows = async () => {
+      const audit = await run(['db', 'query', "select via, decision, error_code from twl_tool_calls where tool = 'fx_read' order by id", '--json']);
+      expect(audit.exitCode, audit.stderr).toBe(0);
+      return (envelope(audit.stdout).result as { rows: Array<{ via: string; decision: string; error_code: string | null }> }).rows;
+    };
+    await expect.poll(rows, { timeout: 15_000, interval: 500 }).toEqual(
       expect.arrayContaining([
         { via: 'workflow:fx-read', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' },
         { via: 'workflow:fx-read', decision: 'allowed', error_code: null },
