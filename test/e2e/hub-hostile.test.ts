@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_NS, LONG_TOOL, hostileListing, hostileUpstream } from '../fixtures/hostile-listing.js';
-import { envelope, startHttpServe, tempHome, twl } from '../helpers.js';
+import { createApiKey, envelope, startHttpServe, stopServe, tempHome, twl, waitFor } from '../helpers.js';
 
 /**
  * The hostile hub corpus (test/fixtures/hostile-listing.ts) through `twl serve --http`: what MCP
@@ -13,16 +13,6 @@ import { envelope, startHttpServe, tempHome, twl } from '../helpers.js';
  * changes its definitions while served (the catalog's own face: test/integration/hub-hostile.test.ts).
  */
 const ns = (tool: string) => `${HOSTILE_NS}_${tool}`;
-
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-};
 
 describe('the hub over MCP and REST with a hostile upstream', () => {
   const { home, cleanup } = tempHome('twl-hub-hostile-e2e-');
@@ -46,17 +36,13 @@ describe('the hub over MCP and REST with a hostile upstream', () => {
   beforeAll(async () => {
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ upstreams: [hostileUpstream(listing)] }));
     serve = await startHttpServe(home, [], { TWL_UPSTREAM_WATCH_MS: '200' });
-    for (const [name, role, extra] of [['all', 'admin', []], ['twl', 'admin', ['--namespaces', 'twl']], ['operator', 'operator', []]] as const) {
-      const r = await run(['keys', 'create', '--role', role, '--name', name, ...extra, '--json']);
-      expect(r.exitCode, r.stderr).toBe(0);
-      keys[name] = (envelope(r.stdout).result as { key: string }).key;
-    }
+    keys.all = await createApiKey(home, 'all', 'admin');
+    keys.twl = await createApiKey(home, 'twl', 'admin', 'twl');
+    keys.operator = await createApiKey(home, 'operator', 'operator');
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    serve?.child.kill('SIGTERM');
-    await serve?.child.catch(() => undefined);
+    await stopServe(serve, clients);
     cleanup();
   });
 

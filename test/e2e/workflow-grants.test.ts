@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { createApiKey, envelope, root, startHttpServe, stopServe, tempHome, twl } from '../helpers.js';
 
 /**
  * A workflow's steps run within the namespaces of the key that runs it (`twl keys create
@@ -40,17 +40,11 @@ describe('workflow grants: steps are checked against the caller\'s namespaces', 
       }),
     );
     serve = await startHttpServe(home);
-    for (const [name, namespaces] of [['workflow', 'workflow'], ['workflow-fx', 'workflow,fx'], ['twl', 'twl']] as const) {
-      const r = await run(['keys', 'create', '--role', 'admin', '--name', name, '--namespaces', namespaces, '--json']);
-      expect(r.exitCode, r.stderr).toBe(0);
-      keys[name] = (envelope(r.stdout).result as { key: string }).key;
-    }
+    for (const [name, namespaces] of [['workflow', 'workflow'], ['workflow-fx', 'workflow,fx'], ['twl', 'twl']] as const) keys[name] = await createApiKey(home, name, 'admin', namespaces);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    serve?.child.kill('SIGTERM');
-    await serve?.child.catch(() => undefined);
+    await stopServe(serve, clients);
     cleanup();
   });
 
