@@ -94,6 +94,31 @@ export function twl(args: string[], options: { home: string; env?: Record<string
 
 export const envelope = (stdout: string) => JSON.parse(stdout) as { status: number; result?: Record<string, unknown>; error?: Record<string, unknown>; warnings: string[] };
 
+/** Creates an API key with the CLI (`twl keys create`) and returns it; `namespaces` as `--namespaces` takes them. */
+export async function createApiKey(home: string, name: string, role: string, namespaces?: string): Promise<string> {
+  const r = await twl(['keys', 'create', '--role', role, '--name', name, ...(namespaces ? ['--namespaces', namespaces] : []), '--json'], { home, timeout: 90_000 });
+  if (r.exitCode !== 0) throw new Error(`twl keys create failed: ${r.stderr}`);
+  return (envelope(r.stdout).result as { key: string }).key;
+}
+
+/** Polls until `probe` gives a value (not undefined), at most `ms`; resolves with it. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Closes MCP clients, then stops a `twl serve` started by startHttpServe and waits for it to exit. */
+export async function stopServe(serve: { child: ReturnType<typeof execa> } | undefined, clients: Array<{ close(): Promise<void> }> = []): Promise<void> {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  serve?.child.kill('SIGTERM');
+  await serve?.child.catch(() => undefined);
+}
+
 /** Starts `twl serve --http` on a free port for a data directory (extra variables in `env`); resolves with the process and its base URL. */
 export async function startHttpServe(home: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ child: ReturnType<typeof execa>; url: string }> {
   const env = inheritedEnv();

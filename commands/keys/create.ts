@@ -7,7 +7,7 @@ const notShownAgain = 'Store it now: it is not shown again (twl keeps only a has
 
 export default class KeysCreate extends TwlCommand<CreatedKey> {
   static override summary = 'Create an API key for `twl serve --http`, with a role.';
-  static override description = `The key is printed once and only a hash of it is stored. Each operation needs a minimum role: viewer < operator < manager < admin (each may do what the roles before it may). Clients send it as \`Authorization: Bearer <key>\`. With --namespaces the key lists and calls only the tools of those catalog namespaces (over MCP and REST alike): \`twl\` for twl's own tools, \`workflow\` for workflows, an upstream's namespace (default its name) for its tools. Keys are managed from this CLI only, never over MCP or HTTP.`;
+  static override description = `The key is printed once and only a hash of it is stored. Each operation needs a minimum role: viewer < operator < manager < admin (each may do what the roles before it may). Clients send it as \`Authorization: Bearer <key>\`. With --namespaces the key lists and calls only the tools of those catalog namespaces (over MCP and REST alike): \`twl\` for twl's own tools, \`workflow\` for workflows, an upstream's namespace (default its name) for its tools; what twl calls for the key (a workflow's steps, unless the workflow says grants: definer; an agent's run; Maestro's runbook steps) stays within them too, and it may schedule tasks of those tools only. Keys are managed from this CLI only, never over MCP or HTTP.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> --role viewer --name grafana',
     '<%= config.bin %> <%= command.id %> --role operator --name ci-bot --json',

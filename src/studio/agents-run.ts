@@ -52,6 +52,8 @@ export interface RunOptions {
   actor: string;
   /** The caller's role: the agent's tools are cut to what it may call (undefined: a local user). */
   role?: Role;
+  /** The namespaces the caller's key is granted (undefined: every one): the agent's tools are cut to them too. */
+  namespaces?: string[];
   signal?: AbortSignal;
   /** Asks the person behind the caller to approve a tool that changes things; undefined: nobody can answer. */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -308,7 +310,7 @@ class ToolGate {
   ) {}
 
   private callOptions(approved: boolean): CallOptions {
-    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
+    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, namespaces: this.options.namespaces, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
   }
 
   /** Resolves with what to tell the model (or the declared steps): the tool's output, or why it did not run. */
@@ -359,7 +361,7 @@ const asTool = (t: CatalogTool): Tool => ({ type: 'function', function: { name: 
 
 async function llmLoop(runtime: Runtime, store: Store, agent: Agent, llm: Llm, prompt: string, options: RunOptions, runId: number, depth: number, line: (text: string) => void): Promise<string> {
   const record = recorder(store, runId);
-  const allowed = new Map((await toolsOfAgent(runtime, agent, options.role)).map((t) => [t.name, t]));
+  const allowed = new Map((await toolsOfAgent(runtime, agent, options.role, options.namespaces)).map((t) => [t.name, t]));
   const gate = new ToolGate(runtime, agent, allowed, await globMatcher(agent.policy.preapprove ?? []), options, record);
   const children = depth < MAX_DEPTH ? (await childrenOf(store, agent.name)).filter((c) => c.status === 'active' || c.status === 'busy') : [];
   const delegates = new Map(children.map((c) => [delegateName(c.name), c]));
@@ -439,7 +441,7 @@ async function llmLoop(runtime: Runtime, store: Store, agent: Agent, llm: Llm, p
 /** Without an LLM: the agent's workflow, or its fixed list of tool calls, in order; a failed step stops the run. */
 async function declaredSteps(runtime: Runtime, store: Store, agent: Agent, prompt: string, options: RunOptions, runId: number, line: (text: string) => void): Promise<string> {
   const record = recorder(store, runId);
-  const allowed = new Map((await toolsOfAgent(runtime, agent, options.role)).map((t) => [t.name, t]));
+  const allowed = new Map((await toolsOfAgent(runtime, agent, options.role, options.namespaces)).map((t) => [t.name, t]));
   const gate = new ToolGate(runtime, agent, allowed, await globMatcher(agent.policy.preapprove ?? []), options, record);
   const steps = agent.steps!;
   const calls: Array<{ tool: string; input: Record<string, unknown> }> = [];

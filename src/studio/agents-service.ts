@@ -27,10 +27,10 @@ export const notForAgents = /^(agent_|task_)/;
 /** A workflow's catalog tool name. */
 export const workflowTool = (name: string) => `workflow_${name.replaceAll('-', '_')}`;
 
-/** The catalog tools an agent's globs match, for a caller with `role` (undefined: a local user, no ceiling). */
-export async function toolsOfAgent(runtime: Runtime, agent: Pick<Agent, 'tools'>, role?: CatalogTool['minRole']): Promise<CatalogTool[]> {
+/** The catalog tools an agent's globs match, for a caller with `role` and a key granted `namespaces` (undefined: a local user, no ceiling). */
+export async function toolsOfAgent(runtime: Runtime, agent: Pick<Agent, 'tools'>, role?: CatalogTool['minRole'], namespaces?: string[]): Promise<CatalogTool[]> {
   const match = await globMatcher(agent.tools);
-  return (await runtime.tools.list(role ? { role } : {})).filter((t) => !notForAgents.test(t.name) && match(t.name));
+  return (await runtime.tools.list({ ...(role ? { role } : {}), ...(namespaces ? { namespaces } : {}) })).filter((t) => !notForAgents.test(t.name) && match(t.name));
 }
 
 const UNCHECKED = 'cannot be checked';

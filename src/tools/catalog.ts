@@ -214,10 +214,14 @@ export class Catalog implements ToolCatalog {
           problems.push({ upstream: upstream.name, problem: `quarantined: its tool definitions changed since they were pinned (${describeChange(change)}); its tools are left out until \`twl upstream accept ${upstream.name}\`` });
           declared = [];
         } else this.quarantined.delete(upstream.name);
+        const renamed = renamesOf(upstream);
         for (const tool of declared) {
           const entry = upstreamEntry(upstream, tool);
+          const claimedBy = 'problem' in entry ? undefined : renamed.get(entry.name);
           if ('problem' in entry) problems.push({ upstream: upstream.name, tool: typeof tool?.name === 'string' ? tool.name.slice(0, 80) : undefined, problem: entry.problem });
           else if (twl.has(entry.name)) problems.push({ upstream: upstream.name, tool: entry.remote, problem: `its name ${entry.name} is twl's own tool: left out (twl's tool is never shadowed)` });
+          // The configuration's rename wins whatever order the upstream lists its tools in.
+          else if (claimedBy !== undefined && claimedBy !== entry.remote) problems.push({ upstream: upstream.name, tool: entry.remote, problem: `its name ${entry.name} is the configured new name of ${claimedBy}: left out` });
           else if (entries.has(entry.name)) problems.push({ upstream: upstream.name, tool: entry.remote, problem: `it is declared twice: the second one is left out` });
           else entries.set(entry.name, entry);
         }
@@ -506,6 +510,13 @@ function workflowEntry(w: WorkflowTool): Entry {
 /** An upstream's tool as a catalog entry, or why it is left out. */
 /** An upstream's namespace: its configured `namespace`, or its name. */
 const namespaceOfUpstream = (upstream: UpstreamLike): string => (upstream.config as { namespace?: string } | undefined)?.namespace ?? upstream.name;
+
+/** The served names the configuration gives by renaming (`overrides.<tool>.name`), to the tool each is the new name of. */
+function renamesOf(upstream: UpstreamLike): Map<string, string> {
+  const overrides = (upstream.config as { overrides?: Record<string, ToolOverride> } | undefined)?.overrides ?? {};
+  const namespace = namespaceOfUpstream(upstream);
+  return new Map(Object.entries(overrides).flatMap(([remote, o]) => (o.name ? [[`${namespace}_${o.name}`, remote] as const] : [])));
+}
 
 function upstreamEntry(upstream: UpstreamLike, tool: unknown): Entry | { problem: string } {
   const policy = upstream.config as { approval?: 'ask' | 'never'; minRole?: Role; overrides?: Record<string, ToolOverride> } | undefined;

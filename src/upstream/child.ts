@@ -1,4 +1,4 @@
-import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { Client, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult, type JsonSchemaValidator, type jsonSchemaValidator } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
@@ -12,6 +12,17 @@ const listingSchema = z.object({ tools: z.array(z.unknown()).max(100_000), nextC
 
 /** What every child gets from twl's environment (nothing secret; configured `env` adds to it). */
 const inheritedEnv = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR'];
+
+/**
+ * The SDK would compile the upstream's outputSchemas with ajv (a hostile `pattern` run on the
+ * backtracking engine) to check its answers: twl hands the answers on as they are, and the
+ * downstream client checks them against the schema it is shown, so nothing is compiled here.
+ */
+const passThroughValidator: jsonSchemaValidator = {
+  getValidator<T>(): JsonSchemaValidator<T> {
+    return (input) => ({ valid: true, data: input as T, errorMessage: undefined });
+  },
+};
 
 export interface ChildOptions {
   config: UpstreamConfig;
@@ -53,7 +64,7 @@ export class Child {
       { name: 'twl', version: '1' },
       // Sampling, elicitation and roots reach a downstream client only when one child belongs to
       // one downstream session (isolated); shared children would mix sessions up.
-      { capabilities: isolated ? { sampling: {}, elicitation: {}, roots: {} } : {}, listMaxPages: 32 },
+      { capabilities: isolated ? { sampling: {}, elicitation: {}, roots: {} } : {}, listMaxPages: 32, jsonSchemaValidator: passThroughValidator },
     );
     this.client.setNotificationHandler('notifications/tools/list_changed', () => options.onToolsChanged());
     if (isolated) {

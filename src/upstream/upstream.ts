@@ -118,7 +118,19 @@ export class UpstreamConnection implements Upstream {
   }
 
   isReadOnly(tool: string): boolean {
-    return this.toolIndex.get(tool)?.annotations?.readOnlyHint === true;
+    return this.hints(this.toolIndex.get(tool)).readOnlyHint === true;
+  }
+
+  /**
+   * A tool's hints as the request path uses them (cache, single flight, retries): the configured
+   * override's over what the upstream declares, so an upstream that claims `readOnlyHint` for a
+   * tool the configuration says writes never has that tool's calls cached, shared or retried.
+   */
+  private hints(declared: UpstreamTool | undefined): { readOnlyHint?: boolean; idempotentHint?: boolean } {
+    if (!declared) return {};
+    const overrides = this.config.overrides;
+    const override = overrides && Object.hasOwn(overrides, declared.name) ? overrides[declared.name]?.annotations : undefined;
+    return { ...declared.annotations, ...override };
   }
 
   /** The slot a call goes to: the one (shared), the least busy (pool, growing to max), or the session's (isolated). */
@@ -183,8 +195,9 @@ export class UpstreamConnection implements Upstream {
     const tools = await this.listTools({ signal: options.signal, sessionKey: options.sessionKey });
     const declared = tools.find((t) => t.name === tool);
     if (!declared) throw new TwlError('TWL_INPUT_INVALID', `upstream ${this.name} has no tool ${JSON.stringify(tool.slice(0, 80))}.`, { actions: [`List its tools with \`twl tools list --source upstream:${this.name}\`.`] });
-    const readOnly = declared.annotations?.readOnlyHint === true;
-    const idempotent = readOnly || declared.annotations?.idempotentHint === true;
+    const hints = this.hints(declared);
+    const readOnly = hints.readOnlyHint === true;
+    const idempotent = readOnly || hints.idempotentHint === true;
     const sessionKey = this.config.sharing === 'isolated' ? (options.sessionKey ?? '') : '';
     const policy = readOnly ? this.cache.policy(tool) : undefined;
     // Single flight needs an exact key, not a digest: the canonical arguments as they are.

@@ -18,6 +18,8 @@ export interface RunOptions {
   face: Face;
   actor: string;
   role?: Role;
+  /** The namespaces the caller's key is granted (undefined: every one): each step's tool must be in them, unless the workflow says `grants: definer`. */
+  namespaces?: string[];
   signal?: AbortSignal;
   /** Asks the person behind the caller; undefined: nobody can answer (a step that needs approval then leaves the run waiting). */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -119,6 +121,16 @@ export class WorkflowRun {
     private readonly catalog: ToolCatalog,
     private readonly options: RunOptions,
   ) {}
+
+  /** The grant the steps' calls are checked against: the caller's, or every namespace for `grants: definer`. */
+  private get stepNamespaces(): string[] | undefined {
+    return this.def.grants === 'definer' ? undefined : this.options.namespaces;
+  }
+
+  /** What the audit rows of the steps' calls say made them: the workflow, and its author's grant when it is used. */
+  private get via(): string {
+    return `workflow:${this.def.name}${this.def.grants === 'definer' ? ':definer' : ''}`;
+  }
 
   async run(input: Record<string, unknown>): Promise<RunOutcome> {
     const checked = inputSchemaOf(this.def).safeParse(input);
@@ -229,7 +241,8 @@ export class WorkflowRun {
             face: this.options.face,
             actor: this.options.actor,
             role: this.options.role,
-            via: `workflow:${this.def.name}`,
+            namespaces: this.stepNamespaces,
+            via: this.via,
             signal,
             ...(timeoutMs ? { timeoutMs } : {}),
             ask,
@@ -246,7 +259,7 @@ export class WorkflowRun {
         }
       },
       // What this run's caller may call (planners choose among these; the catalog checks again on each call).
-      tools: () => this.catalog.list({ role: this.options.role }),
+      tools: () => this.catalog.list({ role: this.options.role, namespaces: this.stepNamespaces }),
       runSteps: (steps, more) => this.runList(steps, record.seq, path, more ? { ...extra, ...more } : extra, signal),
       llm: () => this.runtime.llm() ?? this.options.llm,
       signal,

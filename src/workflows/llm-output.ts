@@ -35,9 +35,11 @@ const MAX_COMPILED = 256;
 
 async function validators(): Promise<Validators> {
   validatorsP ??= (async () => {
-    const [draft7, draft2020, formatsModule] = await Promise.all([import('ajv'), import('ajv/dist/2020.js'), import('ajv-formats')]);
+    const [draft7, draft2020, formatsModule, { ajvLinearRegExp }] = await Promise.all([import('ajv'), import('ajv/dist/2020.js'), import('ajv-formats'), import('../runtime/linear-regexp.js')]);
     const addFormats = ((formatsModule.default as unknown as { default?: unknown }).default ?? formatsModule.default) as (ajv: object) => void;
-    const options = { strict: false, allErrors: true, logger: false as const };
+    // Schemas here include upstreams' (an orchestrator's plan is checked against them): their
+    // `pattern`s run on RE2, in time linear in the input, never on the backtracking engine.
+    const options = { strict: false, allErrors: true, logger: false as const, code: { regExp: ajvLinearRegExp } };
     const v = { draft7: new draft7.Ajv(options), draft2020: new draft2020.Ajv2020(options) };
     addFormats(v.draft7);
     addFormats(v.draft2020);
@@ -321,8 +323,10 @@ export async function validatePlan(
       problems.push(`${which}: no such tool in the catalog`);
       continue;
     }
-    const bad = await validationProblem(tool.inputSchema, call.input).catch((err: unknown) => (isTwlError(err) ? err.message : `its input schema cannot be checked: ${(err as Error).message}`));
-    if (bad) problems.push(`${which}: the input does not match the tool's schema: ${bad}`);
+    // A schema that cannot be compiled (a pattern RE2 cannot run, a broken keyword) fails the plan closed.
+    const bad = await validationProblem(tool.inputSchema, call.input).catch((err: unknown) => ({ cannot: isTwlError(err) ? err.message : (err as Error).message }));
+    if (typeof bad === 'object') problems.push(`${which}: the tool's input schema cannot be checked, so the call is refused: ${bad.cannot}`);
+    else if (bad) problems.push(`${which}: the input does not match the tool's schema: ${bad}`);
   }
   return { calls: problems.length ? [] : calls, problems };
 }

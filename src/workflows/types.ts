@@ -17,6 +17,10 @@ export const reservedWorkflowNames = ['list', 'run', 'runs', 'show', 'validate']
 /** The catalog tool of a workflow. */
 export const workflowToolName = (name: string): string => `workflow_${name.replaceAll('-', '_')}`;
 
+/** Whose namespace grant a workflow's steps run under (WorkflowDef.grants). */
+export const workflowGrants = ['caller', 'definer'] as const;
+export type WorkflowGrants = (typeof workflowGrants)[number];
+
 /** What every step has, whatever its kind. */
 export interface StepBase {
   id: string;
@@ -94,6 +98,13 @@ export interface WorkflowDef {
   /** Declared; otherwise the most demanding of its steps' tools. */
   minRole?: Role;
   needsApproval?: boolean;
+  /**
+   * Whose namespace grant its steps' tool calls are checked against: `caller` (the default) — the
+   * key that runs it, so a workflow never reaches a namespace its caller could not call directly;
+   * `definer` — every namespace (the workflow's author, who wrote the configuration), a stored
+   * procedure that a key granted only `workflow` may run. Roles and approvals are the caller's either way.
+   */
+  grants: WorkflowGrants;
   /** The file it came from (the configuration file for inline `workflows:`). */
   file: string;
 }

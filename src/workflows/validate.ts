@@ -6,7 +6,7 @@ import { roles, type OpAnnotations, type Role } from '../ops/op.js';
 import { expressionProblem, templateParts } from './expr.js';
 import { stepList } from './steps/base.js';
 import { stepKinds } from './steps/index.js';
-import { reservedWorkflowNames, workflowNamePattern, workflowToolName, type StepBase, type StepExpression, type WorkflowDef, type WorkflowProblem } from './types.js';
+import { reservedWorkflowNames, workflowGrants, workflowNamePattern, workflowToolName, type StepBase, type StepExpression, type WorkflowDef, type WorkflowProblem } from './types.js';
 
 /** What validation needs of the catalog: a tool by name (twl's or an upstream's), and every name for hints. */
 export interface ToolLookup {
@@ -41,6 +41,7 @@ const workflowSchema = z
     steps: stepList,
     minRole: z.enum(roles).optional(),
     needsApproval: z.boolean().optional(),
+    grants: z.enum(workflowGrants, { error: `expected caller (the default: steps run within the caller's namespaces) or definer (every namespace: a stored procedure)` }).default('caller'),
   })
   .strict();
 
@@ -204,7 +205,7 @@ export async function validateWorkflow(raw: unknown, file: string, lookup: ToolL
     }
   }
   if (problems.length || !top.success) return { problems };
-  const def: WorkflowDef = { name: wf.name, ...(wf.title ? { title: wf.title } : {}), ...(wf.description ? { description: wf.description } : {}), input: wf.input, ...(wf.output ? { output: wf.output } : {}), steps: wf.steps as StepBase[], ...(wf.minRole ? { minRole: wf.minRole } : {}), ...(wf.needsApproval !== undefined ? { needsApproval: wf.needsApproval } : {}), file };
+  const def: WorkflowDef = { name: wf.name, ...(wf.title ? { title: wf.title } : {}), ...(wf.description ? { description: wf.description } : {}), input: wf.input, ...(wf.output ? { output: wf.output } : {}), steps: wf.steps as StepBase[], ...(wf.minRole ? { minRole: wf.minRole } : {}), ...(wf.needsApproval !== undefined ? { needsApproval: wf.needsApproval } : {}), grants: wf.grants ?? 'caller', file };
   return { valid: { def, minRole: wf.minRole ?? minRole, needsApproval: wf.needsApproval ?? needsApproval, annotations, tools: [...toolsUsed] }, problems };
 }
 

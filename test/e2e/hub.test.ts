@@ -6,7 +6,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, envelope, inheritedEnv, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { bin, envelope, inheritedEnv, root, startHttpServe, tempHome, twl, waitFor } from '../helpers.js';
 
 /**
  * The hub face of `twl serve` (issue 13): two real upstreams from npm (server-everything,
@@ -18,16 +18,6 @@ const binOf = (name: string) => path.join(root, 'node_modules', '.bin', name);
 const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
 
 type Tool = { name: string; description?: string };
-
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-};
 
 describe('the hub: two upstreams and twl under one twl serve', () => {
   const { home, cleanup } = tempHome('twl-hub-');

@@ -87,6 +87,18 @@ describe('monitoring', () => {
     await expect(invoke(logsOp, runtime, { container: 'ghost' })).rejects.toMatchObject({ code: 'TWL_SERVICE_UNKNOWN', message: expect.stringMatching(/No such container: ghost/) });
   });
 
+  it('a caller\'s grep runs in linear time: a pattern made to backtrack for hours answers, one RE2 cannot run is refused by name', async () => {
+    let timerFired = false;
+    const timer = setTimeout(() => (timerFired = true), 0);
+    // Nested quantifiers over each ~60-character line without "#": 2^60 steps for a backtracking engine.
+    const logs = await invoke(logsOp, runtime, { container: 'web', tail: 10, grep: '^(.+)+#$' });
+    await new Promise((r) => setImmediate(r));
+    clearTimeout(timer);
+    expect(timerFired).toBe(true);
+    expect(logs.lines).toEqual([]);
+    await expect(invoke(logsOp, runtime, { container: 'web', grep: '(timed) \\1' })).rejects.toMatchObject({ code: 'TWL_INPUT_INVALID', message: expect.stringMatching(/^grep "\(timed\) \\\\1" cannot be matched in linear time/) });
+  });
+
   it('measures the machine', async () => {
     const m = await invoke(metricsOp, runtime, { top: 3 });
     expect(m.cpu.cores).toBeGreaterThan(0);

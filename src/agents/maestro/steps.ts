@@ -27,7 +27,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
   let output: unknown;
   let finding: string | null = null;
   try {
-    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, via: 'maestro', signal: ctx.signal, approved: true });
+    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, via: 'maestro', signal: ctx.signal, approved: true });
     output = result.structured ?? { content: result.content };
     if (result.isError) {
       status = 'failed';
@@ -62,7 +62,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
  * whether it asks first (`approval: never` in its entry). A twl op's runbook step asks when the op writes.
  */
 export async function plannerTools(ctx: OpContext): Promise<Map<string, { readOnly: boolean; needsApproval?: boolean }>> {
-  return new Map((await ctx.tools.list()).map((t) => [t.name, { readOnly: t.annotations.readOnlyHint, ...(t.source === 'twl' ? {} : { needsApproval: t.needsApproval }) }]));
+  return new Map((await ctx.tools.list({ namespaces: ctx.namespaces })).map((t) => [t.name, { readOnly: t.annotations.readOnlyHint, ...(t.source === 'twl' ? {} : { needsApproval: t.needsApproval }) }]));
 }
 
 /** The text of an error result, short. */

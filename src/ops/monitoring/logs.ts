@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Docker } from '../../agents/monitoring/docker.js';
 import { durationHint, parseDuration } from '../../runtime/duration.js';
+import { linearRegExp } from '../../runtime/linear-regexp.js';
 import { TwlError } from '../../runtime/errors.js';
 import { defineOp, readOnly } from '../op.js';
 
@@ -13,7 +14,7 @@ export default defineOp({
     container: z.string().min(1).describe('Name or id.'),
     tail: z.number().int().min(1).max(10_000).default(100),
     since: z.string().optional().describe(`Only lines newer than this long ago (${durationHint}).`),
-    grep: z.string().max(500).optional().describe('Only lines matching this regular expression (case-insensitive).'),
+    grep: z.string().max(500).optional().describe('Only lines matching this regular expression (case-insensitive; RE2 syntax, matched in linear time: no backreferences or lookaround).'),
   }),
   output: z.object({ container: z.string(), lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), line: z.string() })), matched: z.number().int() }),
   annotations: { ...readOnly, openWorldHint: true },
@@ -25,12 +26,8 @@ export default defineOp({
       if (ms === undefined) throw new TwlError('TWL_INPUT_INVALID', `since "${since}" is not a duration: expected ${durationHint}.`);
       sinceUnix = Math.floor((Date.now() - ms) / 1000);
     }
-    let pattern: RegExp | undefined;
-    try {
-      pattern = grep ? new RegExp(grep, 'i') : undefined;
-    } catch (err) {
-      throw new TwlError('TWL_INPUT_INVALID', `grep "${grep}" is not a regular expression: ${(err as Error).message}`);
-    }
+    // The caller's pattern (a viewer's, over HTTP) runs on RE2: linear in each line, whatever the pattern.
+    const pattern = grep ? linearRegExp(grep, 'i', 'grep') : undefined;
     const lines = await new Docker(ctx.config.docker.socket).logs(container, { tail, since: sinceUnix });
     const kept = pattern ? lines.filter((l) => pattern.test(l.line)) : lines;
     return { container, lines: kept, matched: kept.length };

@@ -70,6 +70,20 @@ export default defineOp({
       timeoutMs = ms;
     }
 
+    // A task runs later on a worker as itself, without the creator's key: a key limited to namespaces
+    // may schedule a tool inside them, never an agent or a workflow (whose steps would run outside the grant).
+    if (ctx.namespaces) {
+      const granted = ctx.namespaces.join(', ') || 'none';
+      if (input.agent || input.workflow) {
+        throw new TwlError('TWL_NAMESPACE_DENIED', `A key limited to namespaces (${granted}) cannot schedule ${input.agent ? 'an agent' : 'a workflow'}: a task runs later on a worker without the key's grant, and its steps could reach other namespaces.`, {
+          actions: ['Schedule a tool of your namespaces instead, or create the task with a key that has no --namespaces (or from the CLI).'],
+        });
+      }
+      if (input.tool && !(await ctx.tools.get(input.tool, { namespaces: ctx.namespaces }))) {
+        throw new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(input.tool.slice(0, 100))} in the namespaces this key is granted (${granted}).`);
+      }
+    }
+
     const common = () => ({
       name: input.name,
       queue: input.queue,

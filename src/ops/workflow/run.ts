@@ -17,11 +17,11 @@ export default defineOp({
   policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 24 * 3600_000 },
   async run(ctx, { name, input }) {
     const tool = workflowToolName(name);
-    const found = await ctx.tools.get(tool);
+    const found = await ctx.tools.get(tool, { namespaces: ctx.namespaces });
     if (!found || found.source !== 'workflow') {
       throw new TwlError('TWL_WORKFLOW_UNKNOWN', `No workflow named ${JSON.stringify(name.slice(0, 60))}${found ? '' : ' (or it was left out: `twl workflow validate` says why)'}.`);
     }
-    const result = await ctx.tools.call(tool, input, { face: ctx.face, actor: ctx.actor, role: ctx.role, signal: ctx.signal, ask: ctx.ask, warn: ctx.warn, progress: ctx.progress, llm: ctx.llm() });
+    const result = await ctx.tools.call(tool, input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, signal: ctx.signal, ask: ctx.ask, warn: ctx.warn, progress: ctx.progress, llm: ctx.llm() });
     return result.structured as z.output<typeof outcomeSchema>;
   },
 });
