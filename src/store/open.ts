@@ -44,6 +44,9 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
     options.onClose,
   );
 
+/** How long a command waits at most for the background host it started itself (while that host lives). */
+const SPAWNED_HOST_MS = 120_000;
+
 /** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
 async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
   makeWritableDir(paths.runDir, 'the embedded store host\'s run files');
@@ -58,8 +61,13 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
   child.once('error', () => (exited = true));
   child.unref();
   logger.debug({ pid: child.pid }, 'started a background store host');
-  // A new data directory takes a few seconds to create; an existing one well under a second.
-  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, 15_000);
+  const started = Date.now();
+  // A new data directory takes a few seconds to create, an existing one well under a second; on a
+  // loaded machine many times that. The host is this command's own: wait for it as long as it
+  // lives (up to SPAWNED_HOST_MS), not store.lockTimeout, or a user's first command fails with
+  // TWL_STORE_BUSY against the host it started itself.
+  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, SPAWNED_HOST_MS);
+  let told = false;
   while (Date.now() < deadline) {
     if (existsSync(paths.socketPath)) {
       const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive }).catch(() => undefined);
@@ -67,6 +75,10 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
     }
     // It lost the race to another host (which will answer on the socket) or failed: stop waiting for it.
     if (exited && !existsSync(paths.socketPath)) return undefined;
+    if (!told && Date.now() - started > 5000) {
+      told = true;
+      logger.info({ pid: child.pid, dataDir: paths.dataDir }, 'waiting for the background store host to open the store (the first start of a new data directory takes a while)');
+    }
     await sleep(25);
   }
   return undefined;

@@ -76,13 +76,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }), 300_000);
 
 /**
  * twl as the user runs it after the set-up: from the folder outside the checkout, with a private
- * data dir. The first command in a fresh data dir starts the background store host and waits
- * for it at most store.lockTimeout (10 s); on a loaded machine (this suite runs npm ci next to
- * other tests) the host's first start can take longer, so the wait is raised here (see the
- * report on issue #10: the first run should wait for the host it started itself).
+ * data dir and nothing else set. The first command in a fresh data dir starts the background
+ * store host and waits for it as long as it runs (on a loaded machine, creating the store takes
+ * far longer than store.lockTimeout: the README's line must work all the same).
  */
 const run = (command: string, extra: Record<string, string> = {}) =>
-  execa('/bin/sh', ['-c', command], { cwd: outside, env: { ...env, TWL_HOME: home, HOME: home, XDG_DATA_HOME: path.join(home, '.data'), XDG_CONFIG_HOME: path.join(home, '.config'), TWL_STORE_LOCK_TIMEOUT: '90s', ...extra }, extendEnv: false, reject: false, timeout: 120_000 });
+  execa('/bin/sh', ['-c', command], { cwd: outside, env: { ...env, TWL_HOME: home, HOME: home, XDG_DATA_HOME: path.join(home, '.data'), XDG_CONFIG_HOME: path.join(home, '.config'), ...extra }, extendEnv: false, reject: false, timeout: 240_000 });
 
 describe("the README's Quick start in a fresh clone", () => {
   it('has the system Node.js to start from, as a fresh machine does', () => {
@@ -107,7 +106,7 @@ describe("the README's Quick start in a fresh clone", () => {
     expect(timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(['created', 'sentiment', 'classification', 'plan', ticket.status === 'resolved' ? 'resolution' : 'escalation']));
     // The data went to the private data dir, not into the checkout or the current folder.
     expect(existsSync(path.join(home, 'store'))).toBe(true);
-  });
+  }, 300_000);
 
   it('runs on the pinned Node.js 24 from the clone, whatever node comes first on PATH', async () => {
     const r = await run('node --version; twl --version');

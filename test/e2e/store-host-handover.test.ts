@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { embeddedPaths } from '../../src/store/embedded.js';
-import { envelope, stdioSession, tempHome, twl } from '../helpers.js';
+import { bin, envelope, inheritedEnv, stdioSession, tempHome, twl } from '../helpers.js';
 
 /** Whether a process still runs (a zombie waiting for its parent to reap it has exited). */
 const alive = (pid: number) => {
@@ -46,4 +47,37 @@ describe('the background store host, a statement past its timeout, and a long-ru
       cleanup();
     }
   });
+
+  it('hands the store over to a twl worker started while the background host runs, which then runs tasks for the CLI', async () => {
+    const { home, cleanup } = tempHome('twl-handover-worker-');
+    let worker: ReturnType<typeof execa> | undefined;
+    try {
+      expect((await twl(['cache', 'set', 'k', 'v'], { home })).exitCode).toBe(0);
+      const owner = JSON.parse(readFileSync(embeddedPaths(home).ownerFile, 'utf8')) as { pid: number; role: string };
+      expect(owner.role).toMatch(/twl db host, in the background/);
+      worker = execa(process.execPath, [bin, 'worker', '--name', 'w1', '--concurrency', '1'], { cwd: home, env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, NO_COLOR: '1' }, extendEnv: false, reject: false });
+      // Ready once it says so on stderr (it failed with TWL_STORE_BUSY before).
+      let err = '';
+      await new Promise<void>((resolve, reject) => {
+        worker!.stderr!.on('data', (d: Buffer) => ((err += d.toString()), err.includes('takes runs from') && resolve()));
+        void worker!.then((r) => reject(new Error(`twl worker exited (${r.exitCode}): ${err}`)));
+      });
+      expect(await exitsWithin(owner.pid, 15_000)).toBe(true);
+      const created = await twl(['task', 'create', '--tool', 'cache_cache_get', '--input', '{"key":"k"}', '--now', '--json'], { home });
+      expect(created.exitCode, created.stderr).toBe(0);
+      const id = (envelope(created.stdout).result as { task: { id: number } }).task.id;
+      let shown: { task: { status: string }; executions: Array<{ status: string; worker: string }> } | undefined;
+      for (const end = Date.now() + 60_000; Date.now() < end; await sleep(300)) {
+        shown = envelope((await twl(['task', 'show', String(id), '--json'], { home })).stdout).result as typeof shown;
+        if (shown!.task.status === 'completed') break;
+      }
+      expect(shown).toMatchObject({ task: { status: 'completed' }, executions: [{ status: 'completed', worker: 'w1' }] });
+      worker.kill('SIGTERM');
+      expect((await worker).exitCode).toBe(0);
+    } finally {
+      worker?.kill('SIGKILL');
+      await worker;
+      cleanup();
+    }
+  }, 180_000);
 });

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { embeddedPaths } from '../../src/store/embedded.js';
 import { envelope, tempHome, twl } from '../helpers.js';
@@ -18,6 +20,23 @@ describe('the background store host', () => {
       cleanup(); // the host notices its data directory is gone and exits
     }
   });
+
+  it('is waited for by the command that started it, however long it takes to come up (a new store on a loaded machine)', async () => {
+    const { home, cleanup } = tempHome('twl-slowhost-');
+    try {
+      // The background host (and only it) starts 20 s late: longer than the command used to wait
+      // for it (15 s), and far longer than store.lockTimeout here.
+      const hook = path.join(home, 'slow-host.mjs');
+      writeFileSync(hook, "import { setTimeout } from 'node:timers/promises';\nif (process.argv.includes('host') && process.argv.includes('--background')) await setTimeout(20_000);\n");
+      const env = { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`, TWL_STORE_LOCK_TIMEOUT: '1s' };
+      const health = await twl(['db', 'health', '--json'], { home, env, timeout: 150_000 });
+      expect(health.exitCode, health.stderr).toBe(0);
+      // Served by the host it started, not by opening the store itself after giving up on it.
+      expect(envelope(health.stdout).result).toMatchObject({ reachable: true, backend: 'embedded-host' });
+    } finally {
+      cleanup();
+    }
+  }, 180_000);
 
   it('is not started when store.autoHost is off', async () => {
     const { home, cleanup } = tempHome('twl-nohost-');
