@@ -24,15 +24,18 @@ export interface OpenOptions {
   keepAlive?: boolean;
 }
 
-const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string; self?: boolean } = {}) =>
+const connectToHost = (paths: EmbeddedPaths, loaded: LoadedConfig, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string; self?: boolean; poolSize?: number } = {}) =>
   PgStore.connect(
     {
       host: options.dir ?? paths.runDir,
       port: 5432,
       user: 'postgres',
       database: 'postgres',
-      max: poolSize,
-      connectionTimeoutMillis: 2000,
+      max: options.poolSize ?? loaded.config.database.poolSize,
+      // The host answers a new connection in turn with the statements of its other clients (one
+      // engine, one session): a busy host is the store in use, which a command waits for
+      // store.lockTimeout. A host that is gone refuses at once (no socket, or nobody listening).
+      connectionTimeoutMillis: Math.max(loaded.config.store.lockTimeout, 2000),
       // The hosting process's own connections: the host does not wait for them when it hands over.
       ...(options.self ? { application_name: SELF_APPLICATION } : {}),
       // A long-running client keeps its connection, so an idle-expiring host stays up for it.
@@ -43,6 +46,9 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
     logger,
     options.onClose,
   );
+
+/** The longest a command waits for the background host it started to answer: only a host that hangs takes this long. */
+const HOST_START_MAX_MS = 120_000;
 
 /** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
 async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
@@ -58,15 +64,24 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
   child.once('error', () => (exited = true));
   child.unref();
   logger.debug({ pid: child.pid }, 'started a background store host');
-  // A new data directory takes a few seconds to create; an existing one well under a second.
-  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, 15_000);
-  while (Date.now() < deadline) {
+  // Wait as long as it runs: it publishes its socket once the store is ready, or exits (it lost the
+  // race to another host, which answers on the socket, or failed). Opening an existing store takes
+  // well under a second, creating a new one a few seconds, and much longer on a loaded machine: a
+  // fixed wait shorter than that failed the first command with TWL_STORE_BUSY while the host it
+  // had started was still creating the store (and holding its lock).
+  const started = Date.now();
+  let told = false;
+  while (Date.now() - started < Math.max(loaded.config.store.lockTimeout, HOST_START_MAX_MS)) {
+    const gone = exited;
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive }).catch(() => undefined);
+      const store = await connectToHost(paths, loaded, logger, { keepAlive }).catch(() => undefined);
       if (store) return store;
     }
-    // It lost the race to another host (which will answer on the socket) or failed: stop waiting for it.
-    if (exited && !existsSync(paths.socketPath)) return undefined;
+    if (gone) return undefined;
+    if (!told && Date.now() - started > loaded.config.store.lockTimeout) {
+      told = true;
+      logger.info({ pid: child.pid, log: path.join(paths.runDir, 'host.log') }, 'still waiting for the background store host to open the store');
+    }
     await sleep(25);
   }
   return undefined;
@@ -82,7 +97,7 @@ async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenO
   let spawned = false;
   for (let attempt = 0; ; attempt++) {
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: options.keepAlive }).catch(() => undefined);
+      const store = await connectToHost(paths, loaded, logger, { keepAlive: options.keepAlive }).catch(() => undefined);
       if (store) return store;
       logger.debug({ socket: paths.socketPath }, 'embedded store host did not answer');
     } else if (options.hostBin && loaded.config.store.autoHost > 0 && !spawned) {
@@ -159,7 +174,7 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   while (!release) {
     const handingOver = takeOver && stopBackgroundHost(paths, logger, asked) !== undefined;
     if (!handingOver && existsSync(paths.socketPath)) {
-      const shared = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: true }).catch(() => undefined);
+      const shared = await connectToHost(paths, loaded, logger, { keepAlive: true }).catch(() => undefined);
       if (shared) return { store: shared, hosting: false, ended: never, drain: drainNothing };
     }
     if (Date.now() >= deadline) {
@@ -172,14 +187,14 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   let store: Store;
   try {
     // Clients trust a published host to have migrated the store: migrate before publishing.
-    const boot = await connectToHost(paths, 1, logger, { dir: paths.bootDir });
+    const boot = await connectToHost(paths, loaded, logger, { dir: paths.bootDir, poolSize: 1 });
     try {
       await migrate(boot);
     } finally {
       await boot.close();
     }
     host.publish();
-    store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop, self: true });
+    store = await connectToHost(paths, loaded, logger, { onClose: host.stop, self: true });
   } catch (err) {
     await host.stop();
     throw err;
