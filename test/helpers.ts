@@ -88,7 +88,8 @@ export function twl(args: string[], options: { home: string; env?: Record<string
     extendEnv: false,
     reject: false,
     input: options.input,
-    timeout: options.timeout ?? 60_000,
+    // A bound for a command that hangs (then it fails): a first command on a loaded machine may take tens of seconds.
+    timeout: options.timeout ?? 120_000,
   });
 }
 
@@ -105,7 +106,8 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
       const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
       if (m) resolve(m[1]!);
     });
-    setTimeout(() => reject(new Error(`twl serve --http did not start within 60 s: ${err}`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`twl serve --http exited (${code}) before serving: ${err}`)));
+    setTimeout(() => reject(new Error(`twl serve --http did not start within 120 s: ${err}`)), 120_000).unref();
   });
   return { child, url };
 }
