@@ -106,7 +106,7 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
       const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`twl serve --http exited (${code}) before serving: ${err}`)));
+    void child.then((r) => reject(new Error(`twl serve --http exited (${r.exitCode}) before serving: ${err}`)));
     setTimeout(() => reject(new Error(`twl serve --http did not start within 120 s: ${err}`)), 120_000).unref();
   });
   return { child, url };
