@@ -168,7 +168,8 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   const paths = embeddedPaths(loaded.home);
   // A background host never takes over another one: it shares it (or loses the race).
   const takeOver = role !== BACKGROUND_HOST_ROLE;
-  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, takeOver ? HANDOVER_MS + 5000 : 0);
+  const started = Date.now();
+  const deadline = started + Math.max(loaded.config.store.lockTimeout, takeOver ? HANDOVER_MS + 5000 : 0);
   const asked = new Set<number>();
   let release = await tryLock(paths, role, logger);
   while (!release) {
@@ -177,7 +178,11 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
       const shared = await connectToHost(paths, loaded, logger, { keepAlive: true }).catch(() => undefined);
       if (shared) return { store: shared, hosting: false, ended: never, drain: drainNothing };
     }
-    if (Date.now() >= deadline) {
+    // A background host handing over lets its clients finish (HANDOVER_MS at most), then closes its
+    // engine, which may be restarting after a stopped statement: slow on a loaded machine, so it is
+    // waited for while it still owns the store (it releases it last), up to HOST_START_MAX_MS.
+    const waitMore = handingOver && Date.now() - started < HOST_START_MAX_MS;
+    if (Date.now() >= deadline && !waitMore) {
       throw new TwlError('TWL_STORE_BUSY', `The embedded store at ${paths.dataDir} is in use by ${describeOwner(paths)}; cannot host it.`);
     }
     await sleep(100);
