@@ -48,7 +48,7 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
     const statusFile = path.join(home, 'resolve.status');
     tmux.start(`cd ${shellQuote(home)} && env -i ${assignments} ${shellQuote(process.execPath)} ${shellQuote(bin)} ticket resolve ${id}; echo $? > ${shellQuote(statusFile)}`, 120, 30);
     // The question is on screen without typing anything (it used to be hidden under the spinner).
-    const pane = await tmux.waitFor((p) => /Run cache_cache_delete .*\(y\/N\)/.test(p), 60_000);
+    const pane = await tmux.waitFor((p) => /Run cache_cache_delete .*\(y\/N\)/.test(p), 120_000);
     return { id, home, statusFile, pane };
   }
 
