@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +72,20 @@ export const freePort = () =>
     probe.on('error', reject);
   });
 
+/**
+ * An HTTP service on 127.0.0.1 that takes the first request and answers it only when told to
+ * (`answer`): a twl call to it (a health check of it) is in flight for as long as a test needs,
+ * with no clock deciding. `arrived` resolves once the request is there.
+ */
+export async function heldService(): Promise<{ target: string; arrived: Promise<{ answer: (body: string) => void }>; close: () => void }> {
+  let arrive!: (held: { answer: (body: string) => void }) => void;
+  const arrived = new Promise<{ answer: (body: string) => void }>((resolve) => (arrive = resolve));
+  const server = http.createServer((_req, res) => arrive({ answer: (body) => res.end(body) }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return { target: `http://127.0.0.1:${port}/`, arrived, close: () => (server.closeAllConnections(), server.close()) };
+}
+
 /** The commands of the README's Quick start block: the set-up line, then the main job. */
 export function quickStart(readme: string): string[] {
   const section = readme.slice(readme.indexOf('## Quick start'));
@@ -88,7 +103,8 @@ export function twl(args: string[], options: { home: string; env?: Record<string
     extendEnv: false,
     reject: false,
     input: options.input,
-    timeout: options.timeout ?? 60_000,
+    // A bound for a command that hangs (then it fails): a first command on a loaded machine may take tens of seconds.
+    timeout: options.timeout ?? 120_000,
   });
 }
 
@@ -130,7 +146,8 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
       const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
       if (m) resolve(m[1]!);
     });
-    setTimeout(() => reject(new Error(`twl serve --http did not start within 60 s: ${err}`)), 60_000);
+    void child.then((r) => reject(new Error(`twl serve --http exited (${r.exitCode}) before serving: ${err}`)));
+    setTimeout(() => reject(new Error(`twl serve --http did not start within 120 s: ${err}`)), 120_000).unref();
   });
   return { child, url };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Whether tmux is here; under CI=true its absence fails the run (.ci/run installs it), never a silent skip. */
@@ -37,5 +37,19 @@ export class Tmux {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * The exit status a shell wrote with `command; echo $? > file`. Waits for the whole line: the
+ * shell creates the file before it writes to it, so a file that exists may still be empty.
+ */
+export async function exitStatus(file: string, ms = 60_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (text.endsWith('\n')) return text.trim();
+    if (Date.now() >= deadline) throw new Error(`no exit status in ${file} within ${ms} ms (${JSON.stringify(text)})`);
+    await sleep(50);
   }
 }

@@ -108,8 +108,13 @@ export class HostServer {
   private check(): void {
     // A data directory that was removed (a deleted test home) ends the host too.
     if (!existsSync(this.options.dataDir)) return this.endWith('the data directory was removed');
-    if (this.connections.size > 0 || this.running) this.lastBusy = Date.now();
+    if (this.running || this.hasClients) this.lastBusy = Date.now();
     else if (this.options.idleMs && Date.now() - this.lastBusy >= this.options.idleMs) this.endWith(`idle for ${this.options.idleMs} ms`);
+  }
+
+  /** Whether another process is connected: the hosting process's own connections (its pool keeps one open ~10 s after use) do not count. */
+  private get hasClients(): boolean {
+    return [...this.connections].some((c) => !c.self);
   }
 
   private accept(socket: net.Socket): void {
@@ -252,7 +257,7 @@ export class HostServer {
   async drain(ms: number): Promise<void> {
     this.server.close();
     const deadline = Date.now() + ms;
-    while (([...this.connections].some((c) => !c.self) || this.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((this.hasClients || this.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   get activeConnections(): number {

@@ -24,15 +24,18 @@ export interface OpenOptions {
   keepAlive?: boolean;
 }
 
-const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string; self?: boolean } = {}) =>
+const connectToHost = (paths: EmbeddedPaths, loaded: LoadedConfig, logger: Logger, options: { keepAlive?: boolean; onClose?: () => Promise<void>; dir?: string; self?: boolean; poolSize?: number } = {}) =>
   PgStore.connect(
     {
       host: options.dir ?? paths.runDir,
       port: 5432,
       user: 'postgres',
       database: 'postgres',
-      max: poolSize,
-      connectionTimeoutMillis: 2000,
+      max: options.poolSize ?? loaded.config.database.poolSize,
+      // The host answers a new connection in turn with the statements of its other clients (one
+      // engine, one session): a busy host is the store in use, which a command waits for
+      // store.lockTimeout. A host that is gone refuses at once (no socket, or nobody listening).
+      connectionTimeoutMillis: Math.max(loaded.config.store.lockTimeout, 2000),
       // The hosting process's own connections: the host does not wait for them when it hands over.
       ...(options.self ? { application_name: SELF_APPLICATION } : {}),
       // A long-running client keeps its connection, so an idle-expiring host stays up for it.
@@ -44,8 +47,8 @@ const connectToHost = (paths: EmbeddedPaths, poolSize: number, logger: Logger, o
     options.onClose,
   );
 
-/** How long a command waits at most for the background host it started itself (while that host lives). */
-const SPAWNED_HOST_MS = 120_000;
+/** The longest a command waits for the background host it started to answer: only a host that hangs takes this long. */
+const HOST_START_MAX_MS = 120_000;
 
 /** Starts `twl db host` in the background, detached, logging to run/host.log; resolves when its socket answers. */
 async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: string, logger: Logger, keepAlive: boolean): Promise<Store | undefined> {
@@ -61,23 +64,23 @@ async function spawnHost(loaded: LoadedConfig, paths: EmbeddedPaths, hostBin: st
   child.once('error', () => (exited = true));
   child.unref();
   logger.debug({ pid: child.pid }, 'started a background store host');
+  // Wait as long as it runs: it publishes its socket once the store is ready, or exits (it lost the
+  // race to another host, which answers on the socket, or failed). Opening an existing store takes
+  // well under a second, creating a new one a few seconds, and much longer on a loaded machine: a
+  // fixed wait shorter than that failed the first command with TWL_STORE_BUSY while the host it
+  // had started was still creating the store (and holding its lock).
   const started = Date.now();
-  // A new data directory takes a few seconds to create, an existing one well under a second; on a
-  // loaded machine many times that. The host is this command's own: wait for it as long as it
-  // lives (up to SPAWNED_HOST_MS), not store.lockTimeout, or a user's first command fails with
-  // TWL_STORE_BUSY against the host it started itself.
-  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, SPAWNED_HOST_MS);
   let told = false;
-  while (Date.now() < deadline) {
+  while (Date.now() - started < Math.max(loaded.config.store.lockTimeout, HOST_START_MAX_MS)) {
+    const gone = exited;
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive }).catch(() => undefined);
+      const store = await connectToHost(paths, loaded, logger, { keepAlive }).catch(() => undefined);
       if (store) return store;
     }
-    // It lost the race to another host (which will answer on the socket) or failed: stop waiting for it.
-    if (exited && !existsSync(paths.socketPath)) return undefined;
-    if (!told && Date.now() - started > 5000) {
+    if (gone) return undefined;
+    if (!told && Date.now() - started > loaded.config.store.lockTimeout) {
       told = true;
-      logger.info({ pid: child.pid, dataDir: paths.dataDir }, 'waiting for the background store host to open the store (the first start of a new data directory takes a while)');
+      logger.info({ pid: child.pid, log: path.join(paths.runDir, 'host.log') }, 'still waiting for the background store host to open the store');
     }
     await sleep(25);
   }
@@ -94,7 +97,7 @@ async function openEmbedded(loaded: LoadedConfig, logger: Logger, options: OpenO
   let spawned = false;
   for (let attempt = 0; ; attempt++) {
     if (existsSync(paths.socketPath)) {
-      const store = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: options.keepAlive }).catch(() => undefined);
+      const store = await connectToHost(paths, loaded, logger, { keepAlive: options.keepAlive }).catch(() => undefined);
       if (store) return store;
       logger.debug({ socket: paths.socketPath }, 'embedded store host did not answer');
     } else if (options.hostBin && loaded.config.store.autoHost > 0 && !spawned) {
@@ -165,16 +168,21 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   const paths = embeddedPaths(loaded.home);
   // A background host never takes over another one: it shares it (or loses the race).
   const takeOver = role !== BACKGROUND_HOST_ROLE;
-  const deadline = Date.now() + Math.max(loaded.config.store.lockTimeout, takeOver ? HANDOVER_MS + 5000 : 0);
+  const started = Date.now();
+  const deadline = started + Math.max(loaded.config.store.lockTimeout, takeOver ? HANDOVER_MS + 5000 : 0);
   const asked = new Set<number>();
   let release = await tryLock(paths, role, logger);
   while (!release) {
     const handingOver = takeOver && stopBackgroundHost(paths, logger, asked) !== undefined;
     if (!handingOver && existsSync(paths.socketPath)) {
-      const shared = await connectToHost(paths, loaded.config.database.poolSize, logger, { keepAlive: true }).catch(() => undefined);
+      const shared = await connectToHost(paths, loaded, logger, { keepAlive: true }).catch(() => undefined);
       if (shared) return { store: shared, hosting: false, ended: never, drain: drainNothing };
     }
-    if (Date.now() >= deadline) {
+    // A background host handing over lets its clients finish (HANDOVER_MS at most), then closes its
+    // engine, which may be restarting after a stopped statement: slow on a loaded machine, so it is
+    // waited for while it still owns the store (it releases it last), up to HOST_START_MAX_MS.
+    const waitMore = handingOver && Date.now() - started < HOST_START_MAX_MS;
+    if (Date.now() >= deadline && !waitMore) {
       throw new TwlError('TWL_STORE_BUSY', `The embedded store at ${paths.dataDir} is in use by ${describeOwner(paths)}; cannot host it.`);
     }
     await sleep(100);
@@ -184,14 +192,14 @@ export async function hostStore(loaded: LoadedConfig, logger: Logger, role: stri
   let store: Store;
   try {
     // Clients trust a published host to have migrated the store: migrate before publishing.
-    const boot = await connectToHost(paths, 1, logger, { dir: paths.bootDir });
+    const boot = await connectToHost(paths, loaded, logger, { dir: paths.bootDir, poolSize: 1 });
     try {
       await migrate(boot);
     } finally {
       await boot.close();
     }
     host.publish();
-    store = await connectToHost(paths, loaded.config.database.poolSize, logger, { onClose: host.stop, self: true });
+    store = await connectToHost(paths, loaded, logger, { onClose: host.stop, self: true });
   } catch (err) {
     await host.stop();
     throw err;

@@ -1,11 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bin, envelope, startHttpServe, tempHome, twl } from '../helpers.js';
-import { Tmux, hasTmux, shellQuote } from '../tmux.js';
+import { Tmux, exitStatus, hasTmux, shellQuote } from '../tmux.js';
 
 /** A runbook whose fix (deleting a cache key) is not read-only, so it needs approval. */
 const runbooks = [
@@ -49,14 +48,8 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
     const statusFile = path.join(home, 'resolve.status');
     tmux.start(`cd ${shellQuote(home)} && env -i ${assignments} ${shellQuote(process.execPath)} ${shellQuote(bin)} ticket resolve ${id}; echo $? > ${shellQuote(statusFile)}`, 120, 30);
     // The question is on screen without typing anything (it used to be hidden under the spinner).
-    const pane = await tmux.waitFor((p) => /Run cache_cache_delete .*\(y\/N\)/.test(p), 60_000);
+    const pane = await tmux.waitFor((p) => /Run cache_cache_delete .*\(y\/N\)/.test(p), 120_000);
     return { id, home, statusFile, pane };
-  }
-
-  async function exitStatus(statusFile: string): Promise<string> {
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(statusFile) && Date.now() < deadline) await sleep(50);
-    return readFileSync(statusFile, 'utf8').trim();
   }
 
   it('shows the question, and y runs the fix and resolves the ticket (exit 0)', async () => {

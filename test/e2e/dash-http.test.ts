@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, envelope, startHttpServe, tempHome, twl } from '../helpers.js';
+import { exitStatus } from '../tmux.js';
 
 /** `twl dash --url … --key …` against a real `twl serve --http` in a temporary home. */
 describe('twl dash --url (a remote twl serve --http)', () => {
@@ -123,9 +124,7 @@ describe('twl dash --url (a remote twl serve --http)', () => {
       await waitFor((p) => /Could not create the ticket: .*403/.test(p.replace(/\n/g, ' ')), 10_000);
 
       tmux('send-keys', '-t', 'dash', 'q');
-      const deadline = Date.now() + 10_000;
-      while (!existsSync(statusFile) && Date.now() < deadline) await sleep(50);
-      expect(readFileSync(statusFile, 'utf8').trim()).toBe('0');
+      expect(await exitStatus(statusFile)).toBe('0');
     } finally {
       try {
         tmux('kill-server');

@@ -4,8 +4,6 @@ import { ExitCode, errorCatalog } from '../../src/runtime/errors.js';
 import { envelope, root, tempHome, twl } from '../helpers.js';
 
 const { home, cleanup } = tempHome('twl-exit-');
-// Each command opens the embedded store itself: a background store host slow to start on a loaded machine is not what this tests.
-const env = { TWL_STORE_AUTO_HOST: 'off' };
 afterAll(() => cleanup());
 
 describe('one envelope and one exit code for every error, parse errors included', () => {
@@ -60,24 +58,24 @@ describe('one envelope and one exit code for every error, parse errors included'
 
 describe('distinct exit codes for scripts', () => {
   it('cache get of a missing key exits 7 (not found), an empty stdout, and a hit exits 0', async () => {
-    const miss = await twl(['cache', 'get', 'no-such-key'], { home, env });
+    const miss = await twl(['cache', 'get', 'no-such-key'], { home });
     expect(miss.exitCode).toBe(7);
     expect(miss.stdout).toBe('');
     expect(miss.stderr).toMatch(/\(not found\) no-such-key/);
-    const json = await twl(['cache', 'get', 'no-such-key', '--json'], { home, env });
+    const json = await twl(['cache', 'get', 'no-such-key', '--json'], { home });
     expect(json.exitCode).toBe(7);
     expect(envelope(json.stdout)).toMatchObject({ status: 7, result: { found: false, value: null } });
-    await twl(['cache', 'set', 'empty', ''], { home, env });
-    const hit = await twl(['cache', 'get', 'empty'], { home, env });
+    await twl(['cache', 'set', 'empty', ''], { home });
+    const hit = await twl(['cache', 'get', 'empty'], { home });
     expect(hit.exitCode, hit.stderr).toBe(0);
   });
 
   it('maestro orchestrate exits 1 when the ticket is escalated, as ticket resolve does', async () => {
-    const id = (envelope((await twl(['ticket', 'create', 'Application ne répond plus depuis 2h', '--json'], { home, env })).stdout).result as { id: number }).id;
-    const r = await twl(['maestro', 'orchestrate', '--ticket', String(id), '--yes'], { home, env });
+    const id = (envelope((await twl(['ticket', 'create', 'Application ne répond plus depuis 2h', '--json'], { home })).stdout).result as { id: number }).id;
+    const r = await twl(['maestro', 'orchestrate', '--ticket', String(id), '--yes'], { home });
     expect(r.stdout).toMatch(new RegExp(`#${id} escalated: `));
     expect(r.exitCode).toBe(1);
-    const json = await twl(['maestro', 'orchestrate', '--ticket', String(id), '--yes', '--json'], { home, env });
+    const json = await twl(['maestro', 'orchestrate', '--ticket', String(id), '--yes', '--json'], { home });
     expect(json.exitCode).toBe(1);
     expect(envelope(json.stdout)).toMatchObject({ status: 1, result: { resolution: { outcome: 'escalated' } } });
   });

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, startHttpServe, tempHome, twl } from '../helpers.js';
+import { envelope, heldService, startHttpServe, tempHome, twl } from '../helpers.js';
 
 describe('twl serve --http', () => {
   let home: string;
@@ -166,20 +166,26 @@ describe('twl serve --http', () => {
 describe('twl serve --http shutting down', () => {
   it('on SIGTERM stops accepting, lets the call in flight finish, and exits 0', async () => {
     const { home, cleanup } = tempHome('twl-serve-stop-');
+    // The call in flight: a health check of a service that answers when the test says so.
+    const service = await heldService();
     try {
-      writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none' } }));
+      writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none' }, services: [{ name: 'held', kind: 'http', target: service.target, timeout: '120s' }] }));
       const { child, url } = await startHttpServe(home);
-      const slow = fetch(`${url}/api/tools/database_execute_query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'select pg_sleep(2) as slept', timeout_ms: 10_000 }) });
-      // Let the call reach the store, then ask the server to stop.
-      await new Promise((r) => setTimeout(r, 700));
+      const slow = fetch(`${url}/api/tools/monitoring_health_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ services: ['held'] }) });
+      // Once the call is in flight (its service has the request), ask the server to stop; then the service answers.
+      const held = await service.arrived;
       child.kill('SIGTERM');
+      // The answer comes once the server has closed its listener (a new request fails), whenever the loaded machine gets there.
+      while (await fetch(`${url}/health/live`).then(() => true, () => false)) await new Promise((r) => setTimeout(r, 25));
+      held.answer('ok');
       const answered = await slow;
       expect(answered.status).toBe(200);
-      expect(((await answered.json()) as { result: { rows: unknown[] } }).result.rows).toHaveLength(1);
+      expect(((await answered.json()) as { result: { services: unknown[] } }).result.services).toMatchObject([{ name: 'held', status: 'ok' }]);
       const exited = await child;
       expect(exited.exitCode, `${exited.signal} ${String(exited.stderr).slice(-2000)}`).toBe(0);
       await expect(fetch(`${url}/health/live`)).rejects.toThrow();
     } finally {
+      service.close();
       cleanup();
     }
   });

@@ -53,16 +53,16 @@ describe('the background store host', () => {
   it('exits by itself when idle, and the next command opens the store directly or hosts anew', async () => {
     const { home, cleanup } = tempHome('twl-idle-');
     try {
-      const started = performance.now();
-      const r = await twl(['db', 'host', '--idle', '1s', '--json'], { home, timeout: 60_000 });
+      // No clock here: a host that never idles out is killed by the timeout (a failure), and one on a
+      // loaded machine may take tens of seconds to create a new store before its idle second starts.
+      const r = await twl(['db', 'host', '--idle', '1s', '--json'], { home, timeout: 150_000 });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(envelope(r.stdout).result).toMatchObject({ reason: 'idle for 1000 ms' });
-      expect(performance.now() - started).toBeLessThan(30_000);
       expect(existsSync(embeddedPaths(home).socketPath)).toBe(false);
       const get = await twl(['cache', 'get', 'nothing', '--json'], { home, env: { TWL_STORE_AUTO_HOST: 'off' } });
       expect(envelope(get.stdout).result).toMatchObject({ found: false });
     } finally {
       cleanup();
     }
-  });
+  }, 240_000);
 });

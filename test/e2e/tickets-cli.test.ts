@@ -134,7 +134,7 @@ describe('Ctrl-C during a resolve', () => {
     try {
       writeFileSync(
         path.join(h, '.twlrc.json'),
-        JSON.stringify({ runbooks: [{ name: 'slow probe', when: { keywords: ['probe'] }, steps: [{ tool: 'database_execute_query', input: { sql: 'select pg_sleep(30)', timeout_ms: 60000 } }, { tool: 'cache_cache_stats' }], resolution: 'done' }] }),
+        JSON.stringify({ runbooks: [{ name: 'slow probe', when: { keywords: ['probe'] }, steps: [{ tool: 'database_execute_query', input: { sql: 'select pg_sleep(300)', timeout_ms: 600000 } }, { tool: 'cache_cache_stats' }], resolution: 'done' }] }),
       );
       const id = (envelope((await twl(['ticket', 'create', 'Please run the probe', '--json'], { home: h, env })).stdout).result as { id: number }).id;
       const child = twl(['ticket', 'resolve', String(id), '--json'], { home: h, env });
@@ -146,7 +146,9 @@ describe('Ctrl-C during a resolve', () => {
       child.kill('SIGINT');
       const r = await child;
       expect(r.exitCode, `signal ${r.signal} ${err}`).toBe(130);
-      expect(performance.now() - started).toBeLessThan(8000);
+      // Stopped, not waited for: the 5-minute sleep would take minutes. The margin is for a loaded
+      // machine, where stopping the engine and starting a new one to record the interruption takes seconds.
+      expect(performance.now() - started).toBeLessThan(60_000);
       const shown = envelope((await twl(['ticket', 'show', String(id), '--json'], { home: h, env })).stdout).result as { ticket: { status: string }; timeline: Array<{ kind: string; status: string; decision: string }> };
       expect(shown.ticket.status).toBe('triaged');
       // On a loaded machine the interrupt may land just before the slow step starts.

@@ -2,12 +2,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bin, envelope, inheritedEnv, tempHome, twl } from '../helpers.js';
-import { Tmux, hasTmux, shellQuote } from '../tmux.js';
+import { Tmux, exitStatus, hasTmux, shellQuote } from '../tmux.js';
 
 /*
  * Workflows through the built CLI (`twl workflow …`) and over MCP (`workflow_<name>` with the 1.x SDK
@@ -156,9 +156,7 @@ describe('twl workflow (the built CLI)', () => {
       tmux.start(`cd ${shellQuote(home)} && env -i ${assignments} ${shellQuote(process.execPath)} ${shellQuote(bin)} workflow run touch --input ${shellQuote(JSON.stringify({ file }))}; echo $? > ${shellQuote(statusFile)}`, 160, 40);
       await tmux.waitFor((p) => /touch.*\[y\/N\]/s.test(p), 60_000);
       tmux.run('send-keys', '-t', 'dash', 'y', 'Enter');
-      const deadline = Date.now() + 30_000;
-      while (!existsSync(statusFile) && Date.now() < deadline) await sleep(50);
-      expect(readFileSync(statusFile, 'utf8').trim()).toBe('0');
+      expect(await exitStatus(statusFile)).toBe('0');
       expect(existsSync(file)).toBe(true);
     });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StoreCache } from '../../src/runtime/cache.js';
 import { embeddedPaths } from '../../src/store/embedded.js';
+import { SELF_APPLICATION } from '../../src/store/host-server.js';
 import { hostStore, openHostedStore, openStore } from '../../src/store/open.js';
 import { loadedFor, quietLogger, tempHome } from '../helpers.js';
 
@@ -69,6 +70,25 @@ describe('sharing the embedded store between processes', () => {
     const { store } = await hosting;
     await store.close();
     cleanup();
+  });
+
+  it("an idle-expiring host exits when no other process is connected, its own connections open or not", async () => {
+    const { home, cleanup } = tempHome();
+    const paths = embeddedPaths(home);
+    const { default: pg } = await import('pg');
+    const { store, ended } = await hostStore(loadedFor(home), quietLogger(), 'test host', { idleMs: 300 });
+    // The hosting process's own connection, held open (its pool keeps one ~10 s after each use).
+    const own = new pg.Client({ host: paths.runDir, port: 5432, user: 'postgres', database: 'postgres', application_name: SELF_APPLICATION });
+    await own.connect();
+    try {
+      await own.query('SELECT 1');
+      // Before the fix it waited for the own connection to close: never, here (the test timed out).
+      expect(await ended).toBe('idle for 300 ms');
+    } finally {
+      await own.end();
+      await store.close();
+      cleanup();
+    }
   });
 
   it('takes over a stale socket left by a host that died', async () => {
