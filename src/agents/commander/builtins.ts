@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { getopt, test, whole, type OptionSpec, type ValueTest } from './argv.js';
 
@@ -26,8 +26,8 @@ const dfPath: ValueTest = (v) => whole('[A-Za-z0-9_/][A-Za-z0-9_./-]{0,255}').te
  * df opens each operand (O_RDONLY|O_NONBLOCK), and opening a device can act (a watchdog arms, a
  * tape rewinds): what the operand is on disk decides, not how it is spelled. It must be a
  * directory or a regular file, reached without a symlink, outside /dev, /proc and /sys, and in
- * no world-writable directory (where someone else could swap it for a symlink between this
- * check and df's open).
+ * no directory another user could change (where someone else could swap it for a symlink
+ * between this check and df's open).
  */
 function dfOperandProblem(operand: string, cwd: string): string | undefined {
   const file = path.resolve(cwd, operand);
@@ -43,8 +43,17 @@ function dfOperandProblem(operand: string, cwd: string): string | undefined {
   if (real !== file) return `the operand ${JSON.stringify(operand)} goes through a symlink (to ${real}): name the real path`;
   if (/^\/(dev|proc|sys)(\/|$)/.test(real)) return `the operand ${JSON.stringify(operand)} is under /dev, /proc or /sys`;
   if (!isDirOrFile) return `the operand ${JSON.stringify(operand)} is not a directory or a regular file (df opens it)`;
-  for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if ((statSync(dir).mode & 0o002) !== 0) return `the operand ${JSON.stringify(operand)} is in ${dir}, which anyone can write (it could be swapped for a symlink)`;
+  // Every directory above it must be safe from other users, as OpenSSH checks a key file's path:
+  // owned by root or by twl's user, and writable by nobody else, except a sticky directory
+  // (/tmp) holding an entry owned by root or twl's user (nobody else may rename or remove it).
+  const me = process.getuid?.() ?? 0;
+  const trusted = (uid: number) => uid === 0 || uid === me;
+  for (let child = real, dir = path.dirname(real); child !== dir; child = dir, dir = path.dirname(dir)) {
+    const st = statSync(dir);
+    const swappable = `(it could be swapped for a symlink)`;
+    if (!trusted(st.uid)) return `the operand ${JSON.stringify(operand)} is in ${dir}, which belongs to another user (uid ${st.uid}) ${swappable}`;
+    if ((st.mode & 0o022) === 0 || ((st.mode & 0o1000) !== 0 && trusted(lstatSync(child).uid))) continue;
+    return `the operand ${JSON.stringify(operand)} is in ${dir}, which ${(st.mode & 0o002) !== 0 ? 'anyone' : 'its group'} can write ${swappable}`;
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkArgvRule } from '../../../../src/agents/commander/argv.js';
@@ -91,7 +91,7 @@ describe('the built-in read-only diagnostics', () => {
 });
 
 describe("df's operands: what they are on disk, not how they are spelled (df opens each one)", () => {
-  // A directory of the checkout (not under a world-writable /tmp), holding a device symlink, a FIFO and a world-writable directory.
+  // A directory beside the checkout, holding a device symlink, a FIFO and directories others can write.
   const dir = mkdtempSync(path.join(path.resolve(import.meta.dirname, '../../../..'), '.df-operands-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const df = (args: string[]) => decide(deny, 'df', args, '/usr/bin/df', dir);
@@ -118,6 +118,23 @@ describe("df's operands: what they are on disk, not how they are spelled (df ope
     writeFileSync(path.join(dir, 'file'), 'x');
     expect(df(['-h', dir])).toMatchObject({ decision: 'allow' });
     expect(df(['file', '/'])).toMatchObject({ decision: 'allow' });
+  });
+  it("judges a sticky directory like /tmp by who owns the entry below it, and refuses another user's directory", () => {
+    mkdirSync(path.join(dir, 'sticky', 'mine'), { recursive: true });
+    chmodSync(path.join(dir, 'sticky'), 0o1777);
+    // Nobody else may rename or remove an entry of a sticky directory that twl's user owns.
+    expect(df(['sticky/mine'])).toMatchObject({ decision: 'allow' });
+    mkdirSync(path.join(dir, 'group', 'inner'), { recursive: true });
+    chmodSync(path.join(dir, 'group'), 0o775);
+    expect(df(['group/inner']).reason).toMatch(/its group can write/);
+  });
+  it.runIf(process.getuid?.() === 0)("refuses an entry another user owns in a sticky directory, and a directory another user owns", () => {
+    mkdirSync(path.join(dir, 'sticky', 'theirs', 'inner'), { recursive: true });
+    chmodSync(path.join(dir, 'sticky'), 0o1777);
+    chownSync(path.join(dir, 'sticky', 'theirs'), 4242, 4242);
+    // They could rename their entry and put a symlink to a device in its place.
+    expect(df(['sticky/theirs']).reason).toMatch(/anyone can write/);
+    expect(df(['sticky/theirs/inner']).reason).toMatch(/belongs to another user \(uid 4242\)/);
   });
 });
 
