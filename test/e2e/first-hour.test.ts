@@ -90,7 +90,8 @@ describe('export and import round trips', () => {
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks: [{ name: 'cache check', when: { keywords: ['cache'] }, steps: [{ tool: 'cache_cache_stats' }], resolution: 'The cache answers.' }] }));
     const create = (args: string[]) => twl(['ticket', 'create', ...args, '--json'], { home, env });
     await create(['Le cache est lent, "vraiment", depuis ce matin', '--requester', 'ana@example.com']);
-    await create(['Printer jams on floor 2,\nagain and again']);
+    // A comma and a line break for the CSV; nothing the model can place it by, so classify marks it needsHuman.
+    await create(['hmm,\nwell']);
     await create(['The server is down since 2h', '--requester', 'bob']);
     await create(['Question: where is the VPN guide?']);
     expect((await twl(['ticket', 'resolve', '1', '--yes'], { home, env })).exitCode).toBe(0); // resolved by the runbook
