@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import activateOp from '../../src/ops/agent/activate.js';
 import agentCreateOp from '../../src/ops/agent/create.js';
 import agentShowOp from '../../src/ops/agent/show.js';
 import { invoke } from '../../src/ops/invoke.js';
 import createOp from '../../src/ops/task/create.js';
 import listOp from '../../src/ops/task/list.js';
-import showOp from '../../src/ops/task/show.js';
-import type { Runtime } from '../../src/runtime/context.js';
-import type { TaskStatus } from '../../src/studio/tasks.js';
-import { TaskWorker } from '../../src/studio/worker.js';
-import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, errorOf, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
+import { POSTGRES_URL, errorOf, hasPostgres, root } from '../helpers.js';
+import { taskHarness } from './task-harness.js';
 
 /*
  * A task keeps the namespaces of the key that created it, and a real worker holds every call of
@@ -42,46 +37,19 @@ const backends = [
 const key = (namespaces: string[]) => ({ caller: { face: 'rest' as const, actor: `rest:key:${namespaces.join('+')}`, role: 'manager' as const, namespaces } });
 
 describe.each(backends)('task grants on the $name store', (backend) => {
-  let runtime: Runtime;
-  let store: Store;
-  let worker: TaskWorker;
-  let cleanup: () => void;
-
-  beforeAll(async () => {
-    if (!backend.available) return;
-    const t = tempHome('twl-task-grants-');
-    cleanup = t.cleanup;
-    runtime = testRuntime(t.home, backend.config, { host: true, role: 'task grants test' });
-    store = await runtime.store();
-    worker = await TaskWorker.start(runtime, { concurrency: 2, queues: ['default'], name: 'grants-worker' });
-  }, 60_000);
-  afterAll(async () => {
-    await worker?.stop(2000);
-    if (backend.name === 'postgres' && store) await store.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await runtime?.close();
-    cleanup?.();
-  }, 60_000);
-
-  const until = async (task: number, statuses: TaskStatus[], ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const shown = await invoke(showOp, runtime, { id: task });
-      if (statuses.includes(shown.task.status)) return shown;
-      if (Date.now() > deadline) throw new Error(`task #${task} stayed ${shown.task.status} (waited for ${statuses.join(', ')}): ${JSON.stringify(shown)}`);
-      await sleep(100);
-    }
-  };
+  const t = taskHarness(backend, { schema, prefix: 'twl-task-grants-', role: 'task grants test', worker: 'grants-worker' });
+  const until = t.until;
   /** The audit rows of the calls a task's runs made (written in batches, within a second or so). */
   const audit = async (task: number) =>
-    (await store.query<Record<string, unknown>>('SELECT tool, via, role, decision, error_code FROM twl_tool_calls WHERE actor = $1 ORDER BY id', [`task:${task}`])).rows;
+    (await t.store.query<Record<string, unknown>>('SELECT tool, via, role, decision, error_code FROM twl_tool_calls WHERE actor = $1 ORDER BY id', [`task:${task}`])).rows;
 
   it.skipIf(!backend.available)('a limited key\'s workflow task keeps its grant and completes when every step is inside it', async () => {
-    const { task } = await invoke(createOp, runtime, { workflow: 'inside', now: true }, key(['twl', 'workflow']));
+    const { task } = await invoke(createOp, t.runtime, { workflow: 'inside', now: true }, key(['twl', 'workflow']));
     expect(task).toMatchObject({ kind: 'workflow', tool: 'workflow_inside', namespaces: ['twl', 'workflow'], createdBy: 'rest:key:twl+workflow' });
     const shown = await until(task.id, ['completed', 'failed', 'dead_letter']);
     expect(shown.task.status).toBe('completed');
     expect(shown.task.namespaces).toEqual(['twl', 'workflow']);
-    expect((await invoke(listOp, runtime, { limit: 5 })).tasks.find((t) => t.id === task.id)?.namespaces).toEqual(['twl', 'workflow']);
+    expect((await invoke(listOp, t.runtime, { limit: 5 })).tasks.find((t) => t.id === task.id)?.namespaces).toEqual(['twl', 'workflow']);
     await expect.poll(() => audit(task.id), { timeout: 10_000 }).toEqual(
       expect.arrayContaining([
         { tool: 'workflow_inside', via: 'task', role: 'manager', decision: 'allowed', error_code: null },
@@ -91,7 +59,7 @@ describe.each(backends)('task grants on the $name store', (backend) => {
   });
 
   it.skipIf(!backend.available)('a workflow step outside the grant fails the run with TWL_NAMESPACE_DENIED, audited, never retried', async () => {
-    const { task } = await invoke(createOp, runtime, { workflow: 'outside', now: true, retries: 2 }, key(['twl', 'workflow']));
+    const { task } = await invoke(createOp, t.runtime, { workflow: 'outside', now: true, retries: 2 }, key(['twl', 'workflow']));
     expect(task.namespaces).toEqual(['twl', 'workflow']);
     const shown = await until(task.id, ['completed', 'failed', 'dead_letter']);
     expect(shown.task.status).toBe('failed');
@@ -106,19 +74,19 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     expect((await audit(task.id)).filter((r) => r.tool === 'fx_read' && r.decision !== 'refused')).toEqual([]);
 
     // The same workflow, for a key granted fx too, and for an unlimited creator (the command line): it runs.
-    const granted = await invoke(createOp, runtime, { workflow: 'outside', now: true }, key(['twl', 'workflow', 'fx']));
+    const granted = await invoke(createOp, t.runtime, { workflow: 'outside', now: true }, key(['twl', 'workflow', 'fx']));
     expect((await until(granted.task.id, ['completed', 'failed', 'dead_letter'])).task.status).toBe('completed');
-    const unlimited = await invoke(createOp, runtime, { workflow: 'outside', now: true });
+    const unlimited = await invoke(createOp, t.runtime, { workflow: 'outside', now: true });
     expect(unlimited.task.namespaces).toBeNull();
     expect((await until(unlimited.task.id, ['completed', 'failed', 'dead_letter'])).task.status).toBe('completed');
   });
 
   it.skipIf(!backend.available)('an agent task is held to its creator\'s grant: a declared step outside it fails the run, audited, not retried', async () => {
     const agent = `reader-${id}`;
-    await invoke(agentCreateOp, runtime, { name: agent, kind: 'master', tools: ['fx_read', SENTIMENT], steps: { tools: [{ tool: SENTIMENT, input: { text: 'fine' } }, { tool: 'fx_read', input: { key: 'a' } }] } });
-    await invoke(activateOp, runtime, { name: agent });
+    await invoke(agentCreateOp, t.runtime, { name: agent, kind: 'master', tools: ['fx_read', SENTIMENT], steps: { tools: [{ tool: SENTIMENT, input: { text: 'fine' } }, { tool: 'fx_read', input: { key: 'a' } }] } });
+    await invoke(activateOp, t.runtime, { name: agent });
 
-    const { task } = await invoke(createOp, runtime, { agent, prompt: 'read a', now: true, retries: 2 }, key(['twl']));
+    const { task } = await invoke(createOp, t.runtime, { agent, prompt: 'read a', now: true, retries: 2 }, key(['twl']));
     expect(task).toMatchObject({ kind: 'agent', namespaces: ['twl'] });
     const shown = await until(task.id, ['completed', 'failed', 'dead_letter']);
     expect(shown.task.status).toBe('failed');
@@ -126,29 +94,29 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     expect(shown.executions).toHaveLength(1);
     // Its first step, inside the grant, ran; the second was refused.
     expect(shown.executions[0]!.toolCalls.map((c) => [c.tool, c.ok])).toEqual([[SENTIMENT, true], ['fx_read', false]]);
-    await expect.poll(async () => (await store.query<Record<string, unknown>>("SELECT tool, via, decision, error_code FROM twl_tool_calls WHERE actor = $1 AND tool = 'fx_read'", [`agent:${agent}`])).rows, { timeout: 10_000 }).toEqual([
+    await expect.poll(async () => (await t.store.query<Record<string, unknown>>("SELECT tool, via, decision, error_code FROM twl_tool_calls WHERE actor = $1 AND tool = 'fx_read'", [`agent:${agent}`])).rows, { timeout: 10_000 }).toEqual([
       { tool: 'fx_read', via: 'agent', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' },
     ]);
 
     // The refusal was the caller's, not the agent's: it stays active for everyone else.
-    expect((await invoke(agentShowOp, runtime, { name: agent })).agent).toMatchObject({ status: 'active', reason: expect.stringContaining('outside its caller\'s namespaces') });
+    expect((await invoke(agentShowOp, t.runtime, { name: agent })).agent).toMatchObject({ status: 'active', reason: expect.stringContaining('outside its caller\'s namespaces') });
 
     // Granted fx too, the same agent's task completes.
-    const granted = await invoke(createOp, runtime, { agent, prompt: 'read a', now: true }, key(['twl', 'fx']));
+    const granted = await invoke(createOp, t.runtime, { agent, prompt: 'read a', now: true }, key(['twl', 'fx']));
     const ran = await until(granted.task.id, ['completed', 'failed', 'dead_letter']);
     expect(ran.task.status, JSON.stringify(ran)).toBe('completed');
   });
 
   it.skipIf(!backend.available)('refuses at creation a tool or workflow outside the key\'s grant, naming the grant', async () => {
-    const tool = await errorOf(invoke(createOp, runtime, { tool: 'fx_read', input: { key: 'x' }, now: true }, key(['twl'])));
+    const tool = await errorOf(invoke(createOp, t.runtime, { tool: 'fx_read', input: { key: 'x' }, now: true }, key(['twl'])));
     expect(tool.code).toBe('TWL_NAMESPACE_DENIED');
     expect(tool.message).toBe('No tool named "fx_read" in the namespaces this key is granted (twl).');
-    const workflow = await errorOf(invoke(createOp, runtime, { workflow: 'inside', now: true }, key(['twl'])));
+    const workflow = await errorOf(invoke(createOp, t.runtime, { workflow: 'inside', now: true }, key(['twl'])));
     expect(workflow.code).toBe('TWL_NAMESPACE_DENIED');
     expect(workflow.message).toBe('No workflow named "inside" in the namespaces this key is granted (twl).');
     expect(workflow.actions.join(' ')).toMatch(/workflow namespace/);
     // Hostile names are quoted and cut, never run.
-    const hostile = await errorOf(invoke(createOp, runtime, { tool: `fx_read"; drop table twl_tasks; --${'x'.repeat(150)}`, now: true }, key(['twl'])));
+    const hostile = await errorOf(invoke(createOp, t.runtime, { tool: `fx_read"; drop table twl_tasks; --${'x'.repeat(150)}`, now: true }, key(['twl'])));
     expect(hostile.code).toBe('TWL_NAMESPACE_DENIED');
     expect(hostile.message.length).toBeLessThan(200);
   });
