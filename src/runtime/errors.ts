@@ -134,3 +134,15 @@ export const isTwlError = (err: unknown): err is TwlError => err instanceof TwlE
 
 /** The message of anything thrown, without a stack. */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The TWL_NAMESPACE_DENIED refusal an error is, or carries: a workflow that failed because a
+ * step's tool was outside its caller's namespaces (TWL_WORKFLOW_FAILED whose run error is that
+ * refusal). Undefined for any other error.
+ */
+export function namespaceRefusalOf(err: unknown): { code: 'TWL_NAMESPACE_DENIED'; message: string } | undefined {
+  if (!isTwlError(err)) return undefined;
+  if (err.code === 'TWL_NAMESPACE_DENIED') return { code: err.code, message: err.message };
+  const inner = err.code === 'TWL_WORKFLOW_FAILED' ? (err.details?.error as { code?: unknown; message?: unknown } | null | undefined) : undefined;
+  return inner?.code === 'TWL_NAMESPACE_DENIED' ? { code: inner.code, message: err.message } : undefined;
+}

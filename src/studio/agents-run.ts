@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Role } from '../ops/op.js';
 import type { Runtime } from '../runtime/context.js';
-import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
+import { TwlError, isTwlError, messageOf, namespaceRefusalOf } from '../runtime/errors.js';
 import { Llm, type Message, type Tool } from '../runtime/llm.js';
 import { redactText } from '../runtime/redact.js';
 import type { Queryable, Store } from '../store/types.js';
@@ -272,7 +272,12 @@ async function runOne(runtime: Runtime, store: Store, name: string, prompt: stri
   } catch (err) {
     const message = redactText(messageOf(err));
     await finish('failed', null, message);
-    await transitionAgent(store, name, 'error', { from: ['busy'], holder: runId, reason: `run #${runId} failed: ${message}`.slice(0, 2000), runId: null }).catch(() => undefined);
+    // Refused by its caller's grant (a key limited to namespaces): the caller's doing, not the agent's, which stays
+    // active for everyone else. Any other failure puts the agent in error.
+    const next = namespaceRefusalOf(err)
+      ? { to: 'active' as const, reason: `run #${runId} was refused a tool outside its caller's namespaces; the agent stays active` }
+      : { to: 'error' as const, reason: `run #${runId} failed: ${message}`.slice(0, 2000) };
+    await transitionAgent(store, name, next.to, { from: ['busy'], holder: runId, reason: next.reason, runId: null }).catch(() => undefined);
     line(`run #${runId} failed: ${message}`);
     throw err;
   }
@@ -314,8 +319,15 @@ class ToolGate {
   }
 
   /** Resolves with what to tell the model (or the declared steps): the tool's output, or why it did not run. */
-  async call(name: string, input: Record<string, unknown>, kind: 'tool' | 'step'): Promise<{ ok: boolean; output: unknown; error?: string }> {
+  async call(name: string, input: Record<string, unknown>, kind: 'tool' | 'step'): Promise<{ ok: boolean; output: unknown; error?: string; code?: 'TWL_NAMESPACE_DENIED' }> {
     const tool = this.allowed.get(name);
+    const namespaces = this.options.namespaces;
+    if (!tool && namespaces && (await this.runtime.tools.get(name)) && !(await this.runtime.tools.get(name, { namespaces }))) {
+      // Outside the grant of the caller's key: refused as the catalog refuses it (without saying what other namespaces hold).
+      const error = `No tool named ${JSON.stringify(name)} in the namespaces this run is granted (${namespaces.join(', ') || 'none'}); refused`;
+      await this.refuse(name, input, error, 'TWL_NAMESPACE_DENIED');
+      return { ok: false, output: null, error, code: 'TWL_NAMESPACE_DENIED' };
+    }
     if (!tool) {
       const error = `${name} is not among the tools of agent ${this.agent.name} (${this.agent.tools.join(', ') || 'none'}${this.options.role ? `, within the ${this.options.role} role` : ''}); refused`;
       await this.refuse(name, input, error, 'TWL_POLICY_DENIED');
@@ -344,8 +356,9 @@ class ToolGate {
     } catch (err) {
       if (this.options.signal?.aborted) throw err;
       const error = messageOf(err);
-      await this.record(isTwlError(err) && ['TWL_ROLE_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED'].includes(err.code) ? 'refused' : kind, name, input, null, false, error, performance.now() - started);
-      return { ok: false, output: null, error };
+      const refusal = namespaceRefusalOf(err);
+      await this.record(refusal || (isTwlError(err) && ['TWL_ROLE_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED'].includes(err.code)) ? 'refused' : kind, name, input, null, false, error, performance.now() - started);
+      return { ok: false, output: null, error, ...(refusal ? { code: refusal.code } : {}) };
     }
   }
 
@@ -458,7 +471,7 @@ async function declaredSteps(runtime: Runtime, store: Store, agent: Agent, promp
   const results: unknown[] = [];
   for (const c of calls) {
     const result = await gate.call(c.tool, c.input, 'step');
-    if (!result.ok) throw new TwlError('TWL_TOOL_ERROR', `Declared step ${c.tool} of ${agent.name} failed: ${result.error}`);
+    if (!result.ok) throw new TwlError(result.code ?? 'TWL_TOOL_ERROR', `Declared step ${c.tool} of ${agent.name} failed: ${result.error}`);
     line(`step ${c.tool} done`);
     results.push({ tool: c.tool, output: result.output });
   }

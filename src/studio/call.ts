@@ -51,6 +51,8 @@ export interface ToolCallOptions {
   line: (text: string) => void;
   /** Recorded as the caller: `task:42`. */
   actor: string;
+  /** The namespaces of the key that created the task (undefined: every one): the catalog refuses a tool outside them. */
+  namespaces?: string[];
   /** The task was approved (or its tool needs no approval). */
   approved: boolean;
 }
@@ -61,6 +63,7 @@ export async function callTool(runtime: Runtime, name: string, input: Record<str
     face: runtime.face,
     actor: options.actor,
     role: TASK_ROLE,
+    namespaces: options.namespaces,
     via: 'task',
     signal: options.signal,
     approved: options.approved,

@@ -1,6 +1,6 @@
 import type { PgBoss, SendOptions, Db } from 'pg-boss';
 import type { Runtime } from '../runtime/context.js';
-import { TwlError, isTwlError } from '../runtime/errors.js';
+import { TwlError, isTwlError, namespaceRefusalOf } from '../runtime/errors.js';
 import type { Queryable } from '../store/types.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { insertTask, notFound, toTask, transition, type NewTask, type Task } from './tasks.js';
@@ -181,4 +181,6 @@ export async function approveTask(runtime: Runtime, id: number, actor: string): 
 
 /** True when an error is the task's own fault (it would fail the same way again): no retry. */
 export const isPermanent = (err: unknown): boolean =>
-  isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND'].includes(err.code);
+  (isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND'].includes(err.code)) ||
+  // Outside the creator's grant (the tool, or a workflow's step): the grant will not have grown by the next attempt.
+  namespaceRefusalOf(err) !== undefined;

@@ -34,6 +34,8 @@ export interface Task {
   approvedBy: string | null;
   approvedAt: string | null;
   jobId: string | null;
+  /** The catalog namespaces its runs may reach: those of the API key that created it; null: every one. */
+  namespaces: string[] | null;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -89,6 +91,7 @@ export const toTask = (r: Row): Task => ({
   approvedBy: (r.approved_by as string) ?? null,
   approvedAt: iso(r.approved_at),
   jobId: (r.job_id as string) ?? null,
+  namespaces: (r.namespaces as string[] | null) ?? null,
   createdBy: r.created_by as string,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
@@ -123,6 +126,8 @@ export interface NewTask {
   retries: number;
   timeoutMs: number;
   needsApproval: boolean;
+  /** The creator's namespace grant (its API key's `--namespaces`); undefined: every namespace. */
+  namespaces?: string[];
   createdBy: string;
   /** draft: kept until `twl task resume`; pending: submitted at once. */
   status: 'draft' | 'pending';
@@ -130,9 +135,9 @@ export interface NewTask {
 
 export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
   const { rows } = await q.query(
-    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, created_by)
-     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
-    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.createdBy],
+    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, namespaces, created_by)
+     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15) RETURNING *`,
+    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.namespaces ?? null, t.createdBy],
   );
   return toTask(rows[0]!);
 }

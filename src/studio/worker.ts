@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Runtime } from '../runtime/context.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTwlError, messageOf } from '../runtime/errors.js';
+import { isTwlError, messageOf, namespaceRefusalOf } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
 import { isConnectionError } from '../store/postgres.js';
 import type { Store } from '../store/types.js';
@@ -316,6 +316,8 @@ export class TaskWorker {
         const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
           actor: `task:${task.id}`,
           role: TASK_ROLE,
+          // The grant of the key that created the task: the agent's tools are cut to it.
+          ...(task.namespaces ? { namespaces: task.namespaces } : {}),
           signal: controller.signal,
           ask: () => Promise.resolve(undefined),
           line: (text) => out.line(text),
@@ -328,6 +330,8 @@ export class TaskWorker {
           signal: controller.signal,
           line: (text) => out.line(text),
           actor: `task:${task.id}`,
+          // The grant of the key that created the task: the tool, and a workflow's steps, are checked against it.
+          ...(task.namespaces ? { namespaces: task.namespaces } : {}),
           approved: !task.needsApproval || task.approvedBy !== null,
         });
       }
@@ -344,7 +348,9 @@ export class TaskWorker {
       await finish({ status: 'completed', output, next: task.cron ? 'scheduled' : 'completed', reason: null });
       return done();
     }
-    const message = redactText(cancelled ? 'cancelled while it ran' : controller.signal.aborted ? messageOf(controller.signal.reason) : messageOf(failure.err));
+    // Refused by the creator's grant: said with its code, in the error and the output, so the operator sees why at once.
+    const refusal = cancelled || controller.signal.aborted ? undefined : namespaceRefusalOf(failure.err);
+    const message = redactText(cancelled ? 'cancelled while it ran' : controller.signal.aborted ? messageOf(controller.signal.reason) : refusal ? `${refusal.code}: ${refusal.message}` : messageOf(failure.err));
     call.error = message;
     out.line(`failed after ${call.ms} ms: ${message}`);
     if (cancelled) {
@@ -353,7 +359,7 @@ export class TaskWorker {
     }
     if (isPermanent(failure.err)) {
       // It would fail the same way again: no retry.
-      await finish({ status: 'failed', error: message, next: task.cron ? 'scheduled' : 'failed', reason: `${task.cron ? 'last run failed: ' : ''}${message}` });
+      await finish({ status: 'failed', error: message, ...(refusal ? { output: { error: { code: refusal.code, message: redactText(refusal.message) } } } : {}), next: task.cron ? 'scheduled' : 'failed', reason: `${task.cron ? 'last run failed: ' : ''}${message}` });
       return done({ failed: message });
     }
     if (job.retryCount < job.retryLimit) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { invoke } from '../../src/ops/invoke.js';
 import approveOp from '../../src/ops/task/approve.js';
 import cancelOp from '../../src/ops/task/cancel.js';
@@ -10,11 +10,9 @@ import pauseOp from '../../src/ops/task/pause.js';
 import resumeOp from '../../src/ops/task/resume.js';
 import runOp from '../../src/ops/task/run.js';
 import showOp from '../../src/ops/task/show.js';
-import type { Runtime } from '../../src/runtime/context.js';
-import { TaskWorker } from '../../src/studio/worker.js';
-import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition, type TaskStatus } from '../../src/studio/tasks.js';
-import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime, errorOf } from '../helpers.js';
+import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition } from '../../src/studio/tasks.js';
+import { POSTGRES_URL, hasPostgres, errorOf } from '../helpers.js';
+import { taskHarness } from './task-harness.js';
 
 /*
  * Tasks on both store backends, with a real worker (pg-boss) in this process: runs, retries,
@@ -32,37 +30,10 @@ const backends = [
 ];
 
 describe.each(backends)('tasks on the $name store', (backend) => {
-  let runtime: Runtime;
-  let store: Store;
-  let worker: TaskWorker;
-  let cleanup: () => void;
-
-  beforeAll(async () => {
-    if (!backend.available) return;
-    const t = tempHome('twl-tasks-');
-    cleanup = t.cleanup;
-    runtime = testRuntime(t.home, backend.config, { host: true, role: 'tasks test' });
-    store = await runtime.store();
-    worker = await TaskWorker.start(runtime, { concurrency: 2, queues: ['default'], name: 'test-worker' });
-  }, 60_000);
-  afterAll(async () => {
-    await worker?.stop(2000);
-    if (backend.name === 'postgres' && store) await store.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await runtime?.close();
-    cleanup?.();
-  }, 60_000);
-
-  const create = (input: Record<string, unknown>) => invoke(createOp, runtime, input);
-  const show = (id: number) => invoke(showOp, runtime, { id });
-  const until = async (id: number, statuses: TaskStatus[], ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const shown = await show(id);
-      if (statuses.includes(shown.task.status)) return shown;
-      if (Date.now() > deadline) throw new Error(`task #${id} stayed ${shown.task.status} (waited for ${statuses.join(', ')}): ${JSON.stringify(shown)}`);
-      await sleep(100);
-    }
-  };
+  const t = taskHarness(backend, { schema, prefix: 'twl-tasks-', role: 'tasks test', worker: 'test-worker' });
+  const create = (input: Record<string, unknown>) => invoke(createOp, t.runtime, input);
+  const show = (id: number) => invoke(showOp, t.runtime, { id });
+  const until = t.until;
 
   it.skipIf(!backend.available)('runs a --now tool task: queued → running → completed, one execution with its output and tool call', async () => {
     const { task } = await create({ tool: SENTIMENT, input: { text: 'the server is down again, this is terrible' }, now: true, name: 'now' });
@@ -74,25 +45,27 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     expect((e!.output as { sentiment: string }).sentiment).toBe('negative');
     expect(e!.toolCalls).toEqual([expect.objectContaining({ tool: SENTIMENT, ok: true })]);
     expect(e!.endedAt! >= e!.startedAt).toBe(true);
-    const logs = await invoke(logsOp, runtime, { id: task.id });
+    const logs = await invoke(logsOp, t.runtime, { id: task.id });
     expect(logs.done).toBe(true);
     expect(logs.lines.map((l) => l.line)).toEqual([expect.stringContaining(`attempt 1 of 3 on test-worker: calling ${SENTIMENT}`), expect.stringMatching(/^completed in \d+ ms: .*negative/)]);
     // The call went through the tool catalog's one call path: its audit row says a task made it, with the task role ceiling.
     // (The catalog writes its audit rows in batches, within a second or so.)
     await expect
-      .poll(async () => (await store.query<Record<string, unknown>>('SELECT via, role, tool, outcome FROM twl_tool_calls WHERE actor = $1', [`task:${task.id}`])).rows, { timeout: 10_000 })
+      .poll(async () => (await t.store.query<Record<string, unknown>>('SELECT via, role, tool, outcome FROM twl_tool_calls WHERE actor = $1', [`task:${task.id}`])).rows, { timeout: 10_000 })
       .toEqual([{ via: 'task', role: 'manager', tool: SENTIMENT, outcome: 'ok' }]);
     // Following from the last line gives nothing more.
-    expect((await invoke(logsOp, runtime, { id: task.id, after: logs.lines.at(-1)!.id })).lines).toEqual([]);
+    expect((await invoke(logsOp, t.runtime, { id: task.id, after: logs.lines.at(-1)!.id })).lines).toEqual([]);
   });
 
-  it.skipIf(!backend.available)('a key limited to namespaces schedules only tools inside them: never another namespace\'s tool, an agent or a workflow', async () => {
+  it.skipIf(!backend.available)('a key limited to namespaces schedules only what it may call, and the task keeps its grant', async () => {
     const caller = (namespaces: string[]) => ({ caller: { face: 'rest' as const, actor: 'rest:key:7', role: 'manager' as const, namespaces } });
-    const { task } = await invoke(createOp, runtime, { tool: SENTIMENT, input: { text: 'fine' }, now: true }, caller(['twl']));
-    expect(task.tool).toBe(SENTIMENT);
-    await expect(invoke(createOp, runtime, { tool: SENTIMENT, input: { text: 'fine' }, now: true }, caller(['memory']))).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: expect.stringContaining('(memory)') });
-    await expect(invoke(createOp, runtime, { workflow: 'anything', input: {}, now: true }, caller(['workflow', 'twl']))).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: expect.stringMatching(/cannot schedule a workflow/) });
-    await expect(invoke(createOp, runtime, { agent: 'anyone', prompt: 'x', now: true }, caller(['twl']))).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: expect.stringMatching(/cannot schedule an agent/) });
+    const { task } = await invoke(createOp, t.runtime, { tool: SENTIMENT, input: { text: 'fine' }, now: true }, caller(['twl']));
+    expect(task).toMatchObject({ tool: SENTIMENT, namespaces: ['twl'] });
+    expect((await create({ tool: SENTIMENT, input: { text: 'fine' }, now: true })).task.namespaces).toBeNull();
+    await expect(invoke(createOp, t.runtime, { tool: SENTIMENT, input: { text: 'fine' }, now: true }, caller(['memory']))).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: expect.stringContaining('(memory)') });
+    await expect(invoke(createOp, t.runtime, { workflow: 'anything', input: {}, now: true }, caller(['twl']))).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: 'No workflow named "anything" in the namespaces this key is granted (twl).' });
+    // An agent task is accepted (its runs are held to the grant: test/integration/task-grants.test.ts); an unknown agent is still refused.
+    await expect(invoke(createOp, t.runtime, { agent: 'anyone', prompt: 'x', now: true }, caller(['twl']))).rejects.toMatchObject({ code: 'TWL_AGENT_NOT_FOUND' });
   });
 
   it.skipIf(!backend.available)('runs an --at task at its time, not before', async () => {
@@ -118,7 +91,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     // Backoff: the retry starts at least retryDelay (1 s) after the first attempt ended.
     expect(new Date(shown.executions[1]!.startedAt).getTime() - new Date(shown.executions[0]!.endedAt!).getTime()).toBeGreaterThanOrEqual(900);
     // run again: a dead-lettered task can be run once more.
-    expect((await invoke(runOp, runtime, { id: task.id })).task.status).toBe('queued');
+    expect((await invoke(runOp, t.runtime, { id: task.id })).task.status).toBe('queued');
     await until(task.id, ['dead_letter'], 60_000);
   });
 
@@ -129,36 +102,36 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     expect(task.reason).toContain(`twl task approve ${task.id}`);
     await sleep(1500);
     expect((await show(task.id)).executions).toEqual([]);
-    expect(await (await runtime.cache()).get(key)).toBeUndefined();
+    expect(await (await t.runtime.cache()).get(key)).toBeUndefined();
     // run now is refused before the approval.
-    expect((await errorOf(invoke(runOp, runtime, { id: task.id }))).message).toContain('needs approval');
-    const approved = await invoke(approveOp, runtime, { id: task.id });
+    expect((await errorOf(invoke(runOp, t.runtime, { id: task.id }))).message).toContain('needs approval');
+    const approved = await invoke(approveOp, t.runtime, { id: task.id });
     expect(approved.task).toMatchObject({ status: 'queued', approvedBy: 'test' });
     await until(task.id, ['completed']);
-    expect((await (await runtime.cache()).get(key))?.value).toBe('from a task');
+    expect((await (await t.runtime.cache()).get(key))?.value).toBe('from a task');
     // Approving twice says there is nothing to approve.
-    const again = await errorOf(invoke(approveOp, runtime, { id: task.id }));
+    const again = await errorOf(invoke(approveOp, t.runtime, { id: task.id }));
     expect(again).toMatchObject({ code: 'TWL_TASK_STATE' });
   });
 
   it.skipIf(!backend.available)('pauses, resumes and cancels a scheduled task; a cancelled task never runs', async () => {
     const at = new Date(Date.now() + 2500).toISOString();
     const { task } = await create({ tool: SENTIMENT, input: { text: 'ok' }, at });
-    expect((await invoke(pauseOp, runtime, { id: task.id })).task.status).toBe('paused');
+    expect((await invoke(pauseOp, t.runtime, { id: task.id })).task.status).toBe('paused');
     await sleep(3500);
     expect((await show(task.id)).executions).toEqual([]);
     // Its time has passed: resuming runs it now.
-    expect((await invoke(resumeOp, runtime, { id: task.id })).task.status).toBe('queued');
+    expect((await invoke(resumeOp, t.runtime, { id: task.id })).task.status).toBe('queued');
     await until(task.id, ['completed']);
 
     const later = await create({ tool: SENTIMENT, input: { text: 'ok' }, at: new Date(Date.now() + 2000).toISOString() });
-    const cancelled = await invoke(cancelOp, runtime, { id: later.task.id });
+    const cancelled = await invoke(cancelOp, t.runtime, { id: later.task.id });
     expect(cancelled.task).toMatchObject({ status: 'cancelled', reason: 'cancelled by test' });
     await sleep(3000);
     expect((await show(later.task.id)).executions).toEqual([]);
-    const refused = await errorOf(invoke(resumeOp, runtime, { id: later.task.id }));
+    const refused = await errorOf(invoke(resumeOp, t.runtime, { id: later.task.id }));
     expect(refused.message).toContain('only a paused task');
-    const rerun = await errorOf(invoke(runOp, runtime, { id: later.task.id }));
+    const rerun = await errorOf(invoke(runOp, t.runtime, { id: later.task.id }));
     expect(rerun).toMatchObject({ code: 'TWL_TASK_STATE' });
     expect(rerun.message).toContain('is cancelled: it cannot become queued');
   });
@@ -168,20 +141,20 @@ describe.each(backends)('tasks on the $name store', (backend) => {
     expect(task.status).toBe('draft');
     await sleep(1200);
     expect((await show(task.id)).task.status).toBe('draft');
-    expect((await invoke(resumeOp, runtime, { id: task.id })).task.status).toBe('queued');
+    expect((await invoke(resumeOp, t.runtime, { id: task.id })).task.status).toBe('queued');
     await until(task.id, ['completed']);
   });
 
-  it.skipIf(!backend.available)('enforces the one transition table in the store, whoever writes', async () => {
+  it.skipIf(!backend.available)('enforces the one transition table in the t.store, whoever writes', async () => {
     const { task } = await create({ tool: SENTIMENT, input: { text: 'ok' }, now: true, draft: true });
     // Through twl: refused with where it could go.
-    const err = await errorOf(transition(store, task.id, 'completed'));
+    const err = await errorOf(transition(t.store, task.id, 'completed'));
     expect(err).toMatchObject({ code: 'TWL_TASK_STATE', details: { status: 'draft', to: 'completed', allowed: ['cancelled', 'pending'] } });
     expect(err.message).toBe(`Task #${task.id} is draft: it cannot become completed. From draft it may become: cancelled, pending.`);
     // Behind twl's back: the trigger refuses it too.
-    await expect(store.query("UPDATE twl_tasks SET status = 'running' WHERE id = $1", [task.id])).rejects.toThrow(/cannot go from draft to running/);
+    await expect(t.store.query("UPDATE twl_tasks SET status = 'running' WHERE id = $1", [task.id])).rejects.toThrow(/cannot go from draft to running/);
     // Final statuses have no way out but the ones the table lists.
-    const { rows } = await store.query<{ from_status: string; to_status: string }>('SELECT from_status, to_status FROM twl_task_transitions');
+    const { rows } = await t.store.query<{ from_status: string; to_status: string }>('SELECT from_status, to_status FROM twl_task_transitions');
     const from = new Set(rows.map((r) => r.from_status));
     expect(from.has('cancelled')).toBe(false);
     for (const r of rows) {
@@ -192,7 +165,7 @@ describe.each(backends)('tasks on the $name store', (backend) => {
   });
 
   it.skipIf(!backend.available)('refuses bad input with the problem and the fix, writing nothing', async () => {
-    const { rows: before } = await store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');
+    const { rows: before } = await t.store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');
     const corpus: Array<[Record<string, unknown>, RegExp]> = [
       [{ tool: SENTIMENT, input: { text: 'x' }, cron: '61 * * * *' }, /--cron "61 \* \* \* \*" is not a valid cron expression/],
       [{ tool: SENTIMENT, input: { text: 'x' }, cron: '* * * *' }, /has 4 fields: twl schedules to the minute, with five fields/],
@@ -225,47 +198,47 @@ describe.each(backends)('tasks on the $name store', (backend) => {
       expect(['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_NOT_FOUND', 'TWL_WORKFLOW_UNKNOWN'], JSON.stringify(input)).toContain(err.code);
       expect(err.actions.length, JSON.stringify(input)).toBeGreaterThan(0);
     }
-    const { rows: after } = await store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');
+    const { rows: after } = await t.store.query<{ n: string }>('SELECT count(*) AS n FROM twl_tasks');
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 
   it.skipIf(!backend.available)('refuses a task over a tool beyond the manager role, and an unknown task id', async () => {
-    const ops = await runtime.ops();
+    const ops = await t.runtime.ops();
     const admin = [...ops.values()].find((o) => o.policy.minRole === 'admin');
     if (admin) expect((await errorOf(create({ tool: admin.mcpName, input: {}, now: true }))).code).toMatch(/TWL_ROLE_DENIED|TWL_INPUT_INVALID/);
     expect(await errorOf(show(987_654_321))).toMatchObject({ code: 'TWL_TASK_NOT_FOUND' });
-    expect(await errorOf(invoke(cancelOp, runtime, { id: 987_654_321 }))).toMatchObject({ code: 'TWL_TASK_NOT_FOUND' });
+    expect(await errorOf(invoke(cancelOp, t.runtime, { id: 987_654_321 }))).toMatchObject({ code: 'TWL_TASK_NOT_FOUND' });
   });
   it.skipIf(!backend.available)('claims and ends a run in statements that are safe to ask twice (a store outage loses the answer, not the work)', async () => {
     // A task as the queue leaves it (queued), without a job: these statements are the worker's.
-    const task = await insertTask(store, { kind: 'tool', tool: SENTIMENT, input: { text: 'x' }, queue: 'default', trigger: 'now', retries: 1, timeoutMs: 60_000, needsApproval: false, createdBy: 'test', status: 'pending' });
-    await transition(store, task.id, 'queued');
+    const task = await insertTask(t.store, { kind: 'tool', tool: SENTIMENT, input: { text: 'x' }, queue: 'default', trigger: 'now', retries: 1, timeoutMs: 60_000, needsApproval: false, createdBy: 'test', status: 'pending' });
+    await transition(t.store, task.id, 'queued');
     const jobId = randomUUID();
     const claim = { taskId: task.id, jobId, attempt: 1, worker: 'w1' };
-    const first = await claimRun(store, claim);
+    const first = await claimRun(t.store, claim);
     if ('skipped' in first) throw new Error(first.skipped);
     expect(first.task.status).toBe('running');
     expect(first.execution).toMatchObject({ taskId: task.id, jobId, attempt: 1, worker: 'w1', status: 'running' });
     // Asked again (its answer was lost): the same execution, not a second one.
-    const again = await claimRun(store, claim);
+    const again = await claimRun(t.store, claim);
     if ('skipped' in again) throw new Error(again.skipped);
     expect(again.execution.id).toBe(first.execution.id);
     // Another job of the task meanwhile (a cron tick): skipped, never two runs at once.
-    expect(await claimRun(store, { ...claim, jobId: randomUUID() })).toMatchObject({ skipped: 'the task was running' });
+    expect(await claimRun(t.store, { ...claim, jobId: randomUUID() })).toMatchObject({ skipped: 'the task was running' });
     // Ended twice: the lines once, the task moved once.
     const end = { taskId: task.id, executionId: first.execution.id, lines: ['one', 'two'], status: 'completed' as const, output: { ok: true }, toolCalls: [{ tool: SENTIMENT, ok: true, ms: 1 }], next: 'completed' as const, reason: null };
-    expect(await finishRun(store, end)).toEqual({ moved: true });
-    expect(await finishRun(store, end)).toEqual({ moved: false });
-    expect((await outputOf(store, task.id)).map((l) => l.line)).toEqual(['one', 'two']);
+    expect(await finishRun(t.store, end)).toEqual({ moved: true });
+    expect(await finishRun(t.store, end)).toEqual({ moved: false });
+    expect((await outputOf(t.store, task.id)).map((l) => l.line)).toEqual(['one', 'two']);
     const shown = await show(task.id);
     expect(shown.task.status).toBe('completed');
     expect(shown.executions.map((e) => [e.attempt, e.status])).toEqual([[1, 'completed']]);
     // The job comes back (its completion was lost with the connection) after a rerun put the task in the queue again: skipped.
-    await transition(store, task.id, 'queued');
-    expect(await claimRun(store, { ...claim, attempt: 2 })).toMatchObject({ skipped: expect.stringContaining('completed already') });
+    await transition(t.store, task.id, 'queued');
+    expect(await claimRun(t.store, { ...claim, attempt: 2 })).toMatchObject({ skipped: expect.stringContaining('completed already') });
     expect((await show(task.id)).executions).toHaveLength(1);
     // The feed tells it in order: the last lines before the execution ends, the execution before the task.
-    const { rows } = await store.query<{ topic: string; kind: string; subject: string; payload: Record<string, unknown> }>(
+    const { rows } = await t.store.query<{ topic: string; kind: string; subject: string; payload: Record<string, unknown> }>(
       "SELECT topic, kind, subject, payload FROM twl_events WHERE (topic = 'task' AND subject = $1) OR (topic = 'execution' AND subject = $2) ORDER BY id",
       [String(task.id), String(first.execution.id)],
     );

@@ -18,7 +18,8 @@ export default defineOp({
     'Creates a task that calls a tool or runs an agent (`tool` with its `input`) now, at a time (`at`, ISO 8601 with a time zone), or on a cron schedule (`cron`, five fields, in `tz`, default UTC), ' +
     'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
-    'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`.',
+    'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`. ' +
+    'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run with TWL_NAMESPACE_DENIED, not retried.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
     input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s (or the workflow\'s) input.'),
@@ -70,17 +71,15 @@ export default defineOp({
       timeoutMs = ms;
     }
 
-    // A task runs later on a worker as itself, without the creator's key: a key limited to namespaces
-    // may schedule a tool inside them, never an agent or a workflow (whose steps would run outside the grant).
+    // A task runs later on a worker, without the creator's key: it keeps the key's grant, and its runs are held to it
+    // (the tool, a workflow's steps, an agent's tools). The tool or workflow itself must be inside it now: fail early.
     if (ctx.namespaces) {
-      const granted = ctx.namespaces.join(', ') || 'none';
-      if (input.agent || input.workflow) {
-        throw new TwlError('TWL_NAMESPACE_DENIED', `A key limited to namespaces (${granted}) cannot schedule ${input.agent ? 'an agent' : 'a workflow'}: a task runs later on a worker without the key's grant, and its steps could reach other namespaces.`, {
-          actions: ['Schedule a tool of your namespaces instead, or create the task with a key that has no --namespaces (or from the CLI).'],
+      const target = input.workflow ? workflowToolName(input.workflow) : input.tool;
+      // Said as the catalog says it, whether or not the tool exists elsewhere: a key cannot learn what other namespaces hold.
+      if (target && !(await ctx.tools.get(target, { namespaces: ctx.namespaces }))) {
+        throw new TwlError('TWL_NAMESPACE_DENIED', `No ${input.workflow ? 'workflow' : 'tool'} named ${JSON.stringify((input.workflow ?? target).slice(0, 100))} in the namespaces this key is granted (${ctx.namespaces.join(', ') || 'none'}).`, {
+          actions: ['Schedule a tool or workflow your key may call (MCP tools/list or tools_search with this key shows them; a workflow needs the workflow namespace), or use a key granted its namespace.'],
         });
-      }
-      if (input.tool && !(await ctx.tools.get(input.tool, { namespaces: ctx.namespaces }))) {
-        throw new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(input.tool.slice(0, 100))} in the namespaces this key is granted (${granted}).`);
       }
     }
 
@@ -93,6 +92,8 @@ export default defineOp({
       tz: cron ? (tz ?? 'UTC') : undefined,
       retries: input.retries ?? ctx.config.tasks.retries,
       timeoutMs,
+      // Every run checks its calls against the creator's grant (undefined: every namespace).
+      ...(ctx.namespaces ? { namespaces: ctx.namespaces } : {}),
       createdBy: ctx.actor,
       status: input.draft ? ('draft' as const) : ('pending' as const),
     });

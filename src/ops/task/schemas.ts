@@ -24,6 +24,7 @@ export const taskSchema = z.object({
   approvedBy: z.string().nullable(),
   approvedAt: z.string().nullable(),
   jobId: z.string().nullable(),
+  namespaces: z.array(z.string()).nullable().describe('The catalog namespaces its runs may reach: those of the API key that created it (`twl keys create --namespaces`), checked on every call a run makes; null: every one.'),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),

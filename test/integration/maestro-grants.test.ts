@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { runStep } from '../../src/agents/maestro/steps.js';
+import { invoke } from '../../src/ops/invoke.js';
+import { defineOp } from '../../src/ops/op.js';
+import createOp from '../../src/ops/ticket/create.js';
+import resolveOp from '../../src/ops/ticket/resolve.js';
+import showOp from '../../src/ops/ticket/show.js';
+import type { Runtime } from '../../src/runtime/context.js';
+import type { Store } from '../../src/store/types.js';
+import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
+import { unique } from './backends.js';
+
+/*
+ * Maestro's runbook steps for a key limited to namespaces (`ticket resolve` over REST or MCP): a
+ * step whose tool is outside the key's grant is left out of the plan (said in its rationale, as
+ * for a tool that does not exist) and never called; an unlimited caller runs it. Should a step
+ * outside the grant reach the call anyway, the catalog refuses it (TWL_NAMESPACE_DENIED) and
+ * audits the refusal. Both stores.
+ */
+const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
+const backends = [
+  { name: 'embedded', available: true, db: {} },
+  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
+];
+
+describe.each(backends)('Maestro runbook steps within the caller\'s namespaces on $name', ({ available, db }) => {
+  const key = unique('fx-lock');
+  const word = `fxlock${key.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}`;
+  let runtime: Runtime;
+  let store: Store;
+  let cleanup: () => void;
+  beforeAll(async () => {
+    if (!available) return;
+    const t = tempHome('twl-maestro-grants-');
+    cleanup = t.cleanup;
+    runtime = testRuntime(t.home, {
+      database: db,
+      upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture], pin: false, tools: { include: ['read'] } }],
+      runbooks: [
+        {
+          name: 'fx lock',
+          when: { keywords: [word] },
+          steps: [
+            { tool: 'cache_cache_get', input: { key } },
+            { tool: 'fx_read', input: { key } },
+          ],
+          resolution: 'Read the lock at fx.',
+        },
+      ],
+    });
+    store = await runtime.store();
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    cleanup?.();
+  });
+
+  const caller = (actor: string, namespaces?: string[]) => ({ caller: { face: 'rest' as const, actor, role: 'manager' as const, ...(namespaces ? { namespaces } : {}) } });
+  const calls = async (actor: string) => (await store.query<Record<string, unknown>>("SELECT tool, via, decision, error_code FROM twl_tool_calls WHERE actor = $1 AND tool = 'fx_read' ORDER BY id", [actor])).rows;
+
+  it.skipIf(!available)('a key granted only twl: the runbook step outside its namespaces is left out of the plan and never called', async () => {
+    const actor = `rest:key:${word}-limited`;
+    const ticket = await invoke(createOp, runtime, { text: `The ${word} is stuck, please look at it.` }, caller(actor, ['twl']));
+    const r = await invoke(resolveOp, runtime, { ticket_id: ticket.id }, caller(actor, ['twl']));
+    expect(r.plan.runbook).toBe('fx lock');
+    expect(r.plan.steps.map((s) => s.tool)).toEqual(['cache_cache_get']);
+    expect(r.plan.rationale).toContain('runbook step fx_read skipped: no such tool');
+    expect(r.steps.map((s) => s.tool)).not.toContain('fx_read');
+    const plan = (await invoke(showOp, runtime, { id: ticket.id })).timeline.find((e: { kind: string }) => e.kind === 'plan');
+    expect(JSON.stringify(plan)).toContain('fx_read skipped');
+    // Give the catalog's batched audit a moment: still nothing of fx_read for this caller.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await calls(actor)).toEqual([]);
+
+    // The same runbook for a caller without a namespace limit: the step is planned and runs.
+    const open = `rest:key:${word}-open`;
+    const other = await invoke(createOp, runtime, { text: `The ${word} is stuck again.` }, caller(open));
+    const ran = await invoke(resolveOp, runtime, { ticket_id: other.id }, caller(open));
+    expect(ran.steps.find((s) => s.tool === 'fx_read')).toMatchObject({ status: 'ok' });
+    await expect.poll(() => calls(open), { timeout: 10_000 }).toEqual([{ tool: 'fx_read', via: 'maestro', decision: 'allowed', error_code: null }]);
+  });
+
+  it.skipIf(!available)('a runbook step outside the caller\'s namespaces that reaches the call is refused by the catalog and audited', async () => {
+    const actor = `rest:key:${word}-step`;
+    // Maestro's own step runner, inside an op invoked as the limited key (the plan above never gives it such a step).
+    const stepOp = defineOp({
+      id: 'test.maestro-step',
+      mcpName: 'test_maestro_step',
+      title: 'Run one Maestro step',
+      description: 'Test only.',
+      input: z.object({}),
+      output: z.object({ status: z.string(), output: z.unknown() }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      policy: { minRole: 'viewer', needsApproval: false, timeoutMs: 30_000 },
+      async run(ctx) {
+        const report = await runStep(ctx, { tool: 'fx_read', input: { key }, kind: 'check', purpose: 'runbook "fx lock"', needsApproval: false }, undefined);
+        return { status: report.status, output: report.output };
+      },
+    });
+    const r = await invoke(stepOp, runtime, {}, caller(actor, ['twl']));
+    expect(r.status).toBe('failed');
+    expect(r.output).toMatchObject({ error: { code: 'TWL_NAMESPACE_DENIED', message: 'No tool named "fx_read" in the namespaces this caller is granted (twl).' } });
+    await expect.poll(() => calls(actor), { timeout: 10_000 }).toEqual([{ tool: 'fx_read', via: 'maestro', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]);
+  });
+});
