@@ -54,7 +54,7 @@ describe('twl serve --http', () => {
     // Made while serve hosts the store, which the CLI then shares.
     admin = await key('admin');
     viewer = await key('viewer');
-  }, 120_000);
+  });
   afterAll(async () => {
     child.kill('SIGTERM');
     await child;
