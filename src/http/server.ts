@@ -2,7 +2,7 @@ import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/no
 import type { AuthInfo, McpServer } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { errorBody } from '../cli/base.js';
 import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
@@ -185,6 +185,41 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<strin
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A refused body is read and dropped while it comes at least this fast on average (bytes a second)… */
+const LINGER_MIN_RATE = 64 * 1024;
+/** …judged from this long after the answer… */
+const LINGER_GRACE_MS = 1000;
+/** …and up to this many bytes. */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The lingering close of a request answered before its body was read (as web servers do). Closing a
+ * socket with unread data resets the connection, and the reset can reach a client still writing its
+ * body before it has read the answer: it sees EPIPE or ECONNRESET instead of the 413. So once the
+ * answer is out, only our side is shut (the client reads the answer and end of stream), and what the
+ * client still sends is read and dropped while it keeps coming at a reasonable rate: a real client
+ * sending a large body, even on a loaded machine, is not cut off (clients that read while they write,
+ * as curl and undici do, stop and hang up once they see the answer). A body trickling in (slow loris),
+ * one past the byte cap, or one still coming after the request timeout gets the socket closed.
+ */
+function lingerAfterRefusal(req: http.IncomingMessage, maxMs: number): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  // Node ends *and destroys* the socket after a `Connection: close` answer (destroySoon); only end it here.
+  socket.destroySoon = () => {
+    socket.end();
+    const start = Date.now();
+    const bytesAtAnswer = socket.bytesRead;
+    const check = setInterval(() => {
+      const elapsed = Date.now() - start;
+      const dropped = socket.bytesRead - bytesAtAnswer;
+      const tooSlow = elapsed >= LINGER_GRACE_MS && dropped < (LINGER_MIN_RATE * elapsed) / 1000;
+      if (req.complete || tooSlow || dropped > LINGER_MAX_BYTES || elapsed > maxMs) socket.destroy();
+    }, 250);
+    check.unref();
+    socket.once('close', () => clearInterval(check));
+  };
 }
 
 /**
@@ -498,8 +533,6 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   };
 
   let closing = false;
-  /** How long a refused request's socket stays open, reading and dropping its body, after the answer. */
-  const lingerMs = 1000;
   const timeouts = cfg.timeouts;
   const server = http.createServer({
     requestTimeout: timeouts.request * 1000,
@@ -509,18 +542,15 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     connectionsCheckingInterval: 1000,
   }, async (req, res) => {
     if (closing) res.setHeader('connection', 'close');
-    // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and the socket
-    // is closed soon after the answer is out, rather than reading what trickles in. Until then what
-    // the client is still sending is read and dropped (a lingering close, as web servers do): closing
-    // with unread data would reset the connection, and a client still writing its body would see
-    // EPIPE instead of the 413. (Every answer, implicit ones included, goes through writeHead.)
+    // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and a lingering
+    // close (see lingerAfterRefusal). (Every answer, implicit ones included, goes through writeHead.)
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
       if (hasBody && !req.complete && this.shouldKeepAlive !== false) {
         this.shouldKeepAlive = false;
         req.resume();
-        this.once('finish', () => setTimeout(() => req.socket.destroy(), lingerMs).unref());
+        lingerAfterRefusal(req, timeouts.request * 1000);
       }
       return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
     } as typeof res.writeHead;

@@ -35,7 +35,7 @@ describe('twl agent …', () => {
       if (agent === 'team') return { tool_calls: [call('delegate_mood', { prompt: 'how does the user feel?' })] };
       return { tool_calls: [call(SENTIMENT, { text: 'this is terrible' }), call(APPROVE, { id: 1 })] };
     });
-  }, 60_000);
+  });
   afterAll(async () => {
     await ollama?.stop();
     cleanup?.();
@@ -73,7 +73,7 @@ describe('twl agent …', () => {
     const shown = await run(['agent', 'show', 'mood']);
     expect(shown.stdout).toContain('may become: busy, error, inactive, pending_validation');
     expect(shown.stdout).toMatch(/#\d+\s+completed\s+llm/);
-  }, 120_000);
+  });
 
   it('refuses invalid input with the problem, the fix and an exit code', async () => {
     const unknown = await run(['agent', 'run', 'mod', 'x', '--json']);
@@ -99,7 +99,7 @@ describe('twl agent …', () => {
     expect(twice.exitCode).toBe(4);
     expect(envelope(twice.stdout).error).toMatchObject({ code: 'TWL_AGENT_STATE', message: 'Agent sub is inactive already.' });
     expect((await run(['agent', 'delete', 'sub'])).stdout).toContain('deleted agent sub');
-  }, 120_000);
+  });
 
   describe('over REST, by role', () => {
     let child: Awaited<ReturnType<typeof startHttpServe>>['child'];
@@ -109,7 +109,7 @@ describe('twl agent …', () => {
     beforeAll(async () => {
       ({ child, url: base } = await startHttpServe(home, [], env));
       for (const role of ['viewer', 'operator', 'manager']) keys[role] = (envelope((await twl(['keys', 'create', '--role', role, '--json'], { home })).stdout).result as { key: string }).key;
-    }, 120_000);
+    });
     afterAll(async () => {
       child?.kill('SIGTERM');
       await child;
@@ -144,7 +144,7 @@ describe('twl agent …', () => {
       expect((ollama.chats()[before]!.tools ?? []).map((t) => t.function.name)).toEqual([SENTIMENT]);
       expect((await post('manager', 'agent_create', { name: 'extra', kind: 'worker', parent: 'team' })).status).toBe(200);
       expect((await post('manager', 'agent_delete', { name: 'extra' })).status).toBe(200);
-    }, 120_000);
+    });
 
     it('runs one prompt at a time per agent across processes: a CLI run and a server run of the same agent never overlap', async () => {
       ollama.chatDelay = (req) => (agentOfChat(req) === 'mood' ? 400 : 0);
@@ -168,6 +168,6 @@ describe('twl agent …', () => {
       } finally {
         ollama.chatDelay = undefined;
       }
-    }, 120_000);
+    });
   });
 });

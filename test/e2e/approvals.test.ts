@@ -19,12 +19,10 @@ const runbooks = [
   },
 ];
 
-// Each command opens the embedded store itself (no background store host): a host that is slow to
-// start on a loaded machine makes the next command wait, which is not what these tests are about.
-const env = { TWL_STORE_AUTO_HOST: 'off' };
-
+// The commands share the embedded store through its background host, as on a user's machine (each
+// command waits for the host it starts, however slow it is to start).
 type Timeline = Array<{ kind: string; actor: string; step: string | null; status: string; decision: string | null }>;
-const show = async (id: number, home: string) => envelope((await twl(['ticket', 'show', String(id), '--json'], { home, env })).stdout).result as { ticket: { status: string }; timeline: Timeline };
+const show = async (id: number, home: string) => envelope((await twl(['ticket', 'show', String(id), '--json'], { home })).stdout).result as { ticket: { status: string }; timeline: Timeline };
 
 describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
   let tmux: Tmux | undefined;
@@ -40,10 +38,10 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
     done = t.cleanup;
     const { home } = t;
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks }));
-    expect((await twl(['cache', 'set', 'deploy:lock', 'held'], { home, env })).exitCode).toBe(0);
-    const id = (envelope((await twl(['ticket', 'create', 'The deploy lock is stuck since this morning', '--json'], { home, env })).stdout).result as { id: number }).id;
+    expect((await twl(['cache', 'set', 'deploy:lock', 'held'], { home })).exitCode).toBe(0);
+    const id = (envelope((await twl(['ticket', 'create', 'The deploy lock is stuck since this morning', '--json'], { home })).stdout).result as { id: number }).id;
     tmux = new Tmux();
-    const vars: Record<string, string> = { ...env, TWL_HOME: home, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.data'), TERM: 'xterm-256color', NO_COLOR: '1', PATH: process.env.PATH ?? '' };
+    const vars: Record<string, string> = { TWL_HOME: home, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.data'), TERM: 'xterm-256color', NO_COLOR: '1', PATH: process.env.PATH ?? '' };
     const assignments = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
     const statusFile = path.join(home, 'resolve.status');
     tmux.start(`cd ${shellQuote(home)} && env -i ${assignments} ${shellQuote(process.execPath)} ${shellQuote(bin)} ticket resolve ${id}; echo $? > ${shellQuote(statusFile)}`, 120, 30);
@@ -60,7 +58,7 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
     const { ticket, timeline } = await show(id, home);
     expect(ticket.status).toBe('resolved');
     expect(timeline.find((e) => e.kind === 'approval')).toMatchObject({ step: 'cache_cache_delete', status: 'ok', decision: 'approved' });
-    expect(envelope((await twl(['cache', 'get', 'deploy:lock', '--json'], { home, env })).stdout).result).toMatchObject({ found: false });
+    expect(envelope((await twl(['cache', 'get', 'deploy:lock', '--json'], { home })).stdout).result).toMatchObject({ found: false });
   });
 
   it('Ctrl-C at the question behaves like Ctrl-C during a step: exit 130, the ticket triaged, the timeline saying where', async () => {
@@ -73,7 +71,7 @@ describe.skipIf(!hasTmux)('an approval question on a real terminal', () => {
     expect(timeline.at(-2)).toMatchObject({ kind: 'interrupted', status: 'cancelled', decision: expect.stringMatching(/interrupted at the approval of step \d+ \(cache_cache_delete\)/) });
     expect(timeline.some((e) => e.kind === 'escalation')).toBe(false);
     // Nothing ran: the lock is still there.
-    expect(envelope((await twl(['cache', 'get', 'deploy:lock', '--json'], { home, env })).stdout).result).toMatchObject({ found: true, value: 'held' });
+    expect(envelope((await twl(['cache', 'get', 'deploy:lock', '--json'], { home })).stdout).result).toMatchObject({ found: true, value: 'held' });
   });
 });
 
@@ -82,15 +80,15 @@ describe('twl ticket approve', () => {
     const { home, cleanup } = tempHome('twl-approve-cli-');
     try {
       writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ runbooks }));
-      await twl(['cache', 'set', 'deploy:lock', 'held'], { home, env });
-      const id = (envelope((await twl(['ticket', 'create', 'The deploy lock is stuck', '--json'], { home, env })).stdout).result as { id: number }).id;
-      const waiting = await twl(['ticket', 'resolve', String(id)], { home, env });
+      await twl(['cache', 'set', 'deploy:lock', 'held'], { home });
+      const id = (envelope((await twl(['ticket', 'create', 'The deploy lock is stuck', '--json'], { home })).stdout).result as { id: number }).id;
+      const waiting = await twl(['ticket', 'resolve', String(id)], { home });
       expect(waiting.exitCode, waiting.stderr).toBe(4);
       expect(waiting.stdout).toMatch(new RegExp(`approve it with \`twl ticket approve ${id}\``));
-      const wrong = await twl(['ticket', 'approve', String(id), '--step', 'cache_cache_get', '--json'], { home, env });
+      const wrong = await twl(['ticket', 'approve', String(id), '--step', 'cache_cache_get', '--json'], { home });
       expect(wrong.exitCode).toBe(4);
       expect(envelope(wrong.stdout).error).toMatchObject({ code: 'TWL_TICKET_STATE' });
-      const approved = await twl(['ticket', 'approve', String(id), '--json'], { home, env });
+      const approved = await twl(['ticket', 'approve', String(id), '--json'], { home });
       expect(approved.exitCode, approved.stderr).toBe(0);
       expect(envelope(approved.stdout).result).toMatchObject({ outcome: 'resolved', approved: { tool: 'cache_cache_delete', by: expect.stringMatching(/^cli:/), used: true } });
     } finally {

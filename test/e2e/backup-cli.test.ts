@@ -48,7 +48,7 @@ describe('twl backup on the embedded store', () => {
     } finally {
       cleanup();
     }
-  }, 240_000);
+  });
 
   it('restores with --yes when no process holds the store, refuses without it, and prunes', async () => {
     const { home, cleanup } = tempHome('twl-restore-e2e-');

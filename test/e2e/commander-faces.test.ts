@@ -192,7 +192,7 @@ for (const backend of backends) {
       } finally {
         other.cleanup();
       }
-    }, 120_000);
+    });
 
     it('over MCP (stdio, SDK client)', async () => {
       const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: env(), cwd: home, stderr: 'pipe' });

@@ -60,7 +60,7 @@ describe.skipIf(!canUnshare || !hasPostgres || !hasRedis)('container-like start:
     const done = await child;
     expect(done.exitCode, done.stderr?.toString()).toBe(0);
     expect(`${done.stdout}${done.stderr}`).not.toContain(secret);
-  }, 90_000);
+  });
 
   it('twl worker runs the same way: environment only, read-only HOME, SIGTERM stops it cleanly', async () => {
     const schema = `pgboss_c${process.pid}`;
@@ -81,7 +81,7 @@ describe.skipIf(!canUnshare || !hasPostgres || !hasRedis)('container-like start:
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => client.end());
     expect(done.exitCode, done.stderr?.toString()).toBe(0);
     expect(`${done.stdout}${done.stderr}`).not.toContain(secret);
-  }, 90_000);
+  });
 
   it('with the embedded store, says which directory it needs to write and how to give it one', async () => {
     const r = await inContainer(['ticket', 'list', '--json'], {});

@@ -132,7 +132,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
     // Two workers on the same database, running for the whole suite (the load tests included).
     for (const name of ['w1', 'w2']) mkdirSync(path.join(home, name));
     workers = await Promise.all(['w1', 'w2'].map((name) => startWorker(path.join(home, name), name, env)));
-  }, 180_000);
+  });
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all([cluster?.stop(), limited?.stop(), ...workers.map((w) => w.child)]);
@@ -198,7 +198,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
     const all = await shown();
     for (const s of all) expect(s.executions.map((e) => e.status)).toEqual(['completed']);
     expect(new Set(all.map((s) => s.executions[0]!.worker))).toEqual(new Set(['w1', 'w2']));
-  }, 120_000);
+  });
 
   it('SIGTERM of one replica under c=16 load for 20 s: no failed request, nginx routes around it', async () => {
     const counts = { ok: 0, retryable: 0, failed: 0 };
@@ -234,7 +234,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
     // After it left, the two others answer everything.
     const after = await Promise.all(Array.from({ length: 20 }, () => call2026(cluster.lb, admin)));
     expect(after.map((a) => a.status)).toEqual(Array(20).fill(200));
-  }, 60_000);
+  });
 
   it('holds the per-key rate limit across replicas: 429 after the shared budget, not three times it', async () => {
     const statuses: number[] = [];

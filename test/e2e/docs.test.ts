@@ -29,7 +29,7 @@ describe('twl docs through the CLI, MCP and REST (the built binary)', () => {
     expect(local.stderr).toContain('reading disk.md');
     ({ child, url: base } = await startHttpServe(home));
     key = (envelope((await twl(['keys', 'create', '--role', 'viewer', '--name', 'docs', '--json'], { home })).stdout).result as { key: string }).key;
-  }, 180_000);
+  });
   afterAll(async () => {
     child?.kill('SIGTERM');
     await child;
@@ -149,7 +149,7 @@ describe('twl docs search with embeddings (the built binary, the Ollama test ser
     expect(envelope(imported.stdout).result).toMatchObject({ chunks: 2, embeddings: 2, embeddingsDropped: 0, embedded: 0 });
     const again = envelope((await twl(['docs', 'search', question, '--json'], { home: elsewhere })).stdout);
     expect(again.result).toMatchObject({ mode: 'hybrid', results: [{ title: 'Connectivity failure on host' }, { title: 'Disk full on server' }] });
-   }, 240_000);
+   });
 
   it.runIf(hasPostgres)('on PostgreSQL without pgvector, answers with full-text search and says why in --json and on stderr', async () => {
     const home = configured();

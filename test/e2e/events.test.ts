@@ -128,7 +128,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
       void worker.then((r) => reject(new Error(`the worker exited (${r.exitCode}): ${err}`)));
     });
     server = await startHttpServe(home, [], env);
-  }, 180_000);
+  });
 
   afterAll(async () => {
     if (!available) return;
@@ -142,7 +142,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
       await client.end();
     }
     cleanup();
-  }, 60_000);
+  });
 
   it.skipIf(!available)('a running task\'s progress lines reach `task logs --follow`, subscribed MCP clients and GET /api/events as they are produced', async () => {
     // Due in a few seconds, so every follower is there before it runs.
@@ -224,7 +224,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
       await legacy.close();
       await modern.close();
     }
-  }, 120_000);
+  });
 
   it.skipIf(!available)('GET /api/events resumes after Last-Event-ID, sends heartbeats, and refuses what it cannot serve', async () => {
     const url = `${server.url}/api/events`;
@@ -292,7 +292,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     }, { timeout: 10_000, interval: 200 }).toBe(200);
     onlyLines.stop();
     admin.stop();
-  }, 120_000);
+  });
 
   it.skipIf(!available || !onPostgres)('drops a client that never reads once http.events.buffer bytes wait for it, and frees its slot', async () => {
     // A raw socket that sends the request and never reads the answer.
@@ -337,7 +337,7 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
       other.stop();
       socket.destroy();
     }
-  }, 120_000);
+  });
 
   it.skipIf(!available)('ends open streams with `event: close` when the server drains', async () => {
     const stream = sse(`${server.url}/api/events`, keys.admin);
@@ -347,5 +347,5 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     expect(stream.events.at(-1)).toMatchObject({ event: 'close', data: { reason: 'draining' } });
     const r = await server.child;
     expect(r.exitCode).toBe(0);
-  }, 60_000);
+  });
 });

@@ -41,7 +41,7 @@ describe('a failed fix', () => {
     expect(waiting.exitCode).toBe(4);
     expect(waiting.stderr + waiting.stdout).toMatch(/↓ Ticket #2: waiting_approval/);
     expect(waiting.stderr + waiting.stdout).not.toMatch(/✔ Ticket #2/);
-  }, 180_000);
+  });
 });
 
 describe('a ticket argument takes last everywhere', () => {
@@ -66,7 +66,7 @@ describe('a ticket argument takes last everywhere', () => {
     const bad = await twl(['maestro', 'orchestrate', '--ticket', 'newest'], { home, env });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/"newest" is not a ticket: expected a ticket number or last/);
-  }, 120_000);
+  });
 });
 
 describe('export and import round trips', () => {
@@ -166,7 +166,7 @@ describe('monitoring from the shell', () => {
       done();
       await execa('pkill', ['-f', `web-service.mjs --port ${port}`], { reject: false });
     }
-  }, 120_000);
+  });
 
   it('marks a check that found a service down ✖, not ✔', async () => {
     const port = await closedPort();
@@ -177,7 +177,7 @@ describe('monitoring from the shell', () => {
     expect(shown).toMatch(/✖ monitoring_health_check — service shopfront is down/); // the progress line
     expect(shown).toMatch(/✖ +check +monitoring_health_check .* service shopfront is down/); // the steps table
     expect(shown).not.toMatch(/✔.*shopfront is down/);
-  }, 120_000);
+  });
 
   it('records a check stopped by Ctrl-C as cancelled, not as a service that is down', async () => {
     // A service that accepts connections and never answers.
@@ -197,7 +197,7 @@ describe('monitoring from the shell', () => {
     const check = timeline.find((e) => e.step === 'monitoring_health_check')!;
     expect(check).toMatchObject({ kind: 'check', status: 'cancelled' });
     expect(timeline.map((e) => e.decision).join('\n')).not.toMatch(/is down/);
-  }, 120_000);
+  });
 
   it('--watch into a pipe appends reports without terminal codes', async () => {
     writeFileSync(path.join(home, '.twlrc.json'), '{}');
@@ -213,7 +213,7 @@ describe('monitoring from the shell', () => {
     await child;
     expect(out).not.toContain('\u001b');
     expect(out.match(/Ctrl-C to stop/g)!.length).toBeGreaterThanOrEqual(2);
-  }, 120_000);
+  });
 
   it('ranks processes by the CPU they use now, not over their lifetime', async () => {
     // One process was busy and is now idle (a high lifetime average), one is busy now.
@@ -230,7 +230,7 @@ describe('monitoring from the shell', () => {
     const before = processes.find((p) => p.pid === wasBusy.pid)?.cpuPercent ?? 0;
     expect(now).toBeGreaterThan(1);
     expect(before).toBeLessThan(Math.min(5, now));
-  }, 120_000);
+  });
 });
 
 describe('config validate', () => {

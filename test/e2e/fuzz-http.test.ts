@@ -27,7 +27,7 @@ describe('fuzzing twl serve --http', () => {
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify(fuzzConfig(home)));
     server = await startHttpServe(home);
     admin = String((envelope((await twl(['keys', 'create', '--role', 'admin', '--json'], { home })).stdout).result as { key: string }).key);
-  }, 120_000);
+  });
   afterAll(async () => {
     server?.child.kill('SIGTERM');
     await server?.child;
@@ -41,5 +41,5 @@ describe('fuzzing twl serve --http', () => {
     expect(result.findings, `seed ${seed} (replay: TWL_FUZZ_SEED=${seed}), ${result.requests} requests:\n${report}`).toEqual([]);
     expect(result.requests).toBeGreaterThan(10);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
-  }, 120_000);
+  });
 });

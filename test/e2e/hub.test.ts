@@ -65,7 +65,7 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     await create('all', []);
     await create('memory-only', ['--namespaces', 'memory']);
     await create('ev-twl', ['--namespaces', 'ev,twl']);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -200,7 +200,7 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     const again = await run(['upstream', 'accept', 'fx', '--json']);
     expect(again.exitCode).not.toBe(0);
     expect(envelope(again.stdout).error?.message).toMatch(/not quarantined/);
-  }, 120_000);
+  });
 
   it('2026-07-28: a subscriptions/listen stream asking for tools_list_changed hears of an upstream added at run time', async () => {
     const client = new ModernClient({ name: 'hub-2026', version: '1' }, { capabilities: {}, versionNegotiation: { mode: { pin: '2026-07-28' } } });
@@ -218,7 +218,7 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     } finally {
       await client.close();
     }
-  }, 120_000);
+  });
 
   it('the stdio face: list_changed and a clear refusal on quarantine, list_changed when an upstream is removed from a running serve', async () => {
     serve.child.kill('SIGTERM');
@@ -245,5 +245,5 @@ describe('the hub: two upstreams and twl under one twl serve', () => {
     await waitFor('list_changed on stdio', () => (changes > 0 ? true : undefined));
     expect(await names(client)).not.toContain('fx_read');
     expect(await names(client)).toContain('ev_say');
-  }, 120_000);
+  });
 });

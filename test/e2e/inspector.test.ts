@@ -138,7 +138,7 @@ describe('the MCP Inspector CLI against twl serve --http', () => {
     expect(created.exitCode, created.stderr).toBe(0);
     key = (envelope(created.stdout).result as { key: string }).key;
     ({ child, url } = await startHttpServe(home));
-  }, 120_000);
+  });
   afterAll(async () => {
     if (child) {
       child.kill('SIGTERM');

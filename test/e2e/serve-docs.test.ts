@@ -24,7 +24,7 @@ describe.skipIf(!existsSync(chromiumPath))('twl serve --http: the API reference 
     // Made while serve hosts the store, which the CLI then shares.
     viewer = String((envelope((await twl(['keys', 'create', '--role', 'viewer', '--json'], { home })).stdout).result as { key: string }).key);
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-  }, 120_000);
+  });
   afterAll(async () => {
     await browser?.close();
     server?.child.kill('SIGTERM');
@@ -74,5 +74,5 @@ describe.skipIf(!existsSync(chromiumPath))('twl serve --http: the API reference 
     expect(problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
     expect(elsewhere).toEqual([]);
     await page.close();
-  }, 120_000);
+  });
 });

@@ -40,7 +40,7 @@ describe('twl serve --http, hardened', () => {
     port = Number(new URL(server.url).port);
     // Made while serve hosts the store, which the CLI then shares.
     admin = String((envelope((await twl(['keys', 'create', '--role', 'admin', '--json'], { home })).stdout).result as { key: string }).key);
-  }, 120_000);
+  });
   afterAll(async () => {
     server?.child.kill('SIGTERM');
     await server?.child;

@@ -2,9 +2,40 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, heldService, startHttpServe, tempHome, twl } from '../helpers.js';
+
+/**
+ * A raw HTTP/1.1 POST of `size` bytes, written in 64 KiB pieces 10 ms apart before reading anything;
+ * resolves with what the server answered, and the error a write met, if one did.
+ */
+function writeWholeBodyThenRead(url: URL, target: string, size: number, headers: Record<string, string>): Promise<{ answer: string; writeError?: string }> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+    let writeError: string | undefined;
+    let answer = '';
+    socket.on('error', (err: NodeJS.ErrnoException) => (writeError ??= err.code ?? err.message));
+    socket.on('close', () => resolve({ answer, writeError }));
+    socket.pause();
+    const head = Object.entries({ host: url.host, 'content-type': 'application/json', 'content-length': String(size), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+    socket.write(`POST ${target} HTTP/1.1\r\n${head.join('')}\r\n`);
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    const write = async () => {
+      for (let sent = 0; sent < size && !socket.destroyed; sent += piece.length) {
+        const chunk = piece.subarray(0, Math.min(piece.length, size - sent));
+        if (!socket.write(chunk)) await new Promise((r) => (socket.once('drain', r), socket.once('close', r)));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Only now read the answer, then hang up once the server has.
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.on('end', () => socket.end());
+      socket.resume();
+    };
+    void write();
+  });
+}
 
 describe('twl serve --http', () => {
   let home: string;
@@ -23,7 +54,7 @@ describe('twl serve --http', () => {
     // Made while serve hosts the store, which the CLI then shares.
     admin = await key('admin');
     viewer = await key('viewer');
-  }, 120_000);
+  });
   afterAll(async () => {
     child.kill('SIGTERM');
     await child;
@@ -141,6 +172,11 @@ describe('twl serve --http', () => {
     expect(origin.status).toBe(403);
     const big = await post('/mcp', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(5 * 1024 * 1024) } }));
     expect(big.status).toBe(413);
+    // A client that writes its whole body, at its own pace, before it reads: the refused body is read
+    // and dropped while it comes, so the client's writes all go through and it reads the 413 after.
+    const paced = await writeWholeBodyThenRead(new URL(base), '/mcp', 5 * 1024 * 1024, auth());
+    expect(paced.writeError).toBeUndefined();
+    expect(paced.answer).toMatch(/^HTTP\/1\.1 413 /);
   });
 
   it('serves REST over the same ops, described by OpenAPI', async () => {

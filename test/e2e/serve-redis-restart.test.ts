@@ -34,7 +34,7 @@ describe('twl serve --http when its Redis is killed and restarted', () => {
     redisPort = await freePort();
     ({ child: redis } = await startRedis(redisPort));
     server = await startHttpServe(home, [], { TWL_REDIS_URL: `redis://127.0.0.1:${redisPort}`, TWL_REDIS_PREFIX: 'twl-restart:' });
-  }, 120_000);
+  });
   afterAll(async () => {
     server?.child.kill('SIGTERM');
     await server?.child;
@@ -59,5 +59,5 @@ describe('twl serve --http when its Redis is killed and restarted', () => {
     await expect.poll(async () => (await health()).status, { timeout: 30_000, interval: 500 }).toBe('ok');
     const got = await fetch(`${server.url}/api/tools/cache_cache_get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'k' }) });
     expect(await got.json()).toMatchObject({ result: { value: 'after' } });
-  }, 120_000);
+  });
 });

@@ -36,7 +36,7 @@ describe('the background store host', () => {
     } finally {
       cleanup();
     }
-  }, 180_000);
+  });
 
   it('is not started when store.autoHost is off', async () => {
     const { home, cleanup } = tempHome('twl-nohost-');
@@ -64,5 +64,5 @@ describe('the background store host', () => {
     } finally {
       cleanup();
     }
-  }, 240_000);
+  });
 });

@@ -20,7 +20,7 @@ describe('tasks through twl serve --http --worker, by role', () => {
     for (const role of ['viewer', 'operator', 'manager']) {
       keys[role] = (envelope((await twl(['keys', 'create', '--role', role, '--json'], { home })).stdout).result as { key: string }).key;
     }
-  }, 120_000);
+  });
   afterAll(async () => {
     child.kill('SIGTERM');
     await child;
@@ -61,5 +61,5 @@ describe('tasks through twl serve --http --worker, by role', () => {
     // An operator runs it again; a viewer may not.
     expect((await call('viewer', 'task_run', { id })).status).toBe(403);
     expect((await call('operator', 'task_run', { id })).status).toBe(200);
-  }, 120_000);
+  });
 });

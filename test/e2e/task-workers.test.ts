@@ -86,7 +86,7 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await client.end();
     ctx.cleanup();
-  }, 60_000);
+  });
 
   it('a worker SIGKILLed mid-run loses nothing: another retries it after the lease expires, both attempts recorded', async () => {
     const a = await ctx.start('worker-a');
@@ -110,7 +110,7 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
     const logs = await ctx.cli(['task', 'logs', String(id)]);
     expect(logs.stdout).toContain('attempt 2 of 3');
     expect(logs.stdout).toContain('the previous attempt lost its worker');
-  }, 150_000);
+  });
 
   it('`task logs --follow` prints a running task\'s lines as they are produced, and ends with it', async () => {
     if (!ctx.workers.some((w) => !w.exited)) await ctx.start('worker-c');
@@ -129,7 +129,7 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
     const run = (await ctx.show(id)).executions[0]!;
     expect(seen[0]!.at).toBeLessThan(new Date(run.endedAt!).getTime());
     expect(seen[1]!.at).toBeGreaterThanOrEqual(new Date(run.endedAt!).getTime() - 1000);
-  }, 60_000);
+  });
 
   it('a cron task with 3 workers fires exactly once per minute over 3 minutes, across a restart of every worker', async () => {
     await ctx.stopAll();
@@ -158,7 +158,7 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
     expect(once.executions[0]!.worker).toMatch(/^cron-[123]$/);
     // Cancel takes it off the schedule.
     expect((await ctx.cli(['task', 'cancel', String(id)])).exitCode).toBe(0);
-  }, 290_000);
+  });
 });
 
 describe('a twl worker on the embedded store', () => {
@@ -169,7 +169,7 @@ describe('a twl worker on the embedded store', () => {
   afterAll(async () => {
     await ctx.stopAll();
     ctx.cleanup();
-  }, 60_000);
+  });
 
   it('hosts the store; CLI commands create tasks through its socket and the worker runs them; SIGTERM stops it cleanly', async () => {
     const worker = await ctx.start('embedded-1');
@@ -183,7 +183,7 @@ describe('a twl worker on the embedded store', () => {
     worker.child.kill('SIGTERM');
     const r = await worker.child;
     expect(r.exitCode).toBe(0);
-  }, 120_000);
+  });
 
   it('answers bad input with the problem, the fix and exit 2, writing nothing', async () => {
     const bad = await ctx.cli(['task', 'create', '--tool', 'sentiment-analyzer_analyze_sentiment', '--input', '{"text":"x"}', '--cron', '*/61 * * *', '--json']);
@@ -198,5 +198,5 @@ describe('a twl worker on the embedded store', () => {
     const missing = await ctx.cli(['task', 'cancel', '99999']);
     expect(missing.exitCode).toBe(7);
     expect(missing.stderr).toContain('There is no task #99999');
-  }, 60_000);
+  });
 });

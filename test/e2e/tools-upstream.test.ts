@@ -99,7 +99,7 @@ describe('upstream tools through the catalog (server-everything as a real child)
       ['ev_get-sum', 'upstream:ev', 'allowed', 'error'],
     ]);
     expect(rows[0]!.input_sha256).toMatch(/^[0-9a-f]{64}$/);
-  }, 180_000);
+  });
 
   it('a runbook step is an upstream tool: ticket resolve runs it through the catalog (asking for the one that writes)', async () => {
     const id = (envelope((await run(['ticket', 'create', 'Please run the echo probe on the app', '--json'])).stdout).result as { id: number }).id;
@@ -114,7 +114,7 @@ describe('upstream tools through the catalog (server-everything as a real child)
     expect(JSON.stringify(envelope(show.stdout).result)).toContain('Echo: from the runbook');
     const rows = await eventually("via = 'maestro' and tool like 'ev_%'", 3);
     expect(rows.map((r) => [r.tool, r.face, r.decision, r.outcome])).toEqual(expect.arrayContaining([['ev_echo', 'cli', 'allowed', 'ok'], ['ev_toggle-simulated-logging', 'cli', 'approval', 'ok']]));
-  }, 180_000);
+  });
 
   it('over MCP stdio: listed and callable, audited as mcp', async () => {
     const session = await stdioSession(home, [{ name: 'ev_echo', arguments: { message: 'over stdio' } }]);
@@ -246,5 +246,5 @@ describe('upstream tools through the catalog (server-everything as a real child)
     const fromFile = await run(['upstream', 'remove', 'ev', '--json']);
     expect(fromFile.exitCode).toBe(2);
     expect(JSON.stringify(envelope(fromFile.stdout).error)).toContain('configuration file');
-  }, 180_000);
+  });
 });

@@ -29,7 +29,7 @@ describe('npm run eval -- --check', () => {
     expect(r.stdout).toMatch(/category: confusion/);
     expect(r.stdout).toMatch(/reliability/);
     expect(r.stdout).toMatch(/no held-out figure dropped more than 3 points/);
-  }, 120_000);
+  });
 
   it('fails, naming the figure, when one is more than 3 points below the baseline', async () => {
     const baseline = JSON.parse(readFileSync(path.join(root, 'eval/baseline.json'), 'utf8')) as { sets: Record<string, Record<string, { accuracy: number }>> };
@@ -39,7 +39,7 @@ describe('npm run eval -- --check', () => {
     const r = await evaluate(['--check', '--baseline', file]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/tickets priority accuracy .* − 3/);
-  }, 120_000);
+  });
 });
 
 describe('twl ticket classify --json', () => {

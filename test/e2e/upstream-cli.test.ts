@@ -42,7 +42,7 @@ describe('twl upstream', () => {
       expect(String(envelope(r.stdout).error?.message), args.join(' ')).toMatch(message);
     }
     expect(await stored()).toEqual([]);
-  }, 240_000);
+  });
 
   it('adds a stdio server with an encrypted secret and an env reference, refuses the name twice, and tests it', async () => {
     const added = await run(['upstream', 'add', 'ev', '--env', `TOKEN=${SECRET}`, '--env', 'FROM_ENV=${env:EV_FROM_ENV}', '--min-role', 'manager', '--json', '--', everything, 'stdio']);

@@ -73,13 +73,13 @@ describe.skipIf(!canRun)('twl worker when its PostgreSQL stops', () => {
     );
     await startWorker('outage-a');
     await startWorker('outage-b');
-  }, 120_000);
+  });
   afterAll(async () => {
     for (const w of workers) if (!w.exited) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.child.catch(() => undefined)));
     await pg?.destroy();
     cleanup?.();
-  }, 60_000);
+  });
 
   it('the workers wait, say so, and resume: every task completes, each tool call exactly once', async () => {
     const tasks: Array<{ tag: string; id: number }> = [];
@@ -149,5 +149,5 @@ describe.skipIf(!canRun)('twl worker when its PostgreSQL stops', () => {
     // The list agrees: nothing half-written by the refused create.
     const list = await cli(['task', 'list', '--json', '--limit', '100']);
     expect((envelope(list.stdout).result as { tasks: unknown[] }).tasks).toHaveLength(tasks.length);
-  }, 240_000);
+  });
 });

@@ -41,7 +41,7 @@ describe('workflow grants: steps are checked against the caller\'s namespaces', 
     );
     serve = await startHttpServe(home);
     for (const [name, namespaces] of [['workflow', 'workflow'], ['workflow-fx', 'workflow,fx'], ['twl', 'twl']] as const) keys[name] = await createApiKey(home, name, 'admin', namespaces);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await stopServe(serve, clients);

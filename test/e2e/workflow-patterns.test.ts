@@ -130,7 +130,7 @@ describe('the six workflow patterns, end to end', () => {
     for (const example of ['incident-fanout', 'ticket-router', 'postmortem-draft']) copyFileSync(path.join(root, 'docs', 'workflows', `${example}.yaml`), path.join(home, 'workflows', `${example}.yaml`));
     client = new Client({ name: 'twl-wf-test', version: '1.0.0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [bin, 'serve', '--stdio'], env: { ...inheritedEnv(), TWL_HOME: home, HOME: home }, cwd: home, stderr: 'ignore' }));
-  }, 120_000);
+  });
   afterAll(async () => {
     await client?.close();
     await ollama?.stop();
@@ -392,5 +392,5 @@ describe('route by the MCP client\'s model (sampling), no Ollama configured', ()
     } finally {
       cleanup();
     }
-  }, 120_000);
+  });
 });

@@ -59,13 +59,13 @@ describe.each(backends)('agents on the $name store', (backend) => {
     cleanup = t.cleanup;
     runtime = testRuntime(t.home, { ...backend.config, llm: { host: ollama.url, model: 'llama3.1:8b' } }, { host: true, role: 'agents test' });
     store = await runtime.store();
-  }, 60_000);
+  });
   afterAll(async () => {
     if (backend.name === 'postgres' && store) await store.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await runtime?.close();
     await ollama?.stop();
     cleanup?.();
-  }, 60_000);
+  });
 
   const create = (input: Record<string, unknown>) => invoke(createOp, runtime, input);
   const events = async (name: string) =>
@@ -184,7 +184,7 @@ describe.each(backends)('agents on the $name store', (backend) => {
     } finally {
       await worker.stop(2000);
     }
-  }, 60_000);
+  });
 
   it.skipIf(!backend.available)('one run at a time per agent: concurrent runs wait, in the order they came', async () => {
     ollama.onChat((req) => (toolTurns(req) === 0 && agentOfChat(req) === names.w1 ? { tool_calls: [call(SENTIMENT, { text: req.messages[1]!.content })] } : { content: `done: ${req.messages[1]!.content}` }));
@@ -205,7 +205,7 @@ describe.each(backends)('agents on the $name store', (backend) => {
     } finally {
       ollama.chatDelay = undefined;
     }
-  }, 30_000);
+  });
 
   it.skipIf(!backend.available)('a run whose process died stops holding its agent: the next run takes it over, and the dead run is lost', async () => {
     ollama.onChat({ content: 'took over' });
@@ -259,7 +259,7 @@ describe.each(backends)('agents on the $name store', (backend) => {
     expect((await store.query<{ status: string }>('SELECT status FROM twl_agent_runs WHERE id = $1', [alive])).rows[0]!.status).toBe('running');
     await transitionAgent(store, held, 'active', { holder: alive });
     for (const name of [stuck, held]) await invoke(deleteOp, runtime, { name });
-  }, 40_000);
+  });
 
   it.skipIf(!backend.available)('an agent task\'s retry is not blocked by its own failed run: the agent, in error since, is checked again and runs', async () => {
     const name = `retry-${id}`;
@@ -293,7 +293,7 @@ describe.each(backends)('agents on the $name store', (backend) => {
       await worker.stop(1000);
       await invoke(deleteOp, runtime, { name });
     }
-  }, 60_000);
+  });
 
   it.skipIf(!backend.available)('a failed run puts the agent in error with the reason; activation brings it back', async () => {
     ollama.models.push({ ...ollama.models[0]!, name: 'gone:1b', model: 'gone:1b' });
@@ -415,7 +415,7 @@ describe.each(backends)('agents without an LLM on the $name store', (backend) =>
     const t = tempHome('twl-agents-nollm-');
     cleanup = t.cleanup;
     runtime = testRuntime(t.home, backend.config, { host: true, role: 'agents test' });
-  }, 60_000);
+  });
   afterAll(async () => {
     await runtime?.close();
     cleanup?.();

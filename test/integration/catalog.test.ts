@@ -120,7 +120,7 @@ for (const backend of backends) {
       }
       // A second runtime on the embedded home cannot open the store the first holds: each use waits
       // for it (store.waitTimeout) and goes on without it — the stored upstreams, the pins, the audit rows.
-    }, 120_000);
+    });
 
     it('counts identical successful reads in one row per second (a bounded write rate), each other call in its own', async () => {
       const reader = `${actor}-reads`;

@@ -76,7 +76,7 @@ describe.each(setups)('docs on $name', ({ available, db }) => {
     runtime = testRuntime(home, config());
     added = await addFolder();
     zod = await invoke(addOp, runtime, { source: 'npm:zod' });
-  }, 180_000);
+  });
   afterAll(async () => {
     if (!available) return;
     await invoke(removeOp, runtime, { library: `/local/${name}` }, { ask: async () => true }).catch(() => undefined);

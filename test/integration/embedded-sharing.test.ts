@@ -16,7 +16,8 @@ describe('sharing the embedded store between processes', () => {
       expect((err as { message: string }).message).toMatch(/in use by pid \d+ \(first holder/);
       const waited = performance.now() - started;
       expect(waited).toBeGreaterThanOrEqual(600);
-      expect(waited).toBeLessThan(5000);
+      // Bounded by the configured 700 ms, not the 10 s default (the slack is for a loaded machine).
+      expect(waited).toBeLessThan(9000);
     } finally {
       await first.close();
       cleanup();

@@ -175,7 +175,7 @@ describe.each(backends)('the change feed\'s retention on $name', ({ name, availa
     if (database) drop = database.drop;
     runtime = testRuntime(t.home, { ...(database && { database: { url: database.url } }), tasks: { superviseInterval: '1s' } }, { host: name === 'embedded', role: 'retention test' });
     store = await runtime.store();
-  }, 60_000);
+  });
   afterAll(async () => {
     if (!available) return;
     await runtime.close();

@@ -38,8 +38,8 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
   const updates: Array<{ uri: string; at: number }> = [];
   const text = `${unique('disk')}: le disque /var du serveur de facturation est plein depuis 8h, les exports échouent.`;
 
-  /** Resolves with the ms it took for a resources/updated on `uri` to arrive after `since`, or rejects after `timeoutMs`. */
-  const updated = async (uri: string, since: number, timeoutMs = 3000) => {
+  /** Resolves with the ms it took for a resources/updated on `uri` to arrive after `since`, or rejects after `timeoutMs` (a bound for a hang: the watcher polls about once a second, much later on a loaded machine). */
+  const updated = async (uri: string, since: number, timeoutMs = 60_000) => {
     const deadline = since + timeoutMs;
     while (Date.now() < deadline) {
       const hit = updates.find((u) => u.uri === uri && u.at >= since);
@@ -166,13 +166,13 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     // A new timeline step (the ticket row itself is not touched).
     let since = Date.now();
     await invoke(commentOp, runtime, { id: ticket.id, text: 'Looking at it.' });
-    expect(await updated(uri, since)).toBeLessThan(3000);
+    await updated(uri, since);
 
     // A change to the ticket row without a timeline step.
     await sleep(50);
     since = Date.now();
     await (await runtime.store()).query("UPDATE twl_tickets SET priority = 'high', updated_at = now() WHERE id = $1", [ticket.id]);
-    expect(await updated(uri, since)).toBeLessThan(3000);
+    await updated(uri, since);
 
     // Nothing changed: no notification (after letting any late one for the change above arrive:
     // on a loaded machine a poll can run a second or two behind).
@@ -195,11 +195,11 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
     await client.subscribeResource({ uri: 'twl://tickets' });
     let since = Date.now();
     const other = await invoke(createOp, runtime, { text: `${unique('vpn')}: VPN down for the whole sales team.` });
-    expect(await updated('twl://tickets', since)).toBeLessThan(3000);
+    await updated('twl://tickets', since);
     await sleep(50);
     since = Date.now();
     await invoke(closeOp, runtime, { id: other.id, note: 'duplicate' });
-    expect(await updated('twl://tickets', since)).toBeLessThan(3000);
+    await updated('twl://tickets', since);
     await client.unsubscribeResource({ uri: 'twl://tickets' });
     expect(ticketWatch(runtime).active).toBe(false);
   });
@@ -212,7 +212,7 @@ describe.each(setups)('MCP resources and prompts on $name', ({ name, available, 
       "INSERT INTO twl_audit (actor, program, args, decision, rule, outcome, ticket_id) VALUES ('test', 'df', '[\"-h\"]'::jsonb, 'allow', 'test', 'ran', $1)",
       [ticket.id],
     );
-    expect(await updated('twl://audit', since)).toBeLessThan(3000);
+    await updated('twl://audit', since);
     await client.unsubscribeResource({ uri: 'twl://audit' });
     expect(ticketWatch(runtime).active).toBe(false);
     const incident = await client.getPrompt({ name: 'summarise_incident', arguments: { ticket_id: String(ticket.id) } });

@@ -119,14 +119,15 @@ describe('upstream request path', () => {
   it('per-tool timeouts and per-call overrides', async () => {
     const fx = open({ toolTimeouts: { slow: '200ms' } });
     expect((await failure(fx.callTool('slow', { ms: 1000 })))?.message).toBe('upstream fx: tools/call slow timed out after 200 ms.');
-    expect(textOf(await fx.callTool('slow', { ms: 300 }, { timeoutMs: 5000 }))).toEqual({ slept: 300 });
+    expect(textOf(await fx.callTool('slow', { ms: 300 }, { timeoutMs: 60_000 }))).toEqual({ slept: 300 });
   });
 
   it('the queue: a full queue refuses at once, higher priority runs first', async () => {
     const fx = open({ queue: { concurrency: 1, max: 2 } });
     await fx.listTools();
     const order: string[] = [];
-    const running = fx.callTool('slow', { ms: 400 }).then(() => order.push('running'));
+    // Long enough to still be running when the queue is looked at, however loaded the machine.
+    const running = fx.callTool('slow', { ms: 3000 }).then(() => order.push('running'));
     await sleep(50);
     const low = fx.callTool('slow', { ms: 10 }, { priority: 0 }).then(() => order.push('low'));
     const high = fx.callTool('slow', { ms: 11 }, { priority: 10 }).then(() => order.push('high'));
@@ -143,7 +144,7 @@ describe('upstream request path', () => {
     const fx = open();
     await fx.listTools();
     const controller = new AbortController();
-    const call = failure(fx.callTool('slow', { ms: 5000 }, { signal: controller.signal }));
+    const call = failure(fx.callTool('slow', { ms: 60_000 }, { signal: controller.signal }));
     await sleep(200);
     controller.abort();
     expect((await call)?.code).toBe('TWL_INTERRUPTED');
@@ -155,8 +156,8 @@ describe('upstream request path', () => {
     await fx.listTools();
     const quitter = new AbortController();
     const stayer = new AbortController();
-    const a = failure(fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: quitter.signal }));
-    const b = fx.callTool('read', { key: 'sf', delayMs: 600 }, { signal: stayer.signal });
+    const a = failure(fx.callTool('read', { key: 'sf', delayMs: 3000 }, { signal: quitter.signal }));
+    const b = fx.callTool('read', { key: 'sf', delayMs: 3000 }, { signal: stayer.signal });
     await sleep(100);
     quitter.abort();
     expect((await a)?.code).toBe('TWL_INTERRUPTED');
@@ -164,8 +165,8 @@ describe('upstream request path', () => {
     // Both give up: the shared call is cancelled (the next identical call is a new one).
     const c1 = new AbortController();
     const c2 = new AbortController();
-    const c = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c1.signal }));
-    const d = failure(fx.callTool('read', { key: 'sf2', delayMs: 2000 }, { signal: c2.signal }));
+    const c = failure(fx.callTool('read', { key: 'sf2', delayMs: 60_000 }, { signal: c1.signal }));
+    const d = failure(fx.callTool('read', { key: 'sf2', delayMs: 60_000 }, { signal: c2.signal }));
     await sleep(100);
     c1.abort();
     c2.abort();
@@ -183,12 +184,12 @@ describe('upstream request path', () => {
   it('an idempotent call is retried after the child dies mid-call; a write is not', async () => {
     const fx = open({ retries: 2, restart: { backoff: '10ms' } });
     const pid = (textOf(await fx.callTool('pid', {})).pid as number) || 0;
-    const read = fx.callTool('read', { key: 'r', delayMs: 1500 });
+    const read = fx.callTool('read', { key: 'r', delayMs: 4000 });
     await sleep(300);
     process.kill(pid, 'SIGKILL');
     expect(textOf(await read)).toMatchObject({ key: 'r', n: 1 }); // counted by the new child
     const pid2 = textOf(await fx.callTool('pid', {})).pid as number;
-    const write = failure(fx.callTool('write', { entity: 'w', delayMs: 1500 }));
+    const write = failure(fx.callTool('write', { entity: 'w', delayMs: 60_000 }));
     await sleep(300);
     process.kill(pid2, 'SIGKILL');
     expect((await write)?.code).toBe('TWL_UPSTREAM_UNAVAILABLE');

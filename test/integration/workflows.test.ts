@@ -125,7 +125,7 @@ describe.each(backends)('workflows on the $name store', (backend) => {
     mkdirSync(path.join(home, 'workflows'));
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(home, 'workflows', name), text);
     runtime = new Runtime({ ...loadedFor(home, config), file }, quietLogger(), { actor: 'test', ops: coreOps, tools: (rt) => lazyCatalog(rt, coreOps), host: backend.name === 'embedded' });
-  }, 60_000);
+  });
   afterAll(async () => {
     await runtime?.close();
     cleanup?.();
@@ -270,5 +270,5 @@ describe.each(backends)('workflows on the $name store', (backend) => {
     } finally {
       await worker.stop(2000);
     }
-  }, 90_000);
+  });
 });
