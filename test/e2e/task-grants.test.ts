@@ -47,14 +47,14 @@ describe('task grants over REST with a real worker', () => {
     serve = await startHttpServe(home);
     worker = await startWorker(home, 'grants-worker');
     key = await createApiKey(home, 'scheduler', 'manager', 'twl,workflow');
-  }, 180_000);
+  });
 
   afterAll(async () => {
     worker?.child.kill('SIGTERM');
     await worker?.child.catch(() => undefined);
     await stopServe(serve);
     cleanup();
-  }, 60_000);
+  });
 
   it('a step outside the key\'s namespaces fails the run once, with TWL_NAMESPACE_DENIED and an audit row; inside, it completes', async () => {
     const created = await rest<{ task: Shown['task'] }>('task_create', { workflow: 'outside', now: true, retries: 2 });

@@ -31,14 +31,14 @@ export function taskHarness(backend: TaskBackend, o: { schema: string; prefix: s
     t.runtime = testRuntime(home.home, backend.config, { host: true, role: o.role });
     t.store = await t.runtime.store();
     worker = await TaskWorker.start(t.runtime, { concurrency: 2, queues: ['default'], name: o.worker });
-  }, 60_000);
+  });
   afterAll(async () => {
     await worker?.stop(2000);
     if (backend.name === 'postgres' && t.store) await t.store.exec(`DROP SCHEMA IF EXISTS ${o.schema} CASCADE`);
     await t.runtime?.close();
     cleanup?.();
-  }, 60_000);
-  const until = async (id: number, statuses: TaskStatus[], ms = 30_000) => {
+  });
+  const until = async (id: number, statuses: TaskStatus[], ms = 60_000) => {
     const deadline = Date.now() + ms;
     for (;;) {
       const shown = await invoke(showOp, t.runtime, { id });
