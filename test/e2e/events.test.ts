@@ -103,7 +103,8 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     writeFileSync(
       path.join(home, '.twlrc.json'),
       JSON.stringify({
-        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
+        // pin: false: other test files configure an upstream fx with other tools on the shared PostgreSQL, and a pin would quarantine one of them.
+        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture], pin: false }],
         http: { events: { heartbeat: 1, perKey: 2, buffer: 16_384 } },
         tasks: { retryDelay: '1s' },
       }),
