@@ -164,7 +164,7 @@ describe.each(backends)('workflows on the $name store', (backend) => {
   });
 
   it.runIf(backend.available)('runs tools, a parallel step with one failing branch (all settled) and a skipped step, and records every step', async () => {
-    const r = await invoke(runOp, runtime, { name: 'triage', input: { text: 'The database is down, customers cannot pay, this is urgent!' } });
+    const r = await invoke(runOp, runtime, { name: 'triage', input: { text: 'The database is down again and I am furious: customers cannot pay, this is unacceptable!' } });
     expect(r.status).toBe('completed');
     expect(r.output).toMatchObject({ tone: 'negative', stats: ['again', 'stats'] });
     const byPath = Object.fromEntries(r.steps.map((s) => [s.path, s]));
