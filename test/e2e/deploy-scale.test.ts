@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicasConf } from '../../deploy/nginx/replicas.mjs';
-import { POSTGRES_URL, REDIS_URL, bin, envelope, freePort, hasPostgres, hasRedis, inheritedEnv, root, startWorker, tempHome, twl } from '../helpers.js';
+import { POSTGRES_URL, REDIS_URL, bin, envelope, freePort, hasPostgres, hasRedis, inheritedEnv, postgresAdmin, root, startWorker, tempHome, twl } from '../helpers.js';
 
 // Scale-out on one machine: 3 `twl serve --http` replicas and 2 `twl worker`s sharing one
 // PostgreSQL database (fresh for this run) and Redis (a prefix of its own), the replicas behind
@@ -15,17 +15,6 @@ const NGINX = '/usr/sbin/nginx';
 const hasNginx = existsSync(NGINX);
 if (!hasNginx && process.env.CI === 'true') throw new Error('nginx is missing, and CI=true requires it: apt-get install nginx (see .ci/run)');
 const REVISION = '2026-07-28';
-
-async function sql(text: string) {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Replica {
   name: string;
@@ -116,7 +105,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
 
   beforeAll(async () => {
     ({ home, cleanup } = tempHome('twl-scale-'));
-    await sql(`CREATE DATABASE ${database}`);
+    await postgresAdmin(`CREATE DATABASE ${database}`);
     env = { TWL_DATABASE_URL: POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`), TWL_REDIS_URL: REDIS_URL, TWL_REDIS_PREFIX: `twl-scale-${process.pid}:`, TWL_SECRET_KEY: 'scale-test-secret' };
     // The first twl process migrates the fresh database; the replicas then start together.
     const created = await twl(['keys', 'create', '--role', 'admin', '--name', 'scale', '--json'], { home, env });
@@ -136,7 +125,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
   afterAll(async () => {
     for (const w of workers) w.child.kill('SIGTERM');
     await Promise.all([cluster?.stop(), limited?.stop(), ...workers.map((w) => w.child)]);
-    await sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await postgresAdmin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
     cleanup?.();
   });
 
@@ -189,12 +178,14 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasNginx)('scale-out: 3 replicas b
       expect(res.status, tool).toBe(200);
       return ((await res.json()) as { result: Record<string, unknown> }).result;
     };
-    // Each run holds a worker's slot for a second: 8 of them need both workers (2 at once each) to be quick.
+    // A worker claims up to --concurrency × 4 runs at once (each of its 2 loops takes a batch of 4 and
+    // runs it in turn, a second each): 16 tasks are more than one worker can hold, so the other one
+    // takes the rest at its next poll, whatever the timing.
     const ids: number[] = [];
-    for (let i = 0; i < 8; i++) ids.push(((await post('task_create', { tool: 'database_execute_query', input: { sql: `select pg_sleep(1), ${i} as n` }, now: true, retries: 0 })) as { task: { id: number } }).task.id);
+    for (let i = 0; i < 16; i++) ids.push(((await post('task_create', { tool: 'database_execute_query', input: { sql: `select pg_sleep(1), ${i} as n` }, now: true, retries: 0 })) as { task: { id: number } }).task.id);
     type Shown = { task: { status: string }; executions: Array<{ status: string; worker: string }> };
     const shown = async () => Promise.all(ids.map(async (id) => (await post('task_show', { id })) as Shown));
-    await expect.poll(async () => (await shown()).map((s) => s.task.status), { timeout: 90_000, interval: 500 }).toEqual(Array(8).fill('completed'));
+    await expect.poll(async () => (await shown()).map((s) => s.task.status), { timeout: 90_000, interval: 500 }).toEqual(Array(16).fill('completed'));
     const all = await shown();
     for (const s of all) expect(s.executions.map((e) => e.status)).toEqual(['completed']);
     expect(new Set(all.map((s) => s.executions[0]!.worker))).toEqual(new Set(['w1', 'w2']));
