@@ -152,20 +152,25 @@ export async function startHttpServe(home: string, extraArgs: string[] = [], ext
   return { child, url };
 }
 
-/** Starts `twl worker --name NAME` for a data directory (extra variables in `env`); resolves with the process once it takes runs. */
-export async function startWorker(home: string, name: string, extraEnv: Record<string, string> = {}): Promise<{ child: ReturnType<typeof execa> }> {
-  const child = execa(process.execPath, [bin, 'worker', '--name', name, '--concurrency', '2', '--grace', '5s'], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, NO_COLOR: '1', ...extraEnv }, cwd: home, extendEnv: false, reject: false });
+/**
+ * Starts `twl worker --name NAME` for a data directory (extra variables in `env`, extra flags in
+ * `args`); resolves with the process once it takes runs, and with its --metrics URL when it has one.
+ */
+export async function startWorker(home: string, name: string, extraEnv: Record<string, string> = {}, args: string[] = []): Promise<{ child: ReturnType<typeof execa>; metricsUrl?: string }> {
+  const child = execa(process.execPath, [bin, 'worker', '--name', name, '--concurrency', '2', '--grace', '5s', ...args], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, NO_COLOR: '1', ...extraEnv }, cwd: home, extendEnv: false, reject: false });
+  let metricsUrl: string | undefined;
   await new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
+      metricsUrl ??= /metrics at (http:\/\/\S+)\/metrics/.exec(err)?.[1];
       if (err.includes('takes runs from')) resolve();
     });
     void child.then((r) => reject(new Error(`twl worker ${name} exited (${r.exitCode}): ${err}`)));
     setTimeout(() => reject(new Error(`twl worker ${name} did not start within 60 s: ${err}`)), 60_000).unref();
   });
   // Wrapped: the child is a promise of its exit, and an async function returning it would wait for that.
-  return { child };
+  return { child, ...(metricsUrl ? { metricsUrl } : {}) };
 }
 
 type RpcResponse = { id?: number; result?: { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text?: string }> }; error?: unknown };

@@ -151,3 +151,91 @@ export const upstreamCallDuration = new client.Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+
+/**
+ * What a task worker's series read at each scrape (the worker in this process, if any): when each
+ * of its queue loops last polled, whether its store answers, and whether it is healthy.
+ */
+export interface WorkerFigures {
+  /** Unix milliseconds of each twl queue's last poll (null before the first). */
+  lastPolls: Array<{ queue: string; at: number | null }>;
+  storeReachable: boolean;
+  healthy: boolean;
+}
+
+export interface WorkerSeries {
+  info: client.Gauge<'worker' | 'queue_backend'>;
+  claimed: client.Counter<'queue'>;
+  finished: client.Counter<'queue' | 'outcome'>;
+  inFlight: client.Gauge<'queue'>;
+  duration: client.Histogram<'queue' | 'outcome'>;
+}
+
+let worker: { series: WorkerSeries; figures?: () => WorkerFigures } | undefined;
+
+/**
+ * The series of `twl worker` (and of `twl serve --worker`), each about this process's worker:
+ * registered when the first worker of the process starts, so a process without one exports none
+ * (no last-poll time of 0 to alert on). `figures` reads the worker's state at each scrape (the
+ * last worker started, when a process runs several).
+ */
+export function workerSeries(figures: () => WorkerFigures): WorkerSeries {
+  const read = () => worker?.figures?.();
+  worker ??= {
+    series: {
+      info: new client.Gauge({
+        name: 'twl_worker_info',
+        help: 'This task worker: 1, labelled with its name (on executions) and its queue backend (pg-boss on postgres, embedded or embedded-host).',
+        labelNames: ['worker', 'queue_backend'],
+        registers: [registry],
+      }),
+      claimed: new client.Counter({ name: 'twl_worker_runs_claimed_total', help: 'Task runs this worker claimed (each attempt counts), by task queue.', labelNames: ['queue'], registers: [registry] }),
+      finished: new client.Counter({
+        name: 'twl_worker_runs_finished_total',
+        help: 'Task runs this worker ended, by task queue and outcome: completed, retried (failed, another attempt queued), failed (for good: retries spent or a permanent error), cancelled.',
+        labelNames: ['queue', 'outcome'],
+        registers: [registry],
+      }),
+      inFlight: new client.Gauge({ name: 'twl_worker_runs_in_flight', help: 'Task runs this worker is running now, by task queue.', labelNames: ['queue'], registers: [registry] }),
+      duration: new client.Histogram({
+        name: 'twl_worker_run_duration_seconds',
+        help: 'Time of the task runs this worker ended (the tool or agent call), by task queue and outcome.',
+        labelNames: ['queue', 'outcome'],
+        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+        registers: [registry],
+      }),
+    },
+  };
+  if (!worker.figures) {
+    new client.Gauge({
+      name: 'twl_worker_last_poll_timestamp_seconds',
+      help: "Unix time of this worker's last poll of each task queue (absent before the first). A loop busy with a long run does not poll meanwhile: twl_worker_healthy tells a stall from that.",
+      labelNames: ['queue'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of read()?.lastPolls ?? []) if (p.at !== null) this.set({ queue: p.queue }, p.at / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'twl_worker_store_reachable',
+      help: "1 while this worker's store (PostgreSQL or the embedded store) answers, 0 while the worker waits for it to come back.",
+      registers: [registry],
+      collect() {
+        const f = read();
+        if (f) this.set(f.storeReachable ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'twl_worker_healthy',
+      help: '1 when this worker answers /healthz with 200 (its queue loops poll and its store answers), 0 otherwise.',
+      registers: [registry],
+      collect() {
+        const f = read();
+        if (f) this.set(f.healthy ? 1 : 0);
+      },
+    });
+  }
+  worker.figures = figures;
+  return worker.series;
+}

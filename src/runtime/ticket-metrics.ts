@@ -6,8 +6,8 @@ import { registry } from './metrics.js';
 /**
  * Ticket and task series for the dashboards and alert rules, read from the store when Prometheus
  * scrapes: tickets are created and resolved by every process (CLI, replicas, workers), and task
- * runs are executed by `twl worker` processes that serve no /metrics, so counters kept in one
- * process would each see a part. Every replica sharing a store reports the same values:
+ * runs are executed by `twl worker` processes (whose own /metrics, with --metrics, shows each
+ * worker's part only), so counters kept in one process would each see a part. Every replica sharing a store reports the same values:
  * dashboards aggregate them with max(), not sum(). A failing read leaves the series empty
  * rather than failing /metrics.
  */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Runtime } from '../runtime/context.js';
+import { workerSeries, type WorkerSeries } from '../runtime/metrics.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTwlError, messageOf, namespaceRefusalOf } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
@@ -9,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { TASK_ROLE, callTool } from './call.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { isPermanent, type RunData } from './service.js';
-import { appendOutput, claimRun, finishRun, getTask, loseRunning, transition, type TaskStatus, type ToolCall } from './tasks.js';
+import { appendOutput, claimRun, finishRun, getTask, loseRunning, transition, type Execution, type Task, type TaskStatus, type ToolCall } from './tasks.js';
 
 export interface WorkerOptions {
   /** Task runs at once, per queue. */
@@ -30,6 +31,51 @@ const CANCEL_CHECK_MS = 1000;
 const OUTPUT_FLUSH_MS = 100;
 /** How often a worker deletes what the store keeps no longer (at its supervision passes). */
 const MAINTAIN_MS = 60_000;
+/** pg-boss's name of a twl task queue, less the queue's own name. */
+const QUEUE_PREFIX = jobQueue('');
+/** A queue loop that has not polled for this many poll intervals (and runs nothing) is stalled. */
+const STALL_POLLS = 3;
+/** …and at least this long, however short the poll interval. */
+const STALL_MIN_MS = 15_000;
+/** How often pg-boss polls a queue it also hears of by LISTEN/NOTIFY (PostgreSQL): its backstop. */
+const NOTIFY_POLL_MS = 30_000;
+
+/** One queue loop of a worker as pg-boss reports it (WipData). */
+export interface LoopState {
+  queue: string;
+  /** Jobs it holds now: a busy loop does not poll until its batch is done. */
+  count: number;
+  createdOn: number;
+  lastFetchedOn: number | null;
+}
+
+/** What a worker's /healthz and /readyz say. */
+export interface WorkerHealth {
+  status: 'ok' | 'starting' | 'stopping' | 'stalled' | 'store_unreachable';
+  /** Why it is not ok, in a line (no addresses, no secrets). */
+  reason?: string;
+  worker: string;
+  queues: Array<{ queue: string; lastPoll: string | null; busy: boolean }>;
+  runsInFlight: number;
+}
+
+/**
+ * A worker's health from its loops and its store: stalled when an idle loop has not polled for
+ * stallMs (its timer or its fetch hangs), store_unreachable while the store does not answer.
+ */
+export function judgeHealth(s: { loops: LoopState[]; now: number; stallMs: number; storeDownSince?: number; stopping: boolean; backend: string }): Pick<WorkerHealth, 'status' | 'reason'> {
+  if (s.stopping) return { status: 'stopping', reason: 'the worker is stopping: it takes no new runs and finishes those in flight' };
+  if (s.storeDownSince !== undefined) {
+    const what = s.backend === 'postgres' ? 'PostgreSQL' : 'the store';
+    return { status: 'store_unreachable', reason: `${what} has been unreachable for ${Math.round((s.now - s.storeDownSince) / 1000)} s: the worker waits for it (runs in flight keep their results)` };
+  }
+  if (!s.loops.length) return { status: 'stalled', reason: 'no queue loop is running' };
+  for (const l of s.loops) {
+    const since = s.now - (l.lastFetchedOn ?? l.createdOn);
+    if (l.count === 0 && since > s.stallMs) return { status: 'stalled', reason: `the loop of queue ${l.queue} has not polled for ${Math.round(since / 1000)} s (more than ${Math.round(s.stallMs / 1000)} s)` };
+  }
+  return { status: 'ok' };
+}
 
 /** The one-line form of an output value, bounded. */
 const brief = (value: unknown): string => {
@@ -86,7 +132,8 @@ const isStoreDown = (err: unknown): boolean => (isTwlError(err) ? err.code === '
  * (never lost, never run twice), and nothing new is taken.
  */
 class StoreWatch {
-  private downSince?: number;
+  /** When the store stopped answering, while it does not. */
+  downSince?: number;
   private lastFailure = 0;
   private probe?: NodeJS.Timeout;
 
@@ -153,6 +200,10 @@ export class TaskWorker {
   private readonly stopping = new AbortController();
   /** Set once stopping has spent its grace: a run waiting for the store gives up (it is retried elsewhere). */
   private givingUp = false;
+  /** The Prometheus series of this process's worker (runtime/metrics.ts). */
+  private readonly series: WorkerSeries;
+  /** Runs being run now, per twl queue. */
+  private inFlight = 0;
 
   private constructor(
     private readonly runtime: Runtime,
@@ -160,8 +211,46 @@ export class TaskWorker {
     private readonly store: Store,
     readonly name: string,
     say: (line: string) => void,
+    queueNames: string[],
   ) {
     this.watch = new StoreWatch(store, say);
+    const queues = new Set(queueNames);
+    this.loops = () =>
+      boss
+        .getWipData()
+        .filter((w) => w.name.startsWith(QUEUE_PREFIX) && queues.has(w.name.slice(QUEUE_PREFIX.length)))
+        .map((w) => ({ queue: w.name.slice(QUEUE_PREFIX.length), count: w.count, createdOn: w.createdOn, lastFetchedOn: w.lastFetchedOn }));
+    const poll = runtime.config.tasks.pollInterval;
+    // On PostgreSQL an idle queue is polled at pg-boss's NOTIFY backstop only (a notification wakes it sooner).
+    this.stallMs = Math.max(STALL_POLLS * (store.backend === 'postgres' ? Math.max(NOTIFY_POLL_MS, poll) : poll), STALL_MIN_MS);
+    this.series = workerSeries(() => {
+      const health = this.health();
+      return { lastPolls: this.lastPolls(), storeReachable: !this.watch.down, healthy: health.status === 'ok' };
+    });
+    this.series.info.set({ worker: name, queue_backend: store.backend }, 1);
+    // Every queue's series from 0, so a rate over the first run is right.
+    for (const queue of queueNames) {
+      this.series.claimed.inc({ queue }, 0);
+      this.series.inFlight.inc({ queue }, 0);
+      for (const outcome of ['completed', 'retried', 'failed', 'cancelled']) this.series.finished.inc({ queue, outcome }, 0);
+    }
+  }
+
+  private readonly loops: () => LoopState[];
+  /** How long an idle queue loop may go without polling before the worker counts as stalled. */
+  readonly stallMs: number;
+
+  /** Each queue's last poll (of its loops, the latest), Unix milliseconds. */
+  private lastPolls(): Array<{ queue: string; at: number | null }> {
+    const by = new Map<string, number | null>();
+    for (const l of this.loops()) by.set(l.queue, Math.max(by.get(l.queue) ?? 0, l.lastFetchedOn ?? 0) || null);
+    return [...by].map(([queue, at]) => ({ queue, at }));
+  }
+
+  /** Whether the worker polls its queues and its store answers (GET /healthz of `twl worker --metrics`). */
+  health(): WorkerHealth {
+    const judged = judgeHealth({ loops: this.loops(), now: Date.now(), stallMs: this.stallMs, storeDownSince: this.watch.downSince, stopping: this.stopping.signal.aborted, backend: this.store.backend });
+    return { ...judged, worker: this.name, queues: this.lastPolls().map((p) => ({ queue: p.queue, lastPoll: p.at === null ? null : new Date(p.at).toISOString(), busy: this.loops().some((l) => l.queue === p.queue && l.count > 0) })), runsInFlight: this.inFlight };
   }
 
   static async start(runtime: Runtime, options: WorkerOptions): Promise<TaskWorker> {
@@ -174,7 +263,7 @@ export class TaskWorker {
       max: Math.min(20, options.concurrency + 3),
       onError: (err) => (ref.worker && isStoreDown(err) ? ref.worker.watch.failed(err) : runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue error')),
     });
-    const worker = (ref.worker = new TaskWorker(runtime, boss, store, options.name ?? `${os.hostname()}:${process.pid}`, options.say ?? ((line) => runtime.logger.warn(line))));
+    const worker = (ref.worker = new TaskWorker(runtime, boss, store, options.name ?? `${os.hostname()}:${process.pid}`, options.say ?? ((line) => runtime.logger.warn(line)), options.queues));
     try {
       await ensureQueues(boss, runtime, options.queues);
       const polling = { pollingIntervalSeconds: runtime.config.tasks.pollInterval / 1000, includeMetadata: true as const, perJobResults: true as const };
@@ -280,6 +369,35 @@ export class TaskWorker {
       return done({ skipped: claim.skipped });
     }
     const { task, execution, takeover } = claim;
+    // Counted from the claim to the run's last record: its outcome, once that is written.
+    const queue = job.name.slice(QUEUE_PREFIX.length);
+    this.series.claimed.inc({ queue });
+    this.series.inFlight.inc({ queue });
+    this.inFlight++;
+    const started = performance.now();
+    let outcome: 'completed' | 'retried' | 'failed' | 'cancelled' | undefined;
+    try {
+      return await this.runClaimed(job, task, execution, takeover, attempt, (o) => (outcome = o));
+    } finally {
+      this.inFlight--;
+      this.series.inFlight.dec({ queue });
+      if (outcome) {
+        this.series.finished.inc({ queue, outcome });
+        this.series.duration.observe({ queue, outcome }, (performance.now() - started) / 1000);
+      }
+    }
+  }
+
+  /** A claimed run: its tool or agent called, its attempt recorded; `ended` says how it ended. */
+  private async runClaimed(
+    job: JobWithMetadata<RunData>,
+    task: Task,
+    execution: Execution,
+    takeover: boolean,
+    attempt: number,
+    ended: (outcome: 'completed' | 'retried' | 'failed' | 'cancelled') => void,
+  ): Promise<JobResult> {
+    const done = (output?: object): JobResult => ({ id: job.id, status: 'completed', output });
     const out = new OutputWriter(this.store, execution.id);
     out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: ${task.kind === 'agent' ? `running agent ${String(task.input.agent)}` : `calling ${task.tool}`}`);
 
@@ -346,6 +464,7 @@ export class TaskWorker {
       call.ok = true;
       out.line(`completed in ${call.ms} ms: ${brief(output)}`);
       await finish({ status: 'completed', output, next: task.cron ? 'scheduled' : 'completed', reason: null });
+      ended('completed');
       return done();
     }
     // Refused by the creator's grant: said with its code, in the error and the output, so the operator sees why at once.
@@ -355,18 +474,22 @@ export class TaskWorker {
     out.line(`failed after ${call.ms} ms: ${message}`);
     if (cancelled) {
       await finish({ status: 'cancelled', error: message });
+      ended('cancelled');
       return done({ cancelled: true });
     }
     if (isPermanent(failure.err)) {
       // It would fail the same way again: no retry.
       await finish({ status: 'failed', error: message, ...(refusal ? { output: { error: { code: refusal.code, message: redactText(refusal.message) } } } : {}), next: task.cron ? 'scheduled' : 'failed', reason: `${task.cron ? 'last run failed: ' : ''}${message}` });
+      ended('failed');
       return done({ failed: message });
     }
     if (job.retryCount < job.retryLimit) {
       await finish({ status: 'failed', error: message, next: 'queued', reason: `attempt ${attempt} failed: ${message}; retrying` });
+      ended('retried');
     } else {
       const reason = `dead-lettered after ${attempt} attempt${attempt > 1 ? 's' : ''}; the last failed with: ${message}`;
       await finish({ status: 'failed', error: message, next: task.cron ? 'scheduled' : 'dead_letter', reason });
+      ended('failed');
     }
     return { id: job.id, status: 'failed', output: { error: message } };
   }
