@@ -94,12 +94,19 @@ describe.skipIf(!kubectlBin)('deploy/k8s: both overlays render and validate agai
       expect(container.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['TWL_DATABASE_URL', 'TWL_REDIS_URL', 'TWL_SECRET_KEY', 'TWL_REPLICA']));
       const hpa = find('HorizontalPodAutoscaler', 'twl-serve')!;
       if (overlay === 'prod') expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 10]);
-      // twl worker: its own Deployment (no port, so neither the Services nor Prometheus's twl job
-      // pick it), HPA 1–5, the store's URL and the shared key, and time to finish its runs.
+      // twl worker: its own Deployment (its one port is `metrics`, so neither the Services nor
+      // Prometheus's twl job pick it), HPA 1–5, the store's URL and the shared key, and time to
+      // finish its runs; probes on its --metrics listener.
       const worker = find('Deployment', 'twl-worker')!;
       const workerContainer = worker.spec.template.spec.containers[0];
-      expect(workerContainer.args.slice(0, 3)).toEqual(['worker', '--grace', '30s']);
-      expect(workerContainer.ports).toBeUndefined();
+      expect(workerContainer.args).toEqual(['worker', '--grace', '30s', '--metrics', '0.0.0.0:9464']);
+      expect(workerContainer.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+      expect(workerContainer.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'metrics' });
+      expect(workerContainer.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+      expect(workerContainer.startupProbe.httpGet.port).toBe('metrics');
+      // A liveness failure restarts the worker: not before a stall has lasted a minute.
+      expect(workerContainer.livenessProbe.periodSeconds * workerContainer.livenessProbe.failureThreshold).toBeGreaterThanOrEqual(60);
+      expect(worker.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics' });
       expect(workerContainer.env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['TWL_DATABASE_URL', 'TWL_SECRET_KEY']));
       expect(workerContainer.securityContext.readOnlyRootFilesystem).toBe(true);
       expect(workerContainer.resources.requests.cpu).toBeTruthy();
@@ -162,11 +169,18 @@ describe('deploy/compose.yaml', () => {
     expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 5))).toEqual([]);
     expect(ok).toBe(true);
     expect(Object.keys(compose.services).sort()).toEqual(['grafana', 'postgres', 'postgres-exporter', 'prometheus', 'redis', 'redis-exporter', 'twl', 'worker']);
-    expect(compose.services.worker.command[0]).toBe('worker');
+    expect(compose.services.worker.command).toEqual(['worker', '--grace', '30s', '--metrics', '0.0.0.0:9464']);
     expect(compose.services.worker.deploy.replicas).toBe(2);
     for (const name of ['TWL_DATABASE_URL', 'TWL_SECRET_KEY']) expect(compose.services.worker.environment[name], name).toBe(compose.services.twl.environment[name]);
-    // No HTTP port: the image's HEALTHCHECK (serve's /health/live) is turned off for it.
-    expect(compose.services.worker.healthcheck).toEqual({ disable: true });
+    // Its own health check (the image's asks serve's /health/live), and its port inside the network only.
+    expect(compose.services.worker.healthcheck.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
+    expect(compose.services.worker.expose).toEqual(['9464']);
+    expect(compose.services.worker.ports).toBeUndefined();
+    // Prometheus finds every worker replica by the service's name.
+    const prometheus = YAML.parse(readFileSync(path.join(deploy, 'prometheus/prometheus.yml'), 'utf8')) as Doc;
+    const workerJob = prometheus.scrape_configs.find((j: Doc) => j.job_name === 'twl-worker');
+    expect(workerJob.dns_sd_configs).toEqual([{ names: ['worker'], type: 'A', port: 9464 }]);
+    expect(workerJob.authorization).toBeUndefined();
     expect(compose.services.postgres.image).toMatch(/^postgres:16/);
     expect(compose.services.redis.image).toMatch(/^redis:7/);
     expect(compose.services.redis.command.join(' ')).toContain('--requirepass');
@@ -220,6 +234,61 @@ describe.skipIf(!promtool)('Prometheus configuration and rules (promtool)', () =
       const { stdout } = await run(promtool!, ['check', 'config', localCopy(file)]);
       expect(stdout).toContain('SUCCESS');
     }
+  });
+
+  it('promtool test rules: a worker that stops answering or says 503 raises its alert, a healthy one none', async () => {
+    mkdirSync(tmp, { recursive: true });
+    const tests = path.join(tmp, 'worker-alerts.test.yml');
+    // promtool compares every annotation: the expected ones are the file's, with the instance filled in.
+    const rules = YAML.parse(readFileSync(path.join(deploy, 'k8s/base/observability/twl-rules.yml'), 'utf8')) as Doc;
+    const annotations = (name: string, instance: string) => {
+      const rule = (rules.groups[0].rules as Doc[]).find((r) => r.alert === name)!;
+      return Object.fromEntries(Object.entries(rule.annotations as Record<string, string>).map(([k, v]) => [k, v.replaceAll('{{ $labels.instance }}', instance)]));
+    };
+    const expected = (name: string, at: string, instance?: string, labels: Record<string, string> = {}) => ({
+      eval_time: at,
+      alertname: name,
+      exp_alerts: instance ? [{ exp_labels: { severity: 'warning', instance, ...labels }, exp_annotations: annotations(name, instance) }] : [],
+    });
+    writeFileSync(
+      tests,
+      YAML.stringify({
+        rule_files: [path.join(deploy, 'k8s/base/observability/twl-rules.yml')],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [
+              // w1 stops answering /metrics at minute 3; w2 answers but is unhealthy from minute 3; w3 stays well.
+              { series: 'up{job="twl-worker",instance="w1:9464"}', values: '1 1 1 0 0 0 0 0 0 0' },
+              { series: 'up{job="twl-worker",instance="w2:9464"}', values: '1x9' },
+              { series: 'up{job="twl-worker",instance="w3:9464"}', values: '1x9' },
+              { series: 'twl_worker_healthy{job="twl-worker",instance="w2:9464"}', values: '1 1 1 0 0 0 0 0 0 0' },
+              { series: 'twl_worker_healthy{job="twl-worker",instance="w3:9464"}', values: '1x9' },
+            ],
+            alert_rule_test: [
+              expected('TwlWorkerDown', '2m'),
+              expected('TwlWorkerDown', '6m', 'w1:9464', { job: 'twl-worker' }),
+              expected('TwlWorkerUnhealthy', '5m'),
+              expected('TwlWorkerUnhealthy', '9m', 'w2:9464'),
+            ],
+          },
+        ],
+      }),
+    );
+    const { stdout } = await run(promtool!, ['test', 'rules', tests]);
+    expect(stdout).toContain('SUCCESS');
+  });
+
+  it('the Kubernetes Prometheus scrapes worker pods on their metrics port without a key, and only in the twl-worker job', () => {
+    const config = YAML.parse(readFileSync(path.join(deploy, 'k8s/base/observability/prometheus.yml'), 'utf8')) as Doc;
+    const job = (name: string) => config.scrape_configs.find((j: Doc) => j.job_name === name) as Doc;
+    const keeps = (j: Doc) => (j.relabel_configs as Doc[]).filter((r) => r.action === 'keep').map((r) => `${(r.source_labels as string[]).join(',')}=${r.regex}`);
+    expect(keeps(job('twl-worker'))).toEqual(['__meta_kubernetes_pod_label_app_kubernetes_io_name,__meta_kubernetes_pod_label_app_kubernetes_io_component=twl;worker', '__meta_kubernetes_pod_container_port_name=metrics']);
+    expect(job('twl-worker').authorization).toBeUndefined();
+    // serve's job keeps port `http` (workers have none); the annotation-driven exporters job drops twl's pods.
+    expect(keeps(job('twl'))).toContain('__meta_kubernetes_pod_container_port_name=http');
+    expect((job('exporters').relabel_configs as Doc[]).find((r) => r.action === 'drop')).toMatchObject({ source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: 'twl' });
   });
 
   it('promtool refuses a broken rule (the check can fail)', async () => {

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { envelope, freePort, root, startHttpServe, startWorker, tempHome, twl } from '../helpers.js';
 
-// A real Prometheus (Debian's) scraping a running `twl serve --http`, and every PromQL expression
-// shipped in deploy/ (alert rules, Grafana dashboards) checked against the series that twl, after
-// creating, resolving and escalating tickets and after a running `twl worker` completed one task
-// run and failed another, really exports.
+// A real Prometheus (Debian's) scraping a running `twl serve --http` and a `twl worker --metrics`,
+// and every PromQL expression shipped in deploy/ (alert rules, Grafana dashboards) checked against
+// the series that twl, after creating, resolving and escalating tickets and after the worker
+// completed one task run and failed another, really exports.
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const hasPrometheus = existsSync(PROMETHEUS);
@@ -60,7 +60,7 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
   let home: string;
   let cleanup: () => void;
   let serve: { child: ReturnType<typeof execa>; url: string };
-  let worker: { child: ReturnType<typeof execa> } | undefined;
+  let worker: { child: ReturnType<typeof execa>; metricsUrl?: string } | undefined;
   let key: string;
   let prometheus: ResultPromise;
   let promUrl: string;
@@ -91,7 +91,8 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     expect(mcp.status).toBe(200);
     expect((await fetch(`${serve.url}/health`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
     // A worker (sharing the embedded store serve hosts) runs two tasks: one completes, one fails.
-    worker = await startWorker(home, 'prom-worker', { TWL_CONFIG: path.join(home, '.twlrc.json') });
+    worker = await startWorker(home, 'prom-worker', { TWL_CONFIG: path.join(home, '.twlrc.json') }, ['--metrics', '127.0.0.1:0']);
+    expect(worker.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const tasks = await Promise.all(
       [{ tool: 'sentiment-analyzer_analyze_sentiment', input: { text: 'all good' } }, { tool: 'tickets_get_ticket', input: { id: 999_999 } }].map(async (t) => {
         const res = await api('task_create', { ...t, now: true, retries: 0 });
@@ -105,22 +106,33 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     for (const deadline = Date.now() + 60_000; !settled(statuses) && Date.now() < deadline; statuses = await Promise.all(tasks.map(statusOf))) await new Promise((r) => setTimeout(r, 250));
     expect(statuses).toEqual(['completed', expect.stringMatching(/^(failed|dead_letter)$/)]);
     const metrics = await (await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
-    // Names with at least one sample (a family declared without samples does not count).
-    exported = new Set(metrics.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]));
+    const workerMetrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
+    // Names with at least one sample (a family declared without samples does not count), of serve or the worker.
+    exported = new Set(`${metrics}\n${workerMetrics}`.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)![0]));
+    // serve runs no worker: the worker's own series are the worker's only.
+    expect(metrics).not.toMatch(/^twl_worker_/m);
 
     // Prometheus, as shipped for Compose, with twl's address, a 1 s scrape and the key file here.
     const dir = path.join(home, 'prometheus');
     mkdirSync(path.join(dir, 'rules'), { recursive: true });
     writeFileSync(path.join(dir, 'twl-key'), key);
     writeFileSync(path.join(dir, 'rules', 'twl-rules.yml'), readFileSync(path.join(observability, 'twl-rules.yml')));
-    const config = YAML.parse(readFileSync(path.join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: Record<string, string>; rule_files: string[]; scrape_configs: Array<{ job_name: string; authorization: { credentials_file: string }; static_configs: unknown }> };
+    const config = YAML.parse(readFileSync(path.join(root, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      global: Record<string, string>;
+      rule_files: string[];
+      scrape_configs: Array<{ job_name: string; authorization: { credentials_file: string }; static_configs: unknown; dns_sd_configs?: unknown }>;
+    };
     config.global.scrape_interval = '1s';
     config.global.evaluation_interval = '1s';
     config.rule_files = [path.join(dir, 'rules', '*.yml')];
     const twlJob = config.scrape_configs.find((j) => j.job_name === 'twl')!;
     twlJob.authorization.credentials_file = path.join(dir, 'twl-key');
     twlJob.static_configs = [{ targets: [serve.url.replace('http://', '')] }];
-    config.scrape_configs = [twlJob];
+    // The workers' job as shipped, the Compose service's DNS name swapped for this worker's address.
+    const workerJob = config.scrape_configs.find((j) => j.job_name === 'twl-worker')!;
+    delete workerJob.dns_sd_configs;
+    workerJob.static_configs = [{ targets: [worker.metricsUrl!.replace('http://', '')] }];
+    config.scrape_configs = [twlJob, workerJob];
     writeFileSync(path.join(dir, 'prometheus.yml'), YAML.stringify(config));
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
@@ -164,10 +176,21 @@ describe.skipIf(!hasPrometheus)('Prometheus scraping twl serve --http', () => {
     expect(Object.fromEntries(runs.data.result.map((r) => [r.metric.status, Number(r.value[1])]))).toEqual({ completed: 1, failed: 1 });
     const taskCount = await query('sum(twl_tasks{job="twl"})');
     expect(Number(taskCount.data.result[0]?.value[1])).toBe(2);
+    // The same runs from the worker's own /metrics, scraped by the twl-worker job.
+    let workerUp: Awaited<ReturnType<typeof query>> | undefined;
+    for (let i = 0; i < 60 && workerUp?.data.result[0]?.value[1] !== '1'; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 500));
+      workerUp = await query('up{job="twl-worker"}').catch(() => undefined);
+    }
+    expect(workerUp?.data.result[0]?.value[1]).toBe('1');
+    const ended = await query('sum by (outcome) (twl_worker_runs_finished_total{job="twl-worker"})');
+    expect(Object.fromEntries(ended.data.result.map((r) => [r.metric.outcome, Number(r.value[1])]))).toEqual({ completed: 1, failed: 1, retried: 0, cancelled: 0 });
+    const healthy = await query('twl_worker_healthy{job="twl-worker"}');
+    expect(healthy.data.result[0]?.value[1]).toBe('1');
     // The alert rules loaded and evaluate (none fires on a healthy twl).
     const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> } };
     const loaded = rules.data.groups.flatMap((g) => g.rules);
-    expect(loaded.map((r) => r.name)).toEqual(expect.arrayContaining(['TwlDown', 'TwlHighErrorRate', 'TwlSlowRequests', 'TwlStoreOrCacheDegraded', 'TwlTicketsEscalating', 'TwlTasksFailing', 'TwlTasksDeadLettered']));
+    expect(loaded.map((r) => r.name)).toEqual(expect.arrayContaining(['TwlDown', 'TwlHighErrorRate', 'TwlSlowRequests', 'TwlStoreOrCacheDegraded', 'TwlTicketsEscalating', 'TwlTasksFailing', 'TwlTasksDeadLettered', 'TwlWorkerDown', 'TwlWorkerUnhealthy']));
     expect(loaded.every((r) => r.health !== 'err'), JSON.stringify(loaded.filter((r) => r.health === 'err'))).toBe(true);
   });
 
