@@ -217,24 +217,19 @@ export function workerSeries(figures: () => WorkerFigures): WorkerSeries {
         for (const p of read()?.lastPolls ?? []) if (p.at !== null) this.set({ queue: p.queue }, p.at / 1000);
       },
     });
-    new client.Gauge({
-      name: 'twl_worker_store_reachable',
-      help: "1 while this worker's store (PostgreSQL or the embedded store) answers, 0 while the worker waits for it to come back.",
-      registers: [registry],
-      collect() {
-        const f = read();
-        if (f) this.set(f.storeReachable ? 1 : 0);
-      },
-    });
-    new client.Gauge({
-      name: 'twl_worker_healthy',
-      help: '1 when this worker answers /healthz with 200 (its queue loops poll and its store answers), 0 otherwise.',
-      registers: [registry],
-      collect() {
-        const f = read();
-        if (f) this.set(f.healthy ? 1 : 0);
-      },
-    });
+    // 1 or 0 from the worker's state at each scrape (nothing before a worker started).
+    const flag = (name: string, help: string, pick: (f: WorkerFigures) => boolean) =>
+      new client.Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const f = read();
+          if (f) this.set(pick(f) ? 1 : 0);
+        },
+      });
+    flag('twl_worker_store_reachable', "1 while this worker's store (PostgreSQL or the embedded store) answers, 0 while the worker waits for it to come back.", (f) => f.storeReachable);
+    flag('twl_worker_healthy', '1 when this worker answers /healthz with 200 (its queue loops poll and its store answers), 0 otherwise.', (f) => f.healthy);
   }
   worker.figures = figures;
   return worker.series;
