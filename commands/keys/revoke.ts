@@ -4,7 +4,7 @@ import { revokeKey, type RevokeResult } from '../../src/http/keys.js';
 
 export default class KeysRevoke extends TwlCommand<RevokeResult> {
   static override summary = 'Revoke an API key, by id or prefix: requests with it fail from now on.';
-  static override description = 'Name the key by the id or the prefix `twl keys list` shows (or the full key). Revoking a revoked key changes nothing. Revoked keys stay listed, with the time of revocation.';
+  static override description = 'Name the key by the id or the prefix `twl keys list` shows (or the full key). Revoking a revoked key changes nothing. Revoked keys stay listed, with the time of revocation. The tasks the key created fail at their next run (TWL_KEY_REVOKED), and a cron task\'s schedule is removed then.';
   static override examples = ['<%= config.bin %> <%= command.id %> 3', '<%= config.bin %> <%= command.id %> twl_AbCdEfGh --json'];
   static override args = { key: Args.string({ description: 'The key id, its prefix (twl_ and 8 characters), or the key itself.', required: true }) };
 

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Role } from '../ops/op.js';
 import type { Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
-import { eventFollower, eventKinds, eventTopics, type EventFilter, type EventKind, type EventTopic, type TwlEvent } from '../studio/events.js';
+import { eventFollower, eventKinds, eventTopics, taskGrantFilter, type EventFilter, type EventKind, type EventTopic, type TwlEvent } from '../studio/events.js';
 
 /** The query parameters GET /api/events takes. */
 const PARAMS = ['topics', 'kinds', 'task', 'subject', 'after'] as const;
@@ -78,7 +78,7 @@ export function eventStreams(options: EventStreamOptions) {
   const open = new Map<string, number>();
   const streams = new Set<(reason: string) => void>();
 
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, caller: { principal: string; role: Role }): Promise<void> => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL, caller: { principal: string; role: Role; namespaces?: string[] }): Promise<void> => {
     if (req.method !== 'GET') throw new EventsRequestError(405, 'Use GET /api/events.');
     const lastEventId = req.headers['last-event-id'];
     const { filter, after } = parseEventsRequest(url, Array.isArray(lastEventId) ? lastEventId[0] : lastEventId, caller.role);
@@ -118,11 +118,23 @@ export function eventStreams(options: EventStreamOptions) {
     };
     const heartbeat: NodeJS.Timeout = setInterval(() => write(': ping\n\n'), options.heartbeat * 1000);
     heartbeat.unref();
+    // A key granted namespaces hears only of the tasks within its grant (as task_show answers it).
+    const store = caller.namespaces ? await runtime.store() : undefined;
+    const withinGrant = store && caller.namespaces ? taskGrantFilter(store, caller.namespaces) : undefined;
+    /** Sends in order, each batch once it is filtered. */
+    let sending: Promise<void> = Promise.resolve();
     try {
       const unfollow = await eventFollower(runtime).follow(
         filter,
         async (events) => {
-          send(events);
+          if (withinGrant) {
+            const batch = events;
+            sending = sending.then(async () => send(await withinGrant(batch))).catch((err: unknown) => {
+              runtime.logger.warn({ err: messageOf(err) }, 'an /api/events stream could not check task grants');
+              end('error');
+            });
+            await sending;
+          } else send(events);
           // The backlog is read page by page: a page waits until the client took most of the last one.
           if (!closed && res.writableLength > options.buffer / 2) await new Promise<void>((resolve) => {
             res.once('drain', resolve);

@@ -90,6 +90,8 @@ export interface Caller {
   name: string | null;
   /** The catalog namespaces an API key is granted (`twl keys create --namespaces`); undefined: every one. */
   namespaces?: string[];
+  /** The API key's id, when the caller is one. */
+  keyId?: number;
 }
 
 type Transport = NodeStreamableHTTPServerTransport;
@@ -112,7 +114,7 @@ const MAX_POOLED = 32;
 const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
-const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}) } });
+const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}), ...(caller.keyId !== undefined ? { keyId: caller.keyId } : {}) } });
 const roleOf = (auth: AuthInfo | undefined): Role => (auth?.extra?.role as Role | undefined) ?? 'viewer';
 const namespacesOf = (auth: AuthInfo | undefined): string[] | undefined => auth?.extra?.namespaces as string[] | undefined;
 
@@ -317,7 +319,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       res.end(JSON.stringify({ error: { code: 'TWL_AUTH_REQUIRED', message: `${what} is required: Authorization: Bearer <token>.`, actions: ['Create a key with `twl keys create --role viewer`.'] } }));
       return undefined;
     }
-    if (key) return { principal, role: key.role, name: key.name ?? null, ...(key.namespaces ? { namespaces: key.namespaces } : {}) };
+    if (key) return { principal, role: key.role, name: key.name ?? null, keyId: key.id, ...(key.namespaces ? { namespaces: key.namespaces } : {}) };
     return { principal, role: claims!.role, name: claims!.name };
   };
   // Every tool of the catalog, whatever the role; each server shows the ones its caller's role may call.
@@ -522,7 +524,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, namespaces: caller.namespaces, signal: controller.signal });
+      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, namespaces: caller.namespaces, keyId: caller.keyId, signal: controller.signal });
       if (tool.source === 'twl') return json(res, 200, { result: result.structured });
       // An upstream's answer: its structured result when it gave one, and its content blocks; a tool error is a 422.
       if (result.isError) return json(res, 422, { error: { code: 'TWL_TOOL_ERROR', message: `${tool.name} answered with an error.` }, content: result.content });

@@ -12,7 +12,7 @@ import workflowShowOp from '../ops/workflow/show.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
-import { executionOutput, getExecution } from '../studio/tasks.js';
+import { executionNotFound, executionOutput, getExecution, getTask, withinGrant } from '../studio/tasks.js';
 import { agentNameOf, agentUri, registerAgentResources } from './agent-resources.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
@@ -36,6 +36,16 @@ export interface ResourceOptions {
   /** How often the store is polled for changes while something is subscribed (ms). Shared per runtime: the first caller sets it. */
   pollMs?: number;
 }
+
+/** What a resource handler knows of its caller: over HTTP, the key's grant (src/http/server.ts puts it in authInfo). */
+type CallerContext = { http?: { authInfo?: { clientId?: string; extra?: Record<string, unknown> } } };
+/** The namespaces of the key reading a resource over HTTP; undefined: every one (stdio, a key without a grant). */
+const grantOf = (ctx: CallerContext | undefined): string[] | undefined => ctx?.http?.authInfo?.extra?.namespaces as string[] | undefined;
+/** The caller for an op a resource reads through: a limited key sees the tasks within its grant only, as through the task tools. */
+const callerOf = (ctx: CallerContext | undefined) => {
+  const namespaces = grantOf(ctx);
+  return namespaces ? { caller: { face: 'mcp' as const, actor: `mcp:${ctx?.http?.authInfo?.clientId ?? 'client'}`, namespaces } } : {};
+};
 
 const json = (uri: string, value: unknown): ReadResourceResult => ({ contents: [{ uri, mimeType: JSON_MIME, text: JSON.stringify(value, null, 2) }] });
 
@@ -156,7 +166,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'task',
     new ResourceTemplate('twl://tasks/{id}', {
       list: async (ctx) => {
-        const { tasks } = await invoke(taskListOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
+        const { tasks } = await invoke(taskListOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal, ...callerOf(ctx) });
         return {
           resources: tasks.map((t) => ({
             uri: taskUri(t.id),
@@ -172,7 +182,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, variables, ctx) => {
       const ref = studioIdOf(uri.href);
       if (ref?.kind !== 'task') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tasks/{id} with a task number, got ${uri.href} (${JSON.stringify(variables)}).`);
-      return read(uri.href, () => invoke(taskShowOp, runtime, { id: ref.id }, { signal: ctx.mcpReq.signal }));
+      return read(uri.href, () => invoke(taskShowOp, runtime, { id: ref.id }, { signal: ctx.mcpReq.signal, ...callerOf(ctx) }));
     },
   );
 
@@ -184,12 +194,15 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
       description: `One run of a task: start, end, status, error, tool calls, and its output lines (the newest ${EXECUTION_LINES}; "omitted" counts the older ones). Subscribe to hear of each new line and status.`,
       mimeType: JSON_MIME,
     },
-    async (uri, variables) => {
+    async (uri, variables, ctx) => {
       const ref = studioIdOf(uri.href);
       if (ref?.kind !== 'execution') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://executions/{id} with an execution number, got ${uri.href} (${JSON.stringify(variables)}).`);
       return read(uri.href, async () => {
         const store = await runtime.store();
         const execution = await getExecution(store, ref.id);
+        // An execution of a task outside a limited key's grant is not found, as its task is not.
+        const namespaces = grantOf(ctx);
+        if (namespaces) await getTask(store, execution.taskId, namespaces).catch(() => Promise.reject(executionNotFound(ref.id)));
         return { execution, ...(await executionOutput(store, ref.id, EXECUTION_LINES)) };
       });
     },
@@ -264,16 +277,20 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     });
   };
 
-  server.server.setRequestHandler('resources/subscribe', async (request) => {
+  server.server.setRequestHandler('resources/subscribe', async (request, ctx) => {
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
     const ref = studioIdOf(uri);
     if (ref || (await agents.subscribable(uri))) {
       if (ref) {
         const store = await runtime.store();
-        const table = ref.kind === 'task' ? 'twl_tasks' : 'twl_task_executions';
-        const { rows } = await store.query(`SELECT 1 FROM ${table} WHERE id = $1`, [ref.id]);
-        if (!rows.length) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
+        const namespaces = grantOf(ctx as CallerContext);
+        // The task's grant with it: a limited key subscribes only to the tasks (and executions) within its own.
+        const { rows } = await store.query<{ namespaces: string[] | null }>(
+          ref.kind === 'task' ? 'SELECT namespaces FROM twl_tasks WHERE id = $1' : 'SELECT t.namespaces FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id = $1',
+          [ref.id],
+        );
+        if (!rows[0] || !withinGrant({ namespaces: rows[0].namespaces ?? null }, namespaces)) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
       }
       studio.add(uri);
       // Following before we answer: a change right after this is heard.

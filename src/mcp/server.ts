@@ -177,6 +177,8 @@ const passThrough = (schema: Record<string, unknown>) => ({
 const callerRole = (ctx: ServerContext): Role | undefined => ctx.http?.authInfo?.extra?.role as Role | undefined;
 /** The namespaces the caller's key is granted over HTTP; undefined: every one (stdio, keys without a grant). */
 const callerNamespaces = (ctx: ServerContext): string[] | undefined => ctx.http?.authInfo?.extra?.namespaces as string[] | undefined;
+/** The id of the caller's API key over HTTP; undefined: no key (stdio, OAuth tokens, auth: none). */
+const callerKeyId = (ctx: ServerContext): number | undefined => ctx.http?.authInfo?.extra?.keyId as number | undefined;
 
 /** The tools each server registered, so a changed catalog can be applied to a connected server. */
 const registered = new WeakMap<McpServer, { era: Era; catalog: ServedCatalog; runtime: Runtime; tools: Map<string, { served: ServedTool; handle: RegisteredTool }> }>();
@@ -244,6 +246,7 @@ function registerServed(server: McpServer, catalog: ServedCatalog, { tool, op }:
           actor: mcpActor(server, ctx),
           role: callerRole(ctx),
           namespaces: callerNamespaces(ctx),
+          keyId: callerKeyId(ctx),
           signal: ctx.mcpReq.signal,
           warn: (m) => {
             warnings.push(m);

@@ -13,7 +13,7 @@ export interface InvokeOptions {
   /** Progress of long work, for progress bars and MCP progress notifications. */
   progress?: (update: Progress) => void;
   /** Who calls and through which face, when it is not the runtime's own (REST and MCP callers of `twl serve`). */
-  caller?: { face: Face; actor: string; role?: Role; namespaces?: string[] };
+  caller?: { face: Face; actor: string; role?: Role; namespaces?: string[]; keyId?: number };
   /** An LLM for this call only (the MCP client's model through sampling), when the runtime has none. */
   llm?: Llm;
 }
@@ -54,6 +54,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     actor: options.caller?.actor ?? runtime.actor ?? `cli:${process.env.USER ?? 'user'}`,
     role: options.caller?.role,
     namespaces: options.caller?.namespaces,
+    keyId: options.caller?.keyId,
     tools: runtime.tools,
     config: runtime.config,
     logger: runtime.logger.child({ op: op.id }),

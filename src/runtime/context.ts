@@ -241,6 +241,8 @@ export interface OpContext {
   role?: Role;
   /** The namespaces the caller's API key is granted; undefined: every one. */
   namespaces?: string[];
+  /** The id of the caller's API key; undefined: no key (the command line, stdio, OAuth tokens, auth: none). */
+  keyId?: number;
   /** Every tool by name (twl's ops and upstream tools), through the catalog's one call path. */
   tools: ToolCatalog;
   config: Config;

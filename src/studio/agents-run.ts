@@ -54,6 +54,8 @@ export interface RunOptions {
   role?: Role;
   /** The namespaces the caller's key is granted (undefined: every one): the agent's tools are cut to them too. */
   namespaces?: string[];
+  /** The caller's API key id, passed on to the agent's tool calls. */
+  keyId?: number;
   signal?: AbortSignal;
   /** Asks the person behind the caller to approve a tool that changes things; undefined: nobody can answer. */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -315,7 +317,7 @@ class ToolGate {
   ) {}
 
   private callOptions(approved: boolean): CallOptions {
-    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, namespaces: this.options.namespaces, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
+    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, namespaces: this.options.namespaces, keyId: this.options.keyId, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
   }
 
   /** Resolves with what to tell the model (or the declared steps): the tool's output, or why it did not run. */

@@ -100,6 +100,34 @@ export async function readEvents(q: Queryable, query: ReadQuery): Promise<TwlEve
   return rows.map(toEvent);
 }
 
+/** Subjects whose visibility a grant filter remembers (a task's grant never changes), per stream. */
+const GRANT_MEMORY = 10_000;
+
+/**
+ * For a caller whose key is granted namespaces: keeps the task and execution events of the tasks
+ * within its grant only (withinGrant in tasks.ts, as task_show and task_logs answer), drops the
+ * others; other topics pass. What it learnt of a subject is kept (a task's grant never changes).
+ */
+export function taskGrantFilter(q: Queryable, namespaces: readonly string[]): (events: TwlEvent[]) => Promise<TwlEvent[]> {
+  const known = { task: new Map<string, boolean>(), execution: new Map<string, boolean>() };
+  const sql = {
+    task: 'SELECT id::text AS id FROM twl_tasks WHERE id::text = ANY($1::text[]) AND namespaces IS NOT NULL AND namespaces <@ $2::text[]',
+    execution: 'SELECT e.id::text AS id FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id::text = ANY($1::text[]) AND t.namespaces IS NOT NULL AND t.namespaces <@ $2::text[]',
+  };
+  return async (events) => {
+    for (const topic of ['task', 'execution'] as const) {
+      const memory = known[topic];
+      const asked = [...new Set(events.filter((e) => e.topic === topic && !memory.has(e.subject)).map((e) => e.subject))];
+      if (!asked.length) continue;
+      if (memory.size > GRANT_MEMORY) memory.clear();
+      const { rows } = await q.query<{ id: string }>(sql[topic], [asked, [...namespaces]]);
+      const within = new Set(rows.map((r) => r.id));
+      for (const subject of asked) memory.set(subject, within.has(subject));
+    }
+    return events.filter((e) => (e.topic === 'task' || e.topic === 'execution' ? known[e.topic].get(e.subject) === true : true));
+  };
+}
+
 /** The newest event's id (0 when there is none). */
 export async function lastEventId(q: Queryable): Promise<number> {
   const { rows } = await q.query<{ id: unknown }>('SELECT coalesce(max(id), 0) AS id FROM twl_events');

@@ -3,7 +3,7 @@ import type { Runtime } from '../runtime/context.js';
 import { TwlError, isTwlError, namespaceRefusalOf } from '../runtime/errors.js';
 import type { Queryable } from '../store/types.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
-import { insertTask, notFound, toTask, transition, type NewTask, type Task } from './tasks.js';
+import { hiddenTask, insertTask, notFound, toTask, transition, withinGrant, type NewTask, type Task } from './tasks.js';
 
 /*
  * What task ops do to the queue: every change that touches both twl's task row and pg-boss
@@ -105,17 +105,31 @@ async function withdraw(boss: PgBoss, db: Db, task: Task): Promise<void> {
   if (task.jobId) await boss.cancel(jobQueue(task.queue), task.jobId, { db }).catch(() => undefined);
 }
 
-/** The task, locked until the transaction ends: a worker's status change waits for this one. */
-const lockTask = async (tx: Queryable, id: number): Promise<Task> => {
+/** Who acts on a task: recorded in its reason; a key's grant limits which tasks it may act on. */
+export interface TaskCaller {
+  actor: string;
+  /** The caller's key's namespaces; undefined: every one (the command line, an unlimited key). */
+  namespaces?: string[];
+}
+
+/**
+ * The task, locked until the transaction ends: a worker's status change waits for this one. A task
+ * outside a limited caller's grant is refused as a missing one would be (TWL_NAMESPACE_DENIED, the
+ * same words whether it exists or not; the catalog writes the audit row of the refusal).
+ */
+const lockTask = async (tx: Queryable, id: number, caller?: TaskCaller): Promise<Task> => {
   const { rows } = await tx.query('SELECT * FROM twl_tasks WHERE id = $1 FOR UPDATE', [id]);
-  if (!rows[0]) throw notFound(id);
-  return toTask(rows[0]);
+  const task = rows[0] ? toTask(rows[0]) : undefined;
+  if (caller?.namespaces && !(task && withinGrant(task, caller.namespaces))) throw hiddenTask(id, caller.namespaces, 'TWL_NAMESPACE_DENIED');
+  if (!task) throw notFound(id);
+  return task;
 };
 
-export async function cancelTask(runtime: Runtime, id: number, actor: string): Promise<Task> {
+export async function cancelTask(runtime: Runtime, id: number, caller: TaskCaller): Promise<Task> {
+  const { actor } = caller;
   return withQueue(runtime, (boss) =>
     inTransaction(boss, async (tx, db) => {
-      const task = await lockTask(tx, id);
+      const task = await lockTask(tx, id, caller);
       const done = await transition(tx, id, 'cancelled', { reason: `cancelled by ${actor}${task.status === 'running' ? ' while it ran (its worker stops it)' : ''}` });
       await withdraw(boss, db, task);
       return done;
@@ -123,10 +137,11 @@ export async function cancelTask(runtime: Runtime, id: number, actor: string): P
   );
 }
 
-export async function pauseTask(runtime: Runtime, id: number, actor: string): Promise<Task> {
+export async function pauseTask(runtime: Runtime, id: number, caller: TaskCaller): Promise<Task> {
+  const { actor } = caller;
   return withQueue(runtime, (boss) =>
     inTransaction(boss, async (tx, db) => {
-      const task = await lockTask(tx, id);
+      const task = await lockTask(tx, id, caller);
       const paused = await transition(tx, id, 'paused', { reason: `paused by ${actor}`, jobId: null });
       await withdraw(boss, db, task);
       return paused;
@@ -135,10 +150,10 @@ export async function pauseTask(runtime: Runtime, id: number, actor: string): Pr
 }
 
 /** A paused task goes back in the queue; a draft is submitted. */
-export async function resumeTask(runtime: Runtime, id: number): Promise<Task> {
+export async function resumeTask(runtime: Runtime, id: number, caller: TaskCaller): Promise<Task> {
   return withQueue(runtime, (boss) =>
     inTransaction(boss, async (tx, db) => {
-      const task = await lockTask(tx, id);
+      const task = await lockTask(tx, id, caller);
       if (task.status === 'draft') return submit(runtime, boss, tx, db, await transition(tx, id, 'pending'));
       if (task.status !== 'paused') {
         throw new TwlError('TWL_TASK_STATE', `Task #${id} is ${task.status}: only a paused task (or a draft) can be resumed.`, { actions: [`Run \`twl task run ${id}\` to run it now.`] });
@@ -149,10 +164,11 @@ export async function resumeTask(runtime: Runtime, id: number): Promise<Task> {
 }
 
 /** Runs a task now, once more: a finished task again, a scheduled one ahead of its time. */
-export async function runTaskNow(runtime: Runtime, id: number, actor: string): Promise<Task> {
+export async function runTaskNow(runtime: Runtime, id: number, caller: TaskCaller): Promise<Task> {
+  const { actor } = caller;
   return withQueue(runtime, (boss) =>
     inTransaction(boss, async (tx, db) => {
-      const task = await lockTask(tx, id);
+      const task = await lockTask(tx, id, caller);
       if (task.status === 'running' || task.status === 'queued') {
         throw new TwlError('TWL_TASK_STATE', `Task #${id} is ${task.status} already.`, { actions: [`Follow it with \`twl task logs ${id} --follow\`.`] });
       }
@@ -167,10 +183,11 @@ export async function runTaskNow(runtime: Runtime, id: number, actor: string): P
   );
 }
 
-export async function approveTask(runtime: Runtime, id: number, actor: string): Promise<Task> {
+export async function approveTask(runtime: Runtime, id: number, caller: TaskCaller): Promise<Task> {
+  const { actor } = caller;
   return withQueue(runtime, (boss) =>
     inTransaction(boss, async (tx, db) => {
-      const task = await lockTask(tx, id);
+      const task = await lockTask(tx, id, caller);
       if (task.status !== 'waiting_approval') {
         throw new TwlError('TWL_TASK_STATE', `Task #${id} is ${task.status}, not waiting for approval: there is nothing to approve.`, { actions: [`Run \`twl task show ${id}\`.`] });
       }
@@ -181,6 +198,6 @@ export async function approveTask(runtime: Runtime, id: number, actor: string): 
 
 /** True when an error is the task's own fault (it would fail the same way again): no retry. */
 export const isPermanent = (err: unknown): boolean =>
-  (isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND'].includes(err.code)) ||
+  (isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND', 'TWL_KEY_REVOKED'].includes(err.code)) ||
   // Outside the creator's grant (the tool, or a workflow's step): the grant will not have grown by the next attempt.
   namespaceRefusalOf(err) !== undefined;

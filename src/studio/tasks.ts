@@ -37,6 +37,8 @@ export interface Task {
   /** The catalog namespaces its runs may reach: those of the API key that created it; null: every one. */
   namespaces: string[] | null;
   createdBy: string;
+  /** The API key that created it (its id); null: created without a key (the command line, stdio, OAuth). Its runs stop once that key is revoked. */
+  createdByKey: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -93,6 +95,7 @@ export const toTask = (r: Row): Task => ({
   jobId: (r.job_id as string) ?? null,
   namespaces: (r.namespaces as string[] | null) ?? null,
   createdBy: r.created_by as string,
+  createdByKey: r.created_by_key === null || r.created_by_key === undefined ? null : Number(r.created_by_key),
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });
@@ -113,6 +116,30 @@ const toExecution = (r: Row): Execution => ({
 
 export const notFound = (id: number) => new TwlError('TWL_TASK_NOT_FOUND', `There is no task #${id}.`);
 
+/*
+ * Who may see a task and act on it. A caller whose key is granted namespaces (`twl keys create
+ * --namespaces`) sees only the tasks whose grant lies within its own: a task created by a key
+ * granted twl and fx is hidden from a key granted only twl, and a task of an unlimited creator
+ * (null: every namespace) from every limited key. Otherwise a limited key could run, approve or
+ * read someone else's task, and reach through its runs what its own calls cannot. Callers with no
+ * grant (the command line, stdio, unlimited keys) see every task.
+ */
+
+/** True when a caller granted `namespaces` (undefined: every one) may see and act on the task. */
+export const withinGrant = (task: Pick<Task, 'namespaces'>, namespaces: readonly string[] | undefined): boolean =>
+  namespaces === undefined || (task.namespaces !== null && task.namespaces.every((n) => namespaces.includes(n)));
+
+/**
+ * A task hidden from a limited caller, said as a missing one is (the same words whether it exists
+ * or not: a key learns nothing of the tasks outside its grant). `code` TWL_TASK_NOT_FOUND for a read
+ * (show, logs), TWL_NAMESPACE_DENIED for an action (run, approve, cancel…): a refusal, audited.
+ */
+export const hiddenTask = (id: number, namespaces: readonly string[], code: 'TWL_TASK_NOT_FOUND' | 'TWL_NAMESPACE_DENIED' = 'TWL_TASK_NOT_FOUND') =>
+  new TwlError(code, `No task #${id} in the namespaces this key is granted (${namespaces.join(', ') || 'none'}).`, {
+    details: { namespaces },
+    actions: ['Run `task_list` with this key to see the tasks it may see: those created within its namespaces. A task created by a wider key (or from the command line) is for that key, or the command line.'],
+  });
+
 export interface NewTask {
   name?: string;
   kind: Task['kind'];
@@ -129,23 +156,40 @@ export interface NewTask {
   /** The creator's namespace grant (its API key's `--namespaces`); undefined: every namespace. */
   namespaces?: string[];
   createdBy: string;
+  /** The creator's API key id; undefined: created without a key. */
+  createdByKey?: number;
   /** draft: kept until `twl task resume`; pending: submitted at once. */
   status: 'draft' | 'pending';
 }
 
 export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
   const { rows } = await q.query(
-    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, namespaces, created_by)
-     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15) RETURNING *`,
-    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.namespaces ?? null, t.createdBy],
+    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, namespaces, created_by, created_by_key)
+     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16) RETURNING *`,
+    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.namespaces ?? null, t.createdBy, t.createdByKey ?? null],
   );
   return toTask(rows[0]!);
 }
 
-export async function getTask(q: Queryable, id: number): Promise<Task> {
+/** A task by id; with a caller's grant (`namespaces`), only one within it (else not found, as a missing one). */
+export async function getTask(q: Queryable, id: number, namespaces?: readonly string[]): Promise<Task> {
   const { rows } = await q.query('SELECT * FROM twl_tasks WHERE id = $1', [id]);
-  if (!rows[0]) throw notFound(id);
-  return toTask(rows[0]);
+  const task = rows[0] ? toTask(rows[0]) : undefined;
+  if (namespaces && !(task && withinGrant(task, namespaces))) throw hiddenTask(id, namespaces);
+  if (!task) throw notFound(id);
+  return task;
+}
+
+/**
+ * Why the key that created a task no longer lets it run: revoked, or gone from the store (a row
+ * deleted by hand). Undefined while the key is live, and for a task created without a key.
+ */
+export async function revokedKeyOf(q: Queryable, task: Pick<Task, 'id' | 'createdByKey'>): Promise<string | undefined> {
+  if (task.createdByKey === null) return undefined;
+  const { rows } = await q.query<{ revoked_at: unknown }>('SELECT revoked_at FROM twl_api_keys WHERE id = $1', [task.createdByKey]);
+  if (!rows[0]) return `The API key #${task.createdByKey} that created task #${task.id} no longer exists: the task no longer runs.`;
+  if (rows[0].revoked_at !== null) return `The API key #${task.createdByKey} that created task #${task.id} was revoked at ${iso(rows[0].revoked_at)}: the task no longer runs.`;
+  return undefined;
 }
 
 /** Where a task in this status may go, from the transition table. */
@@ -194,14 +238,17 @@ export interface ListFilter {
   limit: number;
   /** Tasks with an id below this (the next page). */
   before?: number;
+  /** A caller's grant: only the tasks within it (withinGrant); undefined: every task. */
+  namespaces?: readonly string[];
 }
 
 export async function listTasks(q: Queryable, f: ListFilter): Promise<Task[]> {
-  const { rows } = await q.query('SELECT * FROM twl_tasks WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3', [
-    f.status?.length ? f.status : null,
-    f.before ?? null,
-    f.limit,
-  ]);
+  const { rows } = await q.query(
+    `SELECT * FROM twl_tasks WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::bigint IS NULL OR id < $2)
+       AND ($4::text[] IS NULL OR (namespaces IS NOT NULL AND namespaces <@ $4::text[]))
+     ORDER BY id DESC LIMIT $3`,
+    [f.status?.length ? f.status : null, f.before ?? null, f.limit, f.namespaces ? [...f.namespaces] : null],
+  );
   return rows.map(toTask);
 }
 

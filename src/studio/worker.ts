@@ -10,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { TASK_ROLE, callTool } from './call.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { isPermanent, type RunData } from './service.js';
-import { appendOutput, claimRun, finishRun, getTask, loseRunning, transition, type Execution, type Task, type TaskStatus, type ToolCall } from './tasks.js';
+import { appendOutput, claimRun, finishRun, getTask, loseRunning, revokedKeyOf, transition, type Task, type Execution, type TaskStatus, type ToolCall } from './tasks.js';
 
 export interface WorkerOptions {
   /** Task runs at once, per queue. */
@@ -400,6 +400,12 @@ export class TaskWorker {
     const done = (output?: object): JobResult => ({ id: job.id, status: 'completed', output });
     const out = new OutputWriter(this.store, execution.id);
     out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: ${task.kind === 'agent' ? `running agent ${String(task.input.agent)}` : `calling ${task.tool}`}`);
+    // The run acts for the key that created it: once that key is revoked (or gone), it fails closed.
+    const revoked = await this.durably(() => revokedKeyOf(this.store, task));
+    if (revoked) {
+      ended('failed');
+      return this.refuseRevoked(job, task, execution, out, revoked);
+    }
 
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new DOMException(`the task did not finish within ${task.timeoutMs} ms`, 'TimeoutError')), task.timeoutMs);
@@ -492,6 +498,28 @@ export class TaskWorker {
       ended('failed');
     }
     return { id: job.id, status: 'failed', output: { error: message } };
+  }
+
+  /**
+   * A run of a task whose creating key was revoked: the execution fails with TWL_KEY_REVOKED before
+   * anything is called, with an audit row of the refusal, and is not retried. The task goes failed
+   * (a cron task too: its schedule is removed, rather than paused, since resuming it could only fail
+   * again; it is created again under a live key, or from the command line).
+   */
+  private async refuseRevoked(job: JobWithMetadata<RunData>, task: Task, execution: Execution, out: OutputWriter, why: string): Promise<JobResult> {
+    const message = `TWL_KEY_REVOKED: ${why}${task.cron ? ' Its schedule was removed.' : ''}`;
+    const tool = task.tool ?? `agent:${String(task.input.agent)}`;
+    out.line(`refused: ${message}`);
+    await this.runtime.tools
+      .refused?.(tool, task.input, { face: this.runtime.face, actor: `task:${task.id}`, role: TASK_ROLE, via: 'task', ...(task.namespaces ? { namespaces: task.namespaces } : {}), ...(task.createdByKey !== null ? { keyId: task.createdByKey } : {}) }, 'TWL_KEY_REVOKED')
+      .catch((err: unknown) => this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not record the refusal of a revoked key\'s task'));
+    const lines = await out.close();
+    await this.durably(() =>
+      finishRun(this.store, { taskId: task.id, executionId: execution.id, lines, status: 'failed', error: message, output: { error: { code: 'TWL_KEY_REVOKED', message: why } }, toolCalls: [{ tool, ok: false, ms: 0, error: message }], next: 'failed', reason: message }),
+    );
+    if (task.cron) await this.boss.unschedule(jobQueue(task.queue), String(task.id)).catch((err: unknown) => this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not remove the schedule of a revoked key\'s task (its runs are skipped: it is failed)'));
+    this.runtime.logger.warn({ task: task.id, key: task.createdByKey }, message);
+    return { id: job.id, status: 'completed', output: { failed: message } };
   }
 
   /**

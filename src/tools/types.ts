@@ -57,6 +57,8 @@ export interface CallOptions {
   role?: Role;
   /** The namespaces the caller's key is granted; undefined: every one. A tool outside them is refused (TWL_NAMESPACE_DENIED). */
   namespaces?: string[];
+  /** The id of the caller's API key (`twl keys list`); undefined: no key (the command line, stdio, OAuth, auth: none). A task it creates records it, and stops running once it is revoked. */
+  keyId?: number;
   /** What inside twl made the call, when not the face itself (`maestro`: a plan or runbook step). */
   via?: string;
   signal?: AbortSignal;

@@ -20,6 +20,8 @@ export interface RunOptions {
   role?: Role;
   /** The namespaces the caller's key is granted (undefined: every one): each step's tool must be in them, unless the workflow says `grants: definer`. */
   namespaces?: string[];
+  /** The caller's API key id, passed on to every step (a task a step creates records it). */
+  keyId?: number;
   signal?: AbortSignal;
   /** Asks the person behind the caller; undefined: nobody can answer (a step that needs approval then leaves the run waiting). */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -242,6 +244,7 @@ export class WorkflowRun {
             actor: this.options.actor,
             role: this.options.role,
             namespaces: this.stepNamespaces,
+            keyId: this.options.keyId,
             via: this.via,
             signal,
             ...(timeoutMs ? { timeoutMs } : {}),

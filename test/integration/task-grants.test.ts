@@ -4,9 +4,12 @@ import { describe, expect, it } from 'vitest';
 import activateOp from '../../src/ops/agent/activate.js';
 import agentCreateOp from '../../src/ops/agent/create.js';
 import agentShowOp from '../../src/ops/agent/show.js';
+import { createKey, revokeKey } from '../../src/http/keys.js';
 import { invoke } from '../../src/ops/invoke.js';
 import createOp from '../../src/ops/task/create.js';
 import listOp from '../../src/ops/task/list.js';
+import runOp from '../../src/ops/task/run.js';
+import type { Task } from '../../src/studio/tasks.js';
 import { POSTGRES_URL, errorOf, hasPostgres, root } from '../helpers.js';
 import { taskHarness } from './task-harness.js';
 
@@ -14,7 +17,9 @@ import { taskHarness } from './task-harness.js';
  * A task keeps the namespaces of the key that created it, and a real worker holds every call of
  * its runs to them (the tool, a workflow's steps, an agent's declared steps), as if the key had
  * made them: inside, the run completes; outside, it fails with TWL_NAMESPACE_DENIED, audited,
- * and is not retried. A task of an unlimited creator runs as before. Both stores.
+ * and is not retried. A task of an unlimited creator runs as before. A key limited to fewer
+ * namespaces than a task's cannot see it nor act on it (through the catalog, as REST and MCP
+ * call). A task whose creating key is revoked (or deleted) fails closed at its next run. Both stores.
  */
 
 const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
@@ -33,6 +38,15 @@ const backends = [
   { name: 'embedded (hosted)', available: true, config: base },
   { name: 'postgres', available: hasPostgres, config: { ...base, database: { url: POSTGRES_URL } } },
 ];
+/** A caller of the catalog as the REST face makes it for an API key (its grant, its id), manager. */
+const restKey = (namespaces: string[] | undefined, keyId?: number) => ({
+  face: 'rest' as const,
+  // Unique to this run: the audit rows of the shared PostgreSQL outlive it.
+  actor: `rest:key:${keyId ?? `${namespaces?.join('+') ?? 'all'}-${id}`}`,
+  role: 'manager' as const,
+  ...(namespaces ? { namespaces } : {}),
+  ...(keyId !== undefined ? { keyId } : {}),
+});
 /** A REST caller with an API key granted these namespaces (manager, as task_create needs). */
 const key = (namespaces: string[]) => ({ caller: { face: 'rest' as const, actor: `rest:key:${namespaces.join('+')}`, role: 'manager' as const, namespaces } });
 
@@ -119,5 +133,99 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     const hostile = await errorOf(invoke(createOp, t.runtime, { tool: `fx_read"; drop table twl_tasks; --${'x'.repeat(150)}`, now: true }, key(['twl'])));
     expect(hostile.code).toBe('TWL_NAMESPACE_DENIED');
     expect(hostile.message.length).toBeLessThan(200);
+  });
+
+  /** Calls a task tool through the catalog, as REST and MCP do (the audit row included). */
+  const call = async <T = { task: Task }>(name: string, input: Record<string, unknown>, caller: ReturnType<typeof restKey>) =>
+    (await t.runtime.tools.call(name, input, caller)).structured as T;
+  const refusals = async (actor: string) =>
+    (await t.store.query<Record<string, unknown>>("SELECT tool, decision, error_code FROM twl_tool_calls WHERE actor = $1 AND decision = 'refused' ORDER BY id", [actor])).rows;
+
+  it.skipIf(!backend.available)('a key limited to fewer namespaces than a task\'s cannot see it nor run, resume, approve, pause or cancel it; refusals are audited', async () => {
+    const narrow = restKey(['twl', 'workflow']);
+    const wide = restKey(['fx', 'twl', 'workflow']);
+    // Drafts: nothing runs unless a caller manages to resume or run them.
+    const wideTask = (await call('task_create', { workflow: 'outside', draft: true, now: true }, wide)).task;
+    const unlimitedTask = (await invoke(createOp, t.runtime, { workflow: 'outside', draft: true, now: true })).task;
+    const ownTask = (await call('task_create', { workflow: 'inside', draft: true, now: true }, narrow)).task;
+    expect([wideTask.namespaces, unlimitedTask.namespaces, ownTask.namespaces]).toEqual([['fx', 'twl', 'workflow'], null, ['twl', 'workflow']]);
+    const missing = 9_000_000_000 + Math.floor(Math.random() * 1_000_000);
+
+    for (const verb of ['task_run', 'task_resume', 'task_approve', 'task_pause', 'task_cancel']) {
+      for (const id of [wideTask.id, unlimitedTask.id, missing]) {
+        const refused = await errorOf(call(verb, { id }, narrow));
+        // The same words for a task outside the grant and one that does not exist: nothing is learnt of other tasks.
+        expect({ verb, code: refused.code, message: refused.message }).toEqual({ verb, code: 'TWL_NAMESPACE_DENIED', message: `No task #${id} in the namespaces this key is granted (twl, workflow).` });
+      }
+    }
+    for (const verb of ['task_show', 'task_logs']) {
+      for (const id of [wideTask.id, unlimitedTask.id, missing]) {
+        const hidden = await errorOf(call(verb, { id }, narrow));
+        expect({ verb, code: hidden.code, message: hidden.message }).toEqual({ verb, code: 'TWL_TASK_NOT_FOUND', message: `No task #${id} in the namespaces this key is granted (twl, workflow).` });
+      }
+    }
+    // Nothing moved: both are still drafts.
+    expect((await until(wideTask.id, ['draft'])).task.status).toBe('draft');
+    expect((await until(unlimitedTask.id, ['draft'])).task.status).toBe('draft');
+    // Every refused action has its audit row.
+    await expect.poll(async () => (await refusals(narrow.actor)).filter((r) => r.error_code === 'TWL_NAMESPACE_DENIED').length, { timeout: 10_000 }).toBe(15);
+    expect(new Set((await refusals(narrow.actor)).map((r) => r.tool))).toEqual(new Set(['task_run', 'task_resume', 'task_approve', 'task_pause', 'task_cancel']));
+
+    // The list holds only tasks within the grant: its own, not the wider ones.
+    const listed = (await call<{ tasks: Task[] }>('task_list', { limit: 1000 }, narrow)).tasks;
+    expect(listed.map((x) => x.id)).toContain(ownTask.id);
+    expect(listed.map((x) => x.id)).not.toContain(wideTask.id);
+    expect(listed.map((x) => x.id)).not.toContain(unlimitedTask.id);
+    for (const x of listed) expect(x.namespaces?.every((n) => ['twl', 'workflow'].includes(n)), JSON.stringify(x)).toBe(true);
+
+    // Its own task it may read and submit; a wider key sees it too (its grant holds the task's).
+    expect((await call<{ task: Task }>('task_show', { id: ownTask.id }, narrow)).task.id).toBe(ownTask.id);
+    expect((await call<{ task: Task }>('task_show', { id: ownTask.id }, wide)).task.id).toBe(ownTask.id);
+    await call('task_resume', { id: ownTask.id }, narrow);
+    expect((await until(ownTask.id, ['completed', 'failed', 'dead_letter'])).task.status).toBe('completed');
+    // An unlimited key and the command line act on every task.
+    expect((await call('task_cancel', { id: unlimitedTask.id }, restKey(undefined))).task.status).toBe('cancelled');
+    expect((await invoke((await import('../../src/ops/task/cancel.js')).default, t.runtime, { id: wideTask.id })).task.status).toBe('cancelled');
+  });
+
+  it.skipIf(!backend.available)('a task whose creating key is revoked (or deleted) fails closed at its next run: TWL_KEY_REVOKED, audited, not retried; a cron task loses its schedule', async () => {
+    const key = await createKey(t.store, { role: 'manager', name: `grants-${id}`, namespaces: ['twl'] });
+    const caller = restKey(['twl'], key.id);
+    const once = (await call('task_create', { tool: SENTIMENT, input: { text: 'all fine' }, now: true, retries: 2 }, caller)).task;
+    expect(once).toMatchObject({ createdByKey: key.id, namespaces: ['twl'] });
+    expect((await until(once.id, ['completed', 'failed', 'dead_letter'])).task.status).toBe('completed');
+    const cron = (await call('task_create', { tool: SENTIMENT, input: { text: 'hourly' }, cron: '0 * * * *' }, caller)).task;
+    expect(cron).toMatchObject({ status: 'scheduled', createdByKey: key.id });
+    const schedules = async () => (await t.store.query(`SELECT key FROM ${schema}.schedule WHERE key = $1`, [String(cron.id)])).rows.length;
+    expect(await schedules()).toBe(1);
+
+    expect((await revokeKey(t.store, String(key.id))).revoked).toBe(true);
+    // The command line runs both again at once: each run is refused before anything is called.
+    await invoke(runOp, t.runtime, { id: once.id });
+    const failed = await until(once.id, ['failed', 'dead_letter', 'completed']);
+    expect(failed.task.status).toBe('failed');
+    expect(failed.task.reason).toMatch(new RegExp(`^TWL_KEY_REVOKED: The API key #${key.id} that created task #${once.id} was revoked at \\S+: the task no longer runs\\.$`));
+    // One new attempt: the refusal is not retried (the task has 2 retries).
+    expect(failed.executions.map((e) => e.status)).toEqual(['completed', 'failed']);
+    expect(failed.executions[1]).toMatchObject({ error: expect.stringMatching(/^TWL_KEY_REVOKED: /), output: { error: { code: 'TWL_KEY_REVOKED' } } });
+
+    await invoke(runOp, t.runtime, { id: cron.id });
+    const stopped = await until(cron.id, ['failed', 'completed', 'dead_letter']);
+    expect(stopped.task.status).toBe('failed');
+    expect(stopped.task.reason).toMatch(/^TWL_KEY_REVOKED: .* Its schedule was removed\.$/);
+    expect(await schedules()).toBe(0);
+    await expect.poll(() => refusals(`task:${cron.id}`), { timeout: 10_000 }).toEqual([{ tool: SENTIMENT, decision: 'refused', error_code: 'TWL_KEY_REVOKED' }]);
+    expect(await refusals(`task:${once.id}`)).toEqual([{ tool: SENTIMENT, decision: 'refused', error_code: 'TWL_KEY_REVOKED' }]);
+
+    // A key deleted from the store (by hand) fails its tasks the same way; a task created without a key is unaffected.
+    const gone = await createKey(t.store, { role: 'manager', name: `grants-gone-${id}` });
+    const orphan = (await call('task_create', { tool: SENTIMENT, input: { text: 'x' }, now: true, draft: true }, restKey(undefined, gone.id))).task;
+    expect(orphan).toMatchObject({ createdByKey: gone.id, namespaces: null });
+    await t.store.query('DELETE FROM twl_api_keys WHERE id = $1', [gone.id]);
+    await invoke((await import('../../src/ops/task/resume.js')).default, t.runtime, { id: orphan.id });
+    expect((await until(orphan.id, ['failed', 'completed', 'dead_letter'])).task.reason).toBe(`TWL_KEY_REVOKED: The API key #${gone.id} that created task #${orphan.id} no longer exists: the task no longer runs.`);
+    const local = (await invoke(createOp, t.runtime, { tool: SENTIMENT, input: { text: 'x' }, now: true })).task;
+    expect(local.createdByKey).toBeNull();
+    expect((await until(local.id, ['failed', 'completed', 'dead_letter'])).task.status).toBe('completed');
   });
 });

@@ -27,7 +27,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
   let output: unknown;
   let finding: string | null = null;
   try {
-    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, via: 'maestro', signal: ctx.signal, approved: true });
+    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, via: 'maestro', signal: ctx.signal, approved: true });
     output = result.structured ?? { content: result.content };
     if (result.isError) {
       status = 'failed';

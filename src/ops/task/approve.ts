@@ -6,5 +6,5 @@ export default taskVerb('approve', {
   description:
     'For a task waiting_approval (its tool needs approval, or is destructive): records who approved it and puts it in the queue as its trigger says. The approval covers every run of this task. Needs the manager role.',
   minRole: 'manager',
-  change: (runtime, id, actor) => approveTask(runtime, id, actor),
+  change: (runtime, id, caller) => approveTask(runtime, id, caller),
 });

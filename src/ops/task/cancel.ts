@@ -7,5 +7,5 @@ export default taskVerb('cancel', {
     'Cancels a task: its schedule and its waiting run leave the queue, and a running task is stopped by its worker (within a second). Final: a cancelled task does not run again.',
   minRole: 'operator',
   annotations: { destructiveHint: true },
-  change: (runtime, id, actor) => cancelTask(runtime, id, actor),
+  change: (runtime, id, caller) => cancelTask(runtime, id, caller),
 });

@@ -19,7 +19,8 @@ export default defineOp({
     'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
     'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`. ' +
-    'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run with TWL_NAMESPACE_DENIED, not retried.',
+    'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run with TWL_NAMESPACE_DENIED, not retried. ' +
+    'It also records that key (`createdByKey`): once the key is revoked, each run fails with TWL_KEY_REVOKED, not retried, and a cron task\'s schedule is removed.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
     input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s (or the workflow\'s) input.'),
@@ -94,6 +95,8 @@ export default defineOp({
       timeoutMs,
       // Every run checks its calls against the creator's grant (undefined: every namespace).
       ...(ctx.namespaces ? { namespaces: ctx.namespaces } : {}),
+      // The key itself: a worker checks at each run that it is still live (revoked: TWL_KEY_REVOKED).
+      ...(ctx.keyId !== undefined ? { createdByKey: ctx.keyId } : {}),
       createdBy: ctx.actor,
       status: input.draft ? ('draft' as const) : ('pending' as const),
     });

@@ -7,7 +7,7 @@ export default defineOp({
   id: 'task.logs',
   mcpName: 'task_logs',
   title: 'Read a task\'s output lines',
-  description: 'The output lines of a task\'s executions, as they were produced, after line `after` (0: from the start). Call again with the last id to follow a running task; `done` says the task has nothing more coming (not queued, scheduled or running).',
+  description: 'The output lines of a task\'s executions, as they were produced, after line `after` (0: from the start). Call again with the last id to follow a running task; `done` says the task has nothing more coming (not queued, scheduled or running). A key granted namespaces reads only the tasks whose namespaces lie within its own (any other is not found).',
   input: z.object({
     id: taskId,
     after: z.number().int().min(0).default(0).describe('Only lines after this line id.'),
@@ -23,7 +23,7 @@ export default defineOp({
   async run(ctx, { id, after, limit }) {
     const store = await ctx.store();
     // The status first: lines written before a final status are all there when it says done.
-    const task = await getTask(store, id);
+    const task = await getTask(store, id, ctx.namespaces);
     const lines = await outputOf(store, id, after, limit);
     const done = !liveStatuses.includes(task.status) && lines.length < limit;
     return { task, lines, done };

@@ -6,5 +6,5 @@ export default taskVerb('pause', {
   description:
     'Takes a scheduled or queued task out of the queue (its cron schedule or its waiting run) until `task resume`. A running task cannot be paused: cancel it, or let it finish.',
   minRole: 'operator',
-  change: (runtime, id, actor) => pauseTask(runtime, id, actor),
+  change: (runtime, id, caller) => pauseTask(runtime, id, caller),
 });

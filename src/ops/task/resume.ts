@@ -6,5 +6,5 @@ export default taskVerb('resume', {
   description:
     'Puts a paused task back in the queue as its trigger says (a run at a time already past runs now), or submits a draft.',
   minRole: 'operator',
-  change: (runtime, id) => resumeTask(runtime, id),
+  change: (runtime, id, caller) => resumeTask(runtime, id, caller),
 });

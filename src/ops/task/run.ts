@@ -6,5 +6,5 @@ export default taskVerb('run', {
   description:
     'Queues one run of the task now: a finished task (completed, failed, dead-lettered) runs again, a scheduled one runs ahead of its time (a cron schedule stays as it is). Refused while it is queued or running, and before its approval.',
   minRole: 'operator',
-  change: (runtime, id, actor) => runTaskNow(runtime, id, actor),
+  change: (runtime, id, caller) => runTaskNow(runtime, id, caller),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Runtime } from '../../runtime/context.js';
+import type { TaskCaller } from '../../studio/service.js';
 import { executionStatuses, taskStatuses, type Task } from '../../studio/tasks.js';
 import { defineOp, type OpAnnotations, type Role } from '../op.js';
 
@@ -26,6 +27,7 @@ export const taskSchema = z.object({
   jobId: z.string().nullable(),
   namespaces: z.array(z.string()).nullable().describe('The catalog namespaces its runs may reach: those of the API key that created it (`twl keys create --namespaces`), checked on every call a run makes; null: every one.'),
   createdBy: z.string(),
+  createdByKey: z.number().int().nullable().describe('The id of the API key that created it (`twl keys list`): once that key is revoked, its runs fail with TWL_KEY_REVOKED. null: created without a key (the command line, stdio, an OAuth token).'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -49,18 +51,22 @@ export const taskResult = z.object({ task: taskSchema });
 /** The annotations of a verb that changes a task's status. */
 export const changesTask = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
 
+/** What every task verb's description ends with: a limited key acts only on the tasks within its grant. */
+const grantNote =
+  ' A key granted namespaces acts only on the tasks whose namespaces lie within its own (a task of a wider key, or of the command line, is refused with TWL_NAMESPACE_DENIED, as a task that does not exist would be, and the refusal is audited).';
+
 /** A verb that changes one task by id (cancel, pause, resume, run, approve): the same op around its service call. */
-export const taskVerb = (verb: string, spec: { title: string; description: string; minRole: Role; annotations?: Partial<OpAnnotations>; change: (runtime: Runtime, id: number, actor: string) => Promise<Task> }) =>
+export const taskVerb = (verb: string, spec: { title: string; description: string; minRole: Role; annotations?: Partial<OpAnnotations>; change: (runtime: Runtime, id: number, caller: TaskCaller) => Promise<Task> }) =>
   defineOp({
     id: `task.${verb}`,
     mcpName: `task_${verb}`,
     title: spec.title,
-    description: spec.description,
+    description: spec.description + grantNote,
     input: z.object({ id: taskId }),
     output: taskResult,
     annotations: { ...changesTask, ...spec.annotations },
     policy: { minRole: spec.minRole, needsApproval: false, timeoutMs: 30_000 },
     async run(ctx, { id }) {
-      return { task: await spec.change(ctx.runtime, id, ctx.actor) };
+      return { task: await spec.change(ctx.runtime, id, { actor: ctx.actor, ...(ctx.namespaces ? { namespaces: ctx.namespaces } : {}) }) };
     },
   });
