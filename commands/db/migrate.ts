@@ -9,7 +9,7 @@ interface Result {
 export default class DbMigrate extends TwlCommand<Result> {
   static override summary = "Apply pending migrations to twl's store.";
   static override description =
-    "twl applies them by itself when it opens its store (database.autoMigrate); run this to do it explicitly, for example before starting replicas on a shared PostgreSQL. Safe to run concurrently: each migration is applied once.";
+    "twl applies them by itself when it opens its store (database.autoMigrate); run this to do it explicitly, for example before starting replicas on a shared PostgreSQL. Safe to run concurrently: each migration is applied once. A store whose recorded migration N has another name than this build's (another build of twl migrated it) is refused, not patched: `twl db status` shows which.";
   static override examples = ['<%= config.bin %> <%= command.id %>', 'TWL_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test <%= config.bin %> <%= command.id %> --json'];
 
   async run(): Promise<Result> {

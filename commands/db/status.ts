@@ -22,8 +22,10 @@ export default class DbStatus extends TwlCommand<Result> {
       const migrations = await migrationStatus(store);
       const pending = migrations.filter((m) => !m.appliedAt).length;
       this.log(`${store.backend} store at ${store.location}\n`);
-      this.log(table(['version', 'name', 'applied'], migrations.map((m) => [String(m.version).padStart(4, '0'), m.name, m.appliedAt ?? 'pending'])));
-      if (pending) this.log(`\n${pending} pending: run \`twl db migrate\`.`);
+      this.log(table(['version', 'name', 'applied'], migrations.map((m) => [String(m.version).padStart(4, '0'), m.name, m.recordedAs ? `${m.appliedAt} as "${m.recordedAs}": another build's` : (m.appliedAt ?? 'pending')])));
+      const foreign = migrations.filter((m) => m.recordedAs).length;
+      if (foreign) this.log(`\n${foreign} recorded by another build of twl: this build refuses to migrate or use this store.`);
+      else if (pending) this.log(`\n${pending} pending: run \`twl db migrate\`.`);
       return { backend: store.backend, location: store.location, pending, migrations };
     } finally {
       await store.close();

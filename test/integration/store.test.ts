@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationStatus, migrations } from '../../src/store/migrate.js';
+import { migrate, migrationStatus, migrations } from '../../src/store/migrate.js';
+import { PgStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
+import { errorOf, hasPostgres, quietLogger, scratchDatabase } from '../helpers.js';
 import { storeBackends, unique } from './backends.js';
 
 describe.each(storeBackends)('store on $name', (backend) => {
@@ -54,6 +56,26 @@ describe.each(storeBackends.filter((b) => b.name !== 'embedded via host socket')
       expect(performance.now() - started).toBeLessThan(5000);
     } finally {
       await done();
+    }
+  });
+});
+
+describe.skipIf(!hasPostgres)('migrations on a database another build migrated', () => {
+  it('are refused, naming the version, when a recorded migration has another name', async () => {
+    const scratch = await scratchDatabase('twl_foreign_migrations');
+    const store = await PgStore.connect({ connectionString: scratch.url, max: 2 }, 'postgres', 'scratch', quietLogger());
+    try {
+      await migrate(store);
+      const last = migrations().at(-1)!;
+      // Another build's migration of the same number: this build's would be skipped as applied.
+      await store.query('UPDATE twl_migrations SET name = $2 WHERE version = $1', [last.version, 'someone_elses']);
+      const refused = await errorOf(migrate(store));
+      expect(refused.code).toBe('TWL_STORE_FAILED');
+      expect(refused.message).toContain(`migration ${last.version} is recorded as "someone_elses", this twl's is "${last.name}"`);
+      expect((await migrationStatus(store)).at(-1)).toMatchObject({ version: last.version, recordedAs: 'someone_elses' });
+    } finally {
+      await store.close();
+      await scratch.drop();
     }
   });
 });
