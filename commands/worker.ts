@@ -18,7 +18,7 @@ export default class Worker extends TwlCommand<Result> {
     'A worker that dies mid-run (killed, machine lost) loses nothing: once its lease expires (tasks.heartbeat) another worker retries the run, and the task\'s executions show both attempts. ' +
     'When its store goes away (PostgreSQL stopped or restarted), it says so on stderr and waits: runs in flight keep their results and record them once the store is back, and none is lost or run twice. ' +
     'On the embedded store it hosts the store (or shares the host already running). SIGTERM or Ctrl-C stops taking runs and lets the running ones finish within --grace; what is left is retried by another worker. ' +
-    'Once a minute it also looks after the store: it deletes change-feed events past store.eventRetention (and op calls past store.activityRetention), a batch at a time, and frees an agent left busy by a run whose process died.';
+    'Once a minute it also looks after the store: it frees an agent left busy by a run whose process died and, taking turns with the other twl processes of the store, deletes what is past its retention, a batch at a time (change-feed events past store.eventRetention, the run history past store.runRetention, op calls, the audit trails only when store.auditRetention is set: see `twl db prune`).';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --concurrency 8 --queues default --queues reports', '<%= config.bin %> <%= command.id %> --grace 1m --verbose'];
   static override flags = {
     concurrency: Flags.integer({ description: 'Runs at once, per queue.', default: 4, min: 1, max: 64 }),
