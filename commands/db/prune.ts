@@ -81,7 +81,9 @@ export default class DbPrune extends TwlCommand<Result> {
     this.log(table(['table', 'retention', flags['dry-run'] ? 'past it' : 'deleted'], tables.map((t) => [t.table, `${spell(t.retentionMs)} (${t.setting})`, t.rows])));
     this.log(
       flags['dry-run']
-        ? `\n${total} row${total === 1 ? '' : 's'} past their retention: \`twl db prune\` deletes them${total ? ' (rows still referred to by a kept row stay until it goes)' : ''}.`
+        ? total
+          ? `\n${total} row${total === 1 ? '' : 's'} past their retention: \`twl db prune\` deletes them (rows still referred to by a kept row stay until it goes).`
+          : '\nNothing is past its retention.'
         : `\nDeleted ${total} row${total === 1 ? '' : 's'}${complete ? '.' : ', then stopped: run it again to go on.'}`,
     );
     return { dryRun: Boolean(flags['dry-run']), backend: store.backend, location: store.location, tables, total, complete };

@@ -46,7 +46,7 @@ interface Retained {
   refs?: string;
   key: 'id' | 'ctid';
   children?: Child[];
-  /** An append-only audit trail: its trigger lets only this pass delete (migration 0020). */
+  /** An append-only audit trail: its trigger lets only this pass delete (migration 0021). */
   audit?: boolean;
 }
 
@@ -217,7 +217,7 @@ export async function countExpired(q: Queryable, settings: Config['store']): Pro
 /*
  * Who prunes: every long-running process (worker, serve, the store host) once a minute, and now and
  * then any command that records its op calls. They take turns through the twl_upkeep row: a process
- * claims it for its pass, and sets when the next one is due when done (migration 0020).
+ * claims it for its pass, and sets when the next one is due when done (migration 0021).
  */
 
 /** How often a pass is due, and how often long-running processes look. */
@@ -295,12 +295,6 @@ export async function pruneClaimed(store: Pruner, settings: Config['store'], opt
   }
 }
 
-/** How often a long-running process looks whether a pass is due (TWL_UPKEEP_MS overrides it, for tests). */
-const lookEveryMs = () => {
-  const ms = Number(process.env.TWL_UPKEEP_MS);
-  return Number.isInteger(ms) && ms >= 100 ? ms : UPKEEP_MS;
-};
-
 /**
  * The upkeep of a long-running process that has no other (twl serve, the store host): a look
  * soon after it starts, then every UPKEEP_MS, each a pass when one is due and no other process
@@ -324,8 +318,8 @@ export function keepPruning(store: Pruner, settings: Config['store'], logger: Lo
       })
       .finally(() => (running = undefined));
   };
-  const first = setTimeout(look, Math.min(1000, lookEveryMs()));
-  const every = setInterval(look, lookEveryMs());
+  const first = setTimeout(look, 1000);
+  const every = setInterval(look, UPKEEP_MS);
   first.unref();
   every.unref();
   return async () => {

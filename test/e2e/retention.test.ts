@@ -73,7 +73,7 @@ describe('retention of the embedded store of a single user', () => {
     const text = await twl(['db', 'prune', '--dry-run'], { home, env: noHost });
     expect(text.stdout).toMatch(/twl_task_executions\s+30d \(store\.runRetention\)\s+0/);
     expect(text.stdout).toMatch(/twl_audit\s+off \(kept\) \(store\.auditRetention\)\s+0/);
-    expect(text.stdout).toContain('0 rows past their retention');
+    expect(text.stdout).toContain('Nothing is past its retention.');
   });
 
   it('a nonsense retention fails config validate and db prune, naming the key and what it takes', async () => {

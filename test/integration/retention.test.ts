@@ -5,7 +5,7 @@ import { EventFollower, type PrunedGap } from '../../src/studio/events.js';
 import { appendOutput, insertTask } from '../../src/studio/tasks.js';
 import { claimPass, countExpired, holderName, prune, prunePass, releasePass } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
-import { hasPostgres, scratchDatabase, tempHome, testRuntime } from '../helpers.js';
+import { hasPostgres, isolatedRuntime } from '../helpers.js';
 
 /*
  * Retention of the run history (store.runRetention) and, opt-in, of the audit trails
@@ -24,23 +24,15 @@ const backends = [
 describe.each(backends)('retention on $name', ({ name, available }) => {
   let runtime: Runtime;
   let store: Store;
-  let cleanup: () => void;
-  let drop = async () => undefined as void;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
     if (!available) return;
-    const t = tempHome('twl-retention-');
-    cleanup = t.cleanup;
-    const database = name === 'postgres' ? await scratchDatabase('twl_runretention') : undefined;
-    if (database) drop = database.drop;
-    runtime = testRuntime(t.home, database ? { database: { url: database.url } } : {});
+    ({ runtime, close } = await isolatedRuntime(name, 'twl-run-retention'));
     store = await runtime.store();
   });
   afterAll(async () => {
-    if (!available) return;
-    await runtime.close();
-    await drop();
-    cleanup();
+    if (available) await close();
   });
 
   const settings = () => runtime.config.store;
