@@ -22,7 +22,7 @@ export default class Serve extends CatalogCommand<void> {
     '/health, /metrics (Prometheus), /mcp/status, and REST over the same ops at /api/tools with an OpenAPI document at /openapi.json. ' +
     'It binds to loopback by default and checks Host and Origin on every request. Every route but /health/live needs an API key (`twl keys create`) or, with http.oauth set, an OAuth access token; ' +
     'the caller\'s role decides which tools it sees and may call, and per-caller and per-address token buckets answer 429 with Retry-After.\n' +
-    'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it.\n' +
+    'While it runs it hosts the embedded store on a socket in the data directory, so other twl commands keep working beside it, and once a minute deletes what is past its retention (store.eventRetention, store.runRetention, store.auditRetention: see `twl db prune`), taking turns with the other twl processes of the store.\n' +
     'With --worker it also runs tasks from the job queue, as `twl worker` does (4 at once, queue default).';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --stdio',
@@ -50,7 +50,10 @@ export default class Serve extends CatalogCommand<void> {
     if (!flags.stdio && !flags.http) throw new TwlError('TWL_INPUT_INVALID', 'Choose a transport: --stdio, --http, or both.', { actions: ['Run `twl serve --stdio` from your MCP client configuration, or `twl serve --http` for remote clients.'] });
     const runtime = await this.runtime();
     // Hold the embedded store from the start, so other processes share it through the socket.
-    await runtime.store();
+    const store = await runtime.store();
+    // Its retention: with no worker running, nothing else would prune it.
+    const { keepPruning } = await import('../src/store/retention.js');
+    const stopPruning = keepPruning(store, runtime.config.store, runtime.logger, 'twl serve');
     const { createMcpServer, servedTools, updateServedTools } = await import('../src/mcp/server.js');
     const catalog = await this.catalog();
     // `twl upstream add|remove|accept` from another shell takes effect here without a restart.
@@ -58,7 +61,7 @@ export default class Serve extends CatalogCommand<void> {
     // Local clients (stdio) may call every tool; listing now starts the upstreams and reports what was left out.
     const everything = await servedTools(catalog);
     for (const p of catalog.problems()) this.logToStderr(`Warning: upstream ${p.upstream}${p.tool ? ` tool ${p.tool}` : ''}: ${p.problem}`);
-    const closers: Array<() => Promise<void>> = [];
+    const closers: Array<() => Promise<void>> = [stopPruning];
     // stdio: the client closing stdin ends the server, once the calls in flight are answered.
     // A call of a tool whose upstream is quarantined (no longer listed) is answered with why and what to run.
     let known = new Set(everything.map((s) => s.tool.name));

@@ -224,3 +224,21 @@ export async function scratchDatabase(prefix: string): Promise<{ url: string; dr
   url.pathname = `/${name}`;
   return { url: url.href, drop: () => postgresAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
+
+/**
+ * A runtime on a data directory of its own and, on PostgreSQL, a scratch database of its own (for
+ * tests that delete rows other test files read); `close` closes it and removes both.
+ */
+export async function isolatedRuntime(backend: string, prefix: string, config: ConfigInput = {}, options: RuntimeOptions = {}): Promise<{ runtime: Runtime; close: () => Promise<void> }> {
+  const t = tempHome(`${prefix}-`);
+  const database = backend === 'postgres' ? await scratchDatabase(prefix.replaceAll('-', '_')) : undefined;
+  const runtime = testRuntime(t.home, { ...config, ...(database && { database: { url: database.url } }) }, options);
+  return {
+    runtime,
+    close: async () => {
+      await runtime.close();
+      await database?.drop();
+      t.cleanup();
+    },
+  };
+}

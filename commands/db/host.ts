@@ -13,6 +13,7 @@ export default class DbHost extends TwlCommand<Result> {
   static override description =
     'Opens the embedded store and serves it on <data dir>/run/.s.PGSQL.5432; other twl commands connect to it with pg instead of opening the store themselves (much faster, and safe to run at once). ' +
     'CLI commands start one in the background by themselves (store.autoHost); run it in the foreground to keep it up, or to watch its log. ' +
+    'Once a minute it deletes what is past its retention (store.eventRetention, store.runRetention, store.auditRetention: see `twl db prune`), taking turns with the other twl processes of the store. ' +
     'It exits after --idle without connections, when its data directory is removed, or on Ctrl-C. ' +
     'A statement whose client goes away (a command past its --timeout, or killed) is stopped: PGlite cannot cancel it, so the host starts a new engine on the same files. With database.url set there is nothing to host.';
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --idle 10m --verbose'];
@@ -43,10 +44,14 @@ export default class DbHost extends TwlCommand<Result> {
       process.on('SIGINT', () => resolve('interrupted'));
       process.on('SIGTERM', () => resolve('terminated'));
     });
+    // The store's retention: in an embedded single-user set-up, no worker may ever run to prune it.
+    const { keepPruning } = await import('../../src/store/retention.js');
+    const stopPruning = keepPruning(store, runtime.config.store, runtime.logger, flags.background ? 'twl db host, in the background' : 'twl db host');
     this.logToStderr(`hosting ${store.location} on ${socket}${idleMs ? `, until idle for ${flags.idle}` : ''}`);
     runtime.logger.info({ socket, idleMs }, 'store host ready');
     const reason = await Promise.race([ended, signals]);
     runtime.logger.info({ reason }, 'store host stopping');
+    await stopPruning();
     // Handing over (a long-running process or a restore asked): the connected commands finish first.
     if (reason === 'terminated') await drain(HANDOVER_MS);
     await store.close();

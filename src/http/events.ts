@@ -70,6 +70,8 @@ export interface EventStreamOptions {
  * GET /api/events: the studio's change feed (task and execution statuses, execution output lines,
  * agent statuses) as Server-Sent Events, filtered by the caller's role and the query, resumable with
  * Last-Event-ID (or ?after=). Each event: `id:` its feed id, `event:` topic.kind, `data:` its JSON.
+ * A resume after events the retention pass deleted starts with `event: pruned` (no id), which says
+ * which ids are gone: the client missed events and should re-read the state it follows.
  * A comment every `heartbeat` seconds keeps idle streams open; a client that stops reading is
  * dropped once `buffer` bytes wait for it; `perKey` streams per caller at most.
  */
@@ -141,7 +143,17 @@ export function eventStreams(options: EventStreamOptions) {
             res.once('close', resolve);
           });
         },
-        { after },
+        {
+          after,
+          // The client resumes after events the retention pass deleted: it is told first, so it re-reads what it follows.
+          onPruned: (gap) =>
+            write(
+              `event: pruned\ndata: ${JSON.stringify({
+                ...gap,
+                message: `Events ${gap.after + 1} to ${gap.prunedThrough} were deleted (store.eventRetention), and this stream cannot send those of them you follow: re-read the state you follow (task_show, task_logs, agent_show), then go on with the events that come next.`,
+              })}\n\n`,
+            ),
+        },
       );
       if (closed) unfollow();
       else stop = unfollow;

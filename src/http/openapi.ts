@@ -9,7 +9,7 @@ export function openApiDocument(tools: CatalogTool[], version: string): Record<s
         summary: 'Follow the change feed (Server-Sent Events)',
         operationId: 'events',
         description:
-          'Task and execution statuses, execution output lines and agent statuses as they happen, filtered by the caller\'s role. Each event: `id:` its feed id, `event:` topic.kind, `data:` {id, at, topic, subject, kind, payload}. Resume with the Last-Event-ID header (or `after`). A `: ping` comment every http.events.heartbeat seconds; `event: close` when the server drains. See docs/tasks.md.',
+          'Task and execution statuses, execution output lines and agent statuses as they happen, filtered by the caller\'s role. Each event: `id:` its feed id, `event:` topic.kind, `data:` {id, at, topic, subject, kind, payload}. Resume with the Last-Event-ID header (or `after`); when the events after it were deleted by the retention pass (store.eventRetention), the stream starts with `event: pruned` (no id; `data`: {after, prunedThrough, oldest, message}): re-read the state you follow. A `: ping` comment every http.events.heartbeat seconds; `event: close` when the server drains. See docs/tasks.md.',
         parameters: [
           { name: 'topics', in: 'query', description: 'Comma-separated: agent, task, execution, workflow.', schema: { type: 'string' } },
           { name: 'kinds', in: 'query', description: 'Comma-separated: status, output.', schema: { type: 'string' } },

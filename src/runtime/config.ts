@@ -392,7 +392,13 @@ export const configSchema = z
         lockTimeout: duration('10s').describe('How long a command waits for the embedded store held by another process.'),
         activityRetention: duration('1d').describe('How long op calls are kept for the dashboard\'s metrics.'),
         eventRetention: durationOrOffSetting('7d', 'a retention', [60_000, '1m']).describe(
-          'How long the studio\'s change feed (twl_events: task, execution and agent statuses, output lines) is kept for GET /api/events resumes and followers; older events are deleted by twl worker (and now and then by any twl process), a batch at a time. The output lines themselves stay in the tasks\' logs. off: kept forever.',
+          'How long the studio\'s change feed (twl_events: task, execution and agent statuses, output lines) is kept for GET /api/events resumes and followers; older events are deleted a batch at a time by twl worker, twl serve and the store host (and now and then by any twl process), or now with twl db prune; a GET /api/events client resuming after a deleted event is told (event: pruned). The output lines themselves stay in the tasks\' logs. off: kept forever.',
+        ),
+        runRetention: durationOrOffSetting('30d', 'a retention such as 30d', [3_600_000, '1h']).describe(
+          'How long the run history is kept: task executions (with their output lines), agent runs (with their steps) and workflow runs (with their steps), counted from when each ended. Never deleted: what still runs or waits, a task\'s latest execution, and a run another kept row refers to. Deleted a batch at a time by twl worker, twl serve and the store host (and now and then by any twl process), or now with twl db prune. off: kept forever.',
+        ),
+        auditRetention: durationOrOffSetting('off', 'a retention such as 365d', [86_400_000, '1d']).describe(
+          'How long the audit trails are kept: the commander\'s decisions (twl_audit, twl audit list) and the tool calls (twl_tool_calls). off (the default): kept forever, as compliance usually asks; set it (365d, for instance) to delete older rows, a batch at a time, like the run history.',
         ),
         autoHost: durationOrOffSetting('2m', 'an idle time')
           .describe('CLI commands start a background store host that later commands share, and that exits after this idle time; off: each command opens the store itself.'),

@@ -161,7 +161,7 @@ export class Runtime {
 
   /**
    * Writes the recorded calls in one statement, and now and then prunes what the store keeps no
-   * longer (op calls, change-feed events: store/retention.ts), a few batches at most.
+   * longer (store/retention.ts), a few batches at most, when a pass is due.
    * Only when the store is open already, or cheap to reach (a host serves it, or PostgreSQL):
    * a Redis-only command does not pay for opening the embedded store just to record itself.
    */
@@ -185,10 +185,11 @@ export class Runtime {
         'INSERT INTO twl_op_calls (at, tool, caller, duration_ms, ok, weight) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::real[], $5::bool[], $6::int[])',
         [rows.map((r) => r.at.toISOString()), rows.map((r) => r.tool), rows.map(() => this.actor ?? 'unknown'), rows.map((r) => r.ms), rows.map((r) => r.ok), rows.map((r) => r.weight)],
       );
-      // Pruning now and then is enough to bound the tables (twl worker prunes too); every write would be waste.
+      // Pruning now and then is enough to bound the tables (twl worker, serve and the store host prune
+      // too); every write would be waste. A pass only when one is due and no other process holds it.
       if (Math.random() < 0.05) {
-        const { pruneExpired } = await import('../store/retention.js');
-        await pruneExpired(store, this.config.store, { maxBatches: 10 });
+        const { PASS_BATCHES, holderName, prunePass } = await import('../store/retention.js');
+        await prunePass(store, this.config.store, { holder: holderName(this.options.role ?? 'twl'), maxBatches: PASS_BATCHES });
       }
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'could not record op calls');

@@ -111,6 +111,12 @@ store:
   autoHost: 2m
   # How long the change feed (task, execution and agent events) is kept; off: forever.
   eventRetention: 7d
+  # How long the run history is kept (task executions and their output, agent runs, workflow
+  # runs), from when each ended; what runs or waits and a task's latest execution always stay.
+  runRetention: 30d
+  # The audit trails (twl audit list, tool calls) are kept forever; to delete older rows:
+  # auditRetention: 365d
+  # Deleted a batch at a time by twl worker, serve and the store host; now: twl db prune.
 
 # Tasks (twl task create) run by twl worker processes from a job queue in the store. See docs/tasks.md.
 tasks:

@@ -161,6 +161,28 @@ export interface FollowOptions {
   after?: number;
   /** Backlog page size. */
   page?: number;
+  /**
+   * Called before the backlog when events after `after` were deleted by the retention pass
+   * (store.eventRetention): the caller missed some, and should re-read the state it follows.
+   */
+  onPruned?: (gap: PrunedGap) => void | Promise<void>;
+}
+
+/** Events a resume cannot deliver: every id from after + 1 to prunedThrough is gone (some may not have been for this follower). */
+export interface PrunedGap {
+  after: number;
+  /** The newest event the retention pass deleted. */
+  prunedThrough: number;
+  /** The oldest event kept (null: none). */
+  oldest: number | null;
+}
+
+/** The gap a resume after `after` would leave, if the retention pass deleted events after it. */
+export async function prunedSince(q: Queryable, after: number): Promise<PrunedGap | undefined> {
+  const { rows } = await q.query<{ through: unknown; oldest: unknown }>("SELECT (SELECT events_through FROM twl_upkeep WHERE job = 'retention') AS through, (SELECT min(id) FROM twl_events) AS oldest");
+  const through = Number(rows[0]?.through ?? 0);
+  if (after >= through) return undefined;
+  return { after, prunedThrough: through, oldest: rows[0]?.oldest == null ? null : Number(rows[0].oldest) };
 }
 
 export type EventListener = (events: TwlEvent[]) => void | Promise<void>;
@@ -267,6 +289,8 @@ export class EventFollower {
     });
     try {
       if (options.after !== undefined) {
+        const gap = options.onPruned && (await prunedSince(store, options.after));
+        if (gap) await options.onPruned!(gap);
         const page = options.page ?? 500;
         let after = options.after;
         for (;;) {

@@ -194,6 +194,8 @@ export class TaskWorker {
   private supervising = false;
   /** When the store's upkeep last ran (maintain). */
   private maintained = 0;
+  /** This worker as the holder of a retention pass. */
+  private holder?: string;
   /** The upkeep in progress, if any. */
   private maintenance?: Promise<void>;
   /** Aborted when the worker stops: upkeep in progress stops between two batches. */
@@ -303,9 +305,11 @@ export class TaskWorker {
 
   /**
    * The store's upkeep, at most once per MAINTAIN_MS (the first supervision pass included): frees
-   * the agents held by a run whose process died (as a lost lease frees a task run), and deletes
-   * the change-feed events and op calls older than their retention (store.eventRetention,
-   * store.activityRetention), a batch per statement, until none is left or the worker stops.
+   * the agents held by a run whose process died (as a lost lease frees a task run), and, when a
+   * retention pass is due and no other process (another worker, serve, the store host) holds it,
+   * deletes what is past its retention (store/retention.ts: change-feed events, op calls, the run
+   * history, the audit trails when store.auditRetention is set), a batch per statement, a bounded
+   * number of batches per pass (a large backlog takes several passes), until the worker stops.
    */
   private async maintain(): Promise<void> {
     if (Date.now() - this.maintained < MAINTAIN_MS) return;
@@ -313,9 +317,10 @@ export class TaskWorker {
     try {
       const { releaseLostAgents } = await import('./agents-run.js');
       for (const { agent, run } of await releaseLostAgents(this.store)) this.runtime.logger.warn({ agent, run }, `freed agent ${agent}: its run #${run} stopped answering while it held it`);
-      const { pruneExpired } = await import('../store/retention.js');
-      const deleted = await pruneExpired(this.store, this.runtime.config.store, { signal: this.stopping.signal });
-      if (Object.values(deleted).some(Boolean)) this.runtime.logger.info({ deleted }, 'deleted rows past their retention');
+      const { PASS_BATCHES, holderName, prunePass } = await import('../store/retention.js');
+      this.holder ??= holderName(`twl worker ${this.name}`);
+      const pass = await prunePass(this.store, this.runtime.config.store, { holder: this.holder, maxBatches: PASS_BATCHES, signal: this.stopping.signal });
+      if (pass && Object.values(pass.deleted).some(Boolean)) this.runtime.logger.info({ deleted: pass.deleted }, 'deleted rows past their retention');
     } catch (err) {
       if (isStoreDown(err)) this.watch.failed(err);
       else this.runtime.logger.warn({ err: redactText(messageOf(err)) }, 'the store\'s upkeep failed');

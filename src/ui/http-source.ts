@@ -357,7 +357,8 @@ export class HttpSource implements DashSource {
             buffer = buffer.slice(cut + 2);
             const id = /^id: (\d+)$/m.exec(block)?.[1];
             if (id) lastId = id;
-            if (/^event: (task|execution)\.status$/m.test(block)) changed = true;
+            // pruned: events it missed while away were deleted (store.eventRetention): re-read everything.
+            if (/^event: ((task|execution)\.status|pruned)$/m.test(block)) changed = true;
           }
           if (changed) onChange();
         });

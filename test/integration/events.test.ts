@@ -10,7 +10,7 @@ import { appendOutput, finishRun, insertTask, startExecution, transition } from 
 import { pruneExpired } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, hasPostgres, scratchDatabase, tempHome, testRuntime } from '../helpers.js';
+import { POSTGRES_URL, hasPostgres, isolatedRuntime, tempHome, testRuntime } from '../helpers.js';
 
 /*
  * The studio's change feed on both stores: readEvents' filters, and the follower (LISTEN on
@@ -163,24 +163,16 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
 describe.each(backends)('the change feed\'s retention on $name', ({ name, available }) => {
   let runtime: Runtime;
   let store: Store;
-  let cleanup: () => void;
   // PostgreSQL: a database of its own, since this deletes rows other test files read from the shared one.
-  let drop = async () => undefined as void;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
     if (!available) return;
-    const t = tempHome('twl-events-retention-');
-    cleanup = t.cleanup;
-    const database = name === 'postgres' ? await scratchDatabase('twl_retention') : undefined;
-    if (database) drop = database.drop;
-    runtime = testRuntime(t.home, { ...(database && { database: { url: database.url } }), tasks: { superviseInterval: '1s' } }, { host: name === 'embedded', role: 'retention test' });
+    ({ runtime, close } = await isolatedRuntime(name, 'twl-events-retention', { tasks: { superviseInterval: '1s' } }, { host: name === 'embedded', role: 'retention test' }));
     store = await runtime.store();
   });
   afterAll(async () => {
-    if (!available) return;
-    await runtime.close();
-    await drop();
-    cleanup();
+    if (available) await close();
   });
 
   /** Makes the events up to an id `days` old. */

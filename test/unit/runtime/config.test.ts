@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../../src/runtime/config.js';
+import type { TwlError } from '../../../src/runtime/errors.js';
 import { starterConfig } from '../../../src/runtime/starter-config.js';
 import { checkRunbooks } from '../../../src/cli/config-check.js';
 import { coreOps } from '../../../src/ops/registry.js';
@@ -53,6 +54,27 @@ describe('configuration', () => {
     expect(() => validateConfig({ store: { eventRetention: '30s' } })).toThrow(/store\.eventRetention: expected off or a retention \(.*; 1m at least\), got "30s"/);
     expect(() => validateConfig({ store: { eventRetention: 'a week' } })).toThrow(/store\.eventRetention: expected off or a retention .*got "a week"/);
     expect(() => validateConfig({ store: { eventRetention: -5 } })).toThrow(/store\.eventRetention: expected off or a retention/);
+  });
+
+  it('keeps the run history 30 days and the audit trails forever unless told otherwise; a nonsense retention is refused naming the key and what it takes', () => {
+    const { store } = validateConfig({}).config;
+    expect(store.runRetention).toBe(30 * 86_400_000);
+    expect(store.auditRetention).toBe(0);
+    expect(validateConfig({ store: { runRetention: '90d', auditRetention: '365d' } }).config.store).toMatchObject({ runRetention: 90 * 86_400_000, auditRetention: 365 * 86_400_000 });
+    expect(validateConfig({ store: { runRetention: 'off' } }).config.store.runRetention).toBe(0);
+    expect(() => validateConfig({ store: { runRetention: '10m' } })).toThrow(/store\.runRetention: expected off or a retention such as 30d \(.*; 1h at least\), got "10m"/);
+    for (const nonsense of ['a year', '1y', '-5d', '12h']) {
+      expect(() => validateConfig({ store: { auditRetention: nonsense } }), nonsense).toThrow(new RegExp(`store\\.auditRetention: expected off or a retention such as 365d \\(.*; 1d at least\\), got "${nonsense}"`));
+    }
+    const err = (() => {
+      try {
+        validateConfig({ store: { auditRetention: 'forever' } }, '/etc/twl/.twlrc.yaml');
+      } catch (e) {
+        return e as TwlError;
+      }
+    })();
+    expect(err?.code).toBe('TWL_CONFIG_INVALID');
+    expect(err?.actions.join(' ')).toMatch(/Fix the file named above, then run `twl config validate`/);
   });
 
   it('rejects unknown keys (typos) and bad URLs', () => {
