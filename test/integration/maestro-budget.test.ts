@@ -5,20 +5,16 @@ import createOp from '../../src/ops/ticket/create.js';
 import resolveOp from '../../src/ops/ticket/resolve.js';
 import showOp from '../../src/ops/ticket/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 /*
  * A runbook cut by the step budget (`maestro.maxSteps`) does not run half-way: its fix, planned
  * before a check the budget left out, is held back and recorded, the left-out check is recorded as
  * not run, and the ticket escalates instead of resolving on a check that never ran. Both stores.
  */
-const backends = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
 
-describe.each(backends)('Maestro: a runbook beyond the step budget on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('Maestro: a runbook beyond the step budget on $name', ({ available, db }) => {
   const key = unique('budget-lock');
   const word = `zorbbudget${key.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}`;
   let runtime: Runtime;

@@ -10,8 +10,8 @@ import resolveOp from '../../src/ops/ticket/resolve.js';
 import showOp from '../../src/ops/ticket/show.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { root, tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 /*
  * Maestro's runbook steps for a key limited to namespaces (`ticket resolve` over REST or MCP): a
@@ -23,12 +23,8 @@ import { unique } from './backends.js';
  * not taken for a fault it found. Both stores.
  */
 const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
-const backends = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
 
-describe.each(backends)('Maestro runbook steps within the caller\'s namespaces on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('Maestro runbook steps within the caller\'s namespaces on $name', ({ available, db }) => {
   const key = unique('fx-lock');
   const word = `fxlock${key.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase()}`;
   let runtime: Runtime;
