@@ -347,28 +347,42 @@ export class Catalog implements ToolCatalog {
     await this.record(entry, name, input, options, 'refused', 'refused', 0, errorCode);
   }
 
-  async call(name: string, input: unknown, options: CallOptions): Promise<ToolResult> {
-    const started = performance.now();
+  /**
+   * Why a call of this tool by this caller would be refused before it runs (an unknown tool, a
+   * quarantined upstream, a tool outside the caller's namespaces or above its role), or undefined.
+   * Nothing is called and nothing is recorded: Maestro asks before a plan runs, so no fix runs when
+   * a step of its runbook cannot, and records the refusal (`refused()`) itself.
+   */
+  async refusal(name: string, options: Pick<CallOptions, 'namespaces' | 'role'>): Promise<TwlError | undefined> {
+    return (await this.admit(name, options)).refusal;
+  }
+
+  /** The tool a call names, or the refusal the call meets before it runs (the order `call` checks in). */
+  private async admit(name: string, options: Pick<CallOptions, 'namespaces' | 'role'>): Promise<{ entry?: Entry; refusal?: TwlError }> {
     const entry = await this.find(name);
-    const ms = () => performance.now() - started;
     if (!entry) {
       const held = await this.quarantineOf(name, options.namespaces);
-      if (held) {
-        await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_UPSTREAM_QUARANTINED');
-        throw held;
-      }
-      await this.record(undefined, name, input, options, 'refused', 'refused', ms(), 'TWL_TOOL_UNKNOWN');
-      throw new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`);
+      return { refusal: held ?? new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`) };
     }
     if (!namespaceAllows(entry, options.namespaces)) {
       // Said as an unknown tool would be, so a key cannot learn what other namespaces hold; the audit row says why.
-      await this.record(entry, name, input, options, 'refused', 'refused', ms(), 'TWL_NAMESPACE_DENIED');
-      throw new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(entry.name)} in the namespaces this caller is granted (${options.namespaces!.join(', ') || 'none'}).`, { details: { namespaces: options.namespaces } });
+      return { entry, refusal: new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(entry.name)} in the namespaces this caller is granted (${options.namespaces!.join(', ') || 'none'}).`, { details: { namespaces: options.namespaces } }) };
     }
     if (options.role !== undefined && !roleAllows(entry.minRole, options.role)) {
-      await this.record(entry, name, input, options, 'refused', 'refused', ms(), 'TWL_ROLE_DENIED');
-      throw new TwlError('TWL_ROLE_DENIED', roleRefusal(entry.name, entry.minRole, options.role), { details: { minRole: entry.minRole, role: options.role } });
+      return { entry, refusal: new TwlError('TWL_ROLE_DENIED', roleRefusal(entry.name, entry.minRole, options.role), { details: { minRole: entry.minRole, role: options.role } }) };
     }
+    return { entry };
+  }
+
+  async call(name: string, input: unknown, options: CallOptions): Promise<ToolResult> {
+    const started = performance.now();
+    const ms = () => performance.now() - started;
+    const admitted = await this.admit(name, options);
+    if (admitted.refusal) {
+      await this.record(admitted.entry, name, input, options, 'refused', 'refused', ms(), admitted.refusal.code);
+      throw admitted.refusal;
+    }
+    const entry = admitted.entry!;
     let decision: Decision = entry.needsApproval ? 'approval' : 'allowed';
     try {
       const result = entry.op ? await this.callOp(entry.op, input, options) : entry.workflow ? await this.callWorkflow(entry.workflow, input, options) : await this.callUpstream(entry, input, options);

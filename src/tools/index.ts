@@ -33,6 +33,7 @@ function deferred(load: () => Promise<Catalog>, loaded: () => Promise<Catalog> |
     list: async (options) => (await load()).list(options),
     get: async (name, options) => (await load()).get(name, options),
     call: async (name, input, options) => (await load()).call(name, input, options),
+    refusal: async (name, options) => (await load()).refusal(name, options),
     refused: async (name, input, options, errorCode) => (await load()).refused(name, input, options, errorCode),
     onChanged: (listener) => {
       let off: (() => void) | undefined;

@@ -101,12 +101,22 @@ export interface ListOptions {
   namespaces?: string[];
 }
 
+/** A TwlError as the catalog's types name it (no runtime import). */
+export interface TwlErrorLike extends Error {
+  code: string;
+}
+
 export interface ToolCatalog {
   list(options?: ListOptions): Promise<CatalogTool[]>;
   /** A tool by name; undefined also when it is outside the given namespaces. */
   get(name: string, options?: Pick<ListOptions, 'namespaces'>): Promise<CatalogTool | undefined>;
   /** The one call path: role, approval, timeout, cancellation, progress, audit row, metrics, activity. */
   call(name: string, input: unknown, options: CallOptions): Promise<ToolResult>;
+  /**
+   * The refusal a call would meet before it runs (unknown tool, quarantined upstream, outside the
+   * namespaces, above the role), or undefined; nothing is called or recorded.
+   */
+  refusal?(name: string, options: Pick<CallOptions, 'namespaces' | 'role'>): Promise<TwlErrorLike | undefined>;
   /** Records a call refused before it reached the catalog (an agent's tool outside its allow-list), as an audit row. */
   refused?(name: string, input: unknown, options: CallOptions, errorCode: string): Promise<void>;
   /** Fires when the list changed (an upstream's list_changed or restart). Returns the unsubscribe. */

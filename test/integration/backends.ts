@@ -71,4 +71,10 @@ export const cacheBackends: CacheBackendCase[] = [
 ];
 
 /** A unique key namespace per test, so runs against shared servers never collide. */
+/** The store backends of a test runtime (`testRuntime(home, { database: db })`): the embedded one and a real PostgreSQL. */
+export const runtimeBackends = [
+  { name: 'embedded', available: true, db: {} },
+  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
+];
+
 export const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;

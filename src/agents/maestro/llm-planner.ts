@@ -3,6 +3,7 @@ import type { AnyOp } from '../../ops/op.js';
 import type { OpContext } from '../../runtime/context.js';
 import type { Llm, Message, Tool } from '../../runtime/llm.js';
 import { maestroDecisions } from '../../runtime/metrics.js';
+import { TWL_NAMESPACE } from '../../tools/types.js';
 import type { Ticket } from '../tickets/repo.js';
 import type { ClassifyOutcome } from '../triage/llm-classifier.js';
 import type { PlanStep } from './plan.js';
@@ -35,7 +36,8 @@ export async function llmInvestigate(
   onStep: (report: StepReport) => void,
   ticketId: number,
 ): Promise<{ diagnosis: string; calls: number }> {
-  const allowed = investigationTools(ops);
+  // Only what the caller's key may call: the model is offered (and told of) no tool outside its namespaces.
+  const allowed = ctx.namespaces === undefined || ctx.namespaces.includes(TWL_NAMESPACE) ? investigationTools(ops) : new Map<string, AnyOp>();
   const tools = [...allowed.values()].map(asTool);
   const budget = ctx.config.maestro.maxSteps;
   const messages: Message[] = [

@@ -12,6 +12,8 @@ export interface PlanStep {
   kind: 'check' | 'fix';
   purpose: string;
   needsApproval: boolean;
+  /** Why the step will not run for this caller (a refusal, found before any step runs): it is recorded, never called. */
+  refusal?: { code: string; message: string };
 }
 
 export interface Plan {
@@ -21,6 +23,8 @@ export interface Plan {
   runbook: { name: string; resolution: string } | null;
   /** Per service: the fix to run if its check finds it unhealthy, then how to verify it. */
   remedies: Record<string, { fix: PlanStep[]; verify: PlanStep[] }>;
+  /** The runbook's steps beyond the step budget: they do not run, so neither do its fixes. */
+  cut?: PlanStep[];
 }
 
 export interface PlanInput {
@@ -117,17 +121,24 @@ export function deterministicPlan(p: PlanInput): Plan {
   if (runbook) {
     rationale.push(`runbook "${runbook.name}" matches`);
     for (const step of runbook.steps) {
+      // A tool the caller cannot see (unknown, outside its namespaces, of a quarantined upstream) stays in the plan: the
+      // resolver asks the catalog why, records the refusal, and runs none of the runbook's fixes. What such a tool does
+      // is not known here (a check, for want of better); it never runs.
       const known = p.tools.get(step.tool);
-      if (!known) {
-        rationale.push(`runbook step ${step.tool} skipped: no such tool`);
-        continue;
-      }
-      fixes.push({ tool: step.tool, input: step.input, kind: known.readOnly ? 'check' : 'fix', purpose: `runbook "${runbook.name}"`, needsApproval: step.approval ?? known.needsApproval ?? !known.readOnly });
+      fixes.push({
+        tool: step.tool,
+        input: step.input,
+        kind: known && !known.readOnly ? 'fix' : 'check',
+        purpose: `runbook "${runbook.name}"`,
+        needsApproval: step.approval ?? (known ? (known.needsApproval ?? !known.readOnly) : true),
+      });
     }
   } else rationale.push('no runbook matches');
   const steps = [...checks, ...fixes];
   const budget = p.config.maestro.maxSteps;
   if (steps.length > budget) rationale.push(`plan cut to the step budget of ${budget}`);
+  const cut = steps.slice(budget).filter((s) => fixes.includes(s));
+  if (cut.length) rationale.push(`runbook "${runbook!.name}" does not fit the step budget: ${cut.map((s) => s.tool).join(', ')} left out, so none of its fixes runs`);
   const remedies: Plan['remedies'] = {};
   for (const step of checks) {
     const service = p.config.services.find((s) => s.name === step.service);
@@ -142,5 +153,5 @@ export function deterministicPlan(p: PlanInput): Plan {
     };
   }
   if (Object.keys(remedies).length) rationale.push(`restart remedies ready for ${Object.keys(remedies).join(', ')}`);
-  return { planner: 'deterministic', steps: steps.slice(0, budget), rationale, runbook: runbook ? { name: runbook.name, resolution: runbook.resolution } : null, remedies };
+  return { planner: 'deterministic', steps: steps.slice(0, budget), rationale, runbook: runbook ? { name: runbook.name, resolution: runbook.resolution } : null, remedies, ...(cut.length ? { cut } : {}) };
 }

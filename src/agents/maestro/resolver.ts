@@ -7,7 +7,7 @@ import { namedServices } from '../triage/services.js';
 import { llmInvestigate } from './llm-planner.js';
 import { knowledgeFor } from '../../docs/knowledge.js';
 import { article, deterministicPlan, type Plan, type PlanStep } from './plan.js';
-import { plannerTools, runStep, type StepReport } from './steps.js';
+import { plannerTools, runStep, skipStep, stepRefusal, type SkipReason, type StepReport } from './steps.js';
 
 
 export type Outcome = 'resolved' | 'escalated' | 'waiting_approval' | 'interrupted';
@@ -107,11 +107,19 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       if (ctx.signal.aborted) throw err;
       await appendEvent(store, id, { actor: MAESTRO, kind: 'knowledge', step: 'knowledge', status: 'failed', decision: `the knowledge index could not be read: ${messageOf(err)}`, durationMs: performance.now() - knowledgeStarted });
     }
+    // Before any step runs: what the catalog refuses of the plan for this caller (a runbook's tool outside its key's
+    // namespaces, unknown, of a quarantined upstream, above its role, or a runbook input its tool's schema rejects).
+    // A refused step is recorded (audit row, timeline) and never called; while any step of the plan cannot run, no fix runs.
+    plan = await withRefusals(ctx, plan);
     maestroDecisions.inc({ decision_type: 'plan' });
     await appendEvent(store, id, {
       actor: MAESTRO,
       kind: 'plan',
-      output: { planner: plan.planner, steps: plan.steps.map((s) => ({ tool: s.tool, input: s.input, kind: s.kind, needsApproval: s.needsApproval })), runbook: plan.runbook?.name ?? null },
+      output: {
+        planner: plan.planner,
+        steps: plan.steps.map((s) => ({ tool: s.tool, input: s.input, kind: s.kind, needsApproval: s.needsApproval, ...(s.refusal ? { refused: s.refusal } : {}) })),
+        runbook: plan.runbook?.name ?? null,
+      },
       decision: plan.rationale.join('; '),
       durationMs: performance.now() - planStarted,
     });
@@ -143,19 +151,42 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       return { ticket: waiting, outcome: 'waiting_approval', summary, plan, steps, diagnosis, timeToResolveMs: null };
     };
     const withTicket = (step: PlanStep): PlanStep => (step.tool === 'real-desktop-commander_execute_command' ? { ...step, input: { ...step.input, ticket_id: id } } : step);
-    let total = plan.steps.length;
+    let total = plan.steps.length + (plan.cut?.length ?? 0);
     let index = 0;
+    /** Why fixes are held back: a step of the plan that cannot run (refused, or beyond the step budget). */
+    const held: StepReport[] = [];
+    const holding = (): SkipReason => ({ code: null, message: `${held.map((h) => `${h.tool} ${h.reason!.code ? `was refused (${h.reason!.code})` : `did not run (${h.reason!.message})`}`).join(', ')}, so no fix runs` });
+    const skip = async (step: PlanStep, reason: SkipReason): Promise<StepReport> => {
+      const report = await skipStep(ctx, step, reason, id);
+      steps.push(report);
+      hooks.progress?.({ step, index, total, status: 'skipped', finding: reason.message });
+      index++;
+      maestroDecisions.inc({ decision_type: 'step' });
+      return report;
+    };
     const execute = async (step: PlanStep): Promise<StepReport> => {
       hooks.progress?.({ step, index, total, status: 'running' });
       const report = await runStep(ctx, withTicket(step), id);
       steps.push(report);
+      // Refused at the call (the catalog changed since the plan's pre-flight): held like a refusal found before.
+      if (report.reason && !held.some((h) => h.tool === report.tool && h.reason!.code === report.reason!.code)) held.push(report);
       hooks.progress?.({ step, index, total, status: report.status, finding: report.finding });
       index++;
       maestroDecisions.inc({ decision_type: 'step' });
       return report;
     };
+    for (const step of plan.steps) if (step.refusal) held.push({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'skipped', finding: null, durationMs: 0, reason: step.refusal });
+    if (plan.cut?.length) held.push(...plan.cut.map((step) => ({ tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'skipped' as const, finding: null, durationMs: 0, reason: { code: null, message: 'beyond the step budget' } })));
     for (const step of plan.steps) {
       if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
+      if (step.refusal) {
+        await skip(step, step.refusal);
+        continue;
+      }
+      if (held.length && step.kind === 'fix') {
+        await skip(step, holding());
+        continue;
+      }
       const approval = await approveStep(step);
       if (approval === 'interrupted') return await interrupted(ctx, id, actor, `at the approval of step ${index + 1} (${step.tool})`, plan, steps, diagnosis);
       if (approval === 'waiting') return await waitForApproval(step);
@@ -166,6 +197,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       if (step.kind === 'fix' && report.status === 'ok') fixed++;
       if (step.kind === 'fix' && report.status === 'failed') break;
     }
+    for (const step of plan.cut ?? []) await skip(step, { code: null, message: `beyond the step budget of ${ctx.config.maestro.maxSteps} (maestro.maxSteps)` });
 
     // 3b. Remedies: restart each faulty service that has a restart action, then verify it.
     const restarted: string[] = [];
@@ -173,9 +205,19 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       const remedy = fault.step.service ? plan.remedies[fault.step.service] : undefined;
       if (!remedy || fault.step.kind !== 'check') continue;
       total += remedy.fix.length + remedy.verify.length;
+      if (held.length) {
+        for (const step of remedy.fix) await skip(step, holding());
+        continue;
+      }
       let ok = true;
       for (const step of remedy.fix) {
         if (ctx.signal.aborted) return await interrupted(ctx, id, actor, `before ${step.purpose}`, plan, steps, diagnosis);
+        const refusal = await stepRefusal(ctx, step, false);
+        if (refusal) {
+          held.push(await skip(step, refusal));
+          ok = false;
+          break;
+        }
         const approval = await approveStep(step);
         if (approval === 'interrupted') return await interrupted(ctx, id, actor, `at the approval of ${step.purpose}`, plan, steps, diagnosis);
         if (approval === 'waiting') return await waitForApproval(step);
@@ -198,7 +240,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
         faults.splice(faults.indexOf(fault), 1);
       }
     }
-    if (restarted.length && faults.length === 0 && !plan.runbook) {
+    if (restarted.length && faults.length === 0 && !plan.runbook && !held.length) {
       const resolvedAt = new Date();
       const timeToResolveMs = resolvedAt.getTime() - new Date(ticket.createdAt).getTime();
       const summary = `Restarted ${restarted.join(', ')} through the commander; ${restarted.length > 1 ? 'they answer' : 'it answers'} again (health check and browser).${diagnosis ? ` Diagnosis: ${diagnosis}` : ''}`;
@@ -215,7 +257,8 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
 
     // 4. Resolve (a runbook ran cleanly and the checks that had found faults now pass) or escalate.
     const runbookSteps = steps.filter((s) => s.purpose.startsWith('runbook'));
-    const runbookDone = plan.runbook !== null && runbookSteps.length > 0 && runbookSteps.every((s) => s.status === 'ok' && !s.finding);
+    // A step that did not run (refused, held back, beyond the budget) leaves the runbook undone: nothing resolves on a check that did not run.
+    const runbookDone = plan.runbook !== null && !held.length && runbookSteps.length > 0 && runbookSteps.every((s) => s.status === 'ok' && !s.finding);
     let remaining = faults.map((f) => f.finding);
     if (runbookDone && faults.length) {
       remaining = [];
@@ -237,7 +280,7 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
       });
       return { ticket: resolved, outcome: 'resolved', summary, plan, steps, diagnosis, timeToResolveMs };
     }
-    const reason = escalationReason(plan, steps, remaining, runbookDone, category, diagnosis);
+    const reason = escalationReason(plan, steps, remaining, runbookDone, category, diagnosis, held);
     maestroDecisions.inc({ decision_type: 'escalate' });
     const escalated = await store.transaction(async (tx) => {
       const t = await transition(tx, await getTicket(tx, id), 'escalated', MAESTRO, { escalationReason: reason });
@@ -262,13 +305,17 @@ export async function resolveTicket(ctx: OpContext, id: number, actor: string, h
   }
 }
 
-function escalationReason(plan: Plan, steps: StepReport[], faults: string[], runbookDone: boolean, category: string, diagnosis: string | null): string {
+function escalationReason(plan: Plan, steps: StepReport[], faults: string[], runbookDone: boolean, category: string, diagnosis: string | null, held: StepReport[]): string {
   const parts: string[] = [];
+  // First what did not run and why (the operator's runbook names these tools; nothing else of other namespaces is said).
+  for (const h of held) parts.push(h.reason!.code ? `${h.tool} was refused (${h.reason!.code}): ${h.reason!.message.replace(/\.$/, '')}` : `${h.tool} did not run: ${h.reason!.message}`);
+  const notRun = steps.filter((s) => s.kind === 'fix' && s.status === 'skipped' && s.reason?.code === null).map((s) => s.tool);
+  if (notRun.length) parts.push(`so no fix ran (${[...new Set(notRun)].join(', ')} held back)`);
   if (faults.length) parts.push(`found: ${faults.join('; ')}`);
   const failedFix = steps.find((s) => s.kind === 'fix' && s.status === 'failed');
   if (failedFix) parts.push(`the fix ${failedFix.tool} failed`);
   if (!plan.steps.length) parts.push(`no automated check or runbook covers ${article(category)} ticket yet`);
-  else if (!faults.length && !plan.runbook) parts.push('the checks found no fault and no runbook matches, so the cause is outside what twl can see');
+  else if (!faults.length && !plan.runbook && !held.length) parts.push('the checks found no fault and no runbook matches, so the cause is outside what twl can see');
   if (plan.runbook && runbookDone && faults.length) parts.push(`runbook "${plan.runbook.name}" ran but did not clear it`);
   if (diagnosis) parts.push(`LLM diagnosis: ${diagnosis}`);
   return `Needs a human: ${parts.join('; ')}.`;
@@ -282,4 +329,17 @@ async function interrupted(ctx: OpContext, id: number, actor: string, where: str
     return t.status === 'in_progress' ? transition(tx, t, 'triaged', actor) : t;
   });
   return { ticket, outcome: 'interrupted', summary: `Interrupted ${where}.`, plan, steps, diagnosis, timeToResolveMs: null };
+}
+
+/** The plan with each step the catalog would refuse for this caller marked (and said in the rationale); nothing runs here. */
+export async function withRefusals(ctx: OpContext, plan: Plan): Promise<Plan> {
+  const steps = await Promise.all(
+    plan.steps.map(async (step) => {
+      const refusal = await stepRefusal(ctx, step, step.purpose.startsWith('runbook'));
+      return refusal ? { ...step, refusal } : step;
+    }),
+  );
+  const refused = steps.filter((s) => s.refusal);
+  if (!refused.length) return plan;
+  return { ...plan, steps, rationale: [...plan.rationale, ...refused.map((s) => `step ${s.tool} refused (${s.refusal!.code}): ${s.refusal!.message}`)] };
 }

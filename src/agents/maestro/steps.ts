@@ -12,7 +12,24 @@ export interface StepReport {
   status: 'ok' | 'failed' | 'skipped' | 'cancelled' | 'waiting';
   finding: string | null;
   durationMs: number;
+  /** Why a skipped step did not run: a refusal (its code) or what else kept it from running (code null). */
+  reason?: SkipReason;
 }
+
+/** Why a step does not run: a refusal's code (TWL_NAMESPACE_DENIED…) and message, or (code null) why Maestro held it back. */
+export interface SkipReason {
+  code: string | null;
+  message: string;
+}
+
+/** A refusal: a reason with a code. */
+export type StepRefusal = SkipReason & { code: string };
+
+/**
+ * The codes with which the catalog refuses a call before the tool runs (what `refusal()` answers), and
+ * an input the tool's schema rejects: such a step did not run, so it found nothing either way.
+ */
+const refusalCodes = new Set(['TWL_TOOL_UNKNOWN', 'TWL_NAMESPACE_DENIED', 'TWL_UPSTREAM_QUARANTINED', 'TWL_ROLE_DENIED', 'TWL_INPUT_INVALID']);
 
 
 /**
@@ -26,6 +43,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
   let status: StepReport['status'] = 'ok';
   let output: unknown;
   let finding: string | null = null;
+  let refusal: SkipReason | undefined;
   try {
     const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, via: 'maestro', signal: ctx.signal, approved: true });
     output = result.structured ?? { content: result.content };
@@ -34,9 +52,11 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
       if (step.kind === 'check') finding = `${step.tool} answered with an error: ${errorText(result.content)}`;
     } else finding = (Object.hasOwn(findings, step.tool) ? findings[step.tool]?.(output as Record<string, unknown>) : undefined) ?? null;
   } catch (err) {
-    if (isTwlError(err) && err.code === 'TWL_TOOL_UNKNOWN') {
+    if (isTwlError(err) && refusalCodes.has(err.code) && !ctx.signal.aborted) {
+      // Refused before the tool ran (the plan's pre-flight saw it admitted: the catalog changed since).
       status = 'skipped';
-      output = { error: `no tool named ${step.tool}` };
+      refusal = { code: err.code, message: err.message };
+      output = { error: refusal };
     } else {
       status = ctx.signal.aborted ? 'cancelled' : 'failed';
       output = { error: isTwlError(err) ? err.toJSON() : messageOf(err) };
@@ -51,10 +71,49 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
     status: status === 'ok' && finding ? 'failed' : status,
     input: step.input,
     output,
-    decision: finding ?? (status === 'ok' ? `${step.purpose}: ok` : `${step.purpose}: ${status}`),
+    decision: finding ?? (status === 'ok' ? `${step.purpose}: ok` : refusal ? `${step.purpose}: refused (${refusal.code})` : `${step.purpose}: ${status}`),
     durationMs,
   });
-  return { tool: step.tool, kind: step.kind, purpose: step.purpose, status, finding, durationMs: Math.round(durationMs * 10) / 10, output };
+  return { tool: step.tool, kind: step.kind, purpose: step.purpose, status, finding, durationMs: Math.round(durationMs * 10) / 10, output, ...(refusal ? { reason: refusal } : {}) };
+}
+
+/**
+ * Why the catalog would not run a step for this caller, asked before any step of the plan runs:
+ * its admission (an unknown tool, a quarantined upstream, a tool outside the caller's namespaces
+ * or above its role), then, with `checkInput` (a runbook's steps, written in the configuration),
+ * the input against the tool's own schema. Nothing is called or recorded here.
+ */
+export async function stepRefusal(ctx: OpContext, step: PlanStep, checkInput: boolean): Promise<StepRefusal | undefined> {
+  const refused = await ctx.tools.refusal?.(step.tool, { namespaces: ctx.namespaces, role: ctx.role });
+  if (refused) return { code: refused.code, message: refused.message };
+  if (!checkInput) return undefined;
+  const tool = await ctx.tools.get(step.tool, { namespaces: ctx.namespaces });
+  if (!tool) return undefined;
+  let problem: string | undefined;
+  const op = tool.source === 'twl' ? (await ctx.runtime.ops()).get(step.tool) : undefined;
+  if (op) {
+    // twl's own tool: its zod schema, as the call will parse it (`twl config validate` checks the same).
+    const parsed = op.input.safeParse(step.input);
+    problem = parsed.success ? undefined : parsed.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.length ? i.path.map(String).join('.') : '(the root)'}: ${i.message}`).join('; ');
+  } else {
+    const { validationProblem } = await import('../../workflows/llm-output.js');
+    // A schema that cannot be compiled fails the step closed, as a workflow orchestrator's plan does.
+    problem = await validationProblem(tool.inputSchema, step.input).catch((err: unknown) => `its input schema cannot be checked (${messageOf(err)})`);
+  }
+  return problem ? { code: 'TWL_INPUT_INVALID', message: `The input of ${step.tool} does not match the tool's schema: ${problem}.` } : undefined;
+}
+
+/**
+ * Records a step that does not run. A refusal (a reason with a code) gets the audit row of the call
+ * it would have been (`decision = refused`, its code, `via = maestro`: what the catalog writes for a
+ * refused call); with a ticket, the step goes on its timeline as skipped, with the reason.
+ */
+export async function skipStep(ctx: OpContext, step: PlanStep, reason: SkipReason, ticketId: number | undefined): Promise<StepReport> {
+  if (reason.code !== null) await ctx.tools.refused?.(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, via: 'maestro' }, reason.code);
+  const output = reason.code !== null ? { error: reason } : { notRun: reason.message };
+  const decision = reason.code !== null ? `${step.purpose}: refused (${reason.code}): ${reason.message}` : `${step.purpose}: not run: ${reason.message}`;
+  if (ticketId !== undefined) await appendEvent(await ctx.store(), ticketId, { actor: 'maestro', kind: step.kind, step: step.tool, status: 'skipped', input: step.input, output, decision, durationMs: 0 });
+  return { tool: step.tool, kind: step.kind, purpose: step.purpose, status: 'skipped', finding: null, durationMs: 0, output, reason };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deterministicPlan } from '../../agents/maestro/plan.js';
-import { resolveTicket } from '../../agents/maestro/resolver.js';
-import { plannerTools, runStep } from '../../agents/maestro/steps.js';
+import { resolveTicket, withRefusals } from '../../agents/maestro/resolver.js';
+import { plannerTools, runStep, skipStep } from '../../agents/maestro/steps.js';
 import { classifyTicket } from '../../agents/triage/llm-classifier.js';
 import { namedServices } from '../../agents/triage/services.js';
 import { maestroDecisions } from '../../runtime/metrics.js';
@@ -37,13 +37,14 @@ export default defineOp({
     }
     const classification = await classifyTicket(goal!, ctx.llm(), ctx.signal, namedServices(ctx.config));
     const tools = await plannerTools(ctx);
-    const plan = deterministicPlan({ text: goal!, category: classification.category, config: ctx.config, tools });
+    // A step the catalog refuses for this caller is reported (and audited) as refused, never called.
+    const plan = await withRefusals(ctx, deterministicPlan({ text: goal!, category: classification.category, config: ctx.config, tools }));
     maestroDecisions.inc({ decision_type: 'plan' });
-    const checks = plan.steps.filter((s) => !s.needsApproval && tools.get(s.tool)?.readOnly);
+    const checks = plan.steps.filter((s) => s.refusal || (!s.needsApproval && tools.get(s.tool)?.readOnly));
     const steps = [];
     for (const [index, step] of checks.entries()) {
       ctx.progress({ message: `${step.tool} — ${step.purpose}`, done: index, total: checks.length, status: 'running' });
-      const { output: _output, ...report } = await runStep(ctx, step, undefined);
+      const { output: _output, ...report } = step.refusal ? await skipStep(ctx, step, step.refusal, undefined) : await runStep(ctx, step, undefined);
       steps.push(report);
     }
     return {
