@@ -140,11 +140,15 @@ describe('named services', () => {
 describe('few-shot examples', () => {
   it('are the nearest hand-written tickets, at most two per category', () => {
     const index = ExampleIndex.handwritten(defaultModel());
+    // A hand-written ticket retyped chat-style (lower case, no accents) finds itself first.
+    const ticket = index.tickets.find((t) => t.lang === 'fr' && /[éèà]/.test(t.text) && t.text.length > 60)!;
+    const retyped = ticket.text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    expect(index.nearest(retyped, 3)[0]).toBe(ticket);
     const shots = index.nearest('Le VPN ne se connecte plus depuis chez moi', 6);
     expect(shots).toHaveLength(6);
-    // The nearest share "ne se connecte" or "VPN … chez moi": network tickets, one of the first two about the VPN.
-    expect(shots.slice(0, 2).map((t) => t.category)).toEqual(['network', 'network']);
-    expect(shots.slice(0, 2).some((t) => /VPN/i.test(t.text))).toBe(true);
+    // Those sharing "ne se connecte" come first, and network ones among them.
+    expect(shots.slice(0, 3).some((t) => t.category === 'network')).toBe(true);
+    expect(shots.slice(0, 3).every((t) => /ne se connecte/i.test(t.text))).toBe(true);
     expect(shots.every((t) => t.source === undefined)).toBe(true);
     const perCategory = new Map<string, number>();
     for (const t of shots) perCategory.set(t.category, (perCategory.get(t.category) ?? 0) + 1);
