@@ -32,9 +32,11 @@ describe('npm run eval -- --check', () => {
   });
 
   it('fails, naming the figure, when one is more than 3 points below the baseline', async () => {
-    const baseline = JSON.parse(readFileSync(path.join(root, 'eval/baseline.json'), 'utf8')) as { sets: Record<string, Record<string, { accuracy: number }>> };
-    baseline.sets.tickets!.priority!.accuracy += 3.5;
+    // Today's figures, not the committed ones (which may sit below them), one of them raised by 3.5 points.
     const file = path.join(dir, 'baseline.json');
+    expect((await evaluate(['--write-baseline', '--baseline', file])).exitCode).toBe(0);
+    const baseline = JSON.parse(readFileSync(file, 'utf8')) as { sets: Record<string, Record<string, { accuracy: number }>> };
+    baseline.sets.tickets!.priority!.accuracy += 3.5;
     writeFileSync(file, JSON.stringify(baseline));
     const r = await evaluate(['--check', '--baseline', file]);
     expect(r.exitCode).toBe(1);

@@ -22,7 +22,7 @@ export const humanThreshold = 0.5;
 const namedServiceOdds = 20;
 
 /** The files written by hand (see data/README.md): cross-validation and the LLM's examples draw on these only. */
-export const handwrittenFiles = ['training.jsonl', 'handwritten.jsonl', 'handwritten-2.jsonl', 'handwritten-3.jsonl'] as const;
+export const handwrittenFiles = ['training.jsonl', 'handwritten.jsonl', 'handwritten-2.jsonl', 'handwritten-3.jsonl', 'handwritten-4.jsonl', 'handwritten-5.jsonl'] as const;
 export const corpusFiles = [...handwrittenFiles, 'generated.jsonl'] as const;
 export const dataDirectory = new URL('./data/', import.meta.url);
 export const modelPath = new URL('./data/model.json', import.meta.url);

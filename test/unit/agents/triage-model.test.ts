@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelArtifact } from '../../../src/agents/triage/artifact.js';
 import { classify, corpusFiles, defaultModel, modelPath, trainingCorpus } from '../../../src/agents/triage/engine.js';
 import { ExampleIndex } from '../../../src/agents/triage/examples.js';
-import { fitTemperature, logits, softmax, train, type Sample } from '../../../src/agents/triage/linear.js';
+import { blend, complementNaiveBayes, fitTemperature, logits, softmax, train, type Sample } from '../../../src/agents/triage/linear.js';
 import { trainModel } from '../../../src/agents/triage/train.js';
 import { featureStrings } from '../../../src/agents/triage/vectorize.js';
 import { findSignals } from '../../../src/agents/triage/signals.js';
@@ -88,9 +88,30 @@ describe('logistic regression trainer', () => {
 
   it('is deterministic: the same corpus gives the same weights', () => {
     const corpus = trainingCorpus().slice(0, 200);
-    const a = trainModel(corpus, { epochs: 3, l2: 1e-5, rate: 0.1, seed: 3, calibrationFolds: 0, generatedHeads: ['category'], handwrittenWeight: 1 });
-    const b = trainModel(corpus, { epochs: 3, l2: 1e-5, rate: 0.1, seed: 3, calibrationFolds: 0, generatedHeads: ['category'], handwrittenWeight: 1 });
+    const a = trainModel(corpus, { epochs: 3, l2: 1e-5, rate: 0.1, seed: 3, calibrationFolds: 0, generatedHeads: ['category'], handwrittenWeight: 1, bayesShare: { category: 0.3, priority: 0, sentiment: 0, urgency: 0 }, bayesSignalScale: 0.15 });
+    const b = trainModel(corpus, { epochs: 3, l2: 1e-5, rate: 0.1, seed: 3, calibrationFolds: 0, generatedHeads: ['category'], handwrittenWeight: 1, bayesShare: { category: 0.3, priority: 0, sentiment: 0, urgency: 0 }, bayesSignalScale: 0.15 });
     expect(Buffer.from(a.heads.category.weights.buffer).equals(Buffer.from(b.heads.category.weights.buffer))).toBe(true);
+  });
+
+  it('blends complement naive Bayes into the same weights, signals scaled down', () => {
+    // Feature 0 only with label 0, feature 1 only with label 1, feature 2 (a signal) with both.
+    const samples: Sample[] = [
+      { features: Int32Array.from([2, 0]), label: 0 },
+      { features: Int32Array.from([2, 0]), label: 0 },
+      { features: Int32Array.from([2, 1]), label: 1 },
+    ];
+    const bayes = complementNaiveBayes(samples, 3, 2);
+    expect(bayes[0 * 2 + 0]!).toBeGreaterThan(0);
+    expect(bayes[0 * 2 + 1]!).toBeLessThan(0);
+    expect(bayes[1 * 2 + 1]!).toBeGreaterThan(0);
+    expect(Math.abs(bayes[2 * 2 + 0]!)).toBeLessThan(Math.abs(bayes[0 * 2 + 0]!));
+    const regression = train(samples, 3, 2, { epochs: 5, l2: 0, rate: 0.5, seed: 1 }, 1);
+    expect(blend(regression, bayes, 0, 0.15)).toBe(regression);
+    const half = blend(regression, bayes, 0.5, 0.15);
+    // With dense = 1, feature 0 counts as a signal: its naive Bayes weight is scaled by 0.15.
+    expect(half.weights[0]!).toBeCloseTo(0.5 * regression.weights[0]! + 0.5 * 0.15 * bayes[0]!, 5);
+    expect(half.weights[3]!).toBeCloseTo(0.5 * regression.weights[3]! + 0.5 * bayes[3]!, 5);
+    expect(half.bias[1]!).toBeCloseTo(0.5 * regression.bias[1]!, 5);
   });
 
   it('fits a temperature above 1 for overconfident scores and below 1 for timid ones', () => {
@@ -119,11 +140,15 @@ describe('named services', () => {
 describe('few-shot examples', () => {
   it('are the nearest hand-written tickets, at most two per category', () => {
     const index = ExampleIndex.handwritten(defaultModel());
+    // A hand-written ticket retyped chat-style (lower case, no accents) finds itself first.
+    const ticket = index.tickets.find((t) => t.lang === 'fr' && /[éèà]/.test(t.text) && t.text.length > 60)!;
+    const retyped = ticket.text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+    expect(index.nearest(retyped, 3)[0]).toBe(ticket);
     const shots = index.nearest('Le VPN ne se connecte plus depuis chez moi', 6);
     expect(shots).toHaveLength(6);
-    // The nearest share "ne se connecte" or "VPN … chez moi": network tickets, one of the first two about the VPN.
-    expect(shots.slice(0, 2).map((t) => t.category)).toEqual(['network', 'network']);
-    expect(shots.slice(0, 2).some((t) => /VPN/i.test(t.text))).toBe(true);
+    // Those sharing "ne se connecte" come first, and network ones among them.
+    expect(shots.slice(0, 3).some((t) => t.category === 'network')).toBe(true);
+    expect(shots.slice(0, 3).every((t) => /ne se connecte/i.test(t.text))).toBe(true);
     expect(shots.every((t) => t.source === undefined)).toBe(true);
     const perCategory = new Map<string, number>();
     for (const t of shots) perCategory.set(t.category, (perCategory.get(t.category) ?? 0) + 1);
