@@ -127,8 +127,11 @@ export function classify(text: string, model: TriageModel = defaultModel(), serv
   if (incident) pressing.unshift(`security incident "${incident[0]}"`);
   const learned = model.strongest('priority', vector, priority[0]![0], 3, (f) => readable(f) !== null && !f.startsWith('s:') && !f.startsWith('e:') && !f.startsWith('r:')).map((f) => readable(f)!);
   reasons.push(`priority ${priority[0]![0]} (${round(priority[0]![1])}): ${pressing.length ? pressing.join(', ') : 'no urgency, impact, deadline or incident words'}${learned.length ? `; learned from ${quoted(learned)}` : ''}`);
-  const needsHuman = top![1] < humanThreshold;
-  if (needsHuman) reasons.push(`category confidence ${round(top![1])} is below ${humanThreshold}: marked for a human`);
+  // No word or word pair the corpus knows: the category is the corpus prior, however confident.
+  const unread = !vector.some((f) => f >= model.heads.category.dense);
+  const needsHuman = unread || top![1] < humanThreshold;
+  if (unread) reasons.push('no word the model learned from: marked for a human');
+  else if (needsHuman) reasons.push(`category confidence ${round(top![1])} is below ${humanThreshold}: marked for a human`);
   return {
     category: top![0],
     categoryConfidence: round(top![1]),

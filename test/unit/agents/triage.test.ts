@@ -48,6 +48,13 @@ describe('classification', () => {
 
   it('marks an unreadable ticket for a human rather than guessing confidently', () => {
     expect(classify('zzz qqq').needsHuman).toBe(true);
+    // Whatever the corpus prior's confidence: no known word is never trusted.
+    for (const text of ['zzz qqq', 'xkcd qwv', '!!! ???', '']) {
+      const c = classify(text);
+      expect(c.needsHuman, text).toBe(true);
+      expect(c.reasons.join(' '), text).toMatch(/no word the model learned from/);
+    }
+    expect(classify('Le VPN ne se connecte plus').needsHuman).toBe(false);
   });
 });
 
