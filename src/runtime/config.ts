@@ -400,6 +400,11 @@ export const configSchema = z
         auditRetention: durationOrOffSetting('off', 'a retention such as 365d', [86_400_000, '1d']).describe(
           'How long the audit trails are kept: the commander\'s decisions (twl_audit, twl audit list) and the tool calls (twl_tool_calls). off (the default): kept forever, as compliance usually asks; set it (365d, for instance) to delete older rows, a batch at a time, like the run history.',
         ),
+        workflowLease: duration('1m')
+          .refine((ms) => ms >= 1000, 'expected 1s or more')
+          .describe(
+            "How long a running workflow run stays its process's without renewal (renewed every third of it while the run goes on). Once it runs out, the store's upkeep (twl worker, twl serve, the store host, twl db prune) marks the run failed (TWL_WORKFLOW_LOST): its process was killed or its machine lost. A process frozen longer than this (a suspended laptop) finds its run failed, and records how it really ended when it comes back.",
+          ),
         autoHost: durationOrOffSetting('2m', 'an idle time')
           .describe('CLI commands start a background store host that later commands share, and that exits after this idle time; off: each command opens the store itself.'),
       })
@@ -434,6 +439,7 @@ export const envOverrides: Array<{ variable: string; key: string[] }> = [
   { variable: 'TWL_LLM_MODEL', key: ['llm', 'model'] },
   { variable: 'TWL_STORE_LOCK_TIMEOUT', key: ['store', 'lockTimeout'] },
   { variable: 'TWL_STORE_AUTO_HOST', key: ['store', 'autoHost'] },
+  { variable: 'TWL_STORE_WORKFLOW_LEASE', key: ['store', 'workflowLease'] },
   { variable: 'TWL_REPLICA', key: ['http', 'replica'] },
   { variable: 'TWL_TASKS_SCHEMA', key: ['tasks', 'schema'] },
 ];

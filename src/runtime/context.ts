@@ -188,8 +188,8 @@ export class Runtime {
       // Pruning now and then is enough to bound the tables (twl worker, serve and the store host prune
       // too); every write would be waste. A pass only when one is due and no other process holds it.
       if (Math.random() < 0.05) {
-        const { PASS_BATCHES, holderName, prunePass } = await import('../store/retention.js');
-        await prunePass(store, this.config.store, { holder: holderName(this.options.role ?? 'twl'), maxBatches: PASS_BATCHES });
+        const { PASS_BATCHES, holderName, logLost, prunePass } = await import('../store/retention.js');
+        logLost(this.logger, (await prunePass(store, this.config.store, { holder: holderName(this.options.role ?? 'twl'), maxBatches: PASS_BATCHES }))?.lost);
       }
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'could not record op calls');

@@ -3,6 +3,7 @@ import type { Config } from '../runtime/config.js';
 import { messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
+import { failLostRuns, type LostRun } from '../workflows/records.js';
 import type { Queryable, Store } from './types.js';
 
 /*
@@ -147,6 +148,8 @@ export interface PruneResult {
   deleted: Record<string, number>;
   /** False when a table had more to delete than maxBatches allowed (or the signal stopped it). */
   complete: boolean;
+  /** Workflow runs whose process stopped renewing their lease, marked failed by this pass (pruneClaimed). */
+  lost?: LostRun[];
 }
 
 type Pruner = Pick<Store, 'query' | 'exec' | 'transaction'>;
@@ -273,13 +276,18 @@ export async function prunePass(store: Pruner, settings: Config['store'], option
   return pruneClaimed(store, settings, options);
 }
 
-/** Prunes under a claim this holder took (claimPass), renewing it as it goes, and releases it. */
+/**
+ * Under a claim this holder took (claimPass): first marks failed the workflow runs whose process
+ * died (their lease ran out: failLostRuns, whatever the retentions), then prunes, renewing the
+ * claim as it goes, and releases it.
+ */
 export async function pruneClaimed(store: Pruner, settings: Config['store'], options: PruneOptions & { holder: string }): Promise<PruneResult> {
   let renewed = Date.now();
   const lost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   let result: PruneResult | undefined;
   try {
+    const lostRuns = await failLostRuns(store);
     result = await prune(store, settings, {
       ...options,
       signal,
@@ -289,10 +297,16 @@ export async function pruneClaimed(store: Pruner, settings: Config['store'], opt
         if (!(await renewPass(store, options.holder))) lost.abort();
       },
     });
+    if (lostRuns.length) result.lost = lostRuns;
     return result;
   } finally {
     await releasePass(store, options.holder, result?.deleted, result && !result.complete ? 0 : UPKEEP_MS);
   }
+}
+
+/** Says which workflow runs a pass found lost (a warning each: a process died in the middle of one). */
+export function logLost(logger: Logger, lost: LostRun[] | undefined): void {
+  for (const l of lost ?? []) logger.warn(l, `workflow run #${l.run} (${l.workflow}) marked failed: its process (${l.owner ?? 'unknown'}) stopped renewing its lease${l.step ? ` while step ${l.step} was running` : ''}`);
 }
 
 /**
@@ -309,6 +323,7 @@ export function keepPruning(store: Pruner, settings: Config['store'], logger: Lo
     running ??= prunePass(store, settings, { holder, maxBatches: PASS_BATCHES, signal: stopping.signal })
       .then((result) => {
         failing = false;
+        logLost(logger, result?.lost);
         if (result && Object.values(result.deleted).some(Boolean)) logger.info({ deleted: result.deleted }, 'deleted rows past their retention');
       })
       .catch((err: unknown) => {

@@ -306,7 +306,7 @@ export class TaskWorker {
   /**
    * The store's upkeep, at most once per MAINTAIN_MS (the first supervision pass included): frees
    * the agents held by a run whose process died (as a lost lease frees a task run), and, when a
-   * retention pass is due and no other process (another worker, serve, the store host) holds it,
+   * retention pass is due (which first marks failed the workflow runs whose lease ran out) and no other process (another worker, serve, the store host) holds it,
    * deletes what is past its retention (store/retention.ts: change-feed events, op calls, the run
    * history, the audit trails when store.auditRetention is set), a batch per statement, a bounded
    * number of batches per pass (a large backlog takes several passes), until the worker stops.
@@ -317,9 +317,10 @@ export class TaskWorker {
     try {
       const { releaseLostAgents } = await import('./agents-run.js');
       for (const { agent, run } of await releaseLostAgents(this.store)) this.runtime.logger.warn({ agent, run }, `freed agent ${agent}: its run #${run} stopped answering while it held it`);
-      const { PASS_BATCHES, holderName, prunePass } = await import('../store/retention.js');
+      const { PASS_BATCHES, holderName, logLost, prunePass } = await import('../store/retention.js');
       this.holder ??= holderName(`twl worker ${this.name}`);
       const pass = await prunePass(this.store, this.runtime.config.store, { holder: this.holder, maxBatches: PASS_BATCHES, signal: this.stopping.signal });
+      logLost(this.runtime.logger, pass?.lost);
       if (pass && Object.values(pass.deleted).some(Boolean)) this.runtime.logger.info({ deleted: pass.deleted }, 'deleted rows past their retention');
     } catch (err) {
       if (isStoreDown(err)) this.watch.failed(err);

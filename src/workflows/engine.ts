@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 import { describeInputIssues } from '../ops/invoke.js';
 import type { Role } from '../ops/op.js';
@@ -9,7 +10,7 @@ import { opMetrics } from '../runtime/op-metrics.js';
 import type { ContentBlock, ToolCatalog, ToolResult } from '../tools/types.js';
 import { ApprovalPending, WorkflowStopped } from './control.js';
 import { evaluate, render } from './expr.js';
-import { reserveRunId, saveRun, type RunWrite, type StepRecord } from './records.js';
+import { renewLease, reserveRunId, saveRun, type RunWrite, type StepRecord } from './records.js';
 import { stepKinds } from './steps/index.js';
 import type { RunStatus, StepBase, StepContext, StepKind, StepStatus, WorkflowDef } from './types.js';
 
@@ -141,7 +142,17 @@ export class WorkflowRun {
     const store = await this.runtime.store();
     const started = performance.now();
     this.runId = await reserveRunId(store);
-    this.write = { id: this.runId, workflow: this.def.name, input, actor: this.options.actor, face: this.options.face, startedAt: new Date().toISOString(), status: 'running' };
+    const leaseMs = this.runtime.config.store.workflowLease;
+    this.write = { id: this.runId, workflow: this.def.name, input, actor: this.options.actor, face: this.options.face, startedAt: new Date().toISOString(), status: 'running', owner: `${os.hostname()} pid ${process.pid}`, leaseMs };
+    // The lease, renewed every third of it while the run goes on: once this process dies, the store's upkeep ends the run (failLostRuns).
+    const renewing = setInterval(() => {
+      if (!this.written) return;
+      void this.runtime
+        .store()
+        .then((store) => renewLease(store, this.runId, leaseMs))
+        .catch((err: unknown) => this.runtime.logger.debug({ run: this.runId, err: messageOf(err) }, "could not renew the workflow run's lease"));
+    }, leaseMs / 3);
+    renewing.unref();
     const signal = this.options.signal ?? new AbortController().signal;
     let status: RunStatus = 'completed';
     let output: unknown = null;
@@ -167,6 +178,7 @@ export class WorkflowRun {
         error = errorOf(err);
       }
     }
+    clearInterval(renewing);
     const durationMs = performance.now() - started;
     const step = status === 'completed' ? null : (this.endedAt ?? null);
     clearTimeout(this.flushTimer);

@@ -81,6 +81,9 @@ export interface RunWrite {
   face: string;
   startedAt: string;
   status: RunStatus;
+  /** The process running it (host and pid), and how long its lease lasts without renewal (store.workflowLease). */
+  owner: string;
+  leaseMs: number;
   /** Set when the run ended. */
   end?: { output: unknown; error: RunRecord['error']; step: string | null; durationMs: number };
 }
@@ -111,11 +114,13 @@ export async function saveRun(q: Queryable, run: RunWrite, create: boolean, step
     steps.map((s) => s.durationMs),
   ];
   const end = run.end;
-  const runParams = [run.status, json(end?.output ?? undefined), json(end?.error ?? undefined), end?.step ?? null, end ? end.durationMs : null];
+  // A run that goes on holds a lease (renewed by renewLease too); one that ended, none.
+  const runParams = [run.status, json(end?.output ?? undefined), json(end?.error ?? undefined), end?.step ?? null, end ? end.durationMs : null, run.owner, end ? null : run.leaseMs / 1000];
+  const lease = 'CASE WHEN $20::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $20::float8) END';
   const runSql = create
-    ? `INSERT INTO twl_workflow_runs (id, workflow, input, actor, face, started_at, status, output, error, step, finished_at, duration_ms) OVERRIDING SYSTEM VALUE
-       VALUES ($1, $19, $20::jsonb, $21, $22, $23::timestamptz, $14, $15::jsonb, $16::jsonb, $17, CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, $18::real) RETURNING id`
-    : `UPDATE twl_workflow_runs SET status = $14, output = $15::jsonb, error = $16::jsonb, step = $17, finished_at = CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, duration_ms = $18::real WHERE id = $1 RETURNING id`;
+    ? `INSERT INTO twl_workflow_runs (id, workflow, input, actor, face, started_at, status, output, error, step, finished_at, duration_ms, owner, lease_until) OVERRIDING SYSTEM VALUE
+       VALUES ($1, $21, $22::jsonb, $23, $24, $25::timestamptz, $14, $15::jsonb, $16::jsonb, $17, CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, $18::real, $19, ${lease}) RETURNING id`
+    : `UPDATE twl_workflow_runs SET status = $14, output = $15::jsonb, error = $16::jsonb, step = $17, finished_at = CASE WHEN $18::real IS NULL THEN NULL ELSE now() END, duration_ms = $18::real, owner = $19, lease_until = ${lease} WHERE id = $1 RETURNING id`;
   // The run first (the steps' foreign key), then the steps, in one statement.
   await q.query(`WITH run AS (${runSql}) INSERT INTO twl_workflow_steps ${STEP_COLUMNS.replace('SELECT $1,', 'SELECT (SELECT id FROM run),')}`, [
     run.id,
@@ -123,6 +128,48 @@ export async function saveRun(q: Queryable, run: RunWrite, create: boolean, step
     ...runParams,
     ...(create ? [run.workflow, json(run.input), run.actor, run.face, run.startedAt] : []),
   ]);
+}
+
+/** Renews a run's lease while it goes on (nothing when it is not written yet, or ended). */
+export async function renewLease(q: Queryable, id: number, leaseMs: number): Promise<void> {
+  await q.query("UPDATE twl_workflow_runs SET lease_until = now() + make_interval(secs => $2::float8) WHERE id = $1 AND status = 'running'", [id, leaseMs / 1000]);
+}
+
+/** A run whose process stopped renewing its lease, as the upkeep marked it failed. */
+export interface LostRun {
+  run: number;
+  workflow: string;
+  owner: string | null;
+  step: string | null;
+}
+
+/**
+ * Marks failed (TWL_WORKFLOW_LOST) the runs still `running` whose lease ran out, and their steps
+ * still running: their process was killed, or its machine lost, and nothing else would end them.
+ * One statement that checks the state and the lease again as it writes: a run whose owner renewed
+ * it meanwhile, or that ended, is left alone. The run's status change goes on the change feed (its
+ * trigger) like any other. An owner that was only frozen and comes back writes how its run really
+ * ended over this. The store's upkeep calls it (store/retention.ts).
+ */
+export async function failLostRuns(q: Queryable): Promise<LostRun[]> {
+  const { rows } = await q.query<{ id: unknown; workflow: string; owner: string | null; step: string | null }>(
+    `WITH lost AS (
+       UPDATE twl_workflow_runs r SET status = 'failed', finished_at = now(),
+              duration_ms = extract(epoch FROM now() - r.started_at) * 1000,
+              step = (SELECT s.path FROM twl_workflow_steps s WHERE s.run_id = r.id AND s.status = 'running' ORDER BY s.seq DESC LIMIT 1),
+              error = jsonb_build_object('code', 'TWL_WORKFLOW_LOST', 'message',
+                'Lost: its process (' || coalesce(r.owner, 'unknown') || ') stopped renewing the run''s lease, which ran out at ' ||
+                to_char(r.lease_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ||
+                ': it was killed or its machine lost (store.workflowLease). What its steps did before is recorded; run the workflow again if it should still happen.')
+        WHERE r.status = 'running' AND r.lease_until < now()
+        RETURNING r.id, r.workflow, r.owner, r.step, r.error),
+     steps AS (
+       UPDATE twl_workflow_steps s SET status = 'failed', error = l.error, duration_ms = extract(epoch FROM now() - s.started_at) * 1000
+         FROM lost l WHERE s.run_id = l.id AND s.status = 'running'
+       RETURNING 1)
+     SELECT id, workflow, owner, step FROM lost ORDER BY id`,
+  );
+  return rows.map((r) => ({ run: Number(r.id), workflow: r.workflow, owner: r.owner, step: r.step }));
 }
 
 export async function listRuns(q: Queryable, filter: { workflow?: string; status?: RunStatus[]; limit: number; before?: number }): Promise<RunRecord[]> {
