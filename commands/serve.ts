@@ -83,7 +83,13 @@ export default class Serve extends CatalogCommand<void> {
       const exposed = !['127.0.0.1', '::1', 'localhost'].includes(flags.host);
       if (exposed && runtime.config.http.auth === 'none') this.logToStderr(`Warning: binding ${flags.host} with http.auth "none" lets anyone who reaches it call every tool as admin.`);
       const { startHttpServer } = await import('../src/http/server.js');
-      const http = await startHttpServer({ host: flags.host, port: flags.port, catalog, runtime, version: this.config.version, allowedHosts: flags['allowed-host'], upstreams: () => catalog.upstreamStatuses() });
+      const http = await startHttpServer({ host: flags.host, port: flags.port, catalog, runtime, version: this.config.version, allowedHosts: flags['allowed-host'], upstreams: () => catalog.upstreamStatuses() }).catch(async (err: unknown) => {
+        // The address cannot be bound (in use, privileged, not of this machine): nothing started stays
+        // behind; the runtime (store host, upstream children) is closed by the base command.
+        stopWatch();
+        await Promise.all(closers.map((close) => close().catch(() => undefined)));
+        throw err;
+      });
       closers.push(http.close);
       this.logToStderr(`twl serves MCP at ${http.url}/mcp (health ${http.url}/health, REST ${http.url}/api/tools)`);
       runtime.logger.info({ url: http.url }, 'twl HTTP server ready');

@@ -72,6 +72,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   } finally {
     if (isolated) await upstream.closeSession(probe.sessionKey!);
   }
+  // The address cannot be bound: the upstream's children and the session sweep end with the error.
+  const abandon = async (err: unknown): Promise<never> => {
+    sessions.close();
+    await catalog.close();
+    throw err;
+  };
   const http = await startHttpServer({
     host: options.host,
     port: options.port,
@@ -90,7 +96,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       // isolated: every call takes the SDK path, whose session can carry the upstream's elicitation and sampling to the client.
       ...(isolated ? {} : { callTool: directCalls(catalog, isolated, runtime.logger) }),
     },
-  });
+  }).catch(abandon);
   return {
     url: http.url,
     upstream: entry.transport === 'stdio' ? `${entry.name} (${path.basename(entry.command!)})` : `${entry.name} (${new URL(entry.url!).host})`,

@@ -2,7 +2,7 @@ import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/no
 import type { AuthInfo, McpServer } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { errorBody } from '../cli/base.js';
 import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
@@ -14,6 +14,7 @@ import { KeyVerifier, bearerToken } from './keys.js';
 import { index, serveDocs } from './docs.js';
 import { EventsRequestError, eventStreams } from './events.js';
 import { acceptance, hostHeaderCount, jsonShape, parseHost, parseOrigin } from './headers.js';
+import { authority, hostPortFlags, listenOn } from './listen.js';
 import { createJwtVerifier } from './oauth.js';
 import { openApiDocument } from './openapi.js';
 import { openRateLimiter, rateLimitHeaders } from './rate-limit.js';
@@ -656,14 +657,25 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return json(res, statusOf(err), { error: errorBody(err) });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+  /** What the server holds besides its socket: ended on close, and when it cannot bind (nothing half-started stays). */
+  const release = async () => {
+    clearInterval(sessionSweep);
+    await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
+    sessions.clear();
+    await perRequestHandler.close();
+    stopWatching();
+    changes.close();
+    await limiter.close();
+  };
+  let port: number;
+  try {
+    ({ port } = await listenOn(server, options, hostPortFlags(options)));
+  } catch (err) {
+    await release();
+    throw err;
+  }
   return {
-    url: `http://${shown}:${port}`,
+    url: `http://${authority({ host: options.host, port })}`,
     close: async () => {
       // Stop accepting; connections close as soon as their request in flight is answered.
       closing = true;
@@ -675,13 +687,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
         server.once('close', () => clearInterval(sweep));
       });
-      clearInterval(sessionSweep);
-      await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
-      sessions.clear();
-      await perRequestHandler.close();
-      stopWatching();
-      changes.close();
-      await limiter.close();
+      await release();
     },
   };
 }

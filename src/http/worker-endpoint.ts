@@ -1,10 +1,13 @@
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { TwlError } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { collectProcessMetrics, registry } from '../runtime/metrics.js';
 import type { WorkerHealth } from '../studio/worker.js';
 import { hostHeaderCount, parseHost } from './headers.js';
+import { authority, listenOn, type ListenAddress } from './listen.js';
+
+export { authority, type ListenAddress } from './listen.js';
 
 /**
  * `twl worker --metrics [host:]port`: a small listener beside the worker with GET /metrics (the
@@ -14,16 +17,8 @@ import { hostHeaderCount, parseHost } from './headers.js';
  * or an address of the store. Bound to loopback unless an address is given.
  */
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopback = (host: string): boolean => LOOPBACK.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-
-/** `host:port` as a URL authority (IPv6 in brackets). */
-export const authority = ({ host, port }: ListenAddress): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /**
  * `[host:]port` of a listening flag: a port (0–65535; 0 is any free port) on 127.0.0.1, or an
@@ -79,17 +74,6 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(`${JSON.stringify(body)}\n`);
 };
 
-/** Why a listener could not bind, said for the flag that asked for it. */
-function bindError(err: NodeJS.ErrnoException, address: ListenAddress, flag: string): Error {
-  const where = `${flag} ${authority(address)}`;
-  const port = [`Choose another port, or 0 for any free one (${flag} ${authority({ ...address, port: 0 })}).`];
-  if (err.code === 'EADDRINUSE') return new TwlError('TWL_INPUT_INVALID', `${where}: the port is in use by another process.`, { actions: port });
-  if (err.code === 'EACCES') return new TwlError('TWL_INPUT_INVALID', `${where}: not allowed to listen there (ports below 1024 need privileges).`, { actions: port });
-  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAFNOSUPPORT')
-    return new TwlError('TWL_INPUT_INVALID', `${where}: ${address.host} is not an address of this machine.`, { actions: ['Give one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every IPv4 interface).'] });
-  return new TwlError('TWL_INPUT_INVALID', `${where}: could not listen (${err.code ?? err.message}).`, { actions: port });
-}
-
 /**
  * Starts the listener. `health` is the worker's, once it runs (undefined while it starts: /healthz
  * and /readyz answer 503 "starting").
@@ -131,11 +115,7 @@ export async function startWorkerEndpoint(options: ListenAddress & { health: () 
   server.headersTimeout = 5_000;
   server.maxConnections = 64;
   const flag = options.flag ?? '--metrics';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(bindError(err, options, flag)));
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listenOn(server, options, { where: `${flag} ${authority(options)}`, flags: (a) => `${flag} ${authority(a)}` });
   return {
     url: `http://${authority({ host: options.host, port })}`,
     close: () =>
