@@ -7,7 +7,7 @@ import { errorBody } from '../cli/base.js';
 import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
-import { ExitCode, isTwlError } from '../runtime/errors.js';
+import { ExitCode, isTwlError, unseenTool } from '../runtime/errors.js';
 import { collectProcessMetrics, httpRequestDuration, mcpSessions, registry } from '../runtime/metrics.js';
 import type { Role } from '../ops/op.js';
 import { KeyVerifier, bearerToken } from './keys.js';
@@ -435,9 +435,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
           await catalog.refused(String(m.params?.name), m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
           return jsonRpcError(res, 403, -32003, held.message);
         }
-        if (tool && !namespaceAllows(tool, caller.namespaces)) {
-          await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');
-          return jsonRpcError(res, 403, -32003, `No tool named ${JSON.stringify(tool.name)} in the namespaces this caller is granted (${caller.namespaces!.join(', ')}).`);
+        // A limited key: a tool outside its namespaces and one that exists nowhere get the same answer (the audit row says which).
+        if (m.method === 'tools/call' && caller.namespaces && !(tool && namespaceAllows(tool, caller.namespaces))) {
+          const name = String(m.params?.name);
+          await catalog.refused(name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_TOOL_UNKNOWN');
+          return json(res, 200, { jsonrpc: '2.0', id: (m as { id?: unknown }).id ?? null, error: { code: -32602, message: unseenTool(name).message } });
         }
         if (tool && !roleAllows(tool.minRole, caller.role)) {
           await catalog.refused(tool.name, m.params?.arguments, { face: 'mcp', actor: `mcp:${caller.principal}`, role: caller.role }, 'TWL_ROLE_DENIED');
@@ -503,16 +505,17 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return json(res, 200, { tools: tools.map(({ needsApproval: _, ...tool }) => tool) });
     }
     if (req.method !== 'POST') throw new HttpError(405, `Use POST /api/tools/${name}.`);
-    const tool = await catalog.get(name);
+    // Only the tools within the caller's namespaces: for a limited key, a tool outside them is no tool at all.
+    const tool = await catalog.get(name, { namespaces: caller.namespaces });
     const held = tool ? undefined : await catalog.quarantineOf?.(name, caller.namespaces);
     if (held) {
       await catalog.refused(name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, held.code);
       return json(res, 403, { error: errorBody(held) });
     }
-    if (tool && !namespaceAllows(tool, caller.namespaces)) {
-      // Answered as for an unknown tool, so a key learns nothing of other namespaces; the audit row says why.
-      await catalog.refused(tool.name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_NAMESPACE_DENIED');
-      throw new HttpError(404, `No tool named ${name} in the namespaces this key is granted; GET /api/tools lists them.`);
+    if (!tool && caller.namespaces) {
+      // Answered as for a tool that exists nowhere, so a key learns nothing of other namespaces; the audit row says why.
+      await catalog.refused(name, undefined, { face: 'rest', actor: `rest:${caller.principal}`, role: caller.role, namespaces: caller.namespaces }, 'TWL_TOOL_UNKNOWN');
+      return json(res, 404, { error: errorBody(unseenTool(name)) });
     }
     if (!tool) throw new HttpError(404, `No tool named ${name}; GET /api/tools lists them.`);
     const actor = `rest:${caller.principal}${caller.name ? ` (${caller.name})` : ''}`;

@@ -136,14 +136,35 @@ export const isTwlError = (err: unknown): err is TwlError => err instanceof TwlE
 /** The message of anything thrown, without a stack. */
 export const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The answer for a tool that exists nowhere (to any caller). */
+export const unknownTool = (name: unknown): TwlError => new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`);
+
+/** Marks a refusal told to a caller limited to namespaces as "no such tool" (see `unseenTool`). */
+const WITHHELD = Symbol('twl.withheld');
+
 /**
- * The TWL_NAMESPACE_DENIED refusal an error is, or carries: a workflow that failed because a
- * step's tool was outside its caller's namespaces (TWL_WORKFLOW_FAILED whose run error is that
- * refusal). Undefined for any other error.
+ * The one answer a caller limited to namespaces (an API key made with `--namespaces`) gets for a
+ * tool it may not reach: word for word what a tool that exists nowhere gets, whether the tool is in
+ * another namespace or nowhere at all, so a key cannot learn what other namespaces hold. Every face
+ * (catalog calls, MCP, REST, tasks, agents, workflows, Maestro) says it through this function; the
+ * audit row keeps the real reason (TWL_NAMESPACE_DENIED or TWL_TOOL_UNKNOWN) for operators.
  */
-export function namespaceRefusalOf(err: unknown): { code: 'TWL_NAMESPACE_DENIED'; message: string } | undefined {
+export function unseenTool(name: unknown): TwlError {
+  const err = unknownTool(name);
+  Object.defineProperty(err, WITHHELD, { value: true });
+  return err;
+}
+
+/**
+ * The refusal by its caller's grant an error is, or carries, as the caller is told it: a tool it may
+ * not reach (`unseenTool`), a task outside its grant (TWL_NAMESPACE_DENIED), or a workflow that failed
+ * because a step's tool was one of those (TWL_WORKFLOW_FAILED whose run error is TWL_TOOL_UNKNOWN: a
+ * workflow's steps are checked against the catalog when it loads, so a step's tool unknown at run
+ * time is one its caller cannot reach). Undefined for any other error.
+ */
+export function namespaceRefusalOf(err: unknown): { code: string; message: string } | undefined {
   if (!isTwlError(err)) return undefined;
-  if (err.code === 'TWL_NAMESPACE_DENIED') return { code: err.code, message: err.message };
+  if (err.code === 'TWL_NAMESPACE_DENIED' || (err as TwlError & { [WITHHELD]?: boolean })[WITHHELD]) return { code: err.code, message: err.message };
   const inner = err.code === 'TWL_WORKFLOW_FAILED' ? (err.details?.error as { code?: unknown; message?: unknown } | null | undefined) : undefined;
-  return inner?.code === 'TWL_NAMESPACE_DENIED' ? { code: inner.code, message: err.message } : undefined;
+  return inner?.code === 'TWL_NAMESPACE_DENIED' || inner?.code === 'TWL_TOOL_UNKNOWN' ? { code: inner.code, message: err.message } : undefined;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Role } from '../ops/op.js';
 import type { Runtime } from '../runtime/context.js';
-import { TwlError, isTwlError, messageOf, namespaceRefusalOf } from '../runtime/errors.js';
+import { TwlError, isTwlError, messageOf, namespaceRefusalOf, unseenTool } from '../runtime/errors.js';
 import { Llm, type Message, type Tool } from '../runtime/llm.js';
 import { redactText } from '../runtime/redact.js';
 import type { Queryable, Store } from '../store/types.js';
@@ -321,14 +321,15 @@ class ToolGate {
   }
 
   /** Resolves with what to tell the model (or the declared steps): the tool's output, or why it did not run. */
-  async call(name: string, input: Record<string, unknown>, kind: 'tool' | 'step'): Promise<{ ok: boolean; output: unknown; error?: string; code?: 'TWL_NAMESPACE_DENIED' }> {
+  async call(name: string, input: Record<string, unknown>, kind: 'tool' | 'step'): Promise<{ ok: boolean; output: unknown; error?: string; refusal?: TwlError }> {
     const tool = this.allowed.get(name);
     const namespaces = this.options.namespaces;
-    if (!tool && namespaces && (await this.runtime.tools.get(name)) && !(await this.runtime.tools.get(name, { namespaces }))) {
-      // Outside the grant of the caller's key: refused as the catalog refuses it (without saying what other namespaces hold).
-      const error = `No tool named ${JSON.stringify(name)} in the namespaces this run is granted (${namespaces.join(', ') || 'none'}); refused`;
-      await this.refuse(name, input, error, 'TWL_NAMESPACE_DENIED');
-      return { ok: false, output: null, error, code: 'TWL_NAMESPACE_DENIED' };
+    if (!tool && namespaces && !(await this.runtime.tools.get(name, { namespaces }))) {
+      // A caller limited to namespaces: a tool outside them, or one that exists nowhere, is refused in the catalog's
+      // words for a tool that does not exist (the audit row says which it was).
+      const refusal = unseenTool(name);
+      await this.refuse(name, input, refusal.message, refusal.code);
+      return { ok: false, output: null, error: refusal.message, refusal };
     }
     if (!tool) {
       const error = `${name} is not among the tools of agent ${this.agent.name} (${this.agent.tools.join(', ') || 'none'}${this.options.role ? `, within the ${this.options.role} role` : ''}); refused`;
@@ -358,9 +359,9 @@ class ToolGate {
     } catch (err) {
       if (this.options.signal?.aborted) throw err;
       const error = messageOf(err);
-      const refusal = namespaceRefusalOf(err);
+      const refusal = namespaceRefusalOf(err) ? (err as TwlError) : undefined;
       await this.record(refusal || (isTwlError(err) && ['TWL_ROLE_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED'].includes(err.code)) ? 'refused' : kind, name, input, null, false, error, performance.now() - started);
-      return { ok: false, output: null, error, ...(refusal ? { code: refusal.code } : {}) };
+      return { ok: false, output: null, error, ...(refusal ? { refusal } : {}) };
     }
   }
 
@@ -462,7 +463,9 @@ async function declaredSteps(runtime: Runtime, store: Store, agent: Agent, promp
   const calls: Array<{ tool: string; input: Record<string, unknown> }> = [];
   if (steps.workflow) {
     const tool = workflowTool(steps.workflow);
-    const described = await runtime.tools.get(tool);
+    const described = await runtime.tools.get(tool, { namespaces: options.namespaces });
+    // A caller limited to namespaces: the gate refuses it as a tool that does not exist, wherever it is (and audits why).
+    if (!described && options.namespaces) throw (await gate.call(tool, {}, 'step')).refusal ?? unseenTool(tool);
     if (!described) throw new TwlError('TWL_TOOL_UNKNOWN', `The workflow ${steps.workflow} declared by ${agent.name} is not in the catalog (no tool ${tool}).`, { actions: ['Check the workflow files (`twl tools list`), or change the steps with `twl agent edit`.'] });
     // The gate checks allow-lists: a declared workflow is the agent's own choice, so it is allowed.
     allowed.set(tool, described);
@@ -473,7 +476,7 @@ async function declaredSteps(runtime: Runtime, store: Store, agent: Agent, promp
   const results: unknown[] = [];
   for (const c of calls) {
     const result = await gate.call(c.tool, c.input, 'step');
-    if (!result.ok) throw new TwlError(result.code ?? 'TWL_TOOL_ERROR', `Declared step ${c.tool} of ${agent.name} failed: ${result.error}`);
+    if (!result.ok) throw result.refusal ?? new TwlError('TWL_TOOL_ERROR', `Declared step ${c.tool} of ${agent.name} failed: ${result.error}`);
     line(`step ${c.tool} done`);
     results.push({ tool: c.tool, output: result.output });
   }

@@ -3,7 +3,7 @@ import { roleAllows, roleRefusal } from '../http/roles.js';
 import { invoke } from '../ops/invoke.js';
 import type { AnyOp, OpAnnotations, Role } from '../ops/op.js';
 import type { Runtime } from '../runtime/context.js';
-import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
+import { TwlError, isTwlError, messageOf, unknownTool, unseenTool } from '../runtime/errors.js';
 import { opMetrics } from '../runtime/op-metrics.js';
 import { ToolAudit, inputDigest, type Decision, type Outcome } from './audit.js';
 import { annotationsOf, cleanSchema, cleanText, toolNameProblem } from './sanitize.js';
@@ -344,7 +344,9 @@ export class Catalog implements ToolCatalog {
    */
   async refused(name: string, input: unknown, options: CallOptions, errorCode: string): Promise<void> {
     const entry = await this.find(name).catch(() => undefined);
-    await this.record(entry, name, input, options, 'refused', 'refused', 0, errorCode);
+    // A limited caller was told "no such tool" (`unseenTool`): the row says why (in another namespace, or nowhere).
+    const reason = errorCode === 'TWL_TOOL_UNKNOWN' && options.namespaces ? (await this.admit(name, options).catch(() => undefined))?.reason : undefined;
+    await this.record(entry, name, input, options, 'refused', 'refused', 0, reason ?? errorCode);
   }
 
   /**
@@ -357,19 +359,21 @@ export class Catalog implements ToolCatalog {
     return (await this.admit(name, options)).refusal;
   }
 
-  /** The tool a call names, or the refusal the call meets before it runs (the order `call` checks in). */
-  private async admit(name: string, options: Pick<CallOptions, 'namespaces' | 'role'>): Promise<{ entry?: Entry; refusal?: TwlError }> {
+  /**
+   * The tool a call names, or the refusal the call meets before it runs (the order `call` checks in)
+   * and its real reason for the audit row. A caller limited to namespaces is told of a tool outside
+   * them, and of one that exists nowhere, in the same words (`unseenTool`); only the reason differs.
+   */
+  private async admit(name: string, options: Pick<CallOptions, 'namespaces' | 'role'>): Promise<{ entry?: Entry; refusal?: TwlError; reason?: string }> {
     const entry = await this.find(name);
     if (!entry) {
       const held = await this.quarantineOf(name, options.namespaces);
-      return { refusal: held ?? new TwlError('TWL_TOOL_UNKNOWN', `No tool named ${JSON.stringify(String(name).slice(0, 200))}.`) };
+      if (held) return { refusal: held, reason: held.code };
+      return { refusal: options.namespaces ? unseenTool(name) : unknownTool(name), reason: 'TWL_TOOL_UNKNOWN' };
     }
-    if (!namespaceAllows(entry, options.namespaces)) {
-      // Said as an unknown tool would be, so a key cannot learn what other namespaces hold; the audit row says why.
-      return { entry, refusal: new TwlError('TWL_NAMESPACE_DENIED', `No tool named ${JSON.stringify(entry.name)} in the namespaces this caller is granted (${options.namespaces!.join(', ') || 'none'}).`, { details: { namespaces: options.namespaces } }) };
-    }
+    if (!namespaceAllows(entry, options.namespaces)) return { entry, refusal: unseenTool(name), reason: 'TWL_NAMESPACE_DENIED' };
     if (options.role !== undefined && !roleAllows(entry.minRole, options.role)) {
-      return { entry, refusal: new TwlError('TWL_ROLE_DENIED', roleRefusal(entry.name, entry.minRole, options.role), { details: { minRole: entry.minRole, role: options.role } }) };
+      return { entry, refusal: new TwlError('TWL_ROLE_DENIED', roleRefusal(entry.name, entry.minRole, options.role), { details: { minRole: entry.minRole, role: options.role } }), reason: 'TWL_ROLE_DENIED' };
     }
     return { entry };
   }
@@ -379,7 +383,7 @@ export class Catalog implements ToolCatalog {
     const ms = () => performance.now() - started;
     const admitted = await this.admit(name, options);
     if (admitted.refusal) {
-      await this.record(admitted.entry, name, input, options, 'refused', 'refused', ms(), admitted.refusal.code);
+      await this.record(admitted.entry, name, input, options, 'refused', 'refused', ms(), admitted.reason ?? admitted.refusal.code);
       throw admitted.refusal;
     }
     const entry = admitted.entry!;

@@ -55,7 +55,7 @@ export interface CallOptions {
   actor: string;
   /** The caller's role (HTTP keys, OAuth tokens). Undefined: a local user (CLI, stdio), no role check. */
   role?: Role;
-  /** The namespaces the caller's key is granted; undefined: every one. A tool outside them is refused (TWL_NAMESPACE_DENIED). */
+  /** The namespaces the caller's key is granted; undefined: every one. A tool outside them is refused as one that exists nowhere (`unseenTool`: TWL_TOOL_UNKNOWN); its audit row says TWL_NAMESPACE_DENIED. */
   namespaces?: string[];
   /** The id of the caller's API key (`twl keys list`); undefined: no key (the command line, stdio, OAuth, auth: none). A task it creates records it, and stops running once it is revoked. */
   keyId?: number;

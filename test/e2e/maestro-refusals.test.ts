@@ -118,7 +118,7 @@ describe('Maestro: a runbook step the caller cannot run is refused, recorded, an
   /** The result names no tool of an upstream (fx, fq) but the one its runbook names. */
   const namesOnly = (value: unknown, tool: string) => expect([...new Set(JSON.stringify(value).match(/\bf[xq]_\w+/g) ?? [])]).toEqual([tool]);
 
-  it('REST, a key granted only twl: fx_read is refused (TWL_NAMESPACE_DENIED, audited), recorded on the ticket, and the fix after it is not applied', async () => {
+  it('REST, a key granted only twl: fx_read is refused as a tool that exists nowhere (TWL_TOOL_UNKNOWN; audited TWL_NAMESPACE_DENIED), recorded on the ticket, and the fix after it is not applied', async () => {
     const created = await rest<{ id: number }>(keys.twl!, 'tickets_create_ticket', { text: 'The zorblockrest is stuck, please look at it.' });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const id = created.body.result!.id;
@@ -127,12 +127,12 @@ describe('Maestro: a runbook step the caller cannot run is refused, recorded, an
     const r = resolved.body.result!;
     expect(r.outcome).toBe('escalated');
     expect(r.ticket.status).toBe('escalated');
-    expect(r.plan.steps.find((s) => s.tool === 'fx_read')?.refused).toMatchObject({ code: 'TWL_NAMESPACE_DENIED' });
-    expect(r.steps.find((s) => s.tool === 'fx_read')).toMatchObject({ status: 'skipped', reason: { code: 'TWL_NAMESPACE_DENIED', message: 'No tool named "fx_read" in the namespaces this caller is granted (twl).' } });
+    expect(r.plan.steps.find((s) => s.tool === 'fx_read')?.refused).toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
+    expect(r.steps.find((s) => s.tool === 'fx_read')).toMatchObject({ status: 'skipped', reason: { code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' } });
     expect(r.steps.find((s) => s.tool === 'cache_cache_set')).toMatchObject({ status: 'skipped', reason: { code: null } });
-    expect(r.summary).toContain('fx_read was refused (TWL_NAMESPACE_DENIED)');
+    expect(r.summary).toContain('fx_read was refused (TWL_TOOL_UNKNOWN)');
     namesOnly(r, 'fx_read');
-    await expectRecorded(id, 'fx_read', 'TWL_NAMESPACE_DENIED', 'lockrest');
+    await expectRecorded(id, 'fx_read', 'TWL_TOOL_UNKNOWN', 'lockrest');
     expect(await audit('fx_read')).toEqual([{ face: 'rest', via: 'maestro', decision: 'refused', outcome: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]);
     // The held-back fix was never called: no row of it at all.
     expect(await audit('cache_cache_set')).toEqual([]);
@@ -149,9 +149,9 @@ describe('Maestro: a runbook step the caller cannot run is refused, recorded, an
     expect(resolved.isError, JSON.stringify(resolved.content)).toBeFalsy();
     const r = resolved.structuredContent as unknown as Resolution;
     expect(r.outcome).toBe('escalated');
-    expect(r.steps.find((s) => s.tool === 'fx_read')).toMatchObject({ status: 'skipped', reason: { code: 'TWL_NAMESPACE_DENIED' } });
+    expect(r.steps.find((s) => s.tool === 'fx_read')).toMatchObject({ status: 'skipped', reason: { code: 'TWL_TOOL_UNKNOWN' } });
     namesOnly(resolved, 'fx_read');
-    await expectRecorded(id, 'fx_read', 'TWL_NAMESPACE_DENIED', 'lockmcp');
+    await expectRecorded(id, 'fx_read', 'TWL_TOOL_UNKNOWN', 'lockmcp');
     expect((await audit('fx_read')).filter((row) => row.face === 'mcp')).toEqual([{ face: 'mcp', via: 'maestro', decision: 'refused', outcome: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]);
     expect(await audit('cache_cache_set')).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { createApiKey, envelope, root, startHttpServe, startWorker, stopServe, t
 /**
  * Over REST, with a real `twl worker` process (which never sees the key): a task created by a key
  * limited to namespaces keeps them, and its runs are held to them. A workflow whose step is
- * outside the grant fails with TWL_NAMESPACE_DENIED, audited, after one attempt; one whose steps
+ * outside the grant fails as a tool that exists nowhere would (TWL_TOOL_UNKNOWN; the audit row says TWL_NAMESPACE_DENIED), after one attempt; one whose steps
  * are inside completes; a tool outside the grant is refused at creation. A key granted fewer
  * namespaces than a task cannot see it or act on it, over REST or MCP (tools and resources), and
  * its refusals are audited. A task whose creating key is revoked fails at its next run.
@@ -64,7 +64,7 @@ describe('task grants over REST with a real worker', () => {
     cleanup();
   });
 
-  it('a step outside the key\'s namespaces fails the run once, with TWL_NAMESPACE_DENIED and an audit row; inside, it completes', async () => {
+  it('a step outside the key\'s namespaces fails the run once, said as an unknown tool, with a TWL_NAMESPACE_DENIED audit row; inside, it completes', async () => {
     const created = await rest<{ task: Shown['task'] }>('task_create', { workflow: 'outside', now: true, retries: 2 });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const id = created.body.result!.task.id;
@@ -72,9 +72,9 @@ describe('task grants over REST with a real worker', () => {
 
     const shown = await finished(id);
     expect(shown.task.status).toBe('failed');
-    expect(shown.task.reason).toMatch(/^TWL_NAMESPACE_DENIED: Workflow outside \(run \d+\) failed at step read: No tool named "fx_read"/);
+    expect(shown.task.reason).toMatch(/^TWL_TOOL_UNKNOWN: Workflow outside \(run \d+\) failed at step read: No tool named "fx_read"\./);
     expect(shown.executions).toHaveLength(1);
-    expect(shown.executions[0]).toMatchObject({ status: 'failed', output: { error: { code: 'TWL_NAMESPACE_DENIED' } } });
+    expect(shown.executions[0]).toMatchObject({ status: 'failed', output: { error: { code: 'TWL_TOOL_UNKNOWN' } } });
     // The list shows the grant too, so an operator sees what each task may do.
     expect((await rest<{ tasks: Shown['task'][] }>('task_list', {})).body.result!.tasks.find((t) => t.id === id)?.namespaces).toEqual(['twl', 'workflow']);
 
@@ -91,10 +91,10 @@ describe('task grants over REST with a real worker', () => {
     expect((await finished(inside.body.result!.task.id)).task.status).toBe('completed');
   });
 
-  it('a tool outside the key\'s namespaces is refused at creation, naming the grant', async () => {
+  it('a tool outside the key\'s namespaces is refused at creation, as a tool that exists nowhere', async () => {
     const refused = await rest('task_create', { tool: 'fx_read', input: { key: 'k' }, now: true });
     expect(refused.status).not.toBe(200);
-    expect(refused.body.error).toMatchObject({ code: 'TWL_NAMESPACE_DENIED', message: 'No tool named "fx_read" in the namespaces this key is granted (twl, workflow).' });
+    expect(refused.body.error).toMatchObject({ code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' });
   });
 
   const query = async (sql: string) => {

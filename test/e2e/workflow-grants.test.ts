@@ -52,7 +52,7 @@ describe('workflow grants: steps are checked against the caller\'s namespaces', 
     const refused = await rest(keys.workflow!, 'workflow_fx_read', { key: 'k1' });
     expect(refused.status).not.toBe(200);
     expect(refused.body.error?.code).toBe('TWL_WORKFLOW_FAILED');
-    expect(refused.body.error?.details?.steps).toEqual([expect.objectContaining({ path: 'read', status: 'failed', error: expect.objectContaining({ code: 'TWL_NAMESPACE_DENIED' }) })]);
+    expect(refused.body.error?.details?.steps).toEqual([expect.objectContaining({ path: 'read', status: 'failed', error: { code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' } })]);
 
     const granted = await rest(keys['workflow-fx']!, 'workflow_fx_read', { key: 'k2' });
     expect(granted.status).toBe(200);
@@ -81,7 +81,8 @@ describe('workflow grants: steps are checked against the caller\'s namespaces', 
 
     const refused = await client.callTool({ name: 'workflow_fx_read', arguments: { key: 'k6' } });
     expect(refused.isError).toBe(true);
-    expect(JSON.stringify(refused.content)).toMatch(/TWL_NAMESPACE_DENIED|namespaces this caller is granted/);
+    expect(JSON.stringify(refused.content)).toMatch(/No tool named \\+"fx_read\\+"\./);
+    expect(JSON.stringify(refused.content)).not.toMatch(/TWL_NAMESPACE_DENIED|namespaces this caller is granted/);
 
     const definer = await client.callTool({ name: 'workflow_fx_read_definer', arguments: { key: 'k7' } });
     expect(definer.isError).toBeFalsy();

@@ -112,8 +112,9 @@ for (const backend of backends) {
       expect(cacheOnly.every((t) => t.source === `upstream:${upstream}`)).toBe(true);
       expect(await catalog.get('cache_pid', { namespaces: ['twl'] })).toBeUndefined();
       expect(await catalog.get('cache_pid', { namespaces: ['cache'] })).toBeDefined();
-      await expect(catalog.call('cache_pid', {}, { face: 'rest', actor, role: 'admin', namespaces: ['twl'] })).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED' });
-      await expect(catalog.call('cache_cache_stats', {}, { face: 'rest', actor, role: 'admin', namespaces: ['cache'] })).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED' });
+      // Said as a tool that exists nowhere (the audit row below says why).
+      await expect(catalog.call('cache_pid', {}, { face: 'rest', actor, role: 'admin', namespaces: ['twl'] })).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "cache_pid".' });
+      await expect(catalog.call('cache_cache_stats', {}, { face: 'rest', actor, role: 'admin', namespaces: ['cache'] })).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "cache_cache_stats".' });
       await catalog.audit.flush();
       const { rows } = await (await runtime.store()).query<{ tool: string; decision: string }>("SELECT tool, decision FROM twl_tool_calls WHERE actor = $1 AND error_code = 'TWL_NAMESPACE_DENIED' ORDER BY id", [actor]);
       expect(rows).toEqual([

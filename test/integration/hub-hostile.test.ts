@@ -57,7 +57,7 @@ describe('the hub catalog with a hostile upstream: names, hints and definitions 
     const claimed = await catalog.get(ns('upstream_accept'));
     expect(claimed).toMatchObject({ source: 'upstream:hx', namespace: HOSTILE_NS });
     expect(await catalog.get(ns('memory_create_entities'), { namespaces: ['memory'] })).toBeUndefined();
-    await expect(catalog.call(ns('memory_create_entities'), {}, { ...as, namespaces: ['memory'] })).rejects.toMatchObject({ code: 'TWL_NAMESPACE_DENIED' });
+    await expect(catalog.call(ns('memory_create_entities'), {}, { ...as, namespaces: ['memory'] })).rejects.toMatchObject({ code: 'TWL_TOOL_UNKNOWN' });
     // The longest names: a 32-character namespace and a 64-character tool, 97 characters served.
     const long = ns(LONG_TOOL);
     expect(long).toHaveLength(97);

@@ -67,20 +67,20 @@ describe.each(runtimeBackends)('Maestro runbook steps within the caller\'s names
     expect(r.plan.runbook).toBe('fx lock');
     expect(r.plan.steps.map((s) => [s.tool, s.refused?.code ?? null])).toEqual([
       ['cache_cache_get', null],
-      ['fx_read', 'TWL_NAMESPACE_DENIED'],
+      ['fx_read', 'TWL_TOOL_UNKNOWN'],
       ['cache_cache_set', null],
     ]);
-    expect(r.plan.rationale).toContain('step fx_read refused (TWL_NAMESPACE_DENIED): No tool named "fx_read" in the namespaces this caller is granted (twl).');
+    expect(r.plan.rationale).toContain('step fx_read refused (TWL_TOOL_UNKNOWN): No tool named "fx_read".');
     expect(r.steps.map((s) => [s.tool, s.status, s.reason?.code ?? null])).toEqual([
       ['cache_cache_get', 'ok', null],
-      ['fx_read', 'skipped', 'TWL_NAMESPACE_DENIED'],
+      ['fx_read', 'skipped', 'TWL_TOOL_UNKNOWN'],
       ['cache_cache_set', 'skipped', null],
     ]);
     expect(r.outcome).toBe('escalated');
-    expect(r.ticket.escalationReason).toMatch(/^Needs a human: fx_read was refused \(TWL_NAMESPACE_DENIED\): No tool named "fx_read" in the namespaces this caller is granted \(twl\); so no fix ran \(cache_cache_set held back\)/);
+    expect(r.ticket.escalationReason).toMatch(/^Needs a human: fx_read was refused \(TWL_TOOL_UNKNOWN\): No tool named "fx_read"; so no fix ran \(cache_cache_set held back\)/);
     const timeline = (await invoke(showOp, runtime, { id: ticket.id })).timeline;
-    expect(timeline.find((e) => e.step === 'fx_read')).toMatchObject({ actor: 'maestro', status: 'skipped', output: { error: { code: 'TWL_NAMESPACE_DENIED' } } });
-    expect(timeline.find((e) => e.step === 'cache_cache_set')).toMatchObject({ kind: 'fix', status: 'skipped', output: { notRun: 'fx_read was refused (TWL_NAMESPACE_DENIED), so no fix runs' } });
+    expect(timeline.find((e) => e.step === 'fx_read')).toMatchObject({ actor: 'maestro', status: 'skipped', output: { error: { code: 'TWL_TOOL_UNKNOWN' } } });
+    expect(timeline.find((e) => e.step === 'cache_cache_set')).toMatchObject({ kind: 'fix', status: 'skipped', output: { notRun: 'fx_read was refused (TWL_TOOL_UNKNOWN), so no fix runs' } });
     // The refusal's row is written before the answer; the fix was never called, so its key is not set.
     expect(await calls(actor)).toEqual([{ tool: 'fx_read', via: 'maestro', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]);
     expect((await invoke(cacheGetOp, runtime, { key: `${key}:fixed` })).found).toBe(false);
@@ -114,7 +114,7 @@ describe.each(runtimeBackends)('Maestro runbook steps within the caller\'s names
     });
     const r = await invoke(stepOp, runtime, {}, caller(actor, ['twl']));
     expect(r.status).toBe('skipped');
-    expect(r.output).toMatchObject({ error: { code: 'TWL_NAMESPACE_DENIED', message: 'No tool named "fx_read" in the namespaces this caller is granted (twl).' } });
+    expect(r.output).toMatchObject({ error: { code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' } });
     await expect.poll(() => calls(actor), { timeout: 10_000 }).toEqual([{ tool: 'fx_read', via: 'maestro', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]);
   });
 });

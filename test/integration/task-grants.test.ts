@@ -77,10 +77,10 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     expect(task.namespaces).toEqual(['twl', 'workflow']);
     const shown = await until(task.id, ['completed', 'failed', 'dead_letter']);
     expect(shown.task.status).toBe('failed');
-    expect(shown.task.reason).toMatch(/^TWL_NAMESPACE_DENIED: Workflow outside \(run \d+\) failed at step read: No tool named "fx_read" in the namespaces this caller is granted \(twl, workflow\)/);
+    expect(shown.task.reason).toMatch(/^TWL_TOOL_UNKNOWN: Workflow outside \(run \d+\) failed at step read: No tool named "fx_read"\./);
     // One attempt: a refusal is not retried (the task had 2 retries).
     expect(shown.executions).toHaveLength(1);
-    expect(shown.executions[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^TWL_NAMESPACE_DENIED: /), output: { error: { code: 'TWL_NAMESPACE_DENIED', message: expect.stringContaining('fx_read') } } });
+    expect(shown.executions[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^TWL_TOOL_UNKNOWN: /), output: { error: { code: 'TWL_TOOL_UNKNOWN', message: expect.stringContaining('fx_read') } } });
     await expect.poll(() => audit(task.id), { timeout: 10_000 }).toEqual(
       expect.arrayContaining([{ tool: 'fx_read', via: 'workflow:outside', role: 'manager', decision: 'refused', error_code: 'TWL_NAMESPACE_DENIED' }]),
     );
@@ -104,7 +104,7 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     expect(task).toMatchObject({ kind: 'agent', namespaces: ['twl'] });
     const shown = await until(task.id, ['completed', 'failed', 'dead_letter']);
     expect(shown.task.status).toBe('failed');
-    expect(shown.task.reason).toMatch(new RegExp(`^TWL_NAMESPACE_DENIED: Declared step fx_read of ${agent} failed: No tool named "fx_read" in the namespaces this run is granted \\(twl\\)`));
+    expect(shown.task.reason).toBe('TWL_TOOL_UNKNOWN: No tool named "fx_read".');
     expect(shown.executions).toHaveLength(1);
     // Its first step, inside the grant, ran; the second was refused.
     expect(shown.executions[0]!.toolCalls.map((c) => [c.tool, c.ok])).toEqual([[SENTIMENT, true], ['fx_read', false]]);
@@ -123,16 +123,15 @@ describe.each(backends)('task grants on the $name store', (backend) => {
 
   it.skipIf(!backend.available)('refuses at creation a tool or workflow outside the key\'s grant, naming the grant', async () => {
     const tool = await errorOf(invoke(createOp, t.runtime, { tool: 'fx_read', input: { key: 'x' }, now: true }, key(['twl'])));
-    expect(tool.code).toBe('TWL_NAMESPACE_DENIED');
-    expect(tool.message).toBe('No tool named "fx_read" in the namespaces this key is granted (twl).');
+    expect(tool.code).toBe('TWL_TOOL_UNKNOWN');
+    expect(tool.message).toBe('No tool named "fx_read".');
     const workflow = await errorOf(invoke(createOp, t.runtime, { workflow: 'inside', now: true }, key(['twl'])));
-    expect(workflow.code).toBe('TWL_NAMESPACE_DENIED');
-    expect(workflow.message).toBe('No workflow named "inside" in the namespaces this key is granted (twl).');
-    expect(workflow.actions.join(' ')).toMatch(/workflow namespace/);
+    expect(workflow.code).toBe('TWL_TOOL_UNKNOWN');
+    expect(workflow.message).toBe('No tool named "workflow_inside".');
     // Hostile names are quoted and cut, never run.
     const hostile = await errorOf(invoke(createOp, t.runtime, { tool: `fx_read"; drop table twl_tasks; --${'x'.repeat(150)}`, now: true }, key(['twl'])));
-    expect(hostile.code).toBe('TWL_NAMESPACE_DENIED');
-    expect(hostile.message.length).toBeLessThan(200);
+    expect(hostile.code).toBe('TWL_TOOL_UNKNOWN');
+    expect(hostile.message.length).toBeLessThan(240);
   });
 
   /** Calls a task tool through the catalog, as REST and MCP do (the audit row included). */

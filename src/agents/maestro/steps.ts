@@ -16,7 +16,7 @@ export interface StepReport {
   reason?: SkipReason;
 }
 
-/** Why a step does not run: a refusal's code (TWL_NAMESPACE_DENIED…) and message, or (code null) why Maestro held it back. */
+/** Why a step does not run: a refusal's code (TWL_TOOL_UNKNOWN…) and message, or (code null) why Maestro held it back. */
 export interface SkipReason {
   code: string | null;
   message: string;

@@ -5,7 +5,7 @@ import { createTask } from '../../studio/service.js';
 import { getAgent } from '../../studio/agents.js';
 import { durationHint, parseDuration } from '../../runtime/duration.js';
 import { workflowToolName } from '../../workflows/types.js';
-import { TwlError } from '../../runtime/errors.js';
+import { TwlError, unseenTool } from '../../runtime/errors.js';
 import { defineOp, roles } from '../op.js';
 import { changesTask, taskResult } from './schemas.js';
 
@@ -19,7 +19,7 @@ export default defineOp({
     'and puts it in the job queue, where `twl worker` processes take its runs. A failed run is retried with exponential backoff (`retries`), each run is stopped after `timeout`, ' +
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
     'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`. ' +
-    'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run with TWL_NAMESPACE_DENIED, not retried. ' +
+    'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run as a call of a tool that does not exist would (TWL_TOOL_UNKNOWN; the audit row says TWL_NAMESPACE_DENIED), not retried. ' +
     'It also records that key (`createdByKey`): once the key is revoked, each run fails with TWL_KEY_REVOKED, not retried, and a cron task\'s schedule is removed.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
@@ -76,11 +76,11 @@ export default defineOp({
     // (the tool, a workflow's steps, an agent's tools). The tool or workflow itself must be inside it now: fail early.
     if (ctx.namespaces) {
       const target = input.workflow ? workflowToolName(input.workflow) : input.tool;
-      // Said as the catalog says it, whether or not the tool exists elsewhere: a key cannot learn what other namespaces hold.
+      // Said as the catalog says it (`unseenTool`), whether or not the tool exists elsewhere: a key cannot learn what
+      // other namespaces hold. The audit row says which it was.
       if (target && !(await ctx.tools.get(target, { namespaces: ctx.namespaces }))) {
-        throw new TwlError('TWL_NAMESPACE_DENIED', `No ${input.workflow ? 'workflow' : 'tool'} named ${JSON.stringify((input.workflow ?? target).slice(0, 100))} in the namespaces this key is granted (${ctx.namespaces.join(', ') || 'none'}).`, {
-          actions: ['Schedule a tool or workflow your key may call (MCP tools/list or tools_search with this key shows them; a workflow needs the workflow namespace), or use a key granted its namespace.'],
-        });
+        await ctx.tools.refused?.(target, undefined, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, via: 'task' }, 'TWL_TOOL_UNKNOWN');
+        throw unseenTool(target);
       }
     }
 

@@ -14,7 +14,7 @@ export const stepSchema = z.object({
   reason: z
     .object({ code: z.string().nullable(), message: z.string() })
     .optional()
-    .describe('Why a skipped step did not run: a refusal (its code, e.g. TWL_NAMESPACE_DENIED, with an audit row), or why Maestro held it back (code null: a fix while a step of the plan could not run).'),
+    .describe('Why a skipped step did not run: a refusal (its code, e.g. TWL_TOOL_UNKNOWN, with an audit row that keeps the real reason, e.g. TWL_NAMESPACE_DENIED), or why Maestro held it back (code null: a fix while a step of the plan could not run).'),
 });
 
 const refusalSchema = z.object({ code: z.string(), message: z.string() });

@@ -1,0 +1,172 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, envelope, root, startHttpServe, stopServe, tempHome, twl } from '../helpers.js';
+
+/**
+ * A key limited to namespaces (`twl keys create --namespaces twl,workflow`) must not learn what
+ * other namespaces hold. On every face it can reach (MCP tools/call, raw and through a session;
+ * REST tool calls; task create; agent runs; Maestro's runbook steps, in `ticket resolve` and
+ * `maestro orchestrate`), the answer for a tool that exists in another namespace (fx_read, of the
+ * upstream fx) is byte for byte the answer for a tool that exists nowhere (fx_nope, zz_nope), the
+ * tool's name aside: same HTTP status, same code, same message. The audit row keeps the real reason
+ * (TWL_NAMESPACE_DENIED, TWL_TOOL_UNKNOWN) for operators. A caller without a key limit keeps the
+ * precise answer.
+ */
+const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
+const HIDDEN = 'fx_read';
+const MISSING = ['fx_nope', 'zz_nope'] as const;
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+describe('a limited key is told of a tool in another namespace what it is told of no tool at all', () => {
+  const { home, cleanup } = tempHome('twl-ns-hiding-');
+  let serve: Awaited<ReturnType<typeof startHttpServe>>;
+  const clients: Client[] = [];
+  const keys: Record<string, string> = {};
+  const run = (args: string[]) => twl(args, { home, timeout: 120_000 });
+
+  beforeAll(async () => {
+    const runbook = (name: string, word: string, tool: string) => ({
+      name,
+      when: { keywords: [word] },
+      steps: [{ tool, input: { key: 'lock' } }, { tool: 'cache_cache_set', input: { key: `fix:${name}`, value: 'applied' }, approval: false }],
+      resolution: `Ran ${name}.`,
+    });
+    writeFileSync(
+      path.join(home, '.twlrc.json'),
+      JSON.stringify({
+        upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture] }],
+        runbooks: [runbook(agentOf(HIDDEN), 'zorbnshidden', HIDDEN), ...MISSING.map((tool, i) => runbook(agentOf(tool), `zorbnsmissing${i}`, tool))],
+        workflows: [{ name: 'nsoutside', steps: [{ id: 'read', kind: 'tool', tool: HIDDEN, input: { key: 'k' } }] }],
+      }),
+    );
+    serve = await startHttpServe(home);
+    keys.all = await createApiKey(home, 'ns-all', 'admin');
+    keys.limited = await createApiKey(home, 'ns-limited', 'admin', 'twl,workflow');
+    // An agent whose declared step calls the hidden tool (made by the unlimited key; one naming a missing tool cannot be activated).
+    {
+      const tool = HIDDEN;
+      const name = agentOf(tool);
+      const created = await rest(keys.all, 'agent_create', { name, kind: 'master', tools: ['fx_*'], steps: { tools: [{ tool, input: { key: 'k' } }] } });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+      const activated = await rest(keys.all, 'agent_activate', { name });
+      expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+    }
+  });
+
+  afterAll(async () => {
+    await stopServe(serve, clients);
+    cleanup();
+  });
+
+  const agentOf = (tool: string) => `ns-${tool.replace('_', '-')}`;
+  const rest = async (key: string, tool: string, body: unknown): Promise<Answer> => {
+    const res = await fetch(`${serve.url}/api/tools/${tool}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: await res.json() };
+  };
+  const rawMcp = async (key: string, tool: string): Promise<Answer> => {
+    const res = await fetch(`${serve.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: tool, arguments: { key: 'k' } } }),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+  const session = async (key: string) => {
+    const client = new Client({ name: 'ns-hiding', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${serve.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    clients.push(client);
+    return client;
+  };
+  const audit = async (tool: string) => {
+    const r = await run(['db', 'query', `select face, decision, error_code from twl_tool_calls where tool = '${tool}' and decision = 'refused' order by id`, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return (envelope(r.stdout).result as { rows: Array<{ face: string; decision: string; error_code: string }> }).rows;
+  };
+
+  /** The answer with the tool's name (and names derived from it) taken out: what must be the same. */
+  const anonymous = (answer: unknown, tool: string) =>
+    JSON.stringify(answer)
+      .replaceAll(agentOf(tool), 'AGENT')
+      .replaceAll(tool, 'TOOL');
+
+  /** For each face: the answer for the hidden tool, byte for byte the answer for each missing one. */
+  async function expectSame(face: string, ask: (tool: string) => Promise<unknown>): Promise<unknown> {
+    const hidden = await ask(HIDDEN);
+    for (const tool of MISSING) expect(anonymous(await ask(tool), tool), `${face}: ${tool} vs ${HIDDEN}`).toBe(anonymous(hidden, HIDDEN));
+    return hidden;
+  }
+
+  it('MCP tools/call, raw JSON-RPC and through a session: the same answer; tools/list and tools_search name no fx tool', async () => {
+    const raw = (await expectSame('mcp raw', (tool) => rawMcp(keys.limited!, tool))) as Answer;
+    expect(raw.body).toContain('No tool named \\"fx_read\\".');
+    const client = await session(keys.limited!);
+    await expectSame('mcp session', (tool) => client.callTool({ name: tool, arguments: { key: 'k' } }).catch((err: Error) => ({ thrown: err.message })));
+    const listed = (await client.listTools()).tools.map((t) => t.name);
+    expect(listed.length).toBeGreaterThan(5);
+    expect(listed.filter((n) => n.startsWith('fx_'))).toEqual([]);
+    const found = await client.callTool({ name: 'tools_search', arguments: { query: 'fx read a key', limit: 50 } });
+    expect(JSON.stringify(found.structuredContent)).not.toMatch(/fx_\w+/);
+  });
+
+  it('REST tool calls, task create, agent runs: the same status and body', async () => {
+    const called = (await expectSame('rest call', (tool) => rest(keys.limited!, tool, { key: 'k' }))) as Answer;
+    expect(called).toMatchObject({ status: 404, body: { error: { code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' } } });
+    const task = (await expectSame('task create', (tool) => rest(keys.limited!, 'task_create', { tool, input: { key: 'k' }, now: true }))) as Answer;
+    expect(task).toMatchObject({ status: 404, body: { error: { code: 'TWL_TOOL_UNKNOWN' } } });
+    // An agent's declared step naming a missing tool cannot be activated: its run of the hidden tool answers as a call of a missing tool does.
+    const agent = await rest(keys.limited!, 'agent_run', { name: agentOf(HIDDEN), prompt: 'go' });
+    for (const tool of MISSING) expect(anonymous(await rest(keys.limited!, tool, { key: 'k' }), tool), `agent run vs ${tool}`).toBe(anonymous(agent, HIDDEN));
+    // The agent stays active for everyone else: the refusal was its caller's grant.
+    const shown = await rest(keys.all!, 'agent_show', { name: agentOf(HIDDEN) });
+    expect(JSON.stringify(shown.body)).toContain('"status":"active"');
+  });
+
+  it('a workflow step outside the grant is said as a step whose tool does not exist', async () => {
+    const r = await rest(keys.limited!, 'workflow_nsoutside', {});
+    const text = JSON.stringify(r.body);
+    expect(text).toContain('No tool named \\"fx_read\\".');
+    expect(text).not.toContain('TWL_NAMESPACE_DENIED');
+    expect(text).not.toContain('namespaces this');
+  });
+
+  it('Maestro: a runbook step refused in ticket resolve and maestro orchestrate, said the same way', async () => {
+    const words: Record<string, string> = { [HIDDEN]: 'zorbnshidden', [MISSING[0]]: 'zorbnsmissing0', [MISSING[1]]: 'zorbnsmissing1' };
+    type Resolution = { steps: Array<{ tool: string; status: string; reason?: unknown }>; plan: { steps: Array<{ tool: string; refused?: unknown }> } };
+    const resolved = (await expectSame('ticket resolve', async (tool) => {
+      const created = await rest(keys.limited!, 'tickets_create_ticket', { text: `The ${words[tool]} is stuck, please look at it.` });
+      const id = (created.body as { result: { id: number } }).result.id;
+      const r = await rest(keys.limited!, 'real-resolver_resolve_ticket', { ticket_id: id });
+      const result = (r.body as { result: Resolution }).result;
+      return { status: r.status, step: result.steps.find((s) => s.tool === tool), refused: result.plan.steps.find((s) => s.tool === tool)?.refused };
+    })) as { step: { reason: unknown } };
+    expect(resolved.step.reason).toEqual({ code: 'TWL_TOOL_UNKNOWN', message: 'No tool named "fx_read".' });
+    await expectSame('maestro orchestrate', async (tool) => {
+      const r = await rest(keys.limited!, 'maestro_orchestrate', { goal: `The ${words[tool]} is stuck, please look at it.` });
+      const steps = (r.body as { result?: { investigation?: { steps: Array<{ tool: string; durationMs?: number }> } } }).result?.investigation?.steps;
+      const step = steps?.find((s) => s.tool === tool);
+      expect(step, JSON.stringify(r.body)).toBeDefined();
+      return { status: r.status, step };
+    });
+  });
+
+  it('the audit rows keep the real reason; an unlimited key keeps the precise answer', async () => {
+    const hidden = await audit(HIDDEN);
+    expect(new Set(hidden.map((r) => r.error_code))).toEqual(new Set(['TWL_NAMESPACE_DENIED']));
+    expect(new Set(hidden.map((r) => r.face))).toEqual(new Set(['mcp', 'rest']));
+    for (const tool of MISSING) {
+      const rows = await audit(tool);
+      expect(rows.length, tool).toBeGreaterThan(0);
+      expect(new Set(rows.map((r) => r.error_code)), tool).toEqual(new Set(['TWL_TOOL_UNKNOWN']));
+    }
+    // The unlimited key calls fx_read; a missing tool is still a plain 404.
+    expect((await rest(keys.all!, HIDDEN, { key: 'k' })).status).toBe(200);
+    expect((await rest(keys.all!, 'fx_nope', {})).status).toBe(404);
+  });
+});
