@@ -5,6 +5,7 @@ import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { AGENT_NAME } from '../studio/agents.js';
+import { reaches, requireReach } from './resource-grant.js';
 
 export const AGENTS_URI = 'twl://agents';
 export const agentUri = (name: string) => `${AGENTS_URI}/${name}`;
@@ -28,6 +29,7 @@ export function registerAgentResources(server: McpServer, runtime: Runtime) {
     'agent',
     new ResourceTemplate(`${AGENTS_URI}/{name}`, {
       list: async (ctx) => {
+        if (!reaches(ctx, 'twl')) return { resources: [] };
         const { agents } = await invoke(listOp, runtime, {}, { signal: ctx.mcpReq.signal });
         return {
           resources: agents.map((a) => ({
@@ -51,6 +53,7 @@ export function registerAgentResources(server: McpServer, runtime: Runtime) {
     async (uri, variables, ctx): Promise<ReadResourceResult> => {
       const name = agentNameOf(uri.href);
       if (name === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://agents/{name} with an agent name, got ${uri.href} (${JSON.stringify(variables)}).`);
+      requireReach(ctx, 'twl', uri.href);
       try {
         return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify(await invoke(showOp, runtime, { name }, { signal: ctx.mcpReq.signal }), null, 2) }] };
       } catch (err) {

@@ -14,6 +14,7 @@ import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionNotFound, executionOutput, getExecution, getTask, withinGrant } from '../studio/tasks.js';
 import { agentNameOf, agentUri, registerAgentResources } from './agent-resources.js';
+import { grantOf, reaches, requireReach, type CallerContext } from './resource-grant.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
 export const TICKETS_URI = 'twl://tickets';
@@ -37,10 +38,6 @@ export interface ResourceOptions {
   pollMs?: number;
 }
 
-/** What a resource handler knows of its caller: over HTTP, the key's grant (src/http/server.ts puts it in authInfo). */
-type CallerContext = { http?: { authInfo?: { clientId?: string; extra?: Record<string, unknown> } } };
-/** The namespaces of the key reading a resource over HTTP; undefined: every one (stdio, a key without a grant). */
-const grantOf = (ctx: CallerContext | undefined): string[] | undefined => ctx?.http?.authInfo?.extra?.namespaces as string[] | undefined;
 /** The caller for an op a resource reads through: a limited key sees the tasks within its grant only, as through the task tools. */
 const callerOf = (ctx: CallerContext | undefined) => {
   const namespaces = grantOf(ctx);
@@ -116,6 +113,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'ticket',
     new ResourceTemplate(`${TICKETS_URI}/{id}`, {
       list: async (ctx) => {
+        if (!reaches(ctx, 'twl')) return { resources: [] };
         const { tickets } = await invoke(ticketListOp, runtime, { sort: 'updated', limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
         return {
           resources: tickets.map((t) => ({
@@ -142,6 +140,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, variables, ctx) => {
       const id = ticketIdOf(uri.href);
       if (id === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      requireReach(ctx, 'twl', uri.href);
       return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: ctx.mcpReq.signal }));
     },
   );
@@ -150,6 +149,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'workflow-run',
     new ResourceTemplate(`${WORKFLOWS_URI}/{run}`, {
       list: async (ctx) => {
+        if (!reaches(ctx, 'workflow')) return { resources: [] };
         const { runs } = await invoke(workflowRunsOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
         return { resources: runs.map((r) => ({ uri: `${WORKFLOWS_URI}/${r.id}`, name: `workflow-run-${r.id}`, title: `Run ${r.id} of ${r.workflow}`, description: `${r.status}${r.step ? ` at ${r.step}` : ''} · by ${r.actor} · ${r.startedAt}`, mimeType: JSON_MIME })) };
       },
@@ -158,6 +158,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, variables, ctx) => {
       const m = /^twl:\/\/workflows\/(\d{1,15})$/.exec(uri.href);
       if (!m) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://workflows/{run} with a run number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      requireReach(ctx, 'workflow', uri.href);
       return read(uri.href, () => invoke(workflowShowOp, runtime, { run: Number(m[1]) }, { signal: ctx.mcpReq.signal }));
     },
   );
@@ -214,6 +215,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     { title: 'Open tickets', description: `Tickets not yet resolved or closed (${openStatuses.join(', ')}), most urgent first, at most ${LIST_LIMIT}.`, mimeType: JSON_MIME },
     async (uri, ctx) =>
       read(uri.href, async () => {
+        requireReach(ctx, 'twl', uri.href);
         const { tickets, total } = await invoke(ticketListOp, runtime, { status: [...openStatuses], sort: 'priority', limit: LIST_LIMIT }, { signal: ctx.mcpReq.signal });
         return { statuses: openStatuses, total, tickets };
       }),
@@ -223,14 +225,14 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'audit',
     AUDIT_URI,
     { title: 'Audit log', description: `The latest ${AUDIT_LIMIT} command decisions, newest first: who, what, which policy rule, the outcome, exit code and duration.`, mimeType: JSON_MIME },
-    async (uri, ctx) => read(uri.href, () => invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: ctx.mcpReq.signal })),
+    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, 'twl', uri.href), invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: ctx.mcpReq.signal }))),
   );
 
   server.registerResource(
     'health',
     HEALTH_URI,
     { title: 'Service health', description: "Every configured service and twl's own dependencies (store, cache, LLM): ok, degraded or down, checked when read.", mimeType: JSON_MIME },
-    async (uri, ctx) => read(uri.href, () => invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal })),
+    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, 'twl', uri.href), invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal }))),
   );
 
   // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
@@ -281,6 +283,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
     const ref = studioIdOf(uri);
+    // Tickets, the audit log and agents are twl's: a key granted other namespaces only is told they do not exist.
+    if (!ref && (uri === TICKETS_URI || uri === AUDIT_URI || uri === HEALTH_URI || ticketIdOf(uri) !== undefined || agentNameOf(uri) !== undefined)) requireReach(ctx as CallerContext, 'twl', uri);
     if (ref || (await agents.subscribable(uri))) {
       if (ref) {
         const store = await runtime.store();

@@ -169,4 +169,33 @@ describe('a limited key is told of a tool in another namespace what it is told o
     expect((await rest(keys.all!, HIDDEN, { key: 'k' })).status).toBe(200);
     expect((await rest(keys.all!, 'fx_nope', {})).status).toBe(404);
   });
+
+  it("MCP resources: a key granted no twl namespace reads no ticket, audit, health or agent, and no workflow run without workflow", async () => {
+    keys.fxOnly ??= await createApiKey(home, 'ns-fx-only', 'admin', 'fx');
+    const created = await run(['ticket', 'create', 'Resource hiding: printer on floor 3 jams', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = (envelope(created.stdout).result as { id: number }).id;
+    const wf = await rest(keys.all!, 'workflow_run', { name: 'nsoutside', input: {} });
+    const run_ = (wf.body as { result?: { run?: number }; error?: { details?: { run?: number } } }).result?.run ?? (wf.body as { error?: { details?: { run?: number } } }).error?.details?.run;
+    const uris = ['twl://tickets', `twl://tickets/${id}`, 'twl://audit', 'twl://health', `twl://agents/${agentOf(HIDDEN)}`, ...(run_ ? [`twl://workflows/${run_}`] : [])];
+    // The control: an unlimited key reads each of them.
+    const all = await session(keys.all!);
+    for (const uri of uris) expect((await all.readResource({ uri })).contents.length, uri).toBe(1);
+    const limited = await session(keys.fxOnly);
+    for (const uri of uris) {
+      const refused = await limited.readResource({ uri }).then(() => 'read', (err: Error) => err.message);
+      expect(refused, uri).toMatch(new RegExp(`Resource ${uri.replace(/[/.]/g, '\\$&')} not found`));
+      // Workflow runs have no change feed: a subscription to one is accepted and never fires, for any caller.
+      if (uri.startsWith('twl://workflows/')) continue;
+      const subscribed = await limited.subscribeResource({ uri }).then(() => 'subscribed', (err: Error) => err.message);
+      expect(subscribed, uri).toMatch(/not found/);
+    }
+    const listed = (await limited.listResources()).resources.map((r) => r.uri);
+    expect(listed.filter((u) => /^twl:\/\/(tickets|agents|workflows)\//.test(u))).toEqual([]);
+    // A key granted twl but not workflow reads tickets, not workflow runs.
+    keys.twlOnly ??= await createApiKey(home, 'ns-twl-only', 'admin', 'twl');
+    const twlOnly = await session(keys.twlOnly);
+    expect((await twlOnly.readResource({ uri: `twl://tickets/${id}` })).contents.length).toBe(1);
+    if (run_) await expect(twlOnly.readResource({ uri: `twl://workflows/${run_}` })).rejects.toThrow(/not found/);
+  });
 });
