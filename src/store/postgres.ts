@@ -97,6 +97,17 @@ export class PgStore implements Store {
     const tx = wrap(client);
     let timer: NodeJS.Timeout | undefined;
     let broken = false;
+    // A connection lost while this transaction holds it between statements (the server killed or
+    // restarted while fn awaits something else) is emitted as an 'error' event on the client, which
+    // the pool only listens to while the client is idle: unheard, it would end the process.
+    let onLost: (err: Error) => void = () => undefined;
+    const lost = new Promise<never>((_, reject) => {
+      onLost = (err) => {
+        broken = true;
+        reject(err);
+      };
+    });
+    client.on('error', onLost);
     // The server enforces statement_timeout; the client-side timer covers servers that
     // cannot (the embedded host) and a connection that stops answering.
     const timedOut = new Promise<never>((_, reject) => {
@@ -120,12 +131,13 @@ export class PgStore implements Store {
     })();
     const interrupt = abortion(options.signal, () => (broken = true));
     try {
-      return await Promise.race([work, timedOut, interrupt.promise]);
+      return await Promise.race([work, timedOut, interrupt.promise, lost]);
     } catch (err) {
       if (isTimeout(err)) throw new TwlError('TWL_TIMEOUT', `Statement timed out after ${options.timeoutMs} ms (cancelled by the server).`, { cause: err });
       throw this.mapError(err);
     } finally {
       clearTimeout(timer);
+      client.off('error', onLost);
       interrupt.dispose();
       work.catch(() => undefined);
       // A connection abandoned mid-statement is destroyed, not reused (the embedded host then stops the statement).
