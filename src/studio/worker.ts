@@ -409,8 +409,9 @@ export class TaskWorker {
     // The run acts for the key that created it: once that key is revoked (or gone), it fails closed.
     const revoked = await this.durably(() => revokedKeyOf(this.store, task));
     if (revoked) {
+      const refused = await this.refuseRevoked(job, task, execution, out, revoked);
       ended('failed');
-      return this.refuseRevoked(job, task, execution, out, revoked);
+      return refused;
     }
 
     const controller = new AbortController();
