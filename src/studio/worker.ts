@@ -514,7 +514,17 @@ export class TaskWorker {
    * again; it is created again under a live key, or from the command line).
    */
   private async refuseRevoked(job: JobWithMetadata<RunData>, task: Task, execution: Execution, out: OutputWriter, why: string): Promise<JobResult> {
-    const message = `TWL_KEY_REVOKED: ${why}${task.cron ? ' Its schedule was removed.' : ''}`;
+    // The schedule goes before the task is failed, so whoever sees it failed finds no schedule left.
+    const unscheduled = task.cron
+      ? await this.boss.unschedule(jobQueue(task.queue), String(task.id)).then(
+          () => true,
+          (err: unknown) => {
+            this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not remove the schedule of a revoked key\'s task (its runs are refused: it is failed)');
+            return false;
+          },
+        )
+      : false;
+    const message = `TWL_KEY_REVOKED: ${why}${unscheduled ? ' Its schedule was removed.' : task.cron ? ' Its schedule could not be removed: its next runs are refused the same way.' : ''}`;
     const tool = task.tool ?? `agent:${String(task.input.agent)}`;
     out.line(`refused: ${message}`);
     await this.runtime.tools
@@ -524,7 +534,6 @@ export class TaskWorker {
     await this.durably(() =>
       finishRun(this.store, { taskId: task.id, executionId: execution.id, lines, status: 'failed', error: message, output: { error: { code: 'TWL_KEY_REVOKED', message: why } }, toolCalls: [{ tool, ok: false, ms: 0, error: message }], next: 'failed', reason: message }),
     );
-    if (task.cron) await this.boss.unschedule(jobQueue(task.queue), String(task.id)).catch((err: unknown) => this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not remove the schedule of a revoked key\'s task (its runs are skipped: it is failed)'));
     this.runtime.logger.warn({ task: task.id, key: task.createdByKey }, message);
     return { id: job.id, status: 'completed', output: { failed: message } };
   }
