@@ -29,7 +29,7 @@ export default class DbPrune extends TwlCommand<Result> {
   static override description =
     "twl deletes it by itself, a bounded number of batches a minute, in twl worker, twl serve and the store host (and now and then in any command): run this to catch up on a backlog at once (after lowering a retention, say) or to see what is due with --dry-run. " +
     'What goes: change-feed events past store.eventRetention (7d), op calls past store.activityRetention (1d), the run history past store.runRetention (30d: task executions with their output lines, agent runs with their steps, workflow runs with their steps) and, only when store.auditRetention is set (off by default: kept forever), the audit trails (twl_audit, twl_tool_calls). ' +
-    "What stays whatever its age: what still runs or waits, a task's latest execution, a run another kept row refers to, the newest event. " +
+    "What stays whatever its age: what still runs or waits for its turn (a workflow run left waiting_approval has ended: it goes like a failed one), a task's latest execution, a run another kept row refers to, the newest event. " +
     'First, it marks failed (TWL_WORKFLOW_LOST) the workflow runs whose process stopped renewing their lease (store.workflowLease: killed, or its machine lost), and names them on stderr. ' +
     'It deletes a batch of 1000 rows per statement, each in its own short transaction, so other twl processes keep working meanwhile; Ctrl-C stops after the batch in progress. ' +
     'Processes sharing the store take turns: when another one is pruning, this waits for it (a minute at most).';

@@ -112,7 +112,7 @@ store:
   # How long the change feed (task, execution and agent events) is kept; off: forever.
   eventRetention: 7d
   # How long the run history is kept (task executions and their output, agent runs, workflow
-  # runs), from when each ended; what runs or waits and a task's latest execution always stay.
+  # runs), from when each ended; what runs or waits its turn and a task's latest execution stay.
   runRetention: 30d
   # The audit trails (twl audit list, tool calls) are kept forever; to delete older rows:
   # auditRetention: 365d

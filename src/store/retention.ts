@@ -11,9 +11,10 @@ import type { Queryable, Store } from './types.js';
  * - the op calls behind the dashboard's metrics (store.activityRetention);
  * - the studio's change feed, twl_events (store.eventRetention);
  * - the run history (store.runRetention): task executions with their output lines, agent runs with
- *   their steps, workflow runs with their steps. Never what still runs or waits, nor a task's latest
- *   execution, nor a row another kept row refers to (an execution with an agent run, a run with a
- *   delegate): those go in a later pass, once what refers to them is gone;
+ *   their steps, workflow runs with their steps. Never what still runs or waits for its turn, nor a
+ *   task's latest execution, nor a row another kept row refers to (an execution with an agent run, a
+ *   run with a delegate): those go in a later pass, once what refers to them is gone. A workflow run
+ *   left waiting_approval has ended (nothing resumes it): it goes like a failed one;
  * - opt-in, the audit trails, twl_audit and twl_tool_calls (store.auditRetention, off by default).
  * Oldest first, a bounded batch per statement, each batch its own short transaction (a parent's
  * rows that refer to it first, then the parent): a large backlog never holds its locks for long,
@@ -74,8 +75,10 @@ const retained: Retained[] = [
     table: 'twl_workflow_runs',
     setting: 'runRetention',
     key: 'id',
-    // waiting_approval waits for someone: it stays, as a running one does.
-    expired: `SELECT id AS k FROM twl_workflow_runs t WHERE status NOT IN ('running', 'waiting_approval') AND coalesce(finished_at, started_at) < ${age} ORDER BY id LIMIT $2`,
+    // Only a running run stays. waiting_approval is an end, like failed: its process ended it and is
+    // gone, and nothing resumes a run (approved, the workflow runs again as a new run; a task that
+    // runs one is approved before it runs, so its runs never wait). Nothing refers to a run but its steps.
+    expired: `SELECT id AS k FROM twl_workflow_runs t WHERE status <> 'running' AND coalesce(finished_at, started_at) < ${age} ORDER BY id LIMIT $2`,
     children: [{ table: 'twl_workflow_steps', fk: 'run_id', key: 'ctid' }],
   },
   {

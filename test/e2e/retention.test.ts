@@ -14,7 +14,7 @@ import { bin, envelope, inheritedEnv, loadedFor, quietLogger, startHttpServe, st
  * told so first (event: pruned).
  */
 
-/** An old recurring task (3 executions 40 days old, with output) and an old workflow run; change-feed events backdated 8 days. */
+/** An old recurring task (3 executions 40 days old, with output), an old workflow run and an old one left waiting_approval; change-feed events backdated 8 days. */
 async function seed(home: string): Promise<{ taskId: number; firstEvent: number }> {
   const store: Store = await openStore(loadedFor(home), quietLogger(), { role: 'retention e2e' });
   try {
@@ -29,6 +29,12 @@ async function seed(home: string): Promise<{ taskId: number; firstEvent: number 
       await store.query("INSERT INTO twl_task_output (execution_id, line) SELECT $1, 'line ' || n FROM generate_series(1, 5) n", [rows[0]!.id]);
     }
     await store.query("INSERT INTO twl_workflow_runs (workflow, status, actor, face, started_at, finished_at) VALUES ('old', 'completed', 'test', 'cli', now() - interval '40 days', now() - interval '40 days')");
+    // Ended waiting for an approval nobody could give: nothing resumes it (approved, the workflow runs again as a new run).
+    const waiting = await store.query<{ id: unknown }>(
+      `INSERT INTO twl_workflow_runs (workflow, status, error, step, actor, face, started_at, finished_at, duration_ms)
+       VALUES ('old', 'waiting_approval', '{"code":"TWL_APPROVAL_REQUIRED","message":"Step check waits for approval"}', 'check', 'test', 'cli', now() - interval '40 days', now() - interval '40 days', 5) RETURNING id`,
+    );
+    await store.query("INSERT INTO twl_workflow_steps (run_id, seq, path, step_id, kind, status, started_at) VALUES ($1, 1, 'check', 'check', 'tool', 'waiting_approval', now() - interval '40 days')", [waiting.rows[0]!.id]);
     const firstEvent = Number((await store.query<{ id: unknown }>('SELECT min(id) AS id FROM twl_events WHERE topic = $1 AND subject = $2', ['task', String(taskId)])).rows[0]!.id);
     await store.query("UPDATE twl_events SET at = now() - interval '8 days'");
     // A pass is due at once (one that ran before set the next a minute later).
@@ -58,8 +64,8 @@ describe('retention of the embedded store of a single user', () => {
     await seed(home);
     const counted = await prune('--dry-run');
     expect(counted.dryRun).toBe(true);
-    // The task's latest execution stays: two of three go, with their 10 lines; the workflow run; every event but the newest.
-    expect(counted.rows).toMatchObject({ twl_task_executions: 2, twl_task_output: 10, twl_workflow_runs: 1, twl_audit: 0 });
+    // The task's latest execution stays: two of three go, with their 10 lines; both workflow runs (the waiting one with its step); every event but the newest.
+    expect(counted.rows).toMatchObject({ twl_task_executions: 2, twl_task_output: 10, twl_workflow_runs: 2, twl_workflow_steps: 1, twl_audit: 0 });
     expect(counted.rows.twl_events).toBeGreaterThan(5);
     expect(counted.tables.find((t) => t.table === 'twl_audit')).toEqual({ table: 'twl_audit', setting: 'store.auditRetention', retentionMs: 0, rows: 0 });
     expect((await prune('--dry-run')).rows).toEqual(counted.rows);

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime/context.js';
+import { invoke } from '../../src/ops/invoke.js';
+import runWorkflowOp from '../../src/ops/workflow/run.js';
 import { EventFollower, type PrunedGap } from '../../src/studio/events.js';
 import { appendOutput, insertTask } from '../../src/studio/tasks.js';
 import { claimPass, countExpired, holderName, prune, prunePass, releasePass } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
-import { hasPostgres, isolatedRuntime } from '../helpers.js';
+import { errorOf, hasPostgres, isolatedRuntime } from '../helpers.js';
 
 /*
  * Retention of the run history (store.runRetention) and, opt-in, of the audit trails
  * (store.auditRetention), on both stores: what goes (old, ended, nothing kept refers to it, with the
- * rows that refer to it), what stays whatever its age (what runs or waits, a task's latest
- * execution, a run a kept row refers to, the audit trails by default), a batch at a time; the claim
+ * rows that refer to it, a workflow run left waiting_approval too), what stays whatever its age
+ * (what runs or waits its turn, a task's latest execution, a run a kept row refers to, the audit
+ * trails by default), a batch at a time; the claim
  * that makes processes sharing a store take turns; and a change-feed resume after a prune told so.
  * PostgreSQL: a database of its own, since this deletes rows other test files read.
  */
@@ -28,7 +31,8 @@ describe.each(backends)('retention on $name', ({ name, available }) => {
 
   beforeAll(async () => {
     if (!available) return;
-    ({ runtime, close } = await isolatedRuntime(name, 'twl-run-retention'));
+    // A workflow whose step asks for approval: with nobody to answer, its run ends waiting_approval.
+    ({ runtime, close } = await isolatedRuntime(name, 'twl-run-retention', { workflows: [{ name: 'asks', steps: [{ id: 'check', kind: 'tool', tool: 'cache_cache_stats', approval: 'ask' }] }] }));
     store = await runtime.store();
   });
   afterAll(async () => {
@@ -69,7 +73,7 @@ describe.each(backends)('retention on $name', ({ name, available }) => {
       (
         await store.query<{ id: unknown }>(
           `INSERT INTO twl_workflow_runs (workflow, status, actor, face, started_at, finished_at)
-           VALUES ('retained', $1, 'test', 'cli', now() - make_interval(days => $2), CASE WHEN $1 IN ('running', 'waiting_approval') THEN NULL ELSE now() - make_interval(days => $2) END) RETURNING id`,
+           VALUES ('retained', $1, 'test', 'cli', now() - make_interval(days => $2), CASE WHEN $1 = 'running' THEN NULL ELSE now() - make_interval(days => $2) END) RETURNING id`,
           [status, days],
         )
       ).rows[0]!.id,
@@ -78,7 +82,7 @@ describe.each(backends)('retention on $name', ({ name, available }) => {
     return id;
   };
 
-  it.skipIf(!available)('deletes the run history past store.runRetention with what refers to it, and keeps what runs, waits, is a task\'s latest execution or is referred to', async () => {
+  it.skipIf(!available)('deletes the run history past store.runRetention with what refers to it, and keeps what runs, waits its turn, is a task\'s latest execution or is referred to', async () => {
     expect(settings().runRetention).toBe(30 * 86_400_000);
     // A recurring task: three old executions, the last one its latest.
     const cron = await task();
@@ -97,31 +101,63 @@ describe.each(backends)('retention on $name', ({ name, available }) => {
     const waiting = await agentRun(50, 'waiting');
     const referred = await agentRun(50);
     const youngDelegate = await agentRun(2, 'completed', { parent: referred });
-    // Workflow runs: old and done (goes, with its steps), old but waiting or running (stay), recent (stays).
+    // Workflow runs: old and done, or left waiting_approval (go, with their steps), old but running (stays), recent (stays).
     const [doneRun, waitingRun, runningRun, recentRun] = [await workflowRun(40), await workflowRun(40, 'waiting_approval'), await workflowRun(40, 'running'), await workflowRun(3)];
 
     // What a prune would delete, counted first: nothing deleted.
     const due = await countExpired(store, settings());
-    expect(due).toMatchObject({ twl_task_executions: 3, twl_task_output: 3, twl_workflow_runs: 1, twl_workflow_steps: 2 });
+    expect(due).toMatchObject({ twl_task_executions: 3, twl_task_output: 3, twl_workflow_runs: 2, twl_workflow_steps: 4 });
     // The agent runs past their retention: of the old ones, all but the waiting one (the one whose delegate is recent is counted: it is old).
     expect(due.twl_agent_runs).toBe(4);
     expect(await ids('twl_task_executions', `task_id IN (${cron}, ${other})`)).toEqual([e1, e2, e3, running, withAgent, recent]);
 
     const { deleted, complete } = await prune(store, settings());
     expect(complete).toBe(true);
-    expect(deleted).toMatchObject({ twl_task_executions: 3, twl_task_output: 3, twl_agent_runs: 3, twl_agent_steps: 6, twl_workflow_runs: 1, twl_workflow_steps: 2 });
+    expect(deleted).toMatchObject({ twl_task_executions: 3, twl_task_output: 3, twl_agent_runs: 3, twl_agent_steps: 6, twl_workflow_runs: 2, twl_workflow_steps: 4 });
     expect(await ids('twl_task_executions', `task_id IN (${cron}, ${other})`)).toEqual([e3, running, recent]);
     expect(await count('SELECT count(*) AS n FROM twl_task_output WHERE execution_id = ANY($1::bigint[])', [[e1, e3]])).toBe(1);
     expect(await ids('twl_agent_runs', "agent = 'retained'")).toEqual([waiting, referred, youngDelegate]);
     expect(await count('SELECT count(*) AS n FROM twl_agent_steps WHERE run_id = ANY($1::bigint[])', [[parent, delegate, agentOfExecution]])).toBe(0);
-    expect(await ids('twl_workflow_runs', "workflow = 'retained'")).toEqual([waitingRun, runningRun, recentRun]);
-    expect(await count('SELECT count(*) AS n FROM twl_workflow_steps WHERE run_id = $1', [doneRun])).toBe(0);
+    expect(await ids('twl_workflow_runs', "workflow = 'retained'")).toEqual([runningRun, recentRun]);
+    expect(await count('SELECT count(*) AS n FROM twl_workflow_steps WHERE run_id = ANY($1::bigint[])', [[doneRun, waitingRun]])).toBe(0);
     // Nothing left to do; off keeps everything.
     // Nothing left that can go: counted still, the old run whose delegate is recent (and its 2 steps), which a prune keeps.
     expect(Object.entries(await countExpired(store, settings())).filter(([, n]) => n)).toEqual([['twl_agent_runs', 1], ['twl_agent_steps', 2]]);
     expect(Object.values((await prune(store, settings())).deleted).reduce((a, b) => a + b, 0)).toBe(0);
     await store.query("UPDATE twl_task_executions SET ended_at = now() - interval '400 days' WHERE id = $1", [recent]);
     expect((await prune(store, { ...settings(), runRetention: 0 })).deleted.twl_task_executions).toBe(0);
+  });
+
+  it.skipIf(!available)('deletes a workflow run left waiting_approval once it ended longer ago than store.runRetention, as any ended run: nothing resumes it', async () => {
+    const waits = async () => {
+      const err = await errorOf(invoke(runWorkflowOp, runtime, { name: 'asks', input: {} }));
+      expect(err.code).toBe('TWL_APPROVAL_REQUIRED');
+      return (err.details as { run: number }).run;
+    };
+    const [old, recent] = [await waits(), await waits()];
+    // As the engine leaves such a run: ended (its end recorded), no lease, its step waiting.
+    const { rows } = await store.query<{ status: string; ended: boolean; lease_until: unknown }>(
+      'SELECT status, finished_at IS NOT NULL AS ended, lease_until FROM twl_workflow_runs WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [[old, recent]],
+    );
+    expect(rows).toEqual([0, 1].map(() => ({ status: 'waiting_approval', ended: true, lease_until: null })));
+    expect(await count("SELECT count(*) AS n FROM twl_workflow_steps WHERE run_id = $1 AND status = 'waiting_approval'", [old])).toBe(1);
+    // One ended 40 days ago; the other started 40 days ago but ended 3 days ago (its age counts from its end).
+    await store.query("UPDATE twl_workflow_runs SET started_at = now() - interval '40 days', finished_at = now() - interval '40 days' WHERE id = $1", [old]);
+    await store.query("UPDATE twl_workflow_runs SET started_at = now() - interval '40 days', finished_at = now() - interval '3 days' WHERE id = $1", [recent]);
+
+    expect(await countExpired(store, settings())).toMatchObject({ twl_workflow_runs: 1, twl_workflow_steps: 1 });
+    const { deleted } = await prune(store, settings());
+    expect(deleted).toMatchObject({ twl_workflow_runs: 1, twl_workflow_steps: 1 });
+    expect(await ids('twl_workflow_runs', "workflow = 'asks'")).toEqual([recent]);
+    expect(await count('SELECT count(*) AS n FROM twl_workflow_steps WHERE run_id = $1', [old])).toBe(0);
+    expect(await count('SELECT count(*) AS n FROM twl_workflow_steps WHERE run_id = $1', [recent])).toBe(1);
+    // store.runRetention off: kept forever, waiting or not.
+    await store.query("UPDATE twl_workflow_runs SET finished_at = now() - interval '400 days' WHERE id = $1", [recent]);
+    expect((await prune(store, { ...settings(), runRetention: 0 })).deleted.twl_workflow_runs).toBe(0);
+    expect(await ids('twl_workflow_runs', "workflow = 'asks'")).toEqual([recent]);
+    await prune(store, settings());
+    expect(await ids('twl_workflow_runs', "workflow = 'asks'")).toEqual([]);
   });
 
   it.skipIf(!available)('deletes a bounded batch per statement, and stops after maxBatches with the rest for the next pass', async () => {
