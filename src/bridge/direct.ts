@@ -5,15 +5,20 @@
  */
 import { errorBody } from '../cli/base.js';
 import type { DirectCall } from '../http/server.js';
-import { isTwlError } from '../runtime/errors.js';
+import { isTwlError, unknownTool } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { mcpCalls } from '../runtime/metrics.js';
 import type { BridgeCatalog } from './tools.js';
 
-/** The answer to a call of a tool the bridge does not serve (the same through either path). */
+/**
+ * The answer to a call of a tool the bridge does not serve (the same through either path): a tool
+ * error, as the stdio server itself would answer, worded as the catalog words a tool that exists
+ * nowhere (`unknownTool`), which is also what a key limited to namespaces is told of a tool outside
+ * them (`unseenTool`, refused before the bridge sees the call: src/http/server.ts).
+ */
 export const unknownToolResult = (name: string) => ({
   isError: true,
-  content: [{ type: 'text' as const, text: `No tool named ${JSON.stringify(name.slice(0, 200))} at this bridge; tools/list shows the ones you may call.` }],
+  content: [{ type: 'text' as const, text: unknownTool(name).message }],
 });
 
 export function directCalls(catalog: BridgeCatalog, isolated: boolean, logger: Logger) {

@@ -4,17 +4,11 @@ import showOp from '../ops/agent/show.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
-import { AGENT_NAME } from '../studio/agents.js';
-import { reaches, requireReach } from './resource-grant.js';
+import { callerOf, reaches, requireReach, resourceNamespaces } from './resource-grant.js';
+import { AGENTS_URI, agentNameOf } from './resource-uris.js';
 
-export const AGENTS_URI = 'twl://agents';
+export { AGENTS_URI, agentNameOf } from './resource-uris.js';
 export const agentUri = (name: string) => `${AGENTS_URI}/${name}`;
-
-/** An agent's name from `twl://agents/{name}`, or undefined. */
-export function agentNameOf(uri: string): string | undefined {
-  const m = /^twl:\/\/agents\/([^/?#]+)$/.exec(uri);
-  return m && AGENT_NAME.test(m[1]!) ? m[1] : undefined;
-}
 
 const JSON_MIME = 'application/json';
 
@@ -29,8 +23,8 @@ export function registerAgentResources(server: McpServer, runtime: Runtime) {
     'agent',
     new ResourceTemplate(`${AGENTS_URI}/{name}`, {
       list: async (ctx) => {
-        if (!reaches(ctx, 'twl')) return { resources: [] };
-        const { agents } = await invoke(listOp, runtime, {}, { signal: ctx.mcpReq.signal });
+        if (!reaches(ctx, resourceNamespaces.agent)) return { resources: [] };
+        const { agents } = await invoke(listOp, runtime, {}, { signal: ctx.mcpReq.signal, ...callerOf(ctx) });
         return {
           resources: agents.map((a) => ({
             uri: agentUri(a.name),
@@ -53,9 +47,11 @@ export function registerAgentResources(server: McpServer, runtime: Runtime) {
     async (uri, variables, ctx): Promise<ReadResourceResult> => {
       const name = agentNameOf(uri.href);
       if (name === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://agents/{name} with an agent name, got ${uri.href} (${JSON.stringify(variables)}).`);
-      requireReach(ctx, 'twl', uri.href);
+      requireReach(ctx, uri.href);
       try {
-        return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify(await invoke(showOp, runtime, { name }, { signal: ctx.mcpReq.signal }), null, 2) }] };
+        // Through the caller's grant: a limited key is not shown the globs and steps naming tools outside it, as through agent_show.
+        const shown = await invoke(showOp, runtime, { name }, { signal: ctx.mcpReq.signal, ...callerOf(ctx) });
+        return { contents: [{ uri: uri.href, mimeType: JSON_MIME, text: JSON.stringify(shown, null, 2) }] };
       } catch (err) {
         if (err instanceof TwlError && err.code === 'TWL_AGENT_NOT_FOUND') throw new ResourceNotFoundError(uri.href, `Resource ${uri.href} not found: ${err.message}`);
         throw err;

@@ -1,11 +1,39 @@
 import { ResourceNotFoundError } from '@modelcontextprotocol/server';
+import { TWL_NAMESPACE, WORKFLOW_NAMESPACE } from '../tools/types.js';
+import { AUDIT_URI, HEALTH_URI, TICKETS_URI, agentNameOf, ticketIdOf, workflowRunOf } from './resource-uris.js';
 
 /**
  * A key limited to catalog namespaces (`twl keys create --namespaces`) reads through resources
  * only what the tools of those namespaces would show it: tickets, the audit log, health and agents
  * are twl's (namespace `twl`), workflow runs are the workflows' (`workflow`). Anything else is
- * said not to exist, as a tool outside the grant is.
+ * said not to exist, as a tool outside the grant is. Tasks and their executions belong to no one
+ * namespace: each is gated by the grant of the key that created it (withinGrant, src/studio/tasks.ts).
  */
+
+/** The namespace of each resource twl registers that has one, by the name it is registered under. */
+export const resourceNamespaces = {
+  ticket: TWL_NAMESPACE,
+  tickets: TWL_NAMESPACE,
+  audit: TWL_NAMESPACE,
+  health: TWL_NAMESPACE,
+  agent: TWL_NAMESPACE,
+  'workflow-run': WORKFLOW_NAMESPACE,
+} as const;
+
+/**
+ * The namespace a resource URI belongs to: the one place it is said, for reading it and for
+ * subscribing to it. Undefined for a task's or an execution's (gated by its task's grant instead)
+ * and for a URI twl does not serve.
+ */
+export function namespaceOf(uri: string): string | undefined {
+  if (uri === TICKETS_URI) return resourceNamespaces.tickets;
+  if (uri === AUDIT_URI) return resourceNamespaces.audit;
+  if (uri === HEALTH_URI) return resourceNamespaces.health;
+  if (ticketIdOf(uri) !== undefined) return resourceNamespaces.ticket;
+  if (agentNameOf(uri) !== undefined) return resourceNamespaces.agent;
+  if (workflowRunOf(uri) !== undefined) return resourceNamespaces['workflow-run'];
+  return undefined;
+}
 
 /** What a resource handler knows of its caller: over HTTP, the key's grant (src/http/server.ts puts it in authInfo). */
 export type CallerContext = { http?: { authInfo?: { clientId?: string; extra?: Record<string, unknown> } } };
@@ -19,7 +47,14 @@ export const reaches = (ctx: CallerContext | undefined, namespace: string): bool
   return !grant || grant.includes(namespace);
 };
 
-/** Refuses a resource outside the caller's grant as one that does not exist. */
-export function requireReach(ctx: CallerContext | undefined, namespace: string, uri: string): void {
-  if (!reaches(ctx, namespace)) throw new ResourceNotFoundError(uri, `Resource ${uri} not found.`);
+/** Refuses a resource outside the caller's grant (by its namespace, `namespaceOf`) as one that does not exist. */
+export function requireReach(ctx: CallerContext | undefined, uri: string): void {
+  const namespace = namespaceOf(uri);
+  if (namespace !== undefined && !reaches(ctx, namespace)) throw new ResourceNotFoundError(uri, `Resource ${uri} not found.`);
 }
+
+/** The caller for an op a resource reads through: a limited key sees through it what it would through the op's tool (tasks within its grant, agents without what names tools outside it). */
+export const callerOf = (ctx: CallerContext | undefined) => {
+  const namespaces = grantOf(ctx);
+  return namespaces ? { caller: { face: 'mcp' as const, actor: `mcp:${ctx?.http?.authInfo?.clientId ?? 'client'}`, namespaces } } : {};
+};

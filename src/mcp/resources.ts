@@ -13,14 +13,12 @@ import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionNotFound, executionOutput, getExecution, getTask, withinGrant } from '../studio/tasks.js';
-import { agentNameOf, agentUri, registerAgentResources } from './agent-resources.js';
-import { grantOf, reaches, requireReach, type CallerContext } from './resource-grant.js';
+import { agentUri, registerAgentResources } from './agent-resources.js';
+import { callerOf, grantOf, reaches, requireReach, resourceNamespaces, type CallerContext } from './resource-grant.js';
+import { AUDIT_URI, HEALTH_URI, TICKETS_URI, WORKFLOWS_URI, agentNameOf, ticketIdOf, workflowRunOf } from './resource-uris.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
-export const TICKETS_URI = 'twl://tickets';
-export const AUDIT_URI = 'twl://audit';
-export const HEALTH_URI = 'twl://health';
-export const WORKFLOWS_URI = 'twl://workflows';
+export { AUDIT_URI, HEALTH_URI, TICKETS_URI, WORKFLOWS_URI, ticketIdOf } from './resource-uris.js';
 export const ticketUri = (id: number) => `${TICKETS_URI}/${id}`;
 export const taskUri = (id: number | string) => `twl://tasks/${id}`;
 export const executionUri = (id: number | string) => `twl://executions/${id}`;
@@ -38,20 +36,7 @@ export interface ResourceOptions {
   pollMs?: number;
 }
 
-/** The caller for an op a resource reads through: a limited key sees the tasks within its grant only, as through the task tools. */
-const callerOf = (ctx: CallerContext | undefined) => {
-  const namespaces = grantOf(ctx);
-  return namespaces ? { caller: { face: 'mcp' as const, actor: `mcp:${ctx?.http?.authInfo?.clientId ?? 'client'}`, namespaces } } : {};
-};
-
 const json = (uri: string, value: unknown): ReadResourceResult => ({ contents: [{ uri, mimeType: JSON_MIME, text: JSON.stringify(value, null, 2) }] });
-
-/** A ticket id from `twl://tickets/{id}`, or undefined. */
-export function ticketIdOf(uri: string): number | undefined {
-  const m = /^twl:\/\/tickets\/(\d{1,15})$/.exec(uri);
-  const id = m ? Number(m[1]) : NaN;
-  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
-}
 
 /** A task or execution id from `twl://tasks/{id}` or `twl://executions/{id}`, or undefined. */
 export function studioIdOf(uri: string): { kind: 'task' | 'execution'; id: number } | undefined {
@@ -113,7 +98,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'ticket',
     new ResourceTemplate(`${TICKETS_URI}/{id}`, {
       list: async (ctx) => {
-        if (!reaches(ctx, 'twl')) return { resources: [] };
+        if (!reaches(ctx, resourceNamespaces.ticket)) return { resources: [] };
         const { tickets } = await invoke(ticketListOp, runtime, { sort: 'updated', limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
         return {
           resources: tickets.map((t) => ({
@@ -140,7 +125,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     async (uri, variables, ctx) => {
       const id = ticketIdOf(uri.href);
       if (id === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://tickets/{id} with a ticket number, got ${uri.href} (${JSON.stringify(variables)}).`);
-      requireReach(ctx, 'twl', uri.href);
+      requireReach(ctx, uri.href);
       return read(uri.href, () => invoke(ticketShowOp, runtime, { id }, { signal: ctx.mcpReq.signal }));
     },
   );
@@ -149,17 +134,17 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'workflow-run',
     new ResourceTemplate(`${WORKFLOWS_URI}/{run}`, {
       list: async (ctx) => {
-        if (!reaches(ctx, 'workflow')) return { resources: [] };
+        if (!reaches(ctx, resourceNamespaces['workflow-run'])) return { resources: [] };
         const { runs } = await invoke(workflowRunsOp, runtime, { limit: LISTED_TICKETS }, { signal: ctx.mcpReq.signal });
         return { resources: runs.map((r) => ({ uri: `${WORKFLOWS_URI}/${r.id}`, name: `workflow-run-${r.id}`, title: `Run ${r.id} of ${r.workflow}`, description: `${r.status}${r.step ? ` at ${r.step}` : ''} · by ${r.actor} · ${r.startedAt}`, mimeType: JSON_MIME })) };
       },
     }),
     { title: 'Workflow run', description: 'A workflow run and every step of it: input, output, decision, status, error and duration.', mimeType: JSON_MIME },
     async (uri, variables, ctx) => {
-      const m = /^twl:\/\/workflows\/(\d{1,15})$/.exec(uri.href);
-      if (!m) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://workflows/{run} with a run number, got ${uri.href} (${JSON.stringify(variables)}).`);
-      requireReach(ctx, 'workflow', uri.href);
-      return read(uri.href, () => invoke(workflowShowOp, runtime, { run: Number(m[1]) }, { signal: ctx.mcpReq.signal }));
+      const run = workflowRunOf(uri.href);
+      if (run === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Expected twl://workflows/{run} with a run number, got ${uri.href} (${JSON.stringify(variables)}).`);
+      requireReach(ctx, uri.href);
+      return read(uri.href, () => invoke(workflowShowOp, runtime, { run }, { signal: ctx.mcpReq.signal }));
     },
   );
 
@@ -215,7 +200,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     { title: 'Open tickets', description: `Tickets not yet resolved or closed (${openStatuses.join(', ')}), most urgent first, at most ${LIST_LIMIT}.`, mimeType: JSON_MIME },
     async (uri, ctx) =>
       read(uri.href, async () => {
-        requireReach(ctx, 'twl', uri.href);
+        requireReach(ctx, uri.href);
         const { tickets, total } = await invoke(ticketListOp, runtime, { status: [...openStatuses], sort: 'priority', limit: LIST_LIMIT }, { signal: ctx.mcpReq.signal });
         return { statuses: openStatuses, total, tickets };
       }),
@@ -225,14 +210,14 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     'audit',
     AUDIT_URI,
     { title: 'Audit log', description: `The latest ${AUDIT_LIMIT} command decisions, newest first: who, what, which policy rule, the outcome, exit code and duration.`, mimeType: JSON_MIME },
-    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, 'twl', uri.href), invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: ctx.mcpReq.signal }))),
+    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, uri.href), invoke(auditListOp, runtime, { limit: AUDIT_LIMIT }, { signal: ctx.mcpReq.signal }))),
   );
 
   server.registerResource(
     'health',
     HEALTH_URI,
     { title: 'Service health', description: "Every configured service and twl's own dependencies (store, cache, LLM): ok, degraded or down, checked when read.", mimeType: JSON_MIME },
-    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, 'twl', uri.href), invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal }))),
+    async (uri, ctx) => read(uri.href, () => (requireReach(ctx, uri.href), invoke(healthOp, runtime, {}, { signal: ctx.mcpReq.signal }))),
   );
 
   // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
@@ -283,8 +268,9 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     const { uri } = request.params;
     if (closed) throw new ProtocolError(ProtocolErrorCode.InvalidRequest, 'This session is closed.');
     const ref = studioIdOf(uri);
-    // Tickets, the audit log and agents are twl's: a key granted other namespaces only is told they do not exist.
-    if (!ref && (uri === TICKETS_URI || uri === AUDIT_URI || uri === HEALTH_URI || ticketIdOf(uri) !== undefined || agentNameOf(uri) !== undefined)) requireReach(ctx as CallerContext, 'twl', uri);
+    // A resource outside the key's grant (by its namespace: tickets, the audit log, health and agents are twl's) is said
+    // not to exist. Workflow runs have no subscriptions: one is accepted and never fires (below), whoever asks.
+    if (workflowRunOf(uri) === undefined) requireReach(ctx as CallerContext, uri);
     if (ref || (await agents.subscribable(uri))) {
       if (ref) {
         const store = await runtime.store();

@@ -128,8 +128,8 @@ export async function getRun(q: Queryable, id: number): Promise<AgentRun> {
   return toRun(rows[0]);
 }
 
-export async function runsOf(q: Queryable, agent: string, limit = 10): Promise<AgentRun[]> {
-  const { rows } = await q.query('SELECT * FROM twl_agent_runs WHERE agent = $1 ORDER BY id DESC LIMIT $2', [agent, limit]);
+export async function runsOf(q: Queryable, agent: string, limit = 10, actor?: string): Promise<AgentRun[]> {
+  const { rows } = await q.query('SELECT * FROM twl_agent_runs WHERE agent = $1 AND ($3::text IS NULL OR actor = $3) ORDER BY id DESC LIMIT $2', [agent, limit, actor ?? null]);
   return rows.map(toRun);
 }
 

@@ -59,9 +59,10 @@ describe('twl bridge in front of server-everything (keyless, loopback)', () => {
       expect(tools.some((t) => t.name.startsWith('monitoring_') || t.name.startsWith('bridge_'))).toBe(false);
       const sum = await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 40 } });
       expect(JSON.stringify(sum.content)).toContain('42');
-      // A tool the upstream does not have: a tool error, as the stdio server itself answers it.
+      // A tool the upstream does not have: a tool error, as the stdio server itself answers it, in the catalog's words.
       const unknown = await client.callTool({ name: 'no-such-tool', arguments: {} });
       expect(unknown.isError).toBe(true);
+      expect(unknown.content).toEqual([{ type: 'text', text: 'No tool named "no-such-tool".' }]);
       const { resources } = await client.listResources();
       expect(resources.length).toBeGreaterThan(0);
       expect(resources.every((r) => !r.uri.startsWith('twl://'))).toBe(true);

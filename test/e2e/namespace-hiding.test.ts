@@ -198,4 +198,52 @@ describe('a limited key is told of a tool in another namespace what it is told o
     expect((await twlOnly.readResource({ uri: `twl://tickets/${id}` })).contents.length).toBe(1);
     if (run_) await expect(twlOnly.readResource({ uri: `twl://workflows/${run_}` })).rejects.toThrow(/not found/);
   });
+
+  it("agent_show, agent_list and the agent resource: a limited key is not shown the globs and steps naming tools outside its namespaces (counted, not named), nor another caller's runs; an unlimited key is shown all", async () => {
+    type Shown = { agent: { name: string; tools: string[]; policy: { preapprove?: string[] }; steps: unknown; hidden?: unknown }; runs: Array<{ id: number; actor: string }> };
+    // Two agents alike but for the tools they name: fx's (another namespace) and zz's (nowhere).
+    const fields = (ns: string, tool: string) => ({ kind: 'master', tools: [`${ns}_*`, 'agent_show', `{agent_list,${tool}}`], preapprove: [tool], steps: { tools: [{ tool, input: { key: 'k' } }, { tool: 'agent_list' }] } });
+    const made = { fx: fields('fx', HIDDEN), zz: fields('zz', MISSING[1]) };
+    for (const [ns, body] of Object.entries(made)) {
+      const created = await rest(keys.all!, 'agent_create', { name: `ns-view-${ns}`, ...body });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+    }
+    const show = async (key: string, name: string) => {
+      const r = await rest(key, 'agent_show', { name });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return (r.body as { result: Shown }).result;
+    };
+    const visible = (a: Shown['agent']) => ({ tools: a.tools, policy: a.policy, steps: a.steps, hidden: a.hidden });
+    const limitedView = { tools: ['agent_show'], policy: { preapprove: [] }, steps: { tools: [{ tool: 'agent_list' }] }, hidden: { tools: 2, preapprove: 1, steps: 1, reason: false } };
+
+    // The unlimited key: every glob and step, as made, and no `hidden`.
+    const full = await show(keys.all!, 'ns-view-fx');
+    expect(visible(full.agent)).toEqual({ tools: made.fx.tools, policy: { preapprove: made.fx.preapprove }, steps: made.fx.steps, hidden: undefined });
+    // The limited key: only what names its own tools; the fx agent shown as the zz one is, names aside.
+    const fx = await show(keys.limited!, 'ns-view-fx');
+    expect(visible(fx.agent)).toEqual(limitedView);
+    expect(JSON.stringify(fx)).not.toMatch(/fx_/);
+    expect(visible((await show(keys.limited!, 'ns-view-zz')).agent)).toEqual(limitedView);
+
+    const listed = await rest(keys.limited!, 'agent_list', {});
+    const agents = (listed.body as { result: { agents: Array<Shown['agent']> } }).result.agents;
+    expect(visible(agents.find((a) => a.name === 'ns-view-fx')!)).toEqual(limitedView);
+    expect(JSON.stringify(agents)).not.toMatch(/\bfx_|\bzz_/);
+    expect(JSON.stringify((await rest(keys.all!, 'agent_list', {})).body)).toContain('"fx_*"');
+
+    // The resource reads through the caller's grant as the tool does.
+    const read = async (key: string) => JSON.parse(((await (await session(key)).readResource({ uri: 'twl://agents/ns-view-fx' })).contents[0] as { text: string }).text) as Shown;
+    expect(visible((await read(keys.limited!)).agent)).toEqual(limitedView);
+    expect((await read(keys.all!)).agent.tools).toEqual(made.fx.tools);
+
+    // Runs: the unlimited key's run (which read fx) is not among those the limited key is shown; its own is.
+    expect((await rest(keys.all!, 'agent_run', { name: agentOf(HIDDEN), prompt: 'read it' })).status).toBe(200);
+    await rest(keys.limited!, 'agent_run', { name: agentOf(HIDDEN), prompt: 'read it' });
+    const theirs = (await show(keys.all!, agentOf(HIDDEN))).runs;
+    const mine = (await show(keys.limited!, agentOf(HIDDEN))).runs;
+    const unlimitedRun = theirs.find((r) => !mine.some((m) => m.id === r.id));
+    expect(unlimitedRun, JSON.stringify(theirs)).toBeDefined();
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.filter((r) => r.actor === unlimitedRun!.actor)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { activateAgent } from '../../studio/agents-service.js';
 import { defineOp } from '../op.js';
-import { agentName, agentResult, changesAgent } from './schemas.js';
+import { agentName, agentResult, changesAgent, seenBy } from './schemas.js';
 
 export default defineOp({
   id: 'agent.activate',
@@ -15,6 +15,6 @@ export default defineOp({
   annotations: { ...changesAgent, openWorldHint: true },
   policy: { minRole: 'manager', needsApproval: false, timeoutMs: 60_000 },
   async run(ctx, { name }) {
-    return { agent: await activateAgent(ctx.runtime, name, ctx.actor) };
+    return { agent: await seenBy(ctx, await activateAgent(ctx.runtime, name, ctx.actor)) };
   },
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { agentKinds } from '../../studio/agents.js';
 import { createAgent } from '../../studio/agents-service.js';
 import { defineOp } from '../op.js';
-import { agentName, agentResult, changesAgent, stepsInput, toolGlob } from './schemas.js';
+import { agentName, agentResult, changesAgent, seenBy, stepsInput, toolGlob } from './schemas.js';
 
 export default defineOp({
   id: 'agent.create',
@@ -37,6 +37,6 @@ export default defineOp({
       steps: input.steps ?? null,
       createdBy: ctx.actor,
     });
-    return { agent };
+    return { agent: await seenBy(ctx, agent) };
   },
 });

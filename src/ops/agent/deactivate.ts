@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deactivateAgent } from '../../studio/agents-service.js';
 import { defineOp } from '../op.js';
-import { agentName, agentResult, changesAgent } from './schemas.js';
+import { agentName, agentResult, changesAgent, seenBy } from './schemas.js';
 
 export default defineOp({
   id: 'agent.deactivate',
@@ -13,6 +13,6 @@ export default defineOp({
   annotations: changesAgent,
   policy: { minRole: 'manager', needsApproval: false, timeoutMs: 30_000 },
   async run(ctx, { name }) {
-    return { agent: await deactivateAgent(ctx.runtime, name, ctx.actor) };
+    return { agent: await seenBy(ctx, await deactivateAgent(ctx.runtime, name, ctx.actor)) };
   },
 });

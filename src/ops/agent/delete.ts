@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { deleteAgent } from '../../studio/agents-service.js';
 import { defineOp } from '../op.js';
-import { agentName, agentResult } from './schemas.js';
+import { agentName, agentResult, seenBy } from './schemas.js';
 
 export default defineOp({
   id: 'agent.delete',
@@ -13,6 +13,6 @@ export default defineOp({
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   policy: { minRole: 'manager', needsApproval: false, timeoutMs: 30_000 },
   async run(ctx, { name }) {
-    return { agent: await deleteAgent(ctx.runtime, name) };
+    return { agent: await seenBy(ctx, await deleteAgent(ctx.runtime, name)) };
   },
 });

@@ -3,7 +3,7 @@ import { TwlError } from '../../runtime/errors.js';
 import { agentKinds } from '../../studio/agents.js';
 import { editAgent } from '../../studio/agents-service.js';
 import { defineOp } from '../op.js';
-import { agentName, agentResult, changesAgent, stepsInput, toolGlob } from './schemas.js';
+import { agentName, agentResult, changesAgent, seenBy, stepsInput, toolGlob } from './schemas.js';
 
 export default defineOp({
   id: 'agent.edit',
@@ -28,6 +28,6 @@ export default defineOp({
   async run(ctx, { name, preapprove, ...rest }) {
     const patch = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     if (!Object.keys(patch).length && preapprove === undefined) throw new TwlError('TWL_INPUT_INVALID', `Nothing to change on ${name}.`, { actions: ['Give at least one of --kind, --parent, --instructions, --tools, --model, --preapprove, --steps.'] });
-    return { agent: await editAgent(ctx.runtime, name, { ...patch, ...(preapprove !== undefined ? { policy: { preapprove } } : {}) }, ctx.actor) };
+    return { agent: await seenBy(ctx, await editAgent(ctx.runtime, name, { ...patch, ...(preapprove !== undefined ? { policy: { preapprove } } : {}) }, ctx.actor)) };
   },
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { AGENT_NAME, agentKinds, agentStatuses } from '../../studio/agents.js';
+import type { OpContext } from '../../runtime/context.js';
+import { agentsSeenBy, type SeenAgent } from '../../studio/agent-view.js';
+import { AGENT_NAME, agentKinds, agentStatuses, type Agent } from '../../studio/agents.js';
 
 export const agentName = z.string().regex(AGENT_NAME, 'expected an agent name: a lowercase letter, then lowercase letters, digits, - and _ (up to 48)').describe('The agent\'s name.');
 /** A tool glob over the catalog's names (picomatch): `monitoring_*`, `database_db_health`. */
@@ -26,9 +28,23 @@ export const agentSchema = z.object({
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  hidden: z
+    .object({
+      tools: z.number().int().describe('Tool globs left out of `tools`.'),
+      preapprove: z.number().int().describe('Globs left out of `policy.preapprove`.'),
+      steps: z.number().int().describe('Declared steps (a tool call, or the workflow) left out of `steps`.'),
+      reason: z.boolean().describe('Whether `reason` was withheld (null above) because it quotes one of them.'),
+    })
+    .optional()
+    .describe(
+      'Only for a key granted namespaces: what of the agent names tools it cannot reach (a glob matching none of its tools, a step of a tool outside them, wherever that tool is or whether it exists), left out above and counted here, never named.',
+    ),
 });
 
 export const agentResult = z.object({ agent: agentSchema });
+
+/** An agent as the caller is shown it: for a key granted namespaces, without what names tools outside them (see agent-view.ts). */
+export const seenBy = async (ctx: Pick<OpContext, 'tools' | 'namespaces'>, agent: Agent): Promise<SeenAgent> => (await agentsSeenBy(ctx.tools, [agent], ctx.namespaces))[0]!;
 
 export const runSchema = z.object({
   id: z.number().int(),
