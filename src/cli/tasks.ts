@@ -36,7 +36,7 @@ export function taskDetail(t: Task, executions: Execution[]): string {
     `status ${t.status}${t.reason ? ` (${t.reason})` : ''}`,
     `${when(t)} · queue ${t.queue} · retries ${t.retries} · timeout ${t.timeoutMs} ms${t.needsApproval ? ` · needs approval${t.approvedBy ? ` (approved by ${t.approvedBy} at ${t.approvedAt})` : ''}` : ''}`,
     `input ${JSON.stringify(t.input)}`,
-    `created ${t.createdAt} by ${t.createdBy}${t.createdByKey !== null ? ` (API key #${t.createdByKey}: its runs stop if it is revoked)` : ''}${t.namespaces ? ` · runs within namespaces ${t.namespaces.join(', ') || 'none'}` : ''} · updated ${t.updatedAt}`,
+    `created ${t.createdAt} by ${t.createdBy}${t.createdByKey !== null ? ` (API key #${t.createdByKey}: its runs stop if it is revoked)` : ''}${t.grantExpiresAt !== null ? ` (OAuth access token: its grant ends ${t.grantExpiresAt}, and its runs after that are refused)` : ''}${t.namespaces ? ` · runs within namespaces ${t.namespaces.join(', ') || 'none'}` : ''} · updated ${t.updatedAt}`,
   ];
   if (executions.length) {
     lines.push(

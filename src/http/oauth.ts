@@ -22,6 +22,12 @@ export interface VerifiedJwt {
   role: Role;
   /** A display name: `preferred_username`, `name`, `client_id` or `azp`, the first that is a string. */
   name: string | null;
+  /**
+   * The token's `exp`, as an ISO 8601 time: when the caller's grant ends. A task the caller creates
+   * records it, and its runs are refused after it (TWL_GRANT_EXPIRED): twl cannot ask the issuer
+   * later whether the caller still has access, so the token's life is as long as its grant lasts.
+   */
+  expiresAt: string;
 }
 
 export interface JwtVerifier {
@@ -179,7 +185,8 @@ export function createJwtVerifier(cfg: OAuthConfig, logger: Logger): JwtVerifier
         logger.warn({ subject, roleClaim: cfg.roleClaim, value: typeof value === 'string' ? value.slice(0, 64) : typeof value }, 'OAuth: bearer JWT refused: its role claim is not one of viewer, operator, manager, admin');
         return undefined;
       }
-      return { subject, role, name: firstString(payload, ['preferred_username', 'name', 'client_id', 'azp']) };
+      // jwtVerify required `exp` and checked it is a number in the future (within the clock skew).
+      return { subject, role, name: firstString(payload, ['preferred_username', 'name', 'client_id', 'azp']), expiresAt: new Date(payload.exp! * 1000).toISOString() };
     },
   };
 }

@@ -93,6 +93,8 @@ export interface Caller {
   namespaces?: string[];
   /** The API key's id, when the caller is one. */
   keyId?: number;
+  /** When the caller's grant ends, ISO 8601: an OAuth access token's `exp`. A task it creates stops running then (TWL_GRANT_EXPIRED). */
+  grantExpiresAt?: string;
 }
 
 type Transport = NodeStreamableHTTPServerTransport;
@@ -115,7 +117,7 @@ const MAX_POOLED = 32;
 const DRAIN_RETRY_AFTER_SECONDS = 1;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
-const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}), ...(caller.keyId !== undefined ? { keyId: caller.keyId } : {}) } });
+const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}), ...(caller.keyId !== undefined ? { keyId: caller.keyId } : {}), ...(caller.grantExpiresAt ? { grantExpiresAt: caller.grantExpiresAt } : {}) } });
 const roleOf = (auth: AuthInfo | undefined): Role => (auth?.extra?.role as Role | undefined) ?? 'viewer';
 const namespacesOf = (auth: AuthInfo | undefined): string[] | undefined => auth?.extra?.namespaces as string[] | undefined;
 
@@ -321,7 +323,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       return undefined;
     }
     if (key) return { principal, role: key.role, name: key.name ?? null, keyId: key.id, ...(key.namespaces ? { namespaces: key.namespaces } : {}) };
-    return { principal, role: claims!.role, name: claims!.name };
+    return { principal, role: claims!.role, name: claims!.name, grantExpiresAt: claims!.expiresAt };
   };
   // Every tool of the catalog, whatever the role; each server shows the ones its caller's role may call.
   let served: ServedTool[] = await servedTools(catalog);
@@ -528,7 +530,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     const controller = new AbortController();
     res.on('close', () => !res.writableFinished && controller.abort());
     try {
-      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, namespaces: caller.namespaces, keyId: caller.keyId, signal: controller.signal });
+      const result = await catalog.call(tool.name, input, { face: 'rest', actor, role: caller.role, namespaces: caller.namespaces, keyId: caller.keyId, grantExpiresAt: caller.grantExpiresAt, signal: controller.signal });
       if (tool.source === 'twl') return json(res, 200, { result: result.structured });
       // An upstream's answer: its structured result when it gave one, and its content blocks; a tool error is a 422.
       if (result.isError) return json(res, 422, { error: { code: 'TWL_TOOL_ERROR', message: `${tool.name} answered with an error.` }, content: result.content });

@@ -179,6 +179,8 @@ const callerRole = (ctx: ServerContext): Role | undefined => ctx.http?.authInfo?
 const callerNamespaces = (ctx: ServerContext): string[] | undefined => ctx.http?.authInfo?.extra?.namespaces as string[] | undefined;
 /** The id of the caller's API key over HTTP; undefined: no key (stdio, OAuth tokens, auth: none). */
 const callerKeyId = (ctx: ServerContext): number | undefined => ctx.http?.authInfo?.extra?.keyId as number | undefined;
+/** When the caller's grant ends over HTTP (an OAuth access token's `exp`); undefined: it does not (stdio, API keys, auth: none). */
+const callerGrantExpiresAt = (ctx: ServerContext): string | undefined => ctx.http?.authInfo?.extra?.grantExpiresAt as string | undefined;
 
 /** The tools each server registered, so a changed catalog can be applied to a connected server. */
 const registered = new WeakMap<McpServer, { era: Era; catalog: ServedCatalog; runtime: Runtime; tools: Map<string, { served: ServedTool; handle: RegisteredTool }> }>();
@@ -247,6 +249,7 @@ function registerServed(server: McpServer, catalog: ServedCatalog, { tool, op }:
           role: callerRole(ctx),
           namespaces: callerNamespaces(ctx),
           keyId: callerKeyId(ctx),
+          grantExpiresAt: callerGrantExpiresAt(ctx),
           signal: ctx.mcpReq.signal,
           warn: (m) => {
             warnings.push(m);

@@ -13,7 +13,7 @@ export interface InvokeOptions {
   /** Progress of long work, for progress bars and MCP progress notifications. */
   progress?: (update: Progress) => void;
   /** Who calls and through which face, when it is not the runtime's own (REST and MCP callers of `twl serve`). */
-  caller?: { face: Face; actor: string; role?: Role; namespaces?: string[]; keyId?: number };
+  caller?: { face: Face; actor: string; role?: Role; namespaces?: string[]; keyId?: number; grantExpiresAt?: string };
   /** An LLM for this call only (the MCP client's model through sampling), when the runtime has none. */
   llm?: Llm;
 }
@@ -55,6 +55,7 @@ export async function invoke<T extends AnyOp>(op: T, runtime: Runtime, raw: unkn
     role: options.caller?.role,
     namespaces: options.caller?.namespaces,
     keyId: options.caller?.keyId,
+    grantExpiresAt: options.caller?.grantExpiresAt,
     tools: runtime.tools,
     config: runtime.config,
     logger: runtime.logger.child({ op: op.id }),

@@ -244,6 +244,8 @@ export interface OpContext {
   namespaces?: string[];
   /** The id of the caller's API key; undefined: no key (the command line, stdio, OAuth tokens, auth: none). */
   keyId?: number;
+  /** When the caller's grant ends (ISO 8601): an OAuth access token's `exp`; undefined: it does not end by itself (the command line, stdio, API keys, auth: none). */
+  grantExpiresAt?: string;
   /** Every tool by name (twl's ops and upstream tools), through the catalog's one call path. */
   tools: ToolCatalog;
   config: Config;

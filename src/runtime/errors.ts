@@ -95,6 +95,13 @@ export const errorCatalog = {
   TWL_TASK_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl task list` to see the tasks.'] },
   TWL_TASK_STATE: { exit: ExitCode.refused },
   TWL_KEY_REVOKED: { exit: ExitCode.refused, actions: ['Create the task again with a live key (or from the command line, which needs no key); `twl keys list` shows which keys are revoked.'] },
+  TWL_GRANT_EXPIRED: {
+    exit: ExitCode.refused,
+    actions: [
+      'Create the task again with an API key (`twl keys create --role manager`): its runs last until the key is revoked; or from the command line, which needs no key.',
+      'An OAuth access token\'s task runs only until the token expires (`grantExpiresAt` in `twl task show`).',
+    ],
+  },
   TWL_NOT_AVAILABLE: { exit: ExitCode.unavailable },
   TWL_AGENT_NOT_FOUND: { exit: ExitCode.notFound, actions: ['Run `twl agent list` to see the agents.'] },
   TWL_AGENT_EXISTS: { exit: ExitCode.refused, actions: ['Choose another name, or change the existing agent with `twl agent edit`.'] },

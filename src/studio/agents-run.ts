@@ -56,6 +56,8 @@ export interface RunOptions {
   namespaces?: string[];
   /** The caller's API key id, passed on to the agent's tool calls. */
   keyId?: number;
+  /** When the caller's grant ends (an OAuth access token's `exp`), passed on to the agent's tool calls. */
+  grantExpiresAt?: string;
   signal?: AbortSignal;
   /** Asks the person behind the caller to approve a tool that changes things; undefined: nobody can answer. */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -317,7 +319,7 @@ class ToolGate {
   ) {}
 
   private callOptions(approved: boolean): CallOptions {
-    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, namespaces: this.options.namespaces, keyId: this.options.keyId, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
+    return { face: this.runtime.face, actor: `agent:${this.agent.name}`, role: this.options.role, namespaces: this.options.namespaces, keyId: this.options.keyId, grantExpiresAt: this.options.grantExpiresAt, via: 'agent', signal: this.options.signal, approved, ask: this.options.ask };
   }
 
   /** Resolves with what to tell the model (or the declared steps): the tool's output, or why it did not run. */

@@ -198,6 +198,6 @@ export async function approveTask(runtime: Runtime, id: number, caller: TaskCall
 
 /** True when an error is the task's own fault (it would fail the same way again): no retry. */
 export const isPermanent = (err: unknown): boolean =>
-  (isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND', 'TWL_KEY_REVOKED'].includes(err.code)) ||
+  (isTwlError(err) && ['TWL_INPUT_INVALID', 'TWL_TOOL_UNKNOWN', 'TWL_APPROVAL_REQUIRED', 'TWL_POLICY_DENIED', 'TWL_ROLE_DENIED', 'TWL_SQL_REFUSED', 'TWL_NOT_AVAILABLE', 'TWL_AGENT_STATE', 'TWL_AGENT_NOT_FOUND', 'TWL_KEY_REVOKED', 'TWL_GRANT_EXPIRED'].includes(err.code)) ||
   // Outside the creator's grant (the tool, or a workflow's step): the grant will not have grown by the next attempt.
   namespaceRefusalOf(err) !== undefined;

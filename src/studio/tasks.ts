@@ -39,6 +39,8 @@ export interface Task {
   createdBy: string;
   /** The API key that created it (its id); null: created without a key (the command line, stdio, OAuth). Its runs stop once that key is revoked. */
   createdByKey: number | null;
+  /** When its creator's grant ends: the `exp` of the OAuth access token that created it; null: it does not end by itself (the command line, stdio, an API key). Its runs stop then. */
+  grantExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -96,6 +98,7 @@ export const toTask = (r: Row): Task => ({
   namespaces: (r.namespaces as string[] | null) ?? null,
   createdBy: r.created_by as string,
   createdByKey: r.created_by_key === null || r.created_by_key === undefined ? null : Number(r.created_by_key),
+  grantExpiresAt: iso(r.grant_expires_at),
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });
@@ -158,15 +161,17 @@ export interface NewTask {
   createdBy: string;
   /** The creator's API key id; undefined: created without a key. */
   createdByKey?: number;
+  /** When the creator's grant ends (its OAuth access token's `exp`, ISO 8601); undefined: it does not end by itself. */
+  grantExpiresAt?: string;
   /** draft: kept until `twl task resume`; pending: submitted at once. */
   status: 'draft' | 'pending';
 }
 
 export async function insertTask(q: Queryable, t: NewTask): Promise<Task> {
   const { rows } = await q.query(
-    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, namespaces, created_by, created_by_key)
-     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16) RETURNING *`,
-    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.namespaces ?? null, t.createdBy, t.createdByKey ?? null],
+    `INSERT INTO twl_tasks (name, kind, tool, input, queue, trigger, run_at, cron, tz, status, retries, timeout_ms, needs_approval, namespaces, created_by, created_by_key, grant_expires_at)
+     VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[], $15, $16, $17) RETURNING *`,
+    [t.name ?? null, t.kind, t.tool ?? null, JSON.stringify(t.input), t.queue, t.trigger, t.runAt ?? null, t.cron ?? null, t.tz ?? null, t.status, t.retries, t.timeoutMs, t.needsApproval, t.namespaces ?? null, t.createdBy, t.createdByKey ?? null, t.grantExpiresAt ?? null],
   );
   return toTask(rows[0]!);
 }
@@ -190,6 +195,19 @@ export async function revokedKeyOf(q: Queryable, task: Pick<Task, 'id' | 'create
   if (!rows[0]) return `The API key #${task.createdByKey} that created task #${task.id} no longer exists: the task no longer runs.`;
   if (rows[0].revoked_at !== null) return `The API key #${task.createdByKey} that created task #${task.id} was revoked at ${iso(rows[0].revoked_at)}: the task no longer runs.`;
   return undefined;
+}
+
+/**
+ * Why the grant a task acts with has ended at `now`: its creator's OAuth access token expired
+ * (its `exp`, recorded at creation). Undefined while it lasts, and for a task whose grant does not
+ * end by itself (created from the command line, stdio, or with an API key: see revokedKeyOf).
+ */
+export function expiredGrantOf(task: Pick<Task, 'id' | 'grantExpiresAt' | 'createdBy'>, now = Date.now()): string | undefined {
+  if (task.grantExpiresAt === null) return undefined;
+  // An unreadable time is an ended grant: fail closed.
+  const ends = Date.parse(task.grantExpiresAt);
+  if (ends > now) return undefined;
+  return `The grant of ${task.createdBy}, who created task #${task.id} with an OAuth access token, ended when that token expired at ${task.grantExpiresAt}: the task no longer runs.`;
 }
 
 /** Where a task in this status may go, from the transition table. */

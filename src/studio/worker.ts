@@ -10,7 +10,7 @@ import type { Store } from '../store/types.js';
 import { TASK_ROLE, callTool } from './call.js';
 import { DEAD_LETTER_QUEUE, ensureQueues, jobQueue, openQueue } from './queue.js';
 import { isPermanent, type RunData } from './service.js';
-import { appendOutput, claimRun, finishRun, getTask, loseRunning, revokedKeyOf, transition, type Task, type Execution, type TaskStatus, type ToolCall } from './tasks.js';
+import { appendOutput, claimRun, expiredGrantOf, finishRun, getTask, loseRunning, revokedKeyOf, transition, type Task, type Execution, type TaskStatus, type ToolCall } from './tasks.js';
 
 export interface WorkerOptions {
   /** Task runs at once, per queue. */
@@ -406,10 +406,12 @@ export class TaskWorker {
     const done = (output?: object): JobResult => ({ id: job.id, status: 'completed', output });
     const out = new OutputWriter(this.store, execution.id);
     out.line(`attempt ${attempt} of ${task.retries + 1} on ${this.name}${takeover ? ' (the previous attempt lost its worker)' : ''}: ${task.kind === 'agent' ? `running agent ${String(task.input.agent)}` : `calling ${task.tool}`}`);
-    // The run acts for the key that created it: once that key is revoked (or gone), it fails closed.
+    // The run acts for the key that created it: once that key is revoked (or gone), it fails closed;
+    // and for the OAuth caller that created it only while that caller's token was valid (its `exp`).
     const revoked = await this.durably(() => revokedKeyOf(this.store, task));
-    if (revoked) {
-      const refused = await this.refuseRevoked(job, task, execution, out, revoked);
+    const expired = revoked ? undefined : expiredGrantOf(task);
+    if (revoked || expired) {
+      const refused = await this.refuseClosed(job, task, execution, out, revoked ? { code: 'TWL_KEY_REVOKED', why: revoked } : { code: 'TWL_GRANT_EXPIRED', why: expired! });
       ended('failed');
       return refused;
     }
@@ -508,33 +510,36 @@ export class TaskWorker {
   }
 
   /**
-   * A run of a task whose creating key was revoked: the execution fails with TWL_KEY_REVOKED before
+   * A run of a task whose creator's grant is gone: its creating key was revoked (TWL_KEY_REVOKED), or
+   * the OAuth access token that created it expired (TWL_GRANT_EXPIRED). The execution fails before
    * anything is called, with an audit row of the refusal, and is not retried. The task goes failed
    * (a cron task too: its schedule is removed, rather than paused, since resuming it could only fail
    * again; it is created again under a live key, or from the command line).
    */
-  private async refuseRevoked(job: JobWithMetadata<RunData>, task: Task, execution: Execution, out: OutputWriter, why: string): Promise<JobResult> {
+  private async refuseClosed(job: JobWithMetadata<RunData>, task: Task, execution: Execution, out: OutputWriter, refusal: { code: 'TWL_KEY_REVOKED' | 'TWL_GRANT_EXPIRED'; why: string }): Promise<JobResult> {
+    const { code, why } = refusal;
+    const whose = code === 'TWL_KEY_REVOKED' ? 'a revoked key\'s task' : 'a task whose OAuth grant expired';
     // The schedule goes before the task is failed, so whoever sees it failed finds no schedule left.
     const unscheduled = task.cron
       ? await this.boss.unschedule(jobQueue(task.queue), String(task.id)).then(
           () => true,
           (err: unknown) => {
-            this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not remove the schedule of a revoked key\'s task (its runs are refused: it is failed)');
+            this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, `could not remove the schedule of ${whose} (its runs are refused: it is failed)`);
             return false;
           },
         )
       : false;
-    const message = `TWL_KEY_REVOKED: ${why}${unscheduled ? ' Its schedule was removed.' : task.cron ? ' Its schedule could not be removed: its next runs are refused the same way.' : ''}`;
+    const message = `${code}: ${why}${unscheduled ? ' Its schedule was removed.' : task.cron ? ' Its schedule could not be removed: its next runs are refused the same way.' : ''}`;
     const tool = task.tool ?? `agent:${String(task.input.agent)}`;
     out.line(`refused: ${message}`);
     await this.runtime.tools
-      .refused?.(tool, task.input, { face: this.runtime.face, actor: `task:${task.id}`, role: TASK_ROLE, via: 'task', ...(task.namespaces ? { namespaces: task.namespaces } : {}), ...(task.createdByKey !== null ? { keyId: task.createdByKey } : {}) }, 'TWL_KEY_REVOKED')
-      .catch((err: unknown) => this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, 'could not record the refusal of a revoked key\'s task'));
+      .refused?.(tool, task.input, { face: this.runtime.face, actor: `task:${task.id}`, role: TASK_ROLE, via: 'task', ...(task.namespaces ? { namespaces: task.namespaces } : {}), ...(task.createdByKey !== null ? { keyId: task.createdByKey } : {}) }, code)
+      .catch((err: unknown) => this.runtime.logger.warn({ task: task.id, err: redactText(messageOf(err)) }, `could not record the refusal of ${whose}`));
     const lines = await out.close();
     await this.durably(() =>
-      finishRun(this.store, { taskId: task.id, executionId: execution.id, lines, status: 'failed', error: message, output: { error: { code: 'TWL_KEY_REVOKED', message: why } }, toolCalls: [{ tool, ok: false, ms: 0, error: message }], next: 'failed', reason: message }),
+      finishRun(this.store, { taskId: task.id, executionId: execution.id, lines, status: 'failed', error: message, output: { error: { code, message: why } }, toolCalls: [{ tool, ok: false, ms: 0, error: message }], next: 'failed', reason: message }),
     );
-    this.runtime.logger.warn({ task: task.id, key: task.createdByKey }, message);
+    this.runtime.logger.warn({ task: task.id, ...(code === 'TWL_KEY_REVOKED' ? { key: task.createdByKey } : { grantExpiresAt: task.grantExpiresAt }) }, message);
     return { id: job.id, status: 'completed', output: { failed: message } };
   }
 

@@ -62,7 +62,7 @@ const textOf = (value: unknown): ContentBlock[] => [{ type: 'text', text: JSON.s
 /** How a failed call ended, by its error: refused, timed out, cancelled, or an error. */
 function outcomeOf(err: unknown, signal: AbortSignal | undefined): Outcome {
   const code = isTwlError(err) ? err.code : String((err as { code?: unknown } | null)?.code ?? '');
-  if (['TWL_ROLE_DENIED', 'TWL_POLICY_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_NAMESPACE_DENIED', 'TWL_UPSTREAM_QUARANTINED', 'TWL_KEY_REVOKED'].includes(code)) return 'refused';
+  if (['TWL_ROLE_DENIED', 'TWL_POLICY_DENIED', 'TWL_APPROVAL_REQUIRED', 'TWL_NAMESPACE_DENIED', 'TWL_UPSTREAM_QUARANTINED', 'TWL_KEY_REVOKED', 'TWL_GRANT_EXPIRED'].includes(code)) return 'refused';
   if (/TIMEOUT/.test(code) || (err as { name?: unknown } | null)?.name === 'TimeoutError') return 'timeout';
   if (signal?.aborted || code === 'TWL_INTERRUPTED') return 'cancelled';
   return 'error';
@@ -407,7 +407,7 @@ export class Catalog implements ToolCatalog {
       ask: options.approved ? async () => true : options.ask,
       progress: options.progress,
       llm: options.llm,
-      caller: { face: options.face, actor: options.actor, role: options.role, namespaces: options.namespaces, keyId: options.keyId },
+      caller: { face: options.face, actor: options.actor, role: options.role, namespaces: options.namespaces, keyId: options.keyId, grantExpiresAt: options.grantExpiresAt },
     })) as Record<string, unknown>;
     return { structured: output, content: textOf(output) };
   }

@@ -59,6 +59,8 @@ export interface CallOptions {
   namespaces?: string[];
   /** The id of the caller's API key (`twl keys list`); undefined: no key (the command line, stdio, OAuth, auth: none). A task it creates records it, and stops running once it is revoked. */
   keyId?: number;
+  /** When the caller's grant ends (ISO 8601): an OAuth access token's `exp`; undefined: it does not end by itself. A task it creates records it, and stops running then. */
+  grantExpiresAt?: string;
   /** What inside twl made the call, when not the face itself (`maestro`: a plan or runbook step). */
   via?: string;
   signal?: AbortSignal;

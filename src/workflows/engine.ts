@@ -23,6 +23,8 @@ export interface RunOptions {
   namespaces?: string[];
   /** The caller's API key id, passed on to every step (a task a step creates records it). */
   keyId?: number;
+  /** When the caller's grant ends (an OAuth access token's `exp`), passed on to every step (a task a step creates records it). */
+  grantExpiresAt?: string;
   signal?: AbortSignal;
   /** Asks the person behind the caller; undefined: nobody can answer (a step that needs approval then leaves the run waiting). */
   ask?: (question: string) => Promise<boolean | undefined>;
@@ -257,6 +259,7 @@ export class WorkflowRun {
             role: this.options.role,
             namespaces: this.stepNamespaces,
             keyId: this.options.keyId,
+            grantExpiresAt: this.options.grantExpiresAt,
             via: this.via,
             signal,
             ...(timeoutMs ? { timeoutMs } : {}),

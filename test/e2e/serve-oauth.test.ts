@@ -48,7 +48,7 @@ describe('twl serve --http with OAuth access tokens', () => {
     });
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
     issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-    sign = (claims, aud = audience) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(aud).setSubject('alice').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    sign = (claims, aud = audience) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setAudience(aud).setSubject('alice').setIssuedAt().setExpirationTime(typeof claims.exp === 'number' ? claims.exp : '5m').sign(privateKey);
 
     ({ home, cleanup } = tempHome('twl-oauth-'));
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { oauth: { issuer, audience } } }));
@@ -115,6 +115,24 @@ describe('twl serve --http with OAuth access tokens', () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ resource: `${server.url}/mcp`, authorization_servers: [issuer], bearer_methods_supported: ['header'] });
     }
+  });
+
+  it('records on a task a token creates, over REST and MCP, when the token expires: its runs stop then', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const token = await sign({ twl_role: 'manager', preferred_username: 'alice@example.test', exp });
+    const create = { tool: 'sentiment-analyzer_analyze_sentiment', input: { text: 'fine' }, now: true, draft: true };
+    const res = await fetch(`${server.url}/api/tools/task_create`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(create) });
+    expect(res.status).toBe(200);
+    const rest = ((await res.json()) as { result: { task: Record<string, unknown> } }).result.task;
+    expect(rest).toMatchObject({ createdBy: 'rest:jwt:alice (alice@example.test)', createdByKey: null, grantExpiresAt: new Date(exp * 1000).toISOString() });
+    const call = await rpc(token, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'task_create', arguments: create } });
+    expect(call.status).toBe(200);
+    const mcp = ((await answer(call)) as unknown as { result: { structuredContent: { task: Record<string, unknown> } } }).result.structuredContent.task;
+    expect(mcp).toMatchObject({ createdBy: 'mcp:jwt:alice', createdByKey: null, grantExpiresAt: new Date(exp * 1000).toISOString() });
+    // A task that would first run after the token expires is refused at once.
+    const late = await fetch(`${server.url}/api/tools/task_create`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...create, now: undefined, at: new Date((exp + 60) * 1000).toISOString() }) });
+    expect(late.status).toBe(403);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('TWL_GRANT_EXPIRED');
   });
 
   it("lets the official client find the issuer from the 401, get a token and call tools", async () => {

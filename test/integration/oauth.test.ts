@@ -100,10 +100,12 @@ beforeEach(() => {
 describe('OAuth bearer JWTs', () => {
   it('accepts a token of the issuer for this audience, with its role', async () => {
     const verifier = createJwtVerifier(config(), logger);
-    expect(await verifier.verify(await token({ preferred_username: 'alice@example.test' }))).toEqual({ subject: 'alice', role: 'operator', name: 'alice@example.test' });
+    // Its expiry comes with it: a task the caller creates stops running then.
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    expect(await verifier.verify(await token({ preferred_username: 'alice@example.test', exp }))).toEqual({ subject: 'alice', role: 'operator', name: 'alice@example.test', expiresAt: new Date(exp * 1000).toISOString() });
     // An aud list containing this server, an ES256 key of the same set, and a client's token named by client_id.
     expect(await verifier.verify(await token({ twl_role: 'admin' }, { audience: ['https://other.example', audience] }))).toMatchObject({ role: 'admin' });
-    expect(await verifier.verify(await token({ sub: 'ci', twl_role: 'viewer', client_id: 'ci-bot' }, { key: ec.privateKey, alg: 'ES256', kid: 'ec' }))).toEqual({ subject: 'ci', role: 'viewer', name: 'ci-bot' });
+    expect(await verifier.verify(await token({ sub: 'ci', twl_role: 'viewer', client_id: 'ci-bot' }, { key: ec.privateKey, alg: 'ES256', kid: 'ec' }))).toEqual({ subject: 'ci', role: 'viewer', name: 'ci-bot', expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/) });
     // Discovery and the key set were read once, then cached.
     expect(idp.requests).toEqual(['/.well-known/openid-configuration', '/keys']);
   });
@@ -156,7 +158,7 @@ describe('OAuth bearer JWTs', () => {
     const mark = logLines.length;
     expect(await createJwtVerifier(config(), logger).verify(bare)).toBeUndefined();
     expect(logsSince(mark).at(-1)).toMatchObject({ level: 40, msg: expect.stringMatching(/no role claim/) });
-    expect(await createJwtVerifier(config({ defaultRole: 'viewer' }), logger).verify(bare)).toEqual({ subject: 'alice', role: 'viewer', name: null });
+    expect(await createJwtVerifier(config({ defaultRole: 'viewer' }), logger).verify(bare)).toEqual({ subject: 'alice', role: 'viewer', name: null, expiresAt: expect.any(String) });
     // A role claim that is present decides, whatever the default; a claim of another name is read when configured.
     const verifier = createJwtVerifier(config({ defaultRole: 'viewer' }), logger);
     expect(await verifier.verify(await token({ twl_role: 'manager' }))).toMatchObject({ role: 'manager' });

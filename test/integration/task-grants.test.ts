@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import activateOp from '../../src/ops/agent/activate.js';
@@ -19,7 +20,8 @@ import { taskHarness } from './task-harness.js';
  * made them: inside, the run completes; outside, it fails with TWL_NAMESPACE_DENIED, audited,
  * and is not retried. A task of an unlimited creator runs as before. A key limited to fewer
  * namespaces than a task's cannot see it nor act on it (through the catalog, as REST and MCP
- * call). A task whose creating key is revoked (or deleted) fails closed at its next run. Both stores.
+ * call). A task whose creating key is revoked (or deleted) fails closed at its next run, and so does
+ * one whose creating OAuth access token has expired. Both stores.
  */
 
 const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
@@ -226,5 +228,69 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     const local = (await invoke(createOp, t.runtime, { tool: SENTIMENT, input: { text: 'x' }, now: true })).task;
     expect(local.createdByKey).toBeNull();
     expect((await until(local.id, ['failed', 'completed', 'dead_letter'])).task.status).toBe('completed');
+  });
+
+  /** A caller of the catalog as the REST face makes it for an OAuth access token (manager) that expires at `expiresAt`. */
+  const oauth = (expiresAt: number) => ({
+    face: 'rest' as const,
+    actor: `rest:jwt:alice-${id} (alice@example.test)`,
+    role: 'manager' as const,
+    grantExpiresAt: new Date(expiresAt).toISOString(),
+  });
+
+  it.skipIf(!backend.available)('a task created with an OAuth access token runs while the token is valid and fails closed once it expired: TWL_GRANT_EXPIRED, audited, not retried; a cron task loses its schedule', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000 + 2 * 3600) * 1000;
+    const caller = oauth(expiresAt);
+    // Within its token's life, a task runs as any other; it records when the token expires.
+    const once = (await call('task_create', { tool: SENTIMENT, input: { text: 'all fine' }, now: true, retries: 2 }, caller)).task;
+    expect(once).toMatchObject({ createdBy: caller.actor, createdByKey: null, grantExpiresAt: new Date(expiresAt).toISOString() });
+    expect((await until(once.id, ['completed', 'failed', 'dead_letter'])).task.status).toBe('completed');
+    const cron = (await call('task_create', { tool: SENTIMENT, input: { text: 'hourly' }, cron: '0 * * * *' }, caller)).task;
+    expect(cron).toMatchObject({ status: 'scheduled', grantExpiresAt: new Date(expiresAt).toISOString() });
+    const schedules = async () => (await t.store.query(`SELECT key FROM ${schema}.schedule WHERE key = $1`, [String(cron.id)])).rows.length;
+    expect(await schedules()).toBe(1);
+
+    // A token about to expire: its task, kept as a draft, is submitted once the token has expired.
+    const brief = (await call('task_create', { tool: SENTIMENT, input: { text: 'later' }, now: true, draft: true }, oauth(Date.now() + 1500))).task;
+    await sleep(1600);
+    await invoke((await import('../../src/ops/task/resume.js')).default, t.runtime, { id: brief.id });
+    const late = await until(brief.id, ['failed', 'completed', 'dead_letter']);
+    expect(late.task.status).toBe('failed');
+    expect(late.task.reason).toBe(`TWL_GRANT_EXPIRED: The grant of ${caller.actor}, who created task #${brief.id} with an OAuth access token, ended when that token expired at ${brief.grantExpiresAt}: the task no longer runs.`);
+    expect(late.executions).toHaveLength(1);
+    expect(late.executions[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^TWL_GRANT_EXPIRED: /), output: { error: { code: 'TWL_GRANT_EXPIRED' } } });
+
+    // Time passes for the other two: their token's expiry is behind them now.
+    await t.store.query("UPDATE twl_tasks SET grant_expires_at = now() - interval '1 second' WHERE id = ANY($1::bigint[])", [[once.id, cron.id]]);
+    await invoke(runOp, t.runtime, { id: once.id });
+    const failed = await until(once.id, ['failed', 'dead_letter', 'completed']);
+    expect(failed.task.status).toBe('failed');
+    expect(failed.task.reason).toMatch(/^TWL_GRANT_EXPIRED: .* ended when that token expired at \S+: the task no longer runs\.$/);
+    // One new attempt: the refusal is not retried (the task has 2 retries).
+    expect(failed.executions.map((e) => e.status)).toEqual(['completed', 'failed']);
+
+    await invoke(runOp, t.runtime, { id: cron.id });
+    const stopped = await until(cron.id, ['failed', 'completed', 'dead_letter']);
+    expect(stopped.task.status).toBe('failed');
+    expect(stopped.task.reason).toMatch(/^TWL_GRANT_EXPIRED: .* Its schedule was removed\.$/);
+    expect(await schedules()).toBe(0);
+    expect(stopped.executions.map((e) => e.status)).toEqual(['failed']);
+    for (const task of [brief, once, cron]) {
+      await expect.poll(() => refusals(`task:${task.id}`), { timeout: 10_000 }).toEqual([{ tool: SENTIMENT, decision: 'refused', error_code: 'TWL_GRANT_EXPIRED' }]);
+    }
+    // Tasks of the command line and of API keys have no such end.
+    expect((await invoke(createOp, t.runtime, { tool: SENTIMENT, input: { text: 'x' }, now: true, draft: true })).task.grantExpiresAt).toBeNull();
+  });
+
+  it.skipIf(!backend.available)('refuses at creation an OAuth caller\'s task that could not run once before its token expires', async () => {
+    const caller = oauth(Date.now() + 10 * 60_000);
+    const at = await errorOf(call('task_create', { tool: SENTIMENT, input: { text: 'x' }, at: new Date(Date.now() + 3600_000).toISOString() }, caller));
+    expect(at.code).toBe('TWL_GRANT_EXPIRED');
+    expect(at.message).toMatch(new RegExp(`^This task would first run at \\S+, and the OAuth access token that creates it expires at ${caller.grantExpiresAt}: `));
+    const yearly = await errorOf(call('task_create', { tool: SENTIMENT, input: { text: 'x' }, cron: '0 0 1 1 *' }, caller));
+    expect(yearly.code).toBe('TWL_GRANT_EXPIRED');
+    // Before the expiry it is created (a draft: nothing runs).
+    const soon = (await call('task_create', { tool: SENTIMENT, input: { text: 'x' }, at: new Date(Date.now() + 60_000).toISOString(), draft: true }, caller)).task;
+    expect(soon.grantExpiresAt).toBe(caller.grantExpiresAt);
   });
 });

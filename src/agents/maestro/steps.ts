@@ -45,7 +45,7 @@ export async function runStep(ctx: OpContext, step: PlanStep, ticketId: number |
   let finding: string | null = null;
   let refusal: SkipReason | undefined;
   try {
-    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, via: 'maestro', signal: ctx.signal, approved: true });
+    const result = await ctx.tools.call(step.tool, step.input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, grantExpiresAt: ctx.grantExpiresAt, via: 'maestro', signal: ctx.signal, approved: true });
     output = result.structured ?? { content: result.content };
     if (result.isError) {
       status = 'failed';

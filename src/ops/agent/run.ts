@@ -20,6 +20,6 @@ export default defineOp({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   policy: { minRole: 'operator', needsApproval: false, timeoutMs: 600_000 },
   async run(ctx, { name, prompt, maxSteps }) {
-    return runAgent(ctx.runtime, name, prompt, { actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, signal: ctx.signal, ask: ctx.ask, maxSteps, llm: ctx.llm(), line: (text) => ctx.progress({ message: text, status: 'running' }) });
+    return runAgent(ctx.runtime, name, prompt, { actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, grantExpiresAt: ctx.grantExpiresAt, signal: ctx.signal, ask: ctx.ask, maxSteps, llm: ctx.llm(), line: (text) => ctx.progress({ message: text, status: 'running' }) });
   },
 });

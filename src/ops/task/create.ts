@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkCron, checkRunAt, checkTimeZone } from '../../studio/triggers.js';
+import { checkCron, checkRunAt, checkTimeZone, nextRunOf } from '../../studio/triggers.js';
 import { TASK_ROLE, resolveTool } from '../../studio/call.js';
 import { createTask } from '../../studio/service.js';
 import { getAgent } from '../../studio/agents.js';
@@ -20,7 +20,8 @@ export default defineOp({
     'and every attempt is an execution record with its output lines. A tool that needs approval or is destructive waits for `task approve` (waiting_approval). `draft` keeps it out of the queue until `task resume`. ' +
     'An agent task (`agent`, `prompt`) runs the agent (`twl agent run`), its steps on the execution record. A workflow task (`workflow`, its `input`) runs the workflow\'s tool workflow_<name>, every run recorded (`twl workflow runs`); one whose steps need approval waits for `task approve`. ' +
     'A task keeps the namespaces of the API key that created it (`namespaces`, null: every one), and every call its runs make is checked against them as if the key made it: a call outside them fails the run as a call of a tool that does not exist would (TWL_TOOL_UNKNOWN; the audit row says TWL_NAMESPACE_DENIED), not retried. ' +
-    'It also records that key (`createdByKey`): once the key is revoked, each run fails with TWL_KEY_REVOKED, not retried, and a cron task\'s schedule is removed.',
+    'It also records that key (`createdByKey`): once the key is revoked, each run fails with TWL_KEY_REVOKED, not retried, and a cron task\'s schedule is removed. ' +
+    'A task created with an OAuth access token records when that token expires (`grantExpiresAt`): a run after that fails with TWL_GRANT_EXPIRED the same way, so a lasting schedule needs an API key; a task that could not run once before then (`at` later, a cron schedule whose first tick is later) is refused at creation.',
   input: z.object({
     tool: z.string().min(1).max(200).optional().describe('The tool to call, by its MCP name.'),
     input: z.record(z.string(), z.unknown()).default({}).describe('The tool\'s (or the workflow\'s) input.'),
@@ -65,6 +66,20 @@ export default defineOp({
     const cron = input.cron === undefined ? undefined : checkCron(input.cron, tz);
     const runAt = input.at === undefined ? undefined : checkRunAt(input.at);
 
+    // An OAuth caller's grant ends with its access token: every run after that is refused (TWL_GRANT_EXPIRED),
+    // so a task that could not run once before then is refused now, rather than failing at its first run.
+    if (ctx.grantExpiresAt !== undefined) {
+      const ends = Date.parse(ctx.grantExpiresAt);
+      const first = runAt ?? (cron ? nextRunOf({ status: 'scheduled', trigger: 'cron', runAt: null, cron, tz: tz ?? 'UTC' }) : new Date().toISOString());
+      if (!(Date.parse(first ?? '') < ends)) {
+        throw new TwlError('TWL_GRANT_EXPIRED', `This task would first run at ${first ?? 'no time'}, and the OAuth access token that creates it expires at ${ctx.grantExpiresAt}: a task acts with its creator's grant only while that token is valid, so it could never run.`, {
+          details: { firstRun: first, grantExpiresAt: ctx.grantExpiresAt },
+          actions: [`Run it earlier (--at before ${ctx.grantExpiresAt}), or create it with an API key (\`twl keys create --role manager\`), whose tasks run until the key is revoked, or from the command line.`],
+        });
+      }
+      if (cron) ctx.warn(`This cron task's runs stop at ${ctx.grantExpiresAt}, when the OAuth access token that creates it expires: each run after that fails with TWL_GRANT_EXPIRED and its schedule is removed. For a lasting schedule, create it with an API key or from the command line.`);
+    }
+
     let timeoutMs = ctx.config.tasks.timeout;
     if (input.timeout !== undefined) {
       const ms = parseDuration(input.timeout);
@@ -97,6 +112,8 @@ export default defineOp({
       ...(ctx.namespaces ? { namespaces: ctx.namespaces } : {}),
       // The key itself: a worker checks at each run that it is still live (revoked: TWL_KEY_REVOKED).
       ...(ctx.keyId !== undefined ? { createdByKey: ctx.keyId } : {}),
+      // The end of an OAuth caller's grant: a worker refuses every run after it (TWL_GRANT_EXPIRED).
+      ...(ctx.grantExpiresAt !== undefined ? { grantExpiresAt: ctx.grantExpiresAt } : {}),
       createdBy: ctx.actor,
       status: input.draft ? ('draft' as const) : ('pending' as const),
     });

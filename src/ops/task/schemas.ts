@@ -28,6 +28,7 @@ export const taskSchema = z.object({
   namespaces: z.array(z.string()).nullable().describe('The catalog namespaces its runs may reach: those of the API key that created it (`twl keys create --namespaces`), checked on every call a run makes; null: every one.'),
   createdBy: z.string(),
   createdByKey: z.number().int().nullable().describe('The id of the API key that created it (`twl keys list`): once that key is revoked, its runs fail with TWL_KEY_REVOKED. null: created without a key (the command line, stdio, an OAuth token).'),
+  grantExpiresAt: z.string().nullable().describe('When the grant it acts with ends: the expiry (`exp`) of the OAuth access token that created it; its runs after that fail with TWL_GRANT_EXPIRED. null: a grant that does not end by itself (the command line, stdio, an API key, whose revocation stops it instead).'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -21,7 +21,7 @@ export default defineOp({
     if (!found || found.source !== 'workflow') {
       throw new TwlError('TWL_WORKFLOW_UNKNOWN', `No workflow named ${JSON.stringify(name.slice(0, 60))}${found ? '' : ' (or it was left out: `twl workflow validate` says why)'}.`);
     }
-    const result = await ctx.tools.call(tool, input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, signal: ctx.signal, ask: ctx.ask, warn: ctx.warn, progress: ctx.progress, llm: ctx.llm() });
+    const result = await ctx.tools.call(tool, input, { face: ctx.face, actor: ctx.actor, role: ctx.role, namespaces: ctx.namespaces, keyId: ctx.keyId, grantExpiresAt: ctx.grantExpiresAt, signal: ctx.signal, ask: ctx.ask, warn: ctx.warn, progress: ctx.progress, llm: ctx.llm() });
     return result.structured as z.output<typeof outcomeSchema>;
   },
 });
