@@ -14,6 +14,9 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       // stdout belongs to results and to the MCP protocol: product code writes through oclif or process streams on purpose.
       'no-console': 'error',
+      // V8's flags are the process's: changed while other threads (store engines) run, V8 may crash.
+      'no-restricted-properties': ['error', { object: 'v8', property: 'setFlagsFromString', message: 'V8 flags are process-wide and unsafe to change while other threads run: pass them on the node command line instead.' }],
+      'no-restricted-imports': ['error', { paths: [{ name: 'node:v8', importNames: ['setFlagsFromString'], message: 'V8 flags are process-wide and unsafe to change while other threads run.' }, { name: 'v8', importNames: ['setFlagsFromString'], message: 'V8 flags are process-wide and unsafe to change while other threads run.' }] }],
     },
   },
   {

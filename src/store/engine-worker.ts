@@ -3,21 +3,23 @@
 // way to keep the caller responsive and enforce a timeout (the caller terminates us).
 // Self-contained on purpose (packages and node: only), so Node can load it from source too.
 import { parentPort, workerData } from 'node:worker_threads';
-import v8 from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 /*
  * Memory (`npm run bench -- host-memory`). PGlite's defaults cost a host ~530 MB resident,
- * idle on a store of 10,000 tickets; these two settings bring it to ~250 MB:
+ * idle on a store of 10,000 tickets; these two bring it to ~250 MB:
  * - shared_buffers: PostgreSQL's default 128 MB buffer pool lives in the WASM heap and fills
  *   as pages are read; 16 MB holds twl's working set (the OS caches the data files anyway).
- * - lazy WebAssembly compilation: V8 otherwise compiles all of PostgreSQL (9 MB of WASM)
- *   up front; lazily, only the functions that run get compiled (~35 MB less).
+ * - lazy WebAssembly compilation: only the functions that run get compiled, not all of
+ *   PostgreSQL (9 MB of WASM). It is V8's default on every Node.js twl runs on (20 and later),
+ *   so nothing sets it. This thread used to set it with v8.setFlagsFromString at each start:
+ *   V8's flags are the process's, and changing one while other threads run is unsafe (Node's
+ *   documentation: "may result in unpredictable behavior, including crashes"), and a CLI
+ *   interrupted mid-statement starts a second engine while the first one's thread goes away.
  * What remains: the WASM heap cannot start below the 128 MB (2048 pages) the module declares,
  * and it never shrinks: a host that ran a big statement (an import) keeps its peak.
  */
-v8.setFlagsFromString('--wasm-lazy-compilation');
 const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
 
 /*
