@@ -6,6 +6,7 @@ import { Llm, type Message, type Tool } from '../runtime/llm.js';
 import { redactText } from '../runtime/redact.js';
 import type { Queryable, Store } from '../store/types.js';
 import type { CallOptions, CatalogTool } from '../tools/types.js';
+import { agentsSeenBy } from './agent-view.js';
 import { childrenOf, getAgent, globMatcher, transitionAgent, type Agent } from './agents.js';
 import { toolsOfAgent, workflowTool } from './agents-service.js';
 
@@ -195,11 +196,17 @@ export async function releaseLostAgents(q: Queryable): Promise<Array<{ agent: st
   return rows.map((r) => ({ agent: r.name, run: Number(r.run_id) }));
 }
 
-const notRunnable = (agent: Agent): TwlError =>
-  new TwlError('TWL_AGENT_STATE', `Agent ${agent.name} is ${agent.status}${agent.reason ? ` (${agent.reason})` : ''}: only an active agent runs.`, {
+/**
+ * Why an agent does not run. For a caller granted `namespaces`, its reason is left out when it quotes
+ * a glob or step naming tools outside them (as agent_show withholds it: agent-view.ts).
+ */
+async function notRunnable(runtime: Runtime, agent: Agent, namespaces: readonly string[] | undefined): Promise<TwlError> {
+  const reason = namespaces ? (await agentsSeenBy(runtime.tools, [agent], namespaces))[0]!.reason : agent.reason;
+  return new TwlError('TWL_AGENT_STATE', `Agent ${agent.name} is ${agent.status}${reason ? ` (${reason})` : ''}: only an active agent runs.`, {
     details: { name: agent.name, status: agent.status },
     actions: [agent.status === 'error' || agent.status === 'inactive' || agent.status === 'pending_validation' ? `Run \`twl agent activate ${agent.name}\` (after fixing what the reason says).` : `Run \`twl agent show ${agent.name}\`.`],
   });
+}
 
 /** Why a run fails and nothing runs: no LLM and no declared steps. */
 const nothingToRun = (agent: Agent) =>
@@ -224,7 +231,7 @@ export async function runAgent(runtime: Runtime, name: string, prompt: string, o
 
 async function runOne(runtime: Runtime, store: Store, name: string, prompt: string, options: RunOptions, parentRun: number | null, depth: number): Promise<AgentRun> {
   const agent = await getAgent(store, name);
-  if (agent.status !== 'active' && agent.status !== 'busy') throw notRunnable(agent);
+  if (agent.status !== 'active' && agent.status !== 'busy') throw await notRunnable(runtime, agent, options.namespaces);
   const llm = llmFor(runtime, agent, options.llm);
   const mode = llm ? 'llm' : agent.steps && (agent.steps.workflow || agent.steps.tools?.length) ? 'steps' : undefined;
   if (!mode) throw nothingToRun(agent);
@@ -258,7 +265,7 @@ async function runOne(runtime: Runtime, store: Store, name: string, prompt: stri
     const now = await getAgent(store, name);
     if (now.status !== 'active' && now.status !== 'busy') {
       await finish('failed', null, `the agent became ${now.status} while the run waited`);
-      throw notRunnable(now);
+      throw await notRunnable(runtime, now, options.namespaces);
     }
     if (!said) {
       line(`waiting: ${name} is busy with another run`);

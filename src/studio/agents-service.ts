@@ -35,13 +35,26 @@ export async function toolsOfAgent(runtime: Runtime, agent: Pick<Agent, 'tools'>
 
 const UNCHECKED = 'cannot be checked';
 
-/** What keeps an agent from running: globs that match no tool, a model the LLM server does not have, steps that cannot run. */
-export async function problemsOf(runtime: Runtime, agent: Agent): Promise<string[]> {
+/**
+ * What keeps an agent from running: globs that match no tool, a model the LLM server does not have, steps that cannot run.
+ * For a caller granted `namespaces` (an API key made with `--namespaces`), the tools it can reach stand for the catalog,
+ * and the globs and steps that name none of them are counted, not named (agent-view.ts hides them alike): a glob of
+ * another namespace's tools and one that matches nothing give the same problem, word for word.
+ */
+export async function problemsOf(runtime: Runtime, agent: Agent, namespaces?: readonly string[]): Promise<string[]> {
   const problems: string[] = [];
-  const catalog = (await runtime.tools.list()).filter((t) => !notForAgents.test(t.name));
+  const catalog = (await runtime.tools.list(namespaces ? { namespaces: [...namespaces] } : {})).filter((t) => !notForAgents.test(t.name));
+  const limit = `within its caller's namespaces (${namespaces?.join(', ') || 'none'})`;
+  const unmatched: string[] = [];
   for (const glob of agent.tools) {
     const match = await globMatcher([glob]);
-    if (!catalog.some((t) => match(t.name))) problems.push(`the tool glob "${glob}" matches no tool of the catalog (see \`twl tools list\`; agent_* and task_* tools are not for agents)`);
+    if (!catalog.some((t) => match(t.name))) unmatched.push(glob);
+  }
+  if (!namespaces) for (const glob of unmatched) problems.push(`the tool glob "${glob}" matches no tool of the catalog (see \`twl tools list\`; agent_* and task_* tools are not for agents)`);
+  else if (unmatched.length) {
+    problems.push(
+      `${unmatched.length === 1 ? 'one of its tool globs matches' : `${unmatched.length} of its tool globs match`} no tool ${limit}: not named here (\`twl agent show ${agent.name}\` shows its other globs); agent_* and task_* tools are not for agents`,
+    );
   }
   if (agent.model) {
     const host = runtime.config.llm.host;
@@ -58,13 +71,23 @@ export async function problemsOf(runtime: Runtime, agent: Agent): Promise<string
     }
   }
   const steps = agent.steps;
-  if (steps?.workflow && !catalog.some((t) => t.name === workflowTool(steps.workflow!))) problems.push(`its declared workflow ${steps.workflow} is not in the catalog (no tool ${workflowTool(steps.workflow)})`);
+  const has = (name: string) => catalog.some((t) => t.name === name);
+  if (steps?.workflow && !has(workflowTool(steps.workflow))) {
+    problems.push(namespaces ? `its declared workflow has no tool ${limit} (not named here)` : `its declared workflow ${steps.workflow} is not in the catalog (no tool ${workflowTool(steps.workflow)})`);
+  }
   if (steps?.tools?.length) {
     const match = await globMatcher(agent.tools);
+    let outside = 0;
     for (const s of steps.tools) {
-      if (!catalog.some((t) => t.name === s.tool)) problems.push(`its declared step tool ${s.tool} is not in the catalog`);
-      else if (!match(s.tool)) problems.push(`its declared step tool ${s.tool} is not among its tools (${agent.tools.join(', ') || 'none'})`);
+      if (!has(s.tool)) {
+        if (namespaces) outside++;
+        else problems.push(`its declared step tool ${s.tool} is not in the catalog`);
+      } else if (!match(s.tool)) {
+        // (A limited caller is not shown the list: it may name tools outside its namespaces.)
+        problems.push(`its declared step tool ${s.tool} is not among its tools${namespaces ? '' : ` (${agent.tools.join(', ') || 'none'})`}`);
+      }
     }
+    if (outside) problems.push(`${outside === 1 ? 'one of its declared step tools is no tool' : `${outside} of its declared step tools are no tools`} ${limit} (not named here)`);
   }
   return problems;
 }
@@ -115,15 +138,15 @@ export async function deleteAgent(runtime: Runtime, name: string): Promise<Agent
 }
 
 /**
- * Activates an agent: its tools must exist in the catalog and its model (when set) be on the LLM
- * server. When they are not, the agent goes to error with the reasons, and the call fails
- * naming each problem.
+ * Activates an agent: its tools must exist in the catalog (for a caller granted `namespaces`: among
+ * the tools within them) and its model (when set) be on the LLM server. When they are not, the
+ * agent goes to error with the reasons, and the call fails naming each problem.
  */
-export async function activateAgent(runtime: Runtime, name: string, actor: string): Promise<Agent> {
+export async function activateAgent(runtime: Runtime, name: string, actor: string, namespaces?: readonly string[]): Promise<Agent> {
   const store = await runtime.store();
   const agent = await getAgent(store, name);
   if (agent.status === 'active' || agent.status === 'busy') throw new TwlError('TWL_AGENT_STATE', `Agent ${name} is ${agent.status} already.`, { details: { name, status: agent.status } });
-  const problems = await problemsOf(runtime, agent);
+  const problems = await problemsOf(runtime, agent, namespaces);
   if (!problems.length) return transitionAgent(store, name, 'active', { from: [agent.status], reason: `activated by ${actor}` });
   const reason = `activation failed: ${problems.join('; ')}`;
   if (agent.status === 'error') await store.query("UPDATE twl_agents SET reason = $2 WHERE name = $1 AND status = 'error'", [name, reason]);
@@ -146,9 +169,10 @@ export async function deactivateAgent(runtime: Runtime, name: string, actor: str
  * failure. When a check fails, the agent stays in error and the run fails naming the problems
  * (without retry, unless the only problem is an LLM server that does not answer). An agent in
  * error for any other reason (its activation failed, another task's or someone's run failed)
- * is left as it is: the run then fails as not active.
+ * is left as it is: the run then fails as not active. A task of a key granted `namespaces` checks it
+ * as that key's activation does (its lines are the key's to read).
  */
-export async function reviveForTask(runtime: Runtime, name: string, taskId: number): Promise<string | undefined> {
+export async function reviveForTask(runtime: Runtime, name: string, taskId: number, namespaces?: readonly string[]): Promise<string | undefined> {
   const store = await runtime.store();
   const agent = await findAgent(store, name);
   const failed = agent?.status === 'error' ? /^run #(\d+) failed: /.exec(agent.reason ?? '') : null;
@@ -156,7 +180,7 @@ export async function reviveForTask(runtime: Runtime, name: string, taskId: numb
   const run = Number(failed[1]);
   const { rows } = await store.query('SELECT 1 FROM twl_agent_runs r JOIN twl_task_executions e ON e.id = r.execution_id WHERE r.id = $1 AND e.task_id = $2', [run, taskId]);
   if (!rows.length) return undefined;
-  const problems = await problemsOf(runtime, agent);
+  const problems = await problemsOf(runtime, agent, namespaces);
   if (problems.length) {
     throw new TwlError(
       problems.every((p) => p.includes(UNCHECKED)) ? 'TWL_LLM_UNAVAILABLE' : 'TWL_AGENT_STATE',

@@ -444,7 +444,7 @@ export class TaskWorker {
     try {
       if (task.kind === 'agent') {
         const [{ runAgent }, { reviveForTask }] = await Promise.all([import('./agents-run.js'), import('./agents-service.js')]);
-        const revived = await reviveForTask(this.runtime, String(task.input.agent), task.id);
+        const revived = await reviveForTask(this.runtime, String(task.input.agent), task.id, task.namespaces ?? undefined);
         if (revived) out.line(revived);
         const { run, steps } = await runAgent(this.runtime, String(task.input.agent), String(task.input.prompt), {
           actor: `task:${task.id}`,

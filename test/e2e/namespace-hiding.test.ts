@@ -8,7 +8,7 @@ import { createApiKey, envelope, root, startHttpServe, stopServe, tempHome, twl 
 /**
  * A key limited to namespaces (`twl keys create --namespaces twl,workflow`) must not learn what
  * other namespaces hold. On every face it can reach (MCP tools/call, raw and through a session;
- * REST tool calls; task create; agent runs; Maestro's runbook steps, in `ticket resolve` and
+ * REST tool calls; task create; agent runs and activation; Maestro's runbook steps, in `ticket resolve` and
  * `maestro orchestrate`), the answer for a tool that exists in another namespace (fx_read, of the
  * upstream fx) is byte for byte the answer for a tool that exists nowhere (fx_nope, zz_nope), the
  * tool's name aside: same HTTP status, same code, same message. The audit row keeps the real reason
@@ -245,5 +245,34 @@ describe('a limited key is told of a tool in another namespace what it is told o
     expect(unlimitedRun, JSON.stringify(theirs)).toBeDefined();
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.filter((r) => r.actor === unlimitedRun!.actor)).toEqual([]);
+  });
+  it('agent_activate and agent_run: a limited key activating a glob of another namespace gets what a glob matching nothing gets, and is not told a reason quoting one; an unlimited key is told precisely', async () => {
+    // The limited key makes two agents alike but for their glob: fx's (another namespace) and zz's (nowhere).
+    const answers: Record<string, { activated: Answer; again: Answer; ran: Answer }> = {};
+    for (const ns of ['fx', 'zz']) {
+      const name = `ns-act-${ns}`;
+      const created = await rest(keys.limited!, 'agent_create', { name, kind: 'master', tools: [`${ns}_*`, 'tools_search'], steps: { tools: [{ tool: 'tools_search', input: { query: 'x' } }] } });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+      answers[ns] = {
+        activated: await rest(keys.limited!, 'agent_activate', { name }),
+        again: await rest(keys.limited!, 'agent_activate', { name }),
+        ran: await rest(keys.limited!, 'agent_run', { name, prompt: 'go' }),
+      };
+    }
+    const same = (answer: unknown, ns: string) => JSON.stringify(answer).replaceAll(`ns-act-${ns}`, 'AGENT').replaceAll(`${ns}_`, 'NS_');
+    expect(same(answers.fx, 'fx')).toBe(same(answers.zz, 'zz'));
+    expect(answers.fx!.activated).toMatchObject({ body: { error: { code: 'TWL_AGENT_STATE' } } });
+    expect(JSON.stringify(answers.fx!.activated.body)).toContain('one of its tool globs matches no tool');
+    expect(JSON.stringify(answers)).not.toMatch(/\bfx_|\bzz_/);
+
+    // The unlimited key: fx's glob matches a tool (the agent becomes active), zz's is named.
+    expect((await rest(keys.all!, 'agent_activate', { name: 'ns-act-fx' })).status).toBe(200);
+    const zz = await rest(keys.all!, 'agent_activate', { name: 'ns-act-zz' });
+    expect(JSON.stringify(zz.body)).toContain('the tool glob \\"zz_*\\" matches no tool of the catalog');
+    // Its reason now quotes zz_*: the unlimited key's run is told it, the limited key's is not.
+    expect(JSON.stringify((await rest(keys.all!, 'agent_run', { name: 'ns-act-zz', prompt: 'go' })).body)).toContain('zz_*');
+    const ran = await rest(keys.limited!, 'agent_run', { name: 'ns-act-zz', prompt: 'go' });
+    expect(ran).toMatchObject({ body: { error: { code: 'TWL_AGENT_STATE' } } });
+    expect(JSON.stringify(ran.body)).not.toContain('zz_');
   });
 });
