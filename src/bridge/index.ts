@@ -5,7 +5,7 @@
  * ties 2025 MCP sessions to upstream children in isolated sharing.
  */
 import path from 'node:path';
-import { startHttpServer } from '../http/server.js';
+import { bindHttpServer, startHttpServer } from '../http/server.js';
 import type { Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
 import { Catalog } from '../tools/catalog.js';
@@ -50,6 +50,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // A configured upstream may be in the configuration file or added with `twl upstream add` (the store).
   const configured = options.flags.upstream === undefined ? [] : (await configuredUpstreams(runtime, (m) => runtime.logger.warn(m))).map((u) => u.entry);
   const entry = bridgeEntry(options.flags, options.command, configured);
+  // The address first: one that cannot be bound (a port in use, a privileged port, an address not of
+  // this machine) fails before any upstream child is started. Requests that come before the bridge is
+  // ready are answered 503 with Retry-After (TWL_STARTING).
+  const bound = await bindHttpServer({ host: options.host, port: options.port, runtime });
   const set = openUpstreams([entry], { logger: runtime.logger, cache: () => runtime.cache(), secrets: new SecretBox({ home: runtime.loaded.home }) });
   const upstream = set.get(entry.name)!;
   const isolated = entry.sharing === 'isolated';
@@ -58,6 +62,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // (DELETE or expiry) through the catalog's closeSession, which the HTTP server calls.
   const closeSession = (key: string) => void upstream.closeSession(key).catch((err: unknown) => runtime.logger.debug({ err: messageOf(err) }, 'closing an upstream session failed'));
   const sessions = new RestSessions(runtime.config.http.timeouts.sessionIdle * 1000, (key) => isolated && closeSession(key));
+  // The server could not start: the socket, the upstream's children and the session sweep end with the error.
+  const abandon = async (err: unknown): Promise<never> => {
+    sessions.close();
+    await Promise.all([catalog.close(), bound.close()]);
+    throw err;
+  };
   let startProblem: string | undefined;
   let capabilities: Record<string, unknown> = {};
   // Start the upstream now: a broken command shows at once (the bridge serves anyway, its state in
@@ -70,17 +80,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   } catch (err) {
     startProblem = messageOf(err);
   } finally {
-    if (isolated) await upstream.closeSession(probe.sessionKey!);
+    if (isolated) await upstream.closeSession(probe.sessionKey!).catch(abandon);
   }
-  // The address cannot be bound: the upstream's children and the session sweep end with the error.
-  const abandon = async (err: unknown): Promise<never> => {
-    sessions.close();
-    await catalog.close();
-    throw err;
-  };
   const http = await startHttpServer({
     host: options.host,
     port: options.port,
+    bound,
     catalog,
     runtime,
     version: options.version,

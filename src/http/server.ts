@@ -37,6 +37,24 @@ export interface HttpOptions {
   extension?: HttpExtension;
   /** The configured upstreams' states (`twl serve`): an `upstreams` section in /mcp/status and dependencies in /health. */
   upstreams?: () => Promise<UpstreamStatus[]>;
+  /**
+   * The socket, bound already by bindHttpServer for host and port (`twl bridge` binds before it
+   * starts its upstream): served once ready, instead of binding here. Its owner closes it if this fails.
+   */
+  bound?: BoundHttp;
+}
+
+/**
+ * A listening socket reserved before its server is ready (bindHttpServer), so an address that
+ * cannot be bound fails before anything costly starts. Until startHttpServer serves it, every
+ * request is answered 503 with Retry-After (TWL_STARTING), /health/live 200.
+ */
+export interface BoundHttp {
+  readonly host: string;
+  /** The port bound (the one chosen, for 0). */
+  readonly port: number;
+  /** Gives the socket up: for a server that will not start (once served, its own close does it). */
+  close(): Promise<void>;
 }
 
 /** What a route of an extension gets: the checked caller and the server's own body and answer helpers. */
@@ -115,6 +133,8 @@ const loopbackNames = ['localhost', '127.0.0.1', '::1', '[::1]'];
 const MAX_POOLED = 32;
 /** Retry-After of the 503 answered to requests that arrive while the server drains. */
 const DRAIN_RETRY_AFTER_SECONDS = 1;
+/** Retry-After of the 503 answered to requests that arrive while the server starts (bound, not ready yet). */
+const STARTING_RETRY_AFTER_SECONDS = 1;
 
 /** The caller as the SDK's pass-through authInfo, so the per-request server factory sees its role. */
 const authInfoOf = (caller: Caller): AuthInfo => ({ token: '', clientId: caller.principal, scopes: [caller.role], extra: { role: caller.role, ...(caller.namespaces ? { namespaces: caller.namespaces } : {}), ...(caller.keyId !== undefined ? { keyId: caller.keyId } : {}), ...(caller.grantExpiresAt ? { grantExpiresAt: caller.grantExpiresAt } : {}) } });
@@ -227,6 +247,60 @@ function lingerAfterRefusal(req: http.IncomingMessage, maxMs: number): void {
   };
 }
 
+/** An HTTP server whose request handler is attached later: until then it answers as starting. */
+interface Listener {
+  server: http.Server;
+  serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<unknown>): void;
+}
+
+/** The listeners of the BoundHttp bindHttpServer returned, for startHttpServer. */
+const listeners = new WeakMap<BoundHttp, Listener>();
+
+function createListener(runtime: Runtime): Listener {
+  const timeouts = runtime.config.http.timeouts;
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<unknown>) | undefined;
+  const server = http.createServer(
+    {
+      requestTimeout: timeouts.request * 1000,
+      headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
+      keepAliveTimeout: timeouts.keepAlive * 1000,
+      // How often the header and request timeouts are checked (Node's default is 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      if (handler) return void handler(req, res);
+      // Bound, not ready (`twl bridge` probing its upstream): refused unprocessed, so a client or
+      // load balancer retries; the process is alive. Any body is read and dropped.
+      req.resume();
+      if ((req.url ?? '').split('?')[0] === '/health/live') return json(res, 200, { status: 'ok' });
+      res.setHeader('retry-after', String(STARTING_RETRY_AFTER_SECONDS));
+      json(res, 503, { error: { code: 'TWL_STARTING', message: 'This twl server is still starting and did not process the request; retry it in a moment.' } });
+    },
+  );
+  return { server, serve: (h) => void (handler = h) };
+}
+
+/** Closes a listener's socket and its connections at once (nothing was served on it but 503s). */
+const shut = (server: http.Server) =>
+  new Promise<void>((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+/**
+ * Binds host:port for a server startHttpServer serves later ({ bound }), or rejects with the bind
+ * error (TWL_INPUT_INVALID: the port in use, a privileged port, an address not of this machine)
+ * before the caller has started anything. Not a check-then-bind: the socket stays bound.
+ */
+export async function bindHttpServer(options: { host: string; port: number; runtime: Runtime }): Promise<BoundHttp> {
+  const listener = createListener(options.runtime);
+  const { port } = await listenOn(listener.server, options, hostPortFlags(options));
+  const bound: BoundHttp = { host: options.host, port, close: () => shut(listener.server) };
+  listeners.set(bound, listener);
+  return bound;
+}
+
 /**
  * `twl serve --http`: MCP Streamable HTTP at /mcp (a session per initialize, stateless
  * for requests without one), /health, /metrics, /mcp/status, and REST over the same ops at
@@ -241,6 +315,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     import('../mcp/change-feed.js'),
   ]);
   const { runtime, catalog, version } = options;
+  const bound = options.bound && listeners.get(options.bound);
+  if (options.bound && !bound) throw new Error('startHttpServer: options.bound does not come from bindHttpServer.');
   // The upstreams' states; none when they cannot be opened (the store is down: /health says so already).
   const upstreamStatuses = () => options.upstreams?.().catch(() => []) ?? Promise.resolve([]);
   const cfg = runtime.config.http;
@@ -542,13 +618,9 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
 
   let closing = false;
   const timeouts = cfg.timeouts;
-  const server = http.createServer({
-    requestTimeout: timeouts.request * 1000,
-    headersTimeout: Math.min(timeouts.headers, timeouts.request) * 1000,
-    keepAliveTimeout: timeouts.keepAlive * 1000,
-    // How often the header and request timeouts are checked (Node's default is 30 s).
-    connectionsCheckingInterval: 1000,
-  }, async (req, res) => {
+  const listener = bound ?? createListener(runtime);
+  const server = listener.server;
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (closing) res.setHeader('connection', 'close');
     // Answered before its body was read (401, 403, 404, 413, 429…): `Connection: close`, and a lingering
     // close (see lingerAfterRefusal). (Every answer, implicit ones included, goes through writeHead.)
@@ -661,7 +733,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       runtime.logger.error({ err: (err as Error).message, route }, 'request failed');
       return json(res, statusOf(err), { error: errorBody(err) });
     }
-  });
+  };
+  listener.serve(handle);
   /** What the server holds besides its socket: ended on close, and when it cannot bind (nothing half-started stays). */
   const release = async () => {
     clearInterval(sessionSweep);
@@ -672,12 +745,14 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     changes.close();
     await limiter.close();
   };
-  let port: number;
-  try {
-    ({ port } = await listenOn(server, options, hostPortFlags(options)));
-  } catch (err) {
-    await release();
-    throw err;
+  let port = options.bound?.port ?? 0;
+  if (!options.bound) {
+    try {
+      ({ port } = await listenOn(server, options, hostPortFlags(options)));
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
   return {
     url: `http://${authority({ host: options.host, port })}`,

@@ -5,12 +5,13 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Transport1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, tempHome, twl } from '../helpers.js';
-import { everything, marker, processesWith, request, restCall, startBridge } from './bridge-helpers.js';
+import { bin, envelope, freePort, inheritedEnv, tempHome, twl } from '../helpers.js';
+import { eventually, everything, marker, processesWith, request, restCall, startBridge, tinyServer } from './bridge-helpers.js';
 
 const REVISION = '2026-07-28';
 
@@ -216,5 +217,50 @@ describe('twl bridge applies the HTTP limits of twl serve --http', () => {
     expect(statuses).toEqual([200, 200, 429, 429]);
     const limited = await restCall(bridge.url, 'echo', { message: 'again' }, auth);
     expect(limited.body.error).toMatchObject({ code: 'TWL_RATE_LIMITED' });
+  });
+});
+
+describe('twl bridge binds its address before it starts its upstream', () => {
+  it('while the upstream starts, the port answers 503 TWL_STARTING with Retry-After (liveness 200); then the bridge serves', async () => {
+    const { home, cleanup } = tempHome('twl-bridge-starting-');
+    writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ http: { auth: 'none' } }));
+    const mark = marker();
+    const started = `${mark.file}.started`;
+    const go = `${mark.file}.go`;
+    // The upstream says it started, then holds its handshake until the test lets it go (60 s at most).
+    writeFileSync(
+      mark.file,
+      `const fs = require('node:fs'); fs.writeFileSync(${JSON.stringify(started)}, String(process.pid));\n` +
+        `const until = Date.now() + 60000; while (!fs.existsSync(${JSON.stringify(go)}) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);\n`,
+    );
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const child = execa(process.execPath, [bin, 'bridge', '--port', String(port), '--', ...mark.node, tinyServer], { env: { ...inheritedEnv(), TWL_HOME: home, HOME: home }, cwd: home, extendEnv: false, reject: false });
+    let output = '';
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    let exited = false;
+    void child.then(() => (exited = true));
+    try {
+      await eventually(() => existsSync(started) || exited, 'the upstream started');
+      expect(exited, output).toBe(false);
+      // The bridge is not ready (its upstream has not answered), but its port is its own already.
+      const early = await fetch(`${base}/mcp/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'hello', arguments: {} }) });
+      expect(early.status).toBe(503);
+      expect(early.headers.get('retry-after')).toBe('1');
+      expect(((await early.json()) as { error: { code: string } }).error.code).toBe('TWL_STARTING');
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      expect(output).not.toContain('serves MCP');
+      writeFileSync(go, '');
+      await eventually(() => output.includes(`serves MCP at ${base}/mcp`) || exited, 'the bridge serves');
+      const call = await restCall(base, 'hello');
+      expect(call.status, JSON.stringify(call.body)).toBe(200);
+      expect(JSON.stringify(call.body)).toContain('hello from');
+    } finally {
+      writeFileSync(go, '');
+      child.kill('SIGTERM');
+      await child;
+      cleanup();
+    }
+    expect(processesWith(mark.file)).toEqual([]);
   });
 });

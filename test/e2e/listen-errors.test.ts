@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, tempHome, twl } from '../helpers.js';
@@ -77,14 +77,18 @@ describe('a listener that cannot bind fails with a twl error, and leaves nothing
     expect(processesOf(home)).toEqual([]);
   });
 
-  it('twl bridge on a port in use: exit 2 and the upstream child it started is stopped', async () => {
+  it('twl bridge on a port in use: exit 2 before it starts its upstream at all', async () => {
     const mark = marker();
+    // The upstream, were it started, would leave this file behind as its first act.
+    const started = `${mark.file}.started`;
+    writeFileSync(mark.file, `require('node:fs').writeFileSync(${JSON.stringify(started)}, String(process.pid));\n`);
     const r = await twl(['bridge', '--port', String(port), '--', ...mark.node, tinyServer], { home, timeout: 90_000 });
     expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).toContain(`127.0.0.1:${port} (--host 127.0.0.1 --port ${port}): the port is in use by another process.`);
     expect(r.stderr).toContain(`ss -ltnp 'sport = :${port}'`);
     expect(r.stderr).not.toContain('twl bridge serves MCP');
     expectNoRawError(r.stderr);
+    expect(existsSync(started), 'the upstream was started although the port could not be bound').toBe(false);
     expect(processesWith(mark.file)).toEqual([]);
     expect(processesOf(home)).toEqual([]);
   });
