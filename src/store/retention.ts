@@ -1,7 +1,7 @@
-import os from 'node:os';
 import type { Config } from '../runtime/config.js';
 import { messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
+import { processName } from '../runtime/process-name.js';
 import { redactText } from '../runtime/redact.js';
 import { failLostRuns, type LostRun } from '../workflows/records.js';
 import type { Queryable, Store } from './types.js';
@@ -234,7 +234,7 @@ const CLAIM_MS = 5 * 60_000;
 export const PASS_BATCHES = 10;
 
 /** A claim's holder: host, pid and role of this process, and a tag of its own (two holders in one process take turns too). */
-export const holderName = (role: string) => `${os.hostname()} pid ${process.pid} (${role}) #${Math.random().toString(36).slice(2, 8)}`;
+export const holderName = (role: string) => `${processName()} (${role}) #${Math.random().toString(36).slice(2, 8)}`;
 
 /**
  * Claims the pass: when none is held (or its holder's claim ran out) and one is due (or `force`).

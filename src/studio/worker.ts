@@ -1,7 +1,7 @@
-import os from 'node:os';
 import type { JobResult, JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Runtime } from '../runtime/context.js';
 import { workerSeries, type WorkerSeries } from '../runtime/metrics.js';
+import { processName } from '../runtime/process-name.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTwlError, messageOf, namespaceRefusalOf } from '../runtime/errors.js';
 import { redactText } from '../runtime/redact.js';
@@ -265,7 +265,7 @@ export class TaskWorker {
       max: Math.min(20, options.concurrency + 3),
       onError: (err) => (ref.worker && isStoreDown(err) ? ref.worker.watch.failed(err) : runtime.logger.warn({ err: redactText(messageOf(err)) }, 'job queue error')),
     });
-    const worker = (ref.worker = new TaskWorker(runtime, boss, store, options.name ?? `${os.hostname()}:${process.pid}`, options.say ?? ((line) => runtime.logger.warn(line)), options.queues));
+    const worker = (ref.worker = new TaskWorker(runtime, boss, store, options.name ?? processName(':'), options.say ?? ((line) => runtime.logger.warn(line)), options.queues));
     try {
       await ensureQueues(boss, runtime, options.queues);
       const polling = { pollingIntervalSeconds: runtime.config.tasks.pollInterval / 1000, includeMetadata: true as const, perJobResults: true as const };

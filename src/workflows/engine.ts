@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 import { describeInputIssues } from '../ops/invoke.js';
 import type { Role } from '../ops/op.js';
@@ -7,6 +6,7 @@ import { parseDuration } from '../runtime/duration.js';
 import { TwlError, isTwlError, messageOf } from '../runtime/errors.js';
 import type { Llm } from '../runtime/llm.js';
 import { opMetrics } from '../runtime/op-metrics.js';
+import { processName } from '../runtime/process-name.js';
 import type { ContentBlock, ToolCatalog, ToolResult } from '../tools/types.js';
 import { ApprovalPending, WorkflowStopped } from './control.js';
 import { evaluate, render } from './expr.js';
@@ -145,7 +145,7 @@ export class WorkflowRun {
     const started = performance.now();
     this.runId = await reserveRunId(store);
     const leaseMs = this.runtime.config.store.workflowLease;
-    this.write = { id: this.runId, workflow: this.def.name, input, actor: this.options.actor, face: this.options.face, startedAt: new Date().toISOString(), status: 'running', owner: `${os.hostname()} pid ${process.pid}`, leaseMs };
+    this.write = { id: this.runId, workflow: this.def.name, input, actor: this.options.actor, face: this.options.face, startedAt: new Date().toISOString(), status: 'running', owner: processName(), leaseMs };
     // The lease, renewed every third of it while the run goes on: once this process dies, the store's upkeep ends the run (failLostRuns).
     const renewing = setInterval(() => {
       if (!this.written) return;

@@ -1,12 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { SAMPLED_CALLS, type Runtime } from '../../src/runtime/context.js';
 import { readActivity } from '../../src/ui/activity.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 // The activity record behind the dashboard: exact call and error counts, rows bounded per
 // second, tool and outcome whatever the call rate.

@@ -10,8 +10,8 @@ import createOp from '../../src/ops/agent/create.js';
 import deactivateOp from '../../src/ops/agent/deactivate.js';
 import { invoke } from '../../src/ops/invoke.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 /*
  * The MCP resource twl://agents/{name}: listed, read through agent_show, and its subscriptions
@@ -19,12 +19,7 @@ import { unique } from './backends.js';
  * the studio's shared change-feed follower.
  */
 
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
-
-describe.each(setups)('the agent resource on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('the agent resource on $name', ({ available, db }) => {
   let runtime: Runtime;
   let cleanup: () => void;
   let client: Client;

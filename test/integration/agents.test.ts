@@ -18,7 +18,8 @@ import { transitionAgent } from '../../src/studio/agents.js';
 import { TaskWorker } from '../../src/studio/worker.js';
 import type { Store } from '../../src/store/types.js';
 import { FakeOllama, type ChatAnswer, type ChatRequest } from '../fixtures/ollama-server.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime, errorOf } from '../helpers.js';
+import { tempHome, testRuntime, errorOf } from '../helpers.js';
+import { configBackends } from './backends.js';
 
 /*
  * Agents on both store backends (the embedded store through its host socket, and PostgreSQL),
@@ -33,10 +34,7 @@ const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
 const schema = `pgboss_a${randomUUID().slice(0, 8)}`;
 const tasksConfig = { schema, retryDelay: '1s', superviseInterval: '2s' };
 
-const backends = [
-  { name: 'embedded (hosted)', available: true, config: { tasks: tasksConfig } },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL }, tasks: tasksConfig } },
-];
+const backends = configBackends({ tasks: tasksConfig }, { embedded: 'embedded (hosted)' });
 
 /** Which agent a chat request is for: its system prompt starts with "You are NAME,". */
 const agentOfChat = (req: ChatRequest): string => /^You are ([a-z0-9_-]+),/.exec(req.messages[0]?.content ?? '')?.[1] ?? '?';

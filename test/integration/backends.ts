@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RedisCache, StoreCache, type Cache } from '../../src/runtime/cache.js';
+import type { ConfigInput } from '../../src/runtime/config.js';
 import { openHostedStore, openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { POSTGRES_URL, REDIS_URL, hasPostgres, hasRedis, loadedFor, quietLogger, tempHome } from '../helpers.js';
@@ -70,11 +71,25 @@ export const cacheBackends: CacheBackendCase[] = [
   },
 ];
 
-/** A unique key namespace per test, so runs against shared servers never collide. */
-/** The store backends of a test runtime (`testRuntime(home, { database: db })`): the embedded one and a real PostgreSQL. */
+/**
+ * The store backends of a test runtime (`testRuntime(home, { database: db })`): the embedded one and a real PostgreSQL.
+ * `available` is false only for a PostgreSQL that is not there, and under CI=true that fails the run instead (`hasPostgres`).
+ */
 export const runtimeBackends = [
   { name: 'embedded', available: true, db: {} },
   { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
 ];
 
+/**
+ * The same backends as whole configs (`testRuntime(home, config)`, `loadedFor(home, config)`), each with `extra`:
+ * `embedded` renames the embedded case (a test that hosts it), `url` points PostgreSQL at another database.
+ */
+export const configBackends = (extra: ConfigInput = {}, o: { embedded?: string; url?: string } = {}) =>
+  runtimeBackends.map(({ name, available, db }): { name: string; available: boolean; config: ConfigInput } => ({
+    name: name === 'embedded' ? (o.embedded ?? name) : name,
+    available,
+    config: name === 'embedded' ? extra : { ...extra, database: { ...db, ...(o.url ? { url: o.url } : {}) } },
+  }));
+
+/** A unique key namespace per test, so runs against shared servers never collide. */
 export const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;

@@ -4,7 +4,8 @@ import { coreOps } from '../../src/ops/registry.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { Catalog } from '../../src/tools/catalog.js';
 import { buildCatalog } from '../../src/tools/index.js';
-import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
+import { root, tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
 /**
  * The catalog against a hostile upstream: a real process speaking MCP over stdio whose listing is
@@ -12,10 +13,7 @@ import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpe
  * be twl's own cache_cache_get once prefixed.
  */
 const hostile = path.join(root, 'test', 'fixtures', 'hostile-upstream.mjs');
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 for (const backend of backends) {
   describe.skipIf(!backend.available)(`the tool catalog with a hostile upstream (${backend.name})`, () => {

@@ -8,12 +8,10 @@ import { invoke } from '../../src/ops/invoke.js';
 import auditOp from '../../src/ops/audit/list.js';
 import execOp from '../../src/ops/exec/run.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 for (const backend of backends) describe.skipIf(!backend.available)(`the commander (${backend.name} store)`, () => {
 let home: string;

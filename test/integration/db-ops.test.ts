@@ -4,15 +4,11 @@ import healthOp from '../../src/ops/db/health.js';
 import queryOp from '../../src/ops/db/query.js';
 import tablesOp from '../../src/ops/db/tables.js';
 import { invoke } from '../../src/ops/invoke.js';
-import type { ConfigInput } from '../../src/runtime/config.js';
 import { Runtime } from '../../src/runtime/context.js';
 import { POSTGRES_URL, hasPostgres, loadedFor, quietLogger, tempHome } from '../helpers.js';
-import { unique } from './backends.js';
+import { configBackends, unique } from './backends.js';
 
-const setups: Array<{ name: string; available: boolean; config: ConfigInput }> = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const setups = configBackends();
 
 describe.each(setups)('database ops on $name', ({ available, config }) => {
   let runtime: Runtime;

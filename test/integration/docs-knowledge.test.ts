@@ -6,15 +6,10 @@ import resolveOp from '../../src/ops/ticket/resolve.js';
 import showOp from '../../src/ops/ticket/show.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
-
-describe.each(setups)('knowledge for tickets on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('knowledge for tickets on $name', ({ available, db }) => {
   let runtime: Runtime;
   let cleanup: () => void;
   // Unique words, so tickets other tests leave in a shared PostgreSQL never match.

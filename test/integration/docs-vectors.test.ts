@@ -12,8 +12,8 @@ import removeOp from '../../src/ops/docs/remove.js';
 import searchOp from '../../src/ops/docs/search.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
 import { FakeOllama, conceptEmbedder } from '../fixtures/ollama-server.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 /** Synonyms by concept: the test server's embeddings (see conceptEmbedder). */
 const concepts = {
@@ -33,12 +33,7 @@ function writeDocs(dir: string): void {
   writeFileSync(path.join(dir, 'login.md'), '# Forgotten password\n\nAn administrator resets credentials from a console.\n');
 }
 
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
-
-describe.each(setups)('vector search on $name', ({ name: backend, available, db }) => {
+describe.each(runtimeBackends)('vector search on $name', ({ name: backend, available, db }) => {
   let ollama: FakeOllama;
   let t: ReturnType<typeof tempHome>;
   const libraries: string[] = [];

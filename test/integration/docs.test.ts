@@ -13,13 +13,8 @@ import resolveOp from '../../src/ops/docs/resolve.js';
 import searchOp from '../../src/ops/docs/search.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
-
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 /** A folder of documentation in every format read, plus what must be skipped. */
 function writeDocs(dir: string): void {
@@ -57,7 +52,7 @@ function writeDocs(dir: string): void {
 }
 
 // Each case can run alone (vitest -t): what they all read is indexed in beforeAll.
-describe.each(setups)('docs on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('docs on $name', ({ available, db }) => {
   let runtime: Runtime;
   let added: Awaited<ReturnType<typeof addFolder>>;
   let zod: Awaited<ReturnType<typeof addFolder>>;

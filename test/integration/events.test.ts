@@ -10,7 +10,8 @@ import { appendOutput, finishRun, insertTask, startExecution, transition } from 
 import { pruneExpired } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, hasPostgres, isolatedRuntime, tempHome, testRuntime } from '../helpers.js';
+import { POSTGRES_URL, isolatedRuntime, tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
 /*
  * The studio's change feed on both stores: readEvents' filters, and the follower (LISTEN on
@@ -20,10 +21,7 @@ import { POSTGRES_URL, hasPostgres, isolatedRuntime, tempHome, testRuntime } fro
  * and followers going on across a prune.
  */
 
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 const newTask = (store: Store) =>
   insertTask(store, { kind: 'tool', tool: 'cache_cache_get', input: { key: randomUUID() }, queue: 'default', trigger: 'now', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending' });

@@ -8,7 +8,8 @@ import { buildCatalog } from '../../src/tools/index.js';
 import { acceptPin, pinStates } from '../../src/tools/pins.js';
 import { describeIssues } from '../../src/tools/upstreams.js';
 import { upstreamsSchema } from '../../src/upstream/config.js';
-import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpers.js';
+import { root, tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
 /**
  * The hub's side of the catalog on both stores: namespaces, overrides (and one that would shadow
@@ -16,10 +17,7 @@ import { POSTGRES_URL, hasPostgres, root, tempHome, testRuntime } from '../helpe
  * the real fixture upstream whose `read` description comes from a file.
  */
 const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 const until = async (what: string, probe: () => Promise<boolean>) => {
   for (let i = 0; i < 100; i++) {

@@ -6,12 +6,10 @@ import { createKey, hashKey, keyPattern, listKeys, parseNamespaces, revokeKey, v
 import { RedisRateLimiter } from '../../src/http/rate-limit.js';
 import type { Runtime } from '../../src/runtime/context.js';
 import type { Store } from '../../src/store/types.js';
-import { POSTGRES_URL, REDIS_URL, hasPostgres, hasRedis, quietLogger, tempHome, testRuntime } from '../helpers.js';
+import { REDIS_URL, hasRedis, quietLogger, tempHome, testRuntime } from '../helpers.js';
+import { configBackends } from './backends.js';
 
-const backends = [
-  { name: 'embedded', available: true, config: {} },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends();
 
 describe.each(backends)('API keys on the $name store', (backend) => {
   let runtime: Runtime;

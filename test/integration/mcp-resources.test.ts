@@ -13,13 +13,8 @@ import closeOp from '../../src/ops/ticket/close.js';
 import commentOp from '../../src/ops/ticket/comment.js';
 import createOp from '../../src/ops/ticket/create.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
-
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The JSON body of a resource read. */
@@ -29,7 +24,7 @@ const body = (r: Awaited<ReturnType<Client['readResource']>>) => {
   return JSON.parse(c.text);
 };
 
-describe.each(setups)('MCP resources and prompts on $name', ({ name, available, db }) => {
+describe.each(runtimeBackends)('MCP resources and prompts on $name', ({ name, available, db }) => {
   let runtime: Runtime;
   let cleanup: () => void;
   let client: Client;

@@ -7,7 +7,8 @@ import { EventFollower, type PrunedGap } from '../../src/studio/events.js';
 import { appendOutput, insertTask } from '../../src/studio/tasks.js';
 import { claimPass, countExpired, holderName, prune, prunePass, releasePass } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
-import { errorOf, hasPostgres, isolatedRuntime } from '../helpers.js';
+import { errorOf, isolatedRuntime } from '../helpers.js';
+import { runtimeBackends } from './backends.js';
 
 /*
  * Retention of the run history (store.runRetention) and, opt-in, of the audit trails
@@ -19,12 +20,7 @@ import { errorOf, hasPostgres, isolatedRuntime } from '../helpers.js';
  * PostgreSQL: a database of its own, since this deletes rows other test files read.
  */
 
-const backends = [
-  { name: 'embedded', available: true },
-  { name: 'postgres', available: hasPostgres },
-];
-
-describe.each(backends)('retention on $name', ({ name, available }) => {
+describe.each(runtimeBackends)('retention on $name', ({ name, available }) => {
   let runtime: Runtime;
   let store: Store;
   let close: () => Promise<void>;

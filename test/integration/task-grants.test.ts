@@ -11,7 +11,8 @@ import createOp from '../../src/ops/task/create.js';
 import listOp from '../../src/ops/task/list.js';
 import runOp from '../../src/ops/task/run.js';
 import type { Task } from '../../src/studio/tasks.js';
-import { POSTGRES_URL, errorOf, hasPostgres, root } from '../helpers.js';
+import { errorOf, root } from '../helpers.js';
+import { configBackends } from './backends.js';
 import { taskHarness } from './task-harness.js';
 
 /*
@@ -36,10 +37,7 @@ const base = {
     { name: 'outside', steps: [{ id: 'read', kind: 'tool' as const, tool: 'fx_read', input: { key: 'k' } }] },
   ],
 };
-const backends = [
-  { name: 'embedded (hosted)', available: true, config: base },
-  { name: 'postgres', available: hasPostgres, config: { ...base, database: { url: POSTGRES_URL } } },
-];
+const backends = configBackends(base, { embedded: 'embedded (hosted)' });
 /** A caller of the catalog as the REST face makes it for an API key (its grant, its id), manager. */
 const restKey = (namespaces: string[] | undefined, keyId?: number) => ({
   face: 'rest' as const,

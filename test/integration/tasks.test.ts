@@ -11,7 +11,8 @@ import resumeOp from '../../src/ops/task/resume.js';
 import runOp from '../../src/ops/task/run.js';
 import showOp from '../../src/ops/task/show.js';
 import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition } from '../../src/studio/tasks.js';
-import { POSTGRES_URL, hasPostgres, errorOf } from '../helpers.js';
+import { errorOf } from '../helpers.js';
+import { configBackends } from './backends.js';
 import { taskHarness } from './task-harness.js';
 
 /*
@@ -24,10 +25,7 @@ const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
 const schema = `pgboss_t${randomUUID().slice(0, 8)}`;
 const tasksConfig = { schema, retryDelay: '1s', superviseInterval: '2s' };
 
-const backends = [
-  { name: 'embedded (hosted)', available: true, config: { tasks: tasksConfig } },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL }, tasks: tasksConfig } },
-];
+const backends = configBackends({ tasks: tasksConfig }, { embedded: 'embedded (hosted)' });
 
 describe.each(backends)('tasks on the $name store', (backend) => {
   const t = taskHarness(backend, { schema, prefix: 'twl-tasks-', role: 'tasks test', worker: 'test-worker' });

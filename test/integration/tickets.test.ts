@@ -14,8 +14,8 @@ import cacheGetOp from '../../src/ops/cache/get.js';
 import cacheSetOp from '../../src/ops/cache/set.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { POSTGRES_URL, hasPostgres, tempHome, testRuntime } from '../helpers.js';
-import { unique } from './backends.js';
+import { tempHome, testRuntime } from '../helpers.js';
+import { runtimeBackends, unique } from './backends.js';
 
 const lockKey = unique('deploy-lock');
 const config = (db: ConfigInput['database']): ConfigInput => ({
@@ -33,12 +33,7 @@ const config = (db: ConfigInput['database']): ConfigInput => ({
   ],
 });
 
-const setups = [
-  { name: 'embedded', available: true, db: {} },
-  { name: 'postgres', available: hasPostgres, db: { url: POSTGRES_URL } },
-];
-
-describe.each(setups)('tickets on $name', ({ available, db }) => {
+describe.each(runtimeBackends)('tickets on $name', ({ available, db }) => {
   let runtime: Runtime;
   let cleanup: () => void;
   beforeAll(() => {

@@ -16,7 +16,8 @@ import { lazyCatalog } from '../../src/tools/index.js';
 import createTaskOp from '../../src/ops/task/create.js';
 import showTaskOp from '../../src/ops/task/show.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, hasPostgres, loadedFor, postgresAdmin, quietLogger, tempHome, errorOf } from '../helpers.js';
+import { POSTGRES_URL, loadedFor, postgresAdmin, quietLogger, tempHome, errorOf } from '../helpers.js';
+import { configBackends } from './backends.js';
 
 /*
  * The workflow engine on both store backends, with twl's own ops as the steps' tools: loading and
@@ -27,10 +28,7 @@ import { POSTGRES_URL, hasPostgres, loadedFor, postgresAdmin, quietLogger, tempH
 const SENTIMENT = 'sentiment-analyzer_analyze_sentiment';
 const database = `twl_wfe_${randomUUID().slice(0, 8)}`;
 
-const backends = [
-  { name: 'embedded', available: true, config: {} as ConfigInput },
-  { name: 'postgres', available: hasPostgres, config: { database: { url: POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`) } } as ConfigInput },
-];
+const backends = configBackends({}, { url: POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`) });
 
 const files: Record<string, string> = {
   'triage.yaml': `
