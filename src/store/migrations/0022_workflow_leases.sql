@@ -3,7 +3,7 @@
 -- the store host, twl db prune, now and then any command) marks a run still `running` whose lease
 -- ran out as failed (TWL_WORKFLOW_LOST), its running steps with it: its process was killed or its
 -- machine lost, and nothing else would ever end it (retention keeps what runs, and views show it live).
--- A run that ended (waiting_approval included: its process ended it and is gone by design) has none.
+-- A run that ended (waiting_approval included: its process ended it and is gone by design) keeps its owner, for the record, and has no lease.
 ALTER TABLE twl_workflow_runs ADD COLUMN owner text;
 ALTER TABLE twl_workflow_runs ADD COLUMN lease_until timestamptz;
 -- Runs started before this migration never renew a lease: an hour for any still going, then they are lost.
