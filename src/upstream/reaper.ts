@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 
 /**
  * Makes sure no upstream child outlives twl, however twl ends.
@@ -87,6 +88,48 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
 
 /** Whether any process of the group is still alive (signal 0 probes without sending). */
 export const groupAlive = (pgid: number): boolean => killGroup(pgid, 0 as unknown as NodeJS.Signals);
+
+/**
+ * Whether a process of the group still runs. Signal 0 also reaches zombies, which a container's
+ * pid 1 may never reap, so on Linux /proc says which members are more than a zombie.
+ */
+function groupRunning(pgid: number): boolean {
+  if (!groupAlive(pgid)) return false;
+  if (process.platform !== 'linux') return true;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the command's closing parenthesis: state, ppid, pgrp.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+/**
+ * Resolves once no process of the group runs, or after `ms`. A SIGKILL is delivered, not
+ * awaited: a process that was sent one may still be tearing down its memory, and its group's
+ * leader being reaped says nothing of the others. A stop waits for the whole group, so what
+ * twl stopped is gone when the stop returns (its ports, locks and files released).
+ */
+export async function groupGone(pgid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (!groupRunning(pgid)) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** The watchdog's pid (tests check it exits with twl's groups reaped). */
 export const watchdogPid = (): number | undefined => watchdog?.pid;

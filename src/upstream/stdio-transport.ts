@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
-import { killGroup, registerGroup, unregisterGroup } from './reaper.js';
+import { groupGone, killGroup, registerGroup, unregisterGroup } from './reaper.js';
+
+/** How long a stop waits, after SIGKILL, for the rest of a child's group to be torn down. */
+const GROUP_GONE_MS = 2000;
 
 export interface StdioSpawn {
   command: string;
@@ -99,7 +102,8 @@ export class GroupStdioTransport implements Transport {
         ? spawn(launcher, ['-e', 'setpgrp(0, 0); exec {$ARGV[0]} @ARGV or die "exec $ARGV[0]: $!\\n"', program, ...this.spec.args], { stdio: ['pipe', 'pipe', 'pipe'], env: this.spec.env, cwd: this.spec.cwd, shell: false })
         : spawn(program, this.spec.args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: this.spec.env, cwd: this.spec.cwd, shell: false });
       this.child = child;
-      this.exited = new Promise((done) => child.once('exit', () => done()));
+      let exited!: () => void;
+      this.exited = new Promise((done) => (exited = done));
       child.once('error', (err) => {
         this.end(`could not be started: ${err.message}`);
         reject(err);
@@ -115,6 +119,9 @@ export class GroupStdioTransport implements Transport {
           unregisterGroup(child.pid);
         }
         this.end(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+        // A stop returns once the group is gone, not just its leader (bounded: a process stuck in the kernel).
+        if (child.pid) void groupGone(child.pid, GROUP_GONE_MS).then(exited);
+        else exited();
       });
       child.stdin!.on('error', () => {});
       child.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -193,7 +200,8 @@ export class GroupStdioTransport implements Transport {
   async stop(reason: string, graceMs = this.spec.killGraceMs): Promise<void> {
     const child = this.child;
     this.end(reason);
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child?.pid) return;
+    if (child.exitCode !== null || child.signalCode !== null) return this.exited;
     child.stdin?.end();
     // The pid too: in its first instant a child may not have made its group yet.
     for (const target of [-child.pid, child.pid]) signal(target, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
