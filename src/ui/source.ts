@@ -148,7 +148,7 @@ export interface DashSource {
   agents(): Promise<AgentsView>;
   /**
    * Calls onChange (coalesced) when tickets or their timelines change, in this process or
-   * another one; resolves with the unsubscribe.
+   * another one; resolves with the unsubscribe once it watches (a change made after that is told).
    */
   watch(onChange: () => void): Promise<() => Promise<void>>;
   /** The Tasks panel: up to `limit` tasks, running ones first, each with its next run and last execution. */

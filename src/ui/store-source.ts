@@ -142,7 +142,7 @@ export class StoreSource implements DashSource {
         stops.push(stop);
       }
     }
-    stops.push(this.poll(onChange, listening ? (this.options.safetyPollMs ?? 5000) : (this.options.pollMs ?? 500)));
+    stops.push(await this.poll(onChange, listening ? (this.options.safetyPollMs ?? 5000) : (this.options.pollMs ?? 500)));
     return async () => {
       for (const stop of stops) await stop();
     };
@@ -158,8 +158,10 @@ export class StoreSource implements DashSource {
    * Watches the high-water marks of tickets and timeline events: every ticket change that
    * matters (created, imported, triaged, status, step, comment) appends an event, and both
    * maxima come from primary-key indexes, so a poll costs next to nothing at 10,000 tickets.
+   * Resolves once the first poll has taken the marks, so that a change made after it resolves is
+   * told, not taken into the marks unseen.
    */
-  private poll(onChange: () => void, everyMs: number): () => void {
+  private async poll(onChange: () => void, everyMs: number): Promise<() => void> {
     let last: string | undefined;
     let busy = false;
     const tick = async () => {
@@ -176,7 +178,7 @@ export class StoreSource implements DashSource {
         busy = false;
       }
     };
-    void tick();
+    await tick();
     const timer = setInterval(() => void tick(), everyMs);
     return () => clearInterval(timer);
   }
