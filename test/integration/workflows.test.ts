@@ -16,7 +16,7 @@ import { lazyCatalog } from '../../src/tools/index.js';
 import createTaskOp from '../../src/ops/task/create.js';
 import showTaskOp from '../../src/ops/task/show.js';
 import { TaskWorker } from '../../src/studio/worker.js';
-import { POSTGRES_URL, loadedFor, postgresAdmin, quietLogger, tempHome, errorOf } from '../helpers.js';
+import { POSTGRES_URL, loadedFor, postgresAdmin, quietLogger, tempHome, errorOf, waitFor } from '../helpers.js';
 import { configBackends } from './backends.js';
 
 /*
@@ -74,6 +74,13 @@ input: { type: object, properties: { seconds: { type: string } } }
 steps:
   - { id: first, kind: tool, tool: cache_cache_stats }
   - { id: nap, kind: tool, tool: real-desktop-commander_execute_command, timeout: 1s, input: { command: ["sleep", "{{ input.seconds }}"] } }
+`,
+  // A step that runs until it is cancelled (the commander's own 30 s bound aside).
+  'nap.yaml': `
+name: nap
+steps:
+  - { id: first, kind: tool, tool: cache_cache_stats }
+  - { id: nap, kind: tool, tool: real-desktop-commander_execute_command, input: { command: ["sleep", "60"] } }
 `,
   'ask.yaml': `
 name: asked
@@ -133,14 +140,14 @@ describe.each(backends)('workflows on the $name store', (backend) => {
   it.runIf(backend.available)('lists the valid workflows with what they derive from their tools', async () => {
     const r = await invoke(listOp, runtime, {});
     expect(r.skipped).toEqual([]);
-    expect(r.workflows.map((w) => w.name).sort()).toEqual(['asked', 'inline', 'slow', 'touch-file', 'triage']);
+    expect(r.workflows.map((w) => w.name).sort()).toEqual(['asked', 'inline', 'nap', 'slow', 'touch-file', 'triage']);
     const triage = r.workflows.find((w) => w.name === 'triage')!;
     expect(triage).toMatchObject({ tool: 'workflow_triage', steps: ['tone', 'calm', 'fan', 'skipped'], minRole: 'viewer', needsApproval: false });
     expect(r.workflows.find((w) => w.name === 'touch-file')).toMatchObject({ minRole: 'operator' });
     expect(r.workflows.find((w) => w.name === 'asked')).toMatchObject({ needsApproval: true });
     const tool = await runtime.tools.get('workflow_touch_file');
     expect(tool).toMatchObject({ source: 'workflow', minRole: 'operator', annotations: { readOnlyHint: false } });
-    expect((await runtime.tools.list({ source: 'workflow' })).map((t) => t.name).sort()).toEqual(['workflow_asked', 'workflow_inline', 'workflow_slow', 'workflow_touch_file', 'workflow_triage']);
+    expect((await runtime.tools.list({ source: 'workflow' })).map((t) => t.name).sort()).toEqual(['workflow_asked', 'workflow_inline', 'workflow_nap', 'workflow_slow', 'workflow_touch_file', 'workflow_triage']);
   });
 
   it.runIf(backend.available)('refuses a broken file naming the file, the line, the step and the problem', async () => {
@@ -225,14 +232,22 @@ describe.each(backends)('workflows on the $name store', (backend) => {
     expect(timedOut.code).toBe('TWL_WORKFLOW_FAILED');
     expect(timedOut.details).toMatchObject({ status: 'failed', step: 'nap', error: { code: 'TWL_TIMEOUT', message: expect.stringMatching(/within 1s/) } });
 
+    // Cancelled once its run's record shows step nap running (sleep 60): the cancel stops that step,
+    // the run ends well before the sleep would have (a loose bound: the point is not speed).
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('stop')), 400);
+    const running = invoke(runOp, runtime, { name: 'nap', input: {} }, { signal: controller.signal });
+    const napping = await waitFor('step nap running', async () => {
+      const [run] = (await invoke(runsOp, runtime, { workflow: 'nap', status: ['running'], limit: 1 })).runs;
+      if (!run) return undefined;
+      return (await invoke(showOp, runtime, { run: run.id })).steps.some((s) => s.path === 'nap' && s.status === 'running') ? run.id : undefined;
+    }, 60_000);
     const started = Date.now();
-    const cancelled = await errorOf(invoke(runOp, runtime, { name: 'slow', input: { seconds: '0.9' } }, { signal: controller.signal }));
-    expect(Date.now() - started).toBeLessThan(900);
+    controller.abort(new Error('stop'));
+    const cancelled = await errorOf(running);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(cancelled.code).toBe('TWL_INTERRUPTED');
-    const run = (cancelled.details as { run: number }).run;
-    const shown = await invoke(showOp, runtime, { run });
+    expect((cancelled.details as { run: number }).run).toBe(napping);
+    const shown = await invoke(showOp, runtime, { run: napping });
     expect(shown.run).toMatchObject({ status: 'cancelled', step: 'nap', error: { code: 'TWL_INTERRUPTED', message: expect.stringMatching(/nap/) } });
     expect(shown.steps.map((s) => [s.path, s.status])).toEqual([
       ['first', 'completed'],
