@@ -18,7 +18,7 @@ import { transitionAgent } from '../../src/studio/agents.js';
 import { TaskWorker } from '../../src/studio/worker.js';
 import type { Store } from '../../src/store/types.js';
 import { FakeOllama, type ChatAnswer, type ChatRequest } from '../fixtures/ollama-server.js';
-import { tempHome, testRuntime, errorOf } from '../helpers.js';
+import { tempHome, testRuntime, errorOf, waitFor } from '../helpers.js';
 import { configBackends } from './backends.js';
 
 /*
@@ -188,12 +188,13 @@ describe.each(backends)('agents on the $name store', (backend) => {
     ollama.onChat((req) => (toolTurns(req) === 0 && agentOfChat(req) === names.w1 ? { tool_calls: [call(SENTIMENT, { text: req.messages[1]!.content })] } : { content: `done: ${req.messages[1]!.content}` }));
     ollama.chatDelay = (req) => (agentOfChat(req) === names.w1 ? 150 : 0);
     try {
-      const runs = await Promise.all(
-        [0, 1, 2].map(async (i) => {
-          await sleep(i * 40);
-          return invoke(runOp, runtime, { name: names.w1, prompt: `prompt ${i}` });
-        }),
-      );
+      // Run i+1 comes once run i is on the record (its row, running or waiting for the agent).
+      const started: Array<ReturnType<typeof invoke<typeof runOp>>> = [];
+      for (const i of [0, 1, 2]) {
+        started.push(invoke(runOp, runtime, { name: names.w1, prompt: `prompt ${i}` }));
+        await waitFor(`run ${i} recorded`, async () => (await store.query('SELECT 1 FROM twl_agent_runs WHERE agent = $1 AND prompt = $2', [names.w1, `prompt ${i}`])).rows[0], 60_000);
+      }
+      const runs = await Promise.all(started);
       expect(runs.map((r) => r.run.output)).toEqual(['done: prompt 0', 'done: prompt 1', 'done: prompt 2']);
       // Never two at once: each run's steps all come before the next run's first.
       const spans = runs.map((r) => ({ first: r.steps[0]!.at, last: r.steps.at(-1)!.at, id: r.run.id }));
@@ -331,7 +332,14 @@ describe.each(backends)('agents on the $name store', (backend) => {
   });
 
   it.skipIf(!backend.available)('refuses invalid input with the fix, and writes nothing', async () => {
-    const count = async () => (await store.query<{ n: string }>('SELECT (SELECT count(*) FROM twl_agents) + (SELECT count(*) FROM twl_tasks) + (SELECT count(*) FROM twl_agent_runs) AS n')).rows[0]!.n;
+    // This test's rows only: every agent name here (tried or created) has this describe's id in it, and other test files write to these tables meanwhile.
+    const count = async () =>
+      (
+        await store.query<{ n: string }>(
+          "SELECT (SELECT count(*) FROM twl_agents WHERE strpos(name, $1) > 0) + (SELECT count(*) FROM twl_tasks WHERE strpos(input->>'agent', $1) > 0) + (SELECT count(*) FROM twl_agent_runs WHERE strpos(agent, $1) > 0) AS n",
+          [id],
+        )
+      ).rows[0]!.n;
     const before = await count();
     // (w2 is deactivated and activated again below: its reason changes.)
     const snapshot = async () => JSON.stringify((await invoke(listOp, runtime, {})).agents.filter((a) => a.name !== names.w2));
