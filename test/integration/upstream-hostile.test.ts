@@ -62,6 +62,7 @@ describe('hostile upstream responses', () => {
 
   it('garbage instead of an answer: the call times out, nothing crashes', async () => {
     const evil = open('garbage-only', { timeout: '500ms' });
+    await evil.listTools(); // started first: the call's 500 ms are for the garbage, not for spawning the child
     expect((await failure(evil.callTool('ok', {})))?.message).toBe('upstream evil: tools/call ok timed out after 500 ms.');
     expect(evil.status().state).toBe('ready');
   });
