@@ -5,7 +5,7 @@ import { registry } from '../../src/runtime/metrics.js';
 import type { Cache } from '../../src/runtime/cache.js';
 import type { TwlError } from '../../src/runtime/errors.js';
 import { SecretBox, openUpstreams, upstreamConfigSchema, type Upstream, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
-import { quietLogger, root, tempHome } from '../helpers.js';
+import { quietLogger, root, tempHome, waitFor } from '../helpers.js';
 import { cacheBackends, unique } from './backends.js';
 
 /** The request path of an upstream (queue, single flight, entity lock, timeouts, breaker, retries, cache) on a real child. */
@@ -210,7 +210,8 @@ describe('upstream request path', () => {
     const pid2 = textOf(await strict.callTool('pid', {})).pid as number;
     fs.writeFileSync(`${exitFile}-2`, '');
     process.kill(pid2, 'SIGKILL');
-    await sleep(200);
+    // Once the kill is processed and the restarted child has exited (the file is there): before that, the call would meet the killed child.
+    await waitFor('the restarted child to exit with code 3', () => (/exited with code 3/.test(strict.status().reason ?? '') ? true : undefined));
     const err = await failure(strict.callTool('read', { key: 's' }));
     expect(err?.code).toMatch(/^TWL_UPSTREAM_(UNAVAILABLE|CRASH_LOOP)$/);
     expect(err?.message).toMatch(/^upstream fx.*exited with code 3/);
