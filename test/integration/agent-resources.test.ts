@@ -10,6 +10,7 @@ import createOp from '../../src/ops/agent/create.js';
 import deactivateOp from '../../src/ops/agent/deactivate.js';
 import { invoke } from '../../src/ops/invoke.js';
 import type { Runtime } from '../../src/runtime/context.js';
+import { eventFollower } from '../../src/studio/events.js';
 import { tempHome, testRuntime } from '../helpers.js';
 import { runtimeBackends, unique } from './backends.js';
 
@@ -59,7 +60,7 @@ describe.each(runtimeBackends)('the agent resource on $name', ({ available, db }
 
     await client.subscribeResource({ uri });
     await invoke(activateOp, runtime, { name });
-    await expect.poll(() => updates.filter((u) => u === uri).length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => updates.filter((u) => u === uri).length, { timeout: 60_000 }).toBe(1);
     await client.unsubscribeResource({ uri });
     await invoke(deactivateOp, runtime, { name });
     await new Promise((r) => setTimeout(r, 400));
@@ -74,10 +75,11 @@ describe.each(runtimeBackends)('the agent resource on $name', ({ available, db }
     const heard: string[] = [];
     const off = bus.subscribe((event) => void (event.kind === 'resource_updated' && heard.push(event.uri)));
     try {
-      // The feed's baseline is taken as the first stream opens.
-      await new Promise((r) => setTimeout(r, 500));
+      // The feed's baseline is taken as the first stream opens, by the runtime's one studio event
+      // follower: another listener's add() resolves once that baseline is taken.
+      (await eventFollower(runtime).add(() => undefined))();
       await invoke(activateOp, runtime, { name });
-      await expect.poll(() => heard, { timeout: 5000 }).toContain(`twl://agents/${name}`);
+      await expect.poll(() => heard, { timeout: 60_000 }).toContain(`twl://agents/${name}`);
     } finally {
       off();
       bus.close();
