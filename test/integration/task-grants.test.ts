@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import activateOp from '../../src/ops/agent/activate.js';
@@ -248,13 +247,17 @@ describe.each(backends)('task grants on the $name store', (backend) => {
     const schedules = async () => (await t.store.query(`SELECT key FROM ${schema}.schedule WHERE key = $1`, [String(cron.id)])).rows.length;
     expect(await schedules()).toBe(1);
 
-    // A token about to expire: its task, kept as a draft, is submitted once the token has expired.
-    const brief = (await call('task_create', { tool: SENTIMENT, input: { text: 'later' }, now: true, draft: true }, oauth(Date.now() + 1500))).task;
-    await sleep(1600);
+    // A token about to expire: its task, kept as a draft, is submitted once the token has expired
+    // (a minute to create it, however slow the machine; then the expiry is put behind it, as below).
+    const soon = Date.now() + 60_000;
+    const brief = (await call('task_create', { tool: SENTIMENT, input: { text: 'later' }, now: true, draft: true }, oauth(soon))).task;
+    expect(brief.grantExpiresAt).toBe(new Date(soon).toISOString());
+    const expired = new Date(Date.now() - 1000).toISOString();
+    await t.store.query('UPDATE twl_tasks SET grant_expires_at = $2 WHERE id = $1', [brief.id, expired]);
     await invoke((await import('../../src/ops/task/resume.js')).default, t.runtime, { id: brief.id });
     const late = await until(brief.id, ['failed', 'completed', 'dead_letter']);
     expect(late.task.status).toBe('failed');
-    expect(late.task.reason).toBe(`TWL_GRANT_EXPIRED: The grant of ${caller.actor}, who created task #${brief.id} with an OAuth access token, ended when that token expired at ${brief.grantExpiresAt}: the task no longer runs.`);
+    expect(late.task.reason).toBe(`TWL_GRANT_EXPIRED: The grant of ${caller.actor}, who created task #${brief.id} with an OAuth access token, ended when that token expired at ${expired}: the task no longer runs.`);
     expect(late.executions).toHaveLength(1);
     expect(late.executions[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^TWL_GRANT_EXPIRED: /), output: { error: { code: 'TWL_GRANT_EXPIRED' } } });
 
