@@ -85,10 +85,15 @@ describe.skipIf(!canRun)('twl worker --metrics on PostgreSQL', () => {
     const res = await get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
+    // The worker counts a run once its last record is written, so a scrape may fall between the
+    // store's `completed` and the count: the scrape that has it.
+    const completed = 'twl_worker_runs_finished_total{queue="default",outcome="completed"}';
+    const text = await until('the run counted on /metrics', async () => {
+      const scraped = await (await get('/metrics')).text();
+      return sample(scraped, completed) === 1 ? scraped : undefined;
+    });
     expect(sample(text, 'twl_worker_info{worker="metrics-w",queue_backend="postgres"}')).toBe(1);
     expect(sample(text, 'twl_worker_runs_claimed_total{queue="default"}')).toBe(1);
-    expect(sample(text, 'twl_worker_runs_finished_total{queue="default",outcome="completed"}')).toBe(1);
     expect(sample(text, 'twl_worker_runs_finished_total{queue="default",outcome="failed"}')).toBe(0);
     expect(sample(text, 'twl_worker_run_duration_seconds_count{queue="default",outcome="completed"}')).toBe(1);
     expect(sample(text, 'twl_worker_runs_in_flight{queue="default"}')).toBe(0);
