@@ -63,7 +63,7 @@ describe('the background store host, a statement past its timeout, and a long-ru
         worker!.stderr!.on('data', (d: Buffer) => ((err += d.toString()), err.includes('takes runs from') && resolve()));
         void worker!.then((r) => reject(new Error(`twl worker exited (${r.exitCode}): ${err}`)));
       });
-      expect(await exitsWithin(owner.pid, 15_000)).toBe(true);
+      expect(await exitsWithin(owner.pid, 60_000)).toBe(true);
       const created = await twl(['task', 'create', '--tool', 'cache_cache_get', '--input', '{"key":"k"}', '--now', '--json'], { home });
       expect(created.exitCode, created.stderr).toBe(0);
       const id = (envelope(created.stdout).result as { task: { id: number } }).task.id;
