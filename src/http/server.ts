@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '../cli/base.js';
 import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
+import type { ServerGrant } from '../mcp/resource-grant.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError, unseenTool } from '../runtime/errors.js';
@@ -78,8 +79,12 @@ export interface HttpExtension {
   route?(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouteContext): Promise<boolean>;
   status?(): Promise<StatusSections>;
   health?(): Promise<{ status: 'ok' | 'degraded' | 'down'; dependencies: Record<string, unknown> }>;
-  /** Registers what the MCP servers offer besides tools, instead of twl's resources and prompts. */
-  mcpExtras?(server: McpServer): void;
+  /**
+   * Registers what the MCP servers offer besides tools, instead of twl's resources and prompts.
+   * `grant`: the namespaces of the key the server is built for (none: every one); a key limited to
+   * namespaces must learn nothing of the others through them.
+   */
+  mcpExtras?(server: McpServer, grant: ServerGrant): void;
   /**
    * Answers a plain tools/call itself, without an SDK server and transport: the bridge's hot path.
    * Called only for what needs nothing else (one request, no progress token, JSON accepted, the
@@ -414,7 +419,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const extras = options.extension?.mcpExtras?.bind(options.extension);
   /** The served tools a caller may list: its role's, within its key's namespaces. */
   const visibleTo = (role: Role, namespaces: string[] | undefined) => allowedFor(served, role, (s) => s.tool.minRole).filter((s) => namespaceAllows(s.tool, namespaces));
-  const serverFor = (role: Role, era: Era, namespaces?: string[]) => createMcpServer(catalog, visibleTo(role, namespaces), runtime, version, era, ...(extras ? [extras] : []));
+  // Built for the caller's grant: its tools, and what else it offers (resources, prompts, completions), follow it.
+  const serverFor = (role: Role, era: Era, namespaces?: string[]) => createMcpServer(catalog, visibleTo(role, namespaces), runtime, version, era, { namespaces, ...(extras ? { extras } : {}) });
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
   // once its request is answered. The caller's role comes from the request's authInfo.

@@ -14,7 +14,8 @@ import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionNotFound, executionOutput, getExecution, getTask, withinGrant } from '../studio/tasks.js';
 import { agentUri, registerAgentResources } from './agent-resources.js';
-import { callerOf, grantOf, reaches, requireReach, resourceNamespaces, type CallerContext } from './resource-grant.js';
+import { ticketIds } from './completions.js';
+import { callerOf, completerWithin, grantOf, reaches, requireReach, resourceNamespaces, type CallerContext, type ServerGrant } from './resource-grant.js';
 import { AUDIT_URI, HEALTH_URI, TICKETS_URI, WORKFLOWS_URI, agentNameOf, ticketIdOf, workflowRunOf } from './resource-uris.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
@@ -31,7 +32,7 @@ const LISTED_TICKETS = 100;
 const LIST_LIMIT = 500;
 const AUDIT_LIMIT = 100;
 
-export interface ResourceOptions {
+export interface ResourceOptions extends ServerGrant {
   /** How often the store is polled for changes while something is subscribed (ms). Shared per runtime: the first caller sets it. */
   pollMs?: number;
 }
@@ -88,6 +89,9 @@ async function read(uri: string, produce: () => Promise<unknown>): Promise<ReadR
  * polled (about once a second, only while a subscription exists) and
  * `notifications/resources/updated` is sent for what changed.
  *
+ * The completers (ticket numbers, agent names) follow the grant the server is built for
+ * (`options.namespaces`): the SDK calls them without the request, so they cannot see the caller.
+ *
  * Call before `server.connect()` (capabilities cannot change after), and `close()` when the
  * session ends: it drops this session's subscriptions (polling stops with the last one).
  */
@@ -110,16 +114,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
           })),
         };
       },
-      complete: {
-        id: async (value) => {
-          const store = await runtime.store();
-          const { rows } = await store.query<{ id: unknown }>(
-            "SELECT id::text AS id FROM twl_tickets WHERE id::text LIKE $1 || '%' ORDER BY updated_at DESC, id DESC LIMIT 20",
-            [value.replace(/\D/g, '')],
-          );
-          return rows.map((r) => String(r.id));
-        },
-      },
+      // Completed for a server whose grant reaches tickets only: without it, nothing (and no query).
+      complete: { id: completerWithin(options, resourceNamespaces.ticket, (value) => ticketIds(runtime, value)) },
     }),
     { title: 'Ticket', description: 'A ticket and its timeline: every recorded step, who did it, its input, output, decision and duration.', mimeType: JSON_MIME },
     async (uri, variables, ctx) => {
@@ -221,7 +217,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   );
 
   // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
-  const agents = registerAgentResources(server, runtime);
+  const agents = registerAgentResources(server, runtime, options);
 
   // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
