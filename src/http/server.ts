@@ -313,7 +313,7 @@ export async function bindHttpServer(options: { host: string; port: number; runt
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus, grantedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -453,11 +453,22 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     };
     return server;
   };
-  const perRequestHandler = createMcpHandler(
-    ({ era, authInfo }) => pooledServer(era, roleOf(authInfo), namespacesOf(authInfo)),
-    { maxRequestBodySize: bodyLimit, bus: changes, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
-  );
-  const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
+  // One handler per grant: its subscriptions/listen streams hear the change feed through the grant
+  // (grantedBus: nothing of what the key could not read), which the SDK's listen router cannot see.
+  const perRequestHandlers = new Map<string, { handler: ReturnType<typeof createMcpHandler>; node: ReturnType<typeof toNodeHandler> }>();
+  const perRequestFor = (namespaces: string[] | undefined) => {
+    const key = namespaces?.join(',') ?? '*';
+    let entry = perRequestHandlers.get(key);
+    if (!entry) {
+      const handler = createMcpHandler(({ era, authInfo }) => pooledServer(era, roleOf(authInfo), namespacesOf(authInfo)), {
+        maxRequestBodySize: bodyLimit,
+        bus: namespaces ? grantedBus(changes, runtime, namespaces) : changes,
+        onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected'),
+      });
+      perRequestHandlers.set(key, (entry = { handler, node: toNodeHandler(handler, { maxRequestBodySize: bodyLimit }) }));
+    }
+    return entry.node;
+  };
 
   const direct = options.extension?.callTool?.bind(options.extension);
   const serverInfo = { name: 'twl', title: 'TwisterLab', version };
@@ -579,7 +590,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
     }
-    return perRequest(req, res, body);
+    return perRequestFor(caller.namespaces)(req, res, body);
   };
 
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
@@ -746,7 +757,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     clearInterval(sessionSweep);
     await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
     sessions.clear();
-    await perRequestHandler.close();
+    await Promise.all([...perRequestHandlers.values()].map(({ handler }) => handler.close()));
     stopWatching();
     changes.close();
     await limiter.close();

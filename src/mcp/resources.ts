@@ -46,6 +46,16 @@ export function studioIdOf(uri: string): { kind: 'task' | 'execution'; id: numbe
   return Number.isSafeInteger(id) && id > 0 ? { kind: m![1] === 'tasks' ? 'task' : 'execution', id } : undefined;
 }
 
+/** Whether a task (or an execution's task) exists and is within a grant (undefined: every one): what a limited key may subscribe to, or hear of. */
+export async function studioWithinGrant(runtime: Runtime, ref: { kind: 'task' | 'execution'; id: number }, namespaces: readonly string[] | undefined): Promise<boolean> {
+  const store = await runtime.store();
+  const { rows } = await store.query<{ namespaces: string[] | null }>(
+    ref.kind === 'task' ? 'SELECT namespaces FROM twl_tasks WHERE id = $1' : 'SELECT t.namespaces FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id = $1',
+    [ref.id],
+  );
+  return rows[0] !== undefined && withinGrant({ namespaces: rows[0].namespaces ?? null }, namespaces);
+}
+
 /**
  * The resources a batch of change-feed events updates: an agent's (its status), a task's (its
  * status, or one of its executions' statuses) and an execution's (its status, or a line of output).
@@ -268,16 +278,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     // not to exist. Workflow runs have no subscriptions: one is accepted and never fires (below), whoever asks.
     if (workflowRunOf(uri) === undefined) requireReach(ctx as CallerContext, uri);
     if (ref || (await agents.subscribable(uri))) {
-      if (ref) {
-        const store = await runtime.store();
-        const namespaces = grantOf(ctx as CallerContext);
-        // The task's grant with it: a limited key subscribes only to the tasks (and executions) within its own.
-        const { rows } = await store.query<{ namespaces: string[] | null }>(
-          ref.kind === 'task' ? 'SELECT namespaces FROM twl_tasks WHERE id = $1' : 'SELECT t.namespaces FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id = $1',
-          [ref.id],
-        );
-        if (!rows[0] || !withinGrant({ namespaces: rows[0].namespaces ?? null }, namespaces)) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
-      }
+      // The task's grant with it: a limited key subscribes only to the tasks (and executions) within its own.
+      if (ref && !(await studioWithinGrant(runtime, ref, grantOf(ctx as CallerContext)))) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
       studio.add(uri);
       // Following before we answer: a change right after this is heard.
       await follow();

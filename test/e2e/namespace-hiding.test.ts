@@ -1,3 +1,4 @@
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ interface Answer {
 describe('a limited key is told of a tool in another namespace what it is told of no tool at all', () => {
   const { home, cleanup } = tempHome('twl-ns-hiding-');
   let serve: Awaited<ReturnType<typeof startHttpServe>>;
-  const clients: Client[] = [];
+  const clients: Array<{ close(): Promise<void> }> = [];
   const keys: Record<string, string> = {};
   const run = (args: string[]) => twl(args, { home, timeout: 120_000 });
 
@@ -253,6 +254,33 @@ describe('a limited key is told of a tool in another namespace what it is told o
     keys.twlOnly ??= await createApiKey(home, 'ns-twl-only', 'admin', 'twl');
     expect((await getPrompt(keys.twlOnly, PROMPT)).body).toContain('Prompt hiding: the badge reader');
     expect(JSON.parse((await completePrompt(keys.twlOnly, PROMPT)).body).result.completion.values).toContain(id);
+  });
+
+  it('2026-07-28 subscriptions/listen: a key granted no twl namespace is acknowledged as any key is and hears nothing of a ticket or the ticket list; an unlimited key hears both', async () => {
+    keys.fxOnly ??= await createApiKey(home, 'ns-fx-only', 'admin', 'fx');
+    const created = await run(['ticket', 'create', 'Listen hiding: the lift on floor 5 stops between floors', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = String((envelope(created.stdout).result as { id: number }).id);
+    const uris = [`twl://tickets/${id}`, 'twl://tickets', 'twl://audit'];
+    const listen = async (key: string) => {
+      const client = new ModernClient({ name: 'ns-listen', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new ModernTransport(new URL(`${serve.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      clients.push(client);
+      const updates: string[] = [];
+      client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+      const subscription = await client.listen({ resourceSubscriptions: uris });
+      return { updates, subscription };
+    };
+    const all = await listen(keys.all!);
+    const limited = await listen(keys.fxOnly);
+    expect(limited.subscription.honoredFilter).toEqual(all.subscription.honoredFilter);
+    // Let the feed take its baseline (its first poll), then change the ticket from the CLI.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await run(['ticket', 'comment', id, 'stuck again'])).exitCode).toBe(0);
+    await expect.poll(() => all.updates, { timeout: 15_000 }).toEqual(expect.arrayContaining([`twl://tickets/${id}`, 'twl://tickets']));
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(limited.updates).toEqual([]);
+    await Promise.all([all.subscription.close(), limited.subscription.close()]);
   });
 
   it("agent_show, agent_list and the agent resource: a limited key is not shown the globs and steps naming tools outside its namespaces (counted, not named), nor another caller's runs; an unlimited key is shown all", async () => {

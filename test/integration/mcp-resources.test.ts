@@ -1,8 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/server';
+import { InMemoryServerEventBus, McpServer } from '@modelcontextprotocol/server';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { grantedBus } from '../../src/mcp/change-feed.js';
 import { registerPrompts } from '../../src/mcp/prompts.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import { ticketWatch } from '../../src/mcp/ticket-watch.js';
@@ -286,6 +287,23 @@ describe.each(runtimeBackends)('MCP resources and prompts on $name', ({ name, av
       await limited.close();
       limitedResources.close();
     }
+  });
+
+  it.skipIf(!available)('the change feed as a limited key\'s listen streams hear it: nothing of twl\'s resources, nor of a task outside its grant', async () => {
+    const store = await runtime.store();
+    const task = (namespaces: string[] | undefined) =>
+      insertTask(store, { kind: 'tool', tool: 'fx_read', input: {}, queue: 'default', trigger: 'now', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending', ...(namespaces ? { namespaces } : {}) });
+    const mine = await task(['fx']);
+    const everyone = await task(undefined);
+    const bus = new InMemoryServerEventBus();
+    const heard: string[] = [];
+    const off = grantedBus(bus, runtime, ['fx']).subscribe((e) => void heard.push(e.kind === 'resource_updated' ? e.uri : e.kind));
+    for (const uri of [`twl://tickets/${ticket.id}`, 'twl://tickets', 'twl://audit', 'twl://agents/someone', `twl://tasks/${everyone.id}`, `twl://tasks/${mine.id}`, 'test://elsewhere']) bus.publish({ kind: 'resource_updated', uri });
+    bus.publish({ kind: 'tools_list_changed' });
+    await expect.poll(() => heard).toContain(`twl://tasks/${mine.id}`);
+    await sleep(200);
+    expect(heard.sort()).toEqual([`twl://tasks/${mine.id}`, 'test://elsewhere', 'tools_list_changed'].sort());
+    off();
   });
 
   it.skipIf(!available)('close() drops the session\'s subscriptions and stops polling', async () => {
