@@ -7,6 +7,8 @@
  */
 import { ProtocolError, ProtocolErrorCode, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import type { Role } from '../ops/op.js';
+import type { McpExtras } from '../mcp/server.js';
+import { grantReaches } from '../tools/types.js';
 import type { ForwardedMethod, Upstream } from '../upstream/types.js';
 import { unknownToolResult } from './direct.js';
 import type { BridgeCatalog } from './tools.js';
@@ -21,8 +23,11 @@ const byCapability: Record<'resources' | 'prompts' | 'completions', ForwardedMet
 /**
  * Registers the forwarding on each MCP server the bridge builds. `capabilities` are the upstream's
  * (read once at start); `isolated`: a 2025 session's requests go to the session's own child.
+ * `namespace`: the upstream's (what API keys are granted): a server built for a key limited to
+ * other namespaces forwards nothing and declares nothing, as for an upstream that declared none
+ * (the key sees none of its tools either).
  */
-export function forwardExtras(upstream: Upstream, catalog: BridgeCatalog, capabilities: Record<string, unknown>, isolated: boolean) {
+export function forwardExtras(upstream: Upstream, catalog: BridgeCatalog, capabilities: Record<string, unknown>, isolated: boolean, namespace: string): McpExtras {
   const declared: Record<string, unknown> = {};
   const methods: ForwardedMethod[] = [];
   for (const capability of Object.keys(byCapability) as Array<keyof typeof byCapability>) {
@@ -36,9 +41,9 @@ export function forwardExtras(upstream: Upstream, catalog: BridgeCatalog, capabi
     } else declared[capability] = {};
     methods.push(...byCapability[capability]);
   }
-  return (server: McpServer): void => {
+  return (server, grant) => {
     unknownToolsAsToolErrors(server, catalog);
-    if (!methods.length) return;
+    if (!methods.length || !grantReaches(grant.namespaces, namespace)) return;
     server.server.registerCapabilities(declared);
     for (const method of methods) {
       server.server.setRequestHandler(method, async (request: { params?: Record<string, unknown> }, ctx: ServerContext) => {

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime/context.js';
 import { messageOf } from '../runtime/errors.js';
 import { Catalog } from '../tools/catalog.js';
 import { configuredUpstreams } from '../tools/upstreams.js';
+import { namespaceOf } from '../upstream/config.js';
 import { openUpstreams } from '../upstream/index.js';
 import { SecretBox } from '../upstream/secrets.js';
 import { bridgeEntry, type BridgeFlags } from './entry.js';
@@ -97,7 +98,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         const s = upstream.status();
         return { status: upstreamHealth(s), dependencies: { upstream: upstreamDependency(s) } };
       },
-      mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated),
+      mcpExtras: forwardExtras(upstream, catalog, capabilities, isolated, namespaceOf(entry)),
       // isolated: every call takes the SDK path, whose session can carry the upstream's elicitation and sampling to the client.
       ...(isolated ? {} : { callTool: directCalls(catalog, isolated, runtime.logger) }),
     },

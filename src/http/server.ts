@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody } from '../cli/base.js';
 import type { Era, ServedCatalog, ServedTool } from '../mcp/server.js';
+import type { ServerGrant } from '../mcp/resource-grant.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { ExitCode, isTwlError, unseenTool } from '../runtime/errors.js';
@@ -78,8 +79,12 @@ export interface HttpExtension {
   route?(req: http.IncomingMessage, res: http.ServerResponse, ctx: RouteContext): Promise<boolean>;
   status?(): Promise<StatusSections>;
   health?(): Promise<{ status: 'ok' | 'degraded' | 'down'; dependencies: Record<string, unknown> }>;
-  /** Registers what the MCP servers offer besides tools, instead of twl's resources and prompts. */
-  mcpExtras?(server: McpServer): void;
+  /**
+   * Registers what the MCP servers offer besides tools, instead of twl's resources and prompts.
+   * `grant`: the namespaces of the key the server is built for (none: every one); a key limited to
+   * namespaces must learn nothing of the others through them.
+   */
+  mcpExtras?(server: McpServer, grant: ServerGrant): void;
   /**
    * Answers a plain tools/call itself, without an SDK server and transport: the bridge's hot path.
    * Called only for what needs nothing else (one request, no progress token, JSON accepted, the
@@ -308,7 +313,7 @@ export async function bindHttpServer(options: { host: string; port: number; runt
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus, grantedBus }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -414,7 +419,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
   const extras = options.extension?.mcpExtras?.bind(options.extension);
   /** The served tools a caller may list: its role's, within its key's namespaces. */
   const visibleTo = (role: Role, namespaces: string[] | undefined) => allowedFor(served, role, (s) => s.tool.minRole).filter((s) => namespaceAllows(s.tool, namespaces));
-  const serverFor = (role: Role, era: Era, namespaces?: string[]) => createMcpServer(catalog, visibleTo(role, namespaces), runtime, version, era, ...(extras ? [extras] : []));
+  // Built for the caller's grant: its tools, and what else it offers (resources, prompts, completions), follow it.
+  const serverFor = (role: Role, era: Era, namespaces?: string[]) => createMcpServer(catalog, visibleTo(role, namespaces), runtime, version, era, { namespaces, ...(extras ? { extras } : {}) });
   // Per-request servers (2026-07-28, and 2025 without a session) are pooled by era and role: building
   // one (41 tools, resources, prompts) costs more than serving a call, and an instance is free again
   // once its request is answered. The caller's role comes from the request's authInfo.
@@ -447,11 +453,22 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     };
     return server;
   };
-  const perRequestHandler = createMcpHandler(
-    ({ era, authInfo }) => pooledServer(era, roleOf(authInfo), namespacesOf(authInfo)),
-    { maxRequestBodySize: bodyLimit, bus: changes, onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected') },
-  );
-  const perRequest = toNodeHandler(perRequestHandler, { maxRequestBodySize: bodyLimit });
+  // One handler per grant: its subscriptions/listen streams hear the change feed through the grant
+  // (grantedBus: nothing of what the key could not read), which the SDK's listen router cannot see.
+  const perRequestHandlers = new Map<string, { handler: ReturnType<typeof createMcpHandler>; node: ReturnType<typeof toNodeHandler> }>();
+  const perRequestFor = (namespaces: string[] | undefined) => {
+    const key = namespaces?.join(',') ?? '*';
+    let entry = perRequestHandlers.get(key);
+    if (!entry) {
+      const handler = createMcpHandler(({ era, authInfo }) => pooledServer(era, roleOf(authInfo), namespacesOf(authInfo)), {
+        maxRequestBodySize: bodyLimit,
+        bus: namespaces ? grantedBus(changes, runtime, namespaces) : changes,
+        onerror: (err) => runtime.logger.debug({ err: err.message }, 'MCP request rejected'),
+      });
+      perRequestHandlers.set(key, (entry = { handler, node: toNodeHandler(handler, { maxRequestBodySize: bodyLimit }) }));
+    }
+    return entry.node;
+  };
 
   const direct = options.extension?.callTool?.bind(options.extension);
   const serverInfo = { name: 'twl', title: 'TwisterLab', version };
@@ -573,7 +590,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
     }
-    return perRequest(req, res, body);
+    return perRequestFor(caller.namespaces)(req, res, body);
   };
 
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {
@@ -740,7 +757,7 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
     clearInterval(sessionSweep);
     await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
     sessions.clear();
-    await perRequestHandler.close();
+    await Promise.all([...perRequestHandlers.values()].map(({ handler }) => handler.close()));
     stopWatching();
     changes.close();
     await limiter.close();

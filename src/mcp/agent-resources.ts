@@ -4,7 +4,7 @@ import showOp from '../ops/agent/show.js';
 import { invoke } from '../ops/invoke.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
-import { callerOf, reaches, requireReach, resourceNamespaces } from './resource-grant.js';
+import { callerOf, completerWithin, reaches, requireReach, resourceNamespaces, type ServerGrant } from './resource-grant.js';
 import { AGENTS_URI, agentNameOf } from './resource-uris.js';
 
 export { AGENTS_URI, agentNameOf } from './resource-uris.js';
@@ -16,9 +16,10 @@ const JSON_MIME = 'application/json';
  * `twl://agents/{name}`: an agent (kind, parent, status and why, what it may become, whom it leads,
  * its latest runs), read through agent_show; resources/list offers every agent. Subscriptions
  * notify on its status changes: resources.ts follows them, with those of tasks and executions,
- * through the studio's shared change-feed follower (twl_events, topic agent).
+ * through the studio's shared change-feed follower (twl_events, topic agent). Names are completed
+ * for a server whose `grant` reaches agents only.
  */
-export function registerAgentResources(server: McpServer, runtime: Runtime) {
+export function registerAgentResources(server: McpServer, runtime: Runtime, grant: ServerGrant = {}) {
   server.registerResource(
     'agent',
     new ResourceTemplate(`${AGENTS_URI}/{name}`, {
@@ -36,11 +37,12 @@ export function registerAgentResources(server: McpServer, runtime: Runtime) {
         };
       },
       complete: {
-        name: async (value) => {
+        // Completed for a server whose grant reaches agents only: without it, nothing (and no query).
+        name: completerWithin(grant, resourceNamespaces.agent, async (value) => {
           const store = await runtime.store();
           const { rows } = await store.query<{ name: string }>("SELECT name FROM twl_agents WHERE name LIKE $1 || '%' ORDER BY name LIMIT 20", [value.replace(/[^a-z0-9_-]/g, '')]);
           return rows.map((r) => r.name);
-        },
+        }),
       },
     }),
     { title: 'Agent', description: 'An agent: kind, parent, status and why, the statuses it may go to next, the agents it leads, and its latest runs.', mimeType: JSON_MIME },

@@ -1,7 +1,9 @@
 import { InMemoryServerEventBus, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { Runtime } from '../runtime/context.js';
 import { eventFollower } from '../studio/events.js';
-import { AUDIT_URI, TICKETS_URI, ticketUri, updatedBy } from './resources.js';
+import { grantReaches } from '../tools/types.js';
+import { namespaceOf } from './resource-grant.js';
+import { AUDIT_URI, TICKETS_URI, studioIdOf, studioWithinGrant, ticketUri, updatedBy } from './resources.js';
 
 /**
  * The change events behind 2026-07-28 `subscriptions/listen` streams: while at least one stream
@@ -96,5 +98,41 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
       timer = undefined;
       stopStudio();
     },
+  };
+}
+
+/**
+ * The change feed as the listen streams of a key limited to namespaces hear it: `resources/updated`
+ * only for what the key could read (by the URI's namespace, `namespaceOf`: tickets, the audit log and
+ * agents are twl's; a task's or an execution's by its task's grant), the rest as it is. The SDK's
+ * listen router honours whatever URIs a stream names (it cannot see the caller), so a URI outside
+ * the grant is accepted, as one that does not exist is, and never fires.
+ */
+export function grantedBus(bus: ServerEventBus, runtime: Runtime, namespaces: readonly string[]): ServerEventBus {
+  // A task's grant never changes: asked once per task or execution (a running one updates with each output line).
+  const known = new Map<string, Promise<boolean>>();
+  const within = (uri: string, ref: { kind: 'task' | 'execution'; id: number }) => {
+    let answer = known.get(uri);
+    if (!answer) {
+      if (known.size >= 1000) known.clear();
+      known.set(uri, (answer = studioWithinGrant(runtime, ref, namespaces)));
+      answer.catch(() => known.delete(uri));
+    }
+    return answer;
+  };
+  return {
+    publish: (event) => bus.publish(event),
+    subscribe: (listener) =>
+      bus.subscribe((event) => {
+        if (event.kind !== 'resource_updated') return listener(event);
+        const namespace = namespaceOf(event.uri);
+        if (namespace !== undefined) return grantReaches(namespaces, namespace) ? listener(event) : undefined;
+        const ref = studioIdOf(event.uri);
+        if (!ref) return listener(event);
+        void within(event.uri, ref).then(
+          (within) => within && listener(event),
+          (err: unknown) => runtime.logger.debug({ uri: event.uri, err: (err as Error).message }, 'change feed: could not check a task\'s grant; not sent'),
+        );
+      }),
   };
 }

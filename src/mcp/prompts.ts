@@ -8,6 +8,9 @@ import type { OutputOf } from '../ops/op.js';
 import ticketShowOp from '../ops/ticket/show.js';
 import type { Runtime } from '../runtime/context.js';
 import { TwlError } from '../runtime/errors.js';
+import { ticketIds } from './completions.js';
+import { grantReaches } from '../tools/types.js';
+import { promptNamespace, type ServerGrant } from './resource-grant.js';
 
 type AuditEntry = OutputOf<typeof auditListOp>['entries'][number];
 
@@ -207,21 +210,24 @@ export function postmortemText(ticket: Ticket, timeline: TicketEvent[], audit: A
 }
 
 const ticketIdArg = (runtime: Runtime) =>
-  completable(z.string().trim().regex(/^\d{1,15}$/, 'expected a ticket number').describe('The ticket number, e.g. 42.'), async (value) => {
-    try {
-      const store = await runtime.store();
-      const { rows } = await store.query<{ id: unknown }>("SELECT id::text AS id FROM twl_tickets WHERE id::text LIKE $1 || '%' ORDER BY updated_at DESC, id DESC LIMIT 20", [String(value ?? '').replace(/\D/g, '')]);
-      return rows.map((r) => String(r.id));
-    } catch {
-      return [];
-    }
-  });
+  completable(z.string().trim().regex(/^\d{1,15}$/, 'expected a ticket number').describe('The ticket number, e.g. 42.'), (value) => ticketIds(runtime, String(value ?? '')).catch(() => []));
 
 /**
  * Prompts built from a ticket's recorded data: `triage_ticket`, `summarise_incident` and
  * `write_postmortem`, each taking `ticket_id` (completed from the store).
+ *
+ * They are twl's (`promptNamespace`): a server built for a grant that does not reach it (a key
+ * limited to other namespaces) registers none, so prompts/list shows none and prompts/get and
+ * completion/complete answer for them as for a prompt that does not exist. The prompts capability
+ * is declared all the same, so such a client is answered as any other is.
  */
-export function registerPrompts(server: McpServer, runtime: Runtime): void {
+export function registerPrompts(server: McpServer, runtime: Runtime, grant: ServerGrant = {}): void {
+  if (!grantReaches(grant.namespaces, promptNamespace)) {
+    // The SDK declares the capability and sets prompts/list and prompts/get up with the first
+    // prompt registered (its setter is private): one registered and removed at once leaves them.
+    server.registerPrompt('twl_no_prompt', { description: 'none' }, () => user('', '')).remove();
+    return;
+  }
   server.registerPrompt(
     'triage_ticket',
     { title: 'Triage a ticket', description: "The ticket's text, its current labels and the taxonomy, asking for a category and a priority with reasons.", argsSchema: z.object({ ticket_id: ticketIdArg(runtime) }) },

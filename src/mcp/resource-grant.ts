@@ -1,13 +1,14 @@
 import { ResourceNotFoundError } from '@modelcontextprotocol/server';
-import { TWL_NAMESPACE, WORKFLOW_NAMESPACE } from '../tools/types.js';
+import { TWL_NAMESPACE, WORKFLOW_NAMESPACE, grantReaches } from '../tools/types.js';
 import { AUDIT_URI, HEALTH_URI, TICKETS_URI, agentNameOf, ticketIdOf, workflowRunOf } from './resource-uris.js';
 
 /**
- * A key limited to catalog namespaces (`twl keys create --namespaces`) reads through resources
- * only what the tools of those namespaces would show it: tickets, the audit log, health and agents
- * are twl's (namespace `twl`), workflow runs are the workflows' (`workflow`). Anything else is
- * said not to exist, as a tool outside the grant is. Tasks and their executions belong to no one
- * namespace: each is gated by the grant of the key that created it (withinGrant, src/studio/tasks.ts).
+ * A key limited to catalog namespaces (`twl keys create --namespaces`) reads through resources,
+ * prompts and completions only what the tools of those namespaces would show it: tickets, the
+ * audit log, health, agents and the prompts built from tickets are twl's (namespace `twl`),
+ * workflow runs are the workflows' (`workflow`). Anything else is said not to exist, as a tool
+ * outside the grant is. Tasks and their executions belong to no one namespace: each is gated by
+ * the grant of the key that created it (withinGrant, src/studio/tasks.ts).
  */
 
 /** The namespace of each resource twl registers that has one, by the name it is registered under. */
@@ -19,6 +20,9 @@ export const resourceNamespaces = {
   agent: TWL_NAMESPACE,
   'workflow-run': WORKFLOW_NAMESPACE,
 } as const;
+
+/** The namespace of twl's prompts (src/mcp/prompts.ts): each is built from a ticket, its timeline and the audit log. */
+export const promptNamespace = TWL_NAMESPACE;
 
 /**
  * The namespace a resource URI belongs to: the one place it is said, for reading it and for
@@ -41,11 +45,26 @@ export type CallerContext = { http?: { authInfo?: { clientId?: string; extra?: R
 /** The namespaces of the key reading a resource over HTTP; undefined: every one (stdio, a key without a grant). */
 export const grantOf = (ctx: CallerContext | undefined): string[] | undefined => ctx?.http?.authInfo?.extra?.namespaces as string[] | undefined;
 
+/**
+ * The grant a server is built for: src/http/server.ts builds one server per key's namespaces, so
+ * what the SDK calls without the request (completers) follows it too. No namespaces: every one
+ * (stdio, a key without a grant).
+ */
+export interface ServerGrant {
+  namespaces?: readonly string[];
+}
+
 /** Whether the caller's grant reaches a namespace. */
-export const reaches = (ctx: CallerContext | undefined, namespace: string): boolean => {
-  const grant = grantOf(ctx);
-  return !grant || grant.includes(namespace);
-};
+export const reaches = (ctx: CallerContext | undefined, namespace: string): boolean => grantReaches(grantOf(ctx), namespace);
+
+/**
+ * A completer for what belongs to a namespace: for a server whose grant does not reach it, one
+ * that completes nothing, and asks the store nothing (as for a value matching nothing).
+ */
+export const completerWithin =
+  (grant: ServerGrant, namespace: string, complete: (value: string) => Promise<string[]>) =>
+  (value: string | undefined): Promise<string[]> =>
+    grantReaches(grant.namespaces, namespace) ? complete(String(value ?? '')) : Promise.resolve([]);
 
 /** Refuses a resource outside the caller's grant (by its namespace, `namespaceOf`) as one that does not exist. */
 export function requireReach(ctx: CallerContext | undefined, uri: string): void {

@@ -14,7 +14,8 @@ import { TwlError } from '../runtime/errors.js';
 import { eventFollower, type TwlEvent } from '../studio/events.js';
 import { executionNotFound, executionOutput, getExecution, getTask, withinGrant } from '../studio/tasks.js';
 import { agentUri, registerAgentResources } from './agent-resources.js';
-import { callerOf, grantOf, reaches, requireReach, resourceNamespaces, type CallerContext } from './resource-grant.js';
+import { ticketIds } from './completions.js';
+import { callerOf, completerWithin, grantOf, reaches, requireReach, resourceNamespaces, type CallerContext, type ServerGrant } from './resource-grant.js';
 import { AUDIT_URI, HEALTH_URI, TICKETS_URI, WORKFLOWS_URI, agentNameOf, ticketIdOf, workflowRunOf } from './resource-uris.js';
 import { ticketWatch, type WatchSubscriber } from './ticket-watch.js';
 
@@ -31,7 +32,7 @@ const LISTED_TICKETS = 100;
 const LIST_LIMIT = 500;
 const AUDIT_LIMIT = 100;
 
-export interface ResourceOptions {
+export interface ResourceOptions extends ServerGrant {
   /** How often the store is polled for changes while something is subscribed (ms). Shared per runtime: the first caller sets it. */
   pollMs?: number;
 }
@@ -43,6 +44,16 @@ export function studioIdOf(uri: string): { kind: 'task' | 'execution'; id: numbe
   const m = /^twl:\/\/(tasks|executions)\/(\d{1,15})$/.exec(uri);
   const id = m ? Number(m[2]) : NaN;
   return Number.isSafeInteger(id) && id > 0 ? { kind: m![1] === 'tasks' ? 'task' : 'execution', id } : undefined;
+}
+
+/** Whether a task (or an execution's task) exists and is within a grant (undefined: every one): what a limited key may subscribe to, or hear of. */
+export async function studioWithinGrant(runtime: Runtime, ref: { kind: 'task' | 'execution'; id: number }, namespaces: readonly string[] | undefined): Promise<boolean> {
+  const store = await runtime.store();
+  const { rows } = await store.query<{ namespaces: string[] | null }>(
+    ref.kind === 'task' ? 'SELECT namespaces FROM twl_tasks WHERE id = $1' : 'SELECT t.namespaces FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id = $1',
+    [ref.id],
+  );
+  return rows[0] !== undefined && withinGrant({ namespaces: rows[0].namespaces ?? null }, namespaces);
 }
 
 /**
@@ -88,6 +99,9 @@ async function read(uri: string, produce: () => Promise<unknown>): Promise<ReadR
  * polled (about once a second, only while a subscription exists) and
  * `notifications/resources/updated` is sent for what changed.
  *
+ * The completers (ticket numbers, agent names) follow the grant the server is built for
+ * (`options.namespaces`): the SDK calls them without the request, so they cannot see the caller.
+ *
  * Call before `server.connect()` (capabilities cannot change after), and `close()` when the
  * session ends: it drops this session's subscriptions (polling stops with the last one).
  */
@@ -110,16 +124,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
           })),
         };
       },
-      complete: {
-        id: async (value) => {
-          const store = await runtime.store();
-          const { rows } = await store.query<{ id: unknown }>(
-            "SELECT id::text AS id FROM twl_tickets WHERE id::text LIKE $1 || '%' ORDER BY updated_at DESC, id DESC LIMIT 20",
-            [value.replace(/\D/g, '')],
-          );
-          return rows.map((r) => String(r.id));
-        },
-      },
+      // Completed for a server whose grant reaches tickets only: without it, nothing (and no query).
+      complete: { id: completerWithin(options, resourceNamespaces.ticket, (value) => ticketIds(runtime, value)) },
     }),
     { title: 'Ticket', description: 'A ticket and its timeline: every recorded step, who did it, its input, output, decision and duration.', mimeType: JSON_MIME },
     async (uri, variables, ctx) => {
@@ -221,7 +227,7 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
   );
 
   // twl://agents/{name} (its own file: the agents' resource and its subscriptions).
-  const agents = registerAgentResources(server, runtime);
+  const agents = registerAgentResources(server, runtime, options);
 
   // Subscriptions (2025 revisions): McpServer leaves resources/subscribe and /unsubscribe to us.
   const watch = ticketWatch(runtime, options.pollMs);
@@ -272,16 +278,8 @@ export function registerResources(server: McpServer, runtime: Runtime, options: 
     // not to exist. Workflow runs have no subscriptions: one is accepted and never fires (below), whoever asks.
     if (workflowRunOf(uri) === undefined) requireReach(ctx as CallerContext, uri);
     if (ref || (await agents.subscribable(uri))) {
-      if (ref) {
-        const store = await runtime.store();
-        const namespaces = grantOf(ctx as CallerContext);
-        // The task's grant with it: a limited key subscribes only to the tasks (and executions) within its own.
-        const { rows } = await store.query<{ namespaces: string[] | null }>(
-          ref.kind === 'task' ? 'SELECT namespaces FROM twl_tasks WHERE id = $1' : 'SELECT t.namespaces FROM twl_task_executions e JOIN twl_tasks t ON t.id = e.task_id WHERE e.id = $1',
-          [ref.id],
-        );
-        if (!rows[0] || !withinGrant({ namespaces: rows[0].namespaces ?? null }, namespaces)) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
-      }
+      // The task's grant with it: a limited key subscribes only to the tasks (and executions) within its own.
+      if (ref && !(await studioWithinGrant(runtime, ref, grantOf(ctx as CallerContext)))) throw new ResourceNotFoundError(uri, `Resource ${uri} not found: no ${ref.kind} #${ref.id}.`);
       studio.add(uri);
       // Following before we answer: a change right after this is heard.
       await follow();

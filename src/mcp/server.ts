@@ -9,6 +9,7 @@ import type { Progress, Runtime } from '../runtime/context.js';
 import { mcpCalls } from '../runtime/metrics.js';
 import { registerPrompts } from './prompts.js';
 import { SamplingLlm } from './sampling.js';
+import type { ServerGrant } from './resource-grant.js';
 import { registerResources } from './resources.js';
 
 export interface OpCommandEntry {
@@ -214,16 +215,31 @@ export function updateServedTools(server: McpServer, tools: ServedTool[]): boole
 }
 
 /**
+ * What a server offers besides tools, registered on each server built: twl's resources and
+ * prompts, or a bridge's forwarding (src/bridge/forward.ts). `grant`: the namespaces the server is
+ * built for (one server per key's grant over HTTP; none, every one): what it registers follows it.
+ */
+export type McpExtras = (server: McpServer, grant: ServerGrant) => void;
+
+export interface ServerOptions {
+  /** The caller's key's namespaces (`twl keys create --namespaces`); undefined: every one (stdio, a key without a grant). */
+  namespaces?: readonly string[];
+  /** Instead of twl's resources and prompts. */
+  extras?: McpExtras;
+}
+
+/**
  * One server factory for any transport and era: every catalog tool the caller may call. twl's ops
  * answer with structuredContent (the command's --json result); upstream tools with what their
  * upstream answered. Every call goes through the catalog (role, approval, audit row, activity).
  */
-export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], runtime: Runtime, version: string, era: Era = 'legacy', extras: (server: McpServer) => void = twlExtras(runtime)): McpServer {
+export function createMcpServer(catalog: ServedCatalog, tools: ServedTool[], runtime: Runtime, version: string, era: Era = 'legacy', options: ServerOptions = {}): McpServer {
   const server = new McpServer({ name: 'twl', title: 'TwisterLab', version }, { capabilities: { logging: {}, tools: { listChanged: true } } });
   const state = { era, catalog, runtime, tools: new Map<string, { served: ServedTool; handle: RegisteredTool }>() };
   registered.set(server, state);
   for (const served of tools) state.tools.set(served.tool.name, { served, handle: registerServed(server, catalog, served, runtime, era) });
-  extras(server);
+  const { extras = twlExtras(runtime), namespaces } = options;
+  extras(server, namespaces ? { namespaces } : {});
   return server;
 }
 
@@ -281,8 +297,10 @@ function registerServed(server: McpServer, catalog: ServedCatalog, { tool, op }:
   }
 }
 
-/** twl's resources (tickets, the audit log, health) with subscriptions, and its prompts; a bridge serves its upstream's instead. */
-const twlExtras = (runtime: Runtime) => (server: McpServer) => {
-  registerResources(server, runtime);
-  registerPrompts(server, runtime);
-};
+/** twl's resources (tickets, the audit log, health) with subscriptions, and its prompts, within the server's grant; a bridge serves its upstream's instead. */
+const twlExtras =
+  (runtime: Runtime): McpExtras =>
+  (server, grant) => {
+    registerResources(server, runtime, grant);
+    registerPrompts(server, runtime, grant);
+  };

@@ -35,8 +35,11 @@ export const WORKFLOW_NAMESPACE = 'workflow';
 export const namespaceOfTool = (tool: { namespace?: string; source: string }): string =>
   tool.namespace ?? (tool.source === 'twl' ? TWL_NAMESPACE : tool.source === 'workflow' ? WORKFLOW_NAMESPACE : tool.source.replace(/^upstream:/, ''));
 
+/** Whether a grant (undefined: every namespace) reaches a namespace. */
+export const grantReaches = (namespaces: readonly string[] | undefined, namespace: string): boolean => namespaces === undefined || namespaces.includes(namespace);
+
 /** Whether a grant (undefined: every namespace) covers a tool. */
-export const namespaceAllows = (tool: { namespace?: string; source: string }, namespaces: readonly string[] | undefined): boolean => namespaces === undefined || namespaces.includes(namespaceOfTool(tool));
+export const namespaceAllows = (tool: { namespace?: string; source: string }, namespaces: readonly string[] | undefined): boolean => grantReaches(namespaces, namespaceOfTool(tool));
 
 /** A content block of a tool result, as MCP defines them (text, image, resource…). */
 export type ContentBlock = { type: string } & Record<string, unknown>;

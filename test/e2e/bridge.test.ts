@@ -182,6 +182,31 @@ describe('twl bridge with API keys', () => {
     expect(mcp.status).toBe(403);
     expect((await restCall(bridge.url, 'toggle-simulated-logging', {}, bearer(operator))).status).toBe(200);
   });
+
+  it("a key limited to other namespaces is forwarded none of the upstream's resources, prompts and completions (none declared); a key granted its namespace is", async () => {
+    const key = async (name: string, namespaces: string) => envelope((await twl(['keys', 'create', '--role', 'operator', '--name', name, '--namespaces', namespaces, '--json'], { home })).stdout).result!.key as string;
+    const connect = async (k: string) => {
+      const client = new Client1({ name: 'bridge-grant', version: '1.0.0' });
+      await client.connect(new Transport1(new URL(`${bridge.url}/mcp`), { requestInit: { headers: bearer(k) } }));
+      return client;
+    };
+    // The bridge's upstream is named (and namespaced) `bridge` by default.
+    const elsewhere = await connect(await key('elsewhere', 'twl'));
+    const granted = await connect(await key('granted', 'bridge'));
+    try {
+      expect((await granted.listPrompts()).prompts.length).toBeGreaterThan(0);
+      expect((await granted.listResources()).resources.length).toBeGreaterThan(0);
+      expect(granted.getServerCapabilities()).toMatchObject({ resources: {}, prompts: {}, completions: {} });
+      expect((await elsewhere.listTools()).tools).toEqual([]);
+      const capabilities = elsewhere.getServerCapabilities()!;
+      expect(Object.keys(capabilities).filter((c) => ['resources', 'prompts', 'completions'].includes(c))).toEqual([]);
+      await expect(elsewhere.listPrompts()).rejects.toThrow(/Method not found/);
+      await expect(elsewhere.listResources()).rejects.toThrow(/Method not found/);
+    } finally {
+      await elsewhere.close();
+      await granted.close();
+    }
+  });
 });
 
 describe('twl bridge applies the HTTP limits of twl serve --http', () => {

@@ -1,3 +1,4 @@
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ interface Answer {
 describe('a limited key is told of a tool in another namespace what it is told of no tool at all', () => {
   const { home, cleanup } = tempHome('twl-ns-hiding-');
   let serve: Awaited<ReturnType<typeof startHttpServe>>;
-  const clients: Client[] = [];
+  const clients: Array<{ close(): Promise<void> }> = [];
   const keys: Record<string, string> = {};
   const run = (args: string[]) => twl(args, { home, timeout: 120_000 });
 
@@ -197,6 +198,89 @@ describe('a limited key is told of a tool in another namespace what it is told o
     const twlOnly = await session(keys.twlOnly);
     expect((await twlOnly.readResource({ uri: `twl://tickets/${id}` })).contents.length).toBe(1);
     if (run_) await expect(twlOnly.readResource({ uri: `twl://workflows/${run_}` })).rejects.toThrow(/not found/);
+  });
+
+  it('MCP prompts and completions: a key granted no twl namespace is shown no prompt, gets one as a prompt that does not exist, and completes no ticket or agent; an unlimited key does', async () => {
+    keys.fxOnly ??= await createApiKey(home, 'ns-fx-only', 'admin', 'fx');
+    const created = await run(['ticket', 'create', 'Prompt hiding: the badge reader at gate 2 refuses every badge', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = String((envelope(created.stdout).result as { id: number }).id);
+    const PROMPT = 'summarise_incident';
+    const NO_PROMPT = 'zz_no_prompt';
+    /** A JSON-RPC request without a session (a pooled server, built per grant), its body as it came. */
+    const rpc = async (key: string, method: string, params: unknown): Promise<{ status: number; body: string }> => {
+      const res = await fetch(`${serve.url}/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'application/json', 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method, params }),
+      });
+      return { status: res.status, body: await res.text() };
+    };
+    const getPrompt = (key: string, name: string) => rpc(key, 'prompts/get', { name, arguments: { ticket_id: id } });
+    const completePrompt = (key: string, name: string) => rpc(key, 'completion/complete', { ref: { type: 'ref/prompt', name }, argument: { name: 'ticket_id', value: id } });
+    const completeTemplate = (key: string, uri: string, name: string, value: string) => rpc(key, 'completion/complete', { ref: { type: 'ref/resource', uri }, argument: { name, value } });
+    const swapped = (answer: unknown, name: string) => JSON.stringify(answer).replaceAll(name, 'PROMPT');
+
+    // The control: an unlimited key gets the prompt, and ticket numbers and agent names completed.
+    expect((await getPrompt(keys.all!, PROMPT)).body).toContain('Prompt hiding: the badge reader');
+    expect(JSON.parse((await completePrompt(keys.all!, PROMPT)).body).result.completion.values).toContain(id);
+    expect(JSON.parse((await completeTemplate(keys.all!, 'twl://tickets/{id}', 'id', id)).body).result.completion.values).toContain(id);
+    expect(JSON.parse((await completeTemplate(keys.all!, 'twl://agents/{name}', 'name', 'ns-')).body).result.completion.values).toContain(agentOf(HIDDEN));
+
+    // The limited key: prompts/get and a prompt's completion answer, byte for byte, what a prompt that exists nowhere gets, from its own server and from the unlimited key's.
+    for (const ask of [getPrompt, completePrompt]) {
+      const hidden = await ask(keys.fxOnly, PROMPT);
+      expect(hidden.body).toContain(`Prompt ${PROMPT} not found`);
+      expect(swapped(hidden, PROMPT), ask.name).toBe(swapped(await ask(keys.fxOnly, NO_PROMPT), NO_PROMPT));
+      expect(swapped(hidden, PROMPT), ask.name).toBe(swapped(await ask(keys.all!, NO_PROMPT), NO_PROMPT));
+    }
+    // The templates complete nothing for it: what the unlimited key gets for a value matching no ticket, no agent.
+    expect((await completeTemplate(keys.fxOnly, 'twl://tickets/{id}', 'id', id)).body).toBe((await completeTemplate(keys.all!, 'twl://tickets/{id}', 'id', '0')).body);
+    expect((await completeTemplate(keys.fxOnly, 'twl://agents/{name}', 'name', 'ns-')).body).toBe((await completeTemplate(keys.all!, 'twl://agents/{name}', 'name', 'zz-none')).body);
+    expect(JSON.parse((await completeTemplate(keys.fxOnly, 'twl://tickets/{id}', 'id', id)).body).result.completion.values).toEqual([]);
+
+    // Through a session: the same capabilities as the unlimited key's (prompts among them), no prompt listed, the prompt refused as an unknown one.
+    const all = await session(keys.all!);
+    const limited = await session(keys.fxOnly);
+    expect(limited.getServerCapabilities()).toEqual(all.getServerCapabilities());
+    expect((await all.listPrompts()).prompts.map((p) => p.name)).toContain(PROMPT);
+    expect((await limited.listPrompts()).prompts).toEqual([]);
+    const refused = async (client: Client, name: string) => client.getPrompt({ name, arguments: { ticket_id: id } }).then(() => 'got', (err: { code?: number; message: string }) => ({ code: err.code, message: err.message }));
+    expect(swapped(await refused(limited, PROMPT), PROMPT)).toBe(swapped(await refused(all, NO_PROMPT), NO_PROMPT));
+    const completed = await limited.complete({ ref: { type: 'ref/resource', uri: 'twl://tickets/{id}' }, argument: { name: 'id', value: id } });
+    expect(completed.completion.values).toEqual([]);
+
+    // A key granted twl (and not fx) keeps the prompts and their completions.
+    keys.twlOnly ??= await createApiKey(home, 'ns-twl-only', 'admin', 'twl');
+    expect((await getPrompt(keys.twlOnly, PROMPT)).body).toContain('Prompt hiding: the badge reader');
+    expect(JSON.parse((await completePrompt(keys.twlOnly, PROMPT)).body).result.completion.values).toContain(id);
+  });
+
+  it('2026-07-28 subscriptions/listen: a key granted no twl namespace is acknowledged as any key is and hears nothing of a ticket or the ticket list; an unlimited key hears both', async () => {
+    keys.fxOnly ??= await createApiKey(home, 'ns-fx-only', 'admin', 'fx');
+    const created = await run(['ticket', 'create', 'Listen hiding: the lift on floor 5 stops between floors', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const id = String((envelope(created.stdout).result as { id: number }).id);
+    const uris = [`twl://tickets/${id}`, 'twl://tickets', 'twl://audit'];
+    const listen = async (key: string) => {
+      const client = new ModernClient({ name: 'ns-listen', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new ModernTransport(new URL(`${serve.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      clients.push(client);
+      const updates: string[] = [];
+      client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+      const subscription = await client.listen({ resourceSubscriptions: uris });
+      return { updates, subscription };
+    };
+    const all = await listen(keys.all!);
+    const limited = await listen(keys.fxOnly);
+    expect(limited.subscription.honoredFilter).toEqual(all.subscription.honoredFilter);
+    // Let the feed take its baseline (its first poll), then change the ticket from the CLI.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await run(['ticket', 'comment', id, 'stuck again'])).exitCode).toBe(0);
+    await expect.poll(() => all.updates, { timeout: 15_000 }).toEqual(expect.arrayContaining([`twl://tickets/${id}`, 'twl://tickets']));
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(limited.updates).toEqual([]);
+    await Promise.all([all.subscription.close(), limited.subscription.close()]);
   });
 
   it("agent_show, agent_list and the agent resource: a limited key is not shown the globs and steps naming tools outside its namespaces (counted, not named), nor another caller's runs; an unlimited key is shown all", async () => {

@@ -1,8 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/server';
+import { InMemoryServerEventBus, McpServer } from '@modelcontextprotocol/server';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { grantedBus } from '../../src/mcp/change-feed.js';
 import { registerPrompts } from '../../src/mcp/prompts.js';
 import { registerResources } from '../../src/mcp/resources.js';
 import { ticketWatch } from '../../src/mcp/ticket-watch.js';
@@ -251,6 +252,58 @@ describe.each(runtimeBackends)('MCP resources and prompts on $name', ({ name, av
     expect(prompt.completion.values).toContain(String(ticket.id));
     const template = await client.complete({ ref: { type: 'ref/resource', uri: 'twl://tickets/{id}' }, argument: { name: 'id', value: String(ticket.id) } });
     expect(template.completion.values).toContain(String(ticket.id));
+  });
+
+  it.skipIf(!available)('a server built for a grant without twl registers no prompt and completes no ticket or agent, asking the store nothing', async () => {
+    const limitedServer = new McpServer({ name: 'twl-test', version: '0' });
+    const grant = { namespaces: ['workflow'] };
+    const limitedResources = registerResources(limitedServer, runtime, grant);
+    registerPrompts(limitedServer, runtime, grant);
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    const limited = new Client({ name: 'mcp-resources-limited', version: '0' });
+    await limitedServer.connect(serverTransport);
+    await limited.connect(clientTransport);
+    try {
+      // The same capabilities as an unlimited server's: prompts/list answers, with nothing.
+      expect(limited.getServerCapabilities()).toEqual(client.getServerCapabilities());
+      expect((await limited.listPrompts()).prompts).toEqual([]);
+      const unknown = async (c: Client, name: string) => c.getPrompt({ name, arguments: { ticket_id: String(ticket.id) } }).then(() => 'got', (err: { code?: number; message: string }) => ({ code: err.code, message: err.message.replace(name, 'PROMPT') }));
+      expect(await unknown(limited, 'summarise_incident')).toEqual(await unknown(client, 'zz_no_prompt'));
+      expect(await unknown(limited, 'summarise_incident')).toMatchObject({ code: -32602, message: expect.stringMatching(/Prompt PROMPT not found/) });
+      await expect(limited.complete({ ref: { type: 'ref/prompt', name: 'triage_ticket' }, argument: { name: 'ticket_id', value: String(ticket.id) } })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/Prompt triage_ticket not found/) });
+      const store = vi.spyOn(runtime, 'store');
+      try {
+        const template = await limited.complete({ ref: { type: 'ref/resource', uri: 'twl://tickets/{id}' }, argument: { name: 'id', value: String(ticket.id) } });
+        expect(template.completion.values).toEqual([]);
+        const agents = await limited.complete({ ref: { type: 'ref/resource', uri: 'twl://agents/{name}' }, argument: { name: 'name', value: '' } });
+        expect(agents.completion.values).toEqual([]);
+        expect(store).not.toHaveBeenCalled();
+      } finally {
+        store.mockRestore();
+      }
+      // The unlimited server completes the same ticket.
+      expect((await client.complete({ ref: { type: 'ref/resource', uri: 'twl://tickets/{id}' }, argument: { name: 'id', value: String(ticket.id) } })).completion.values).toContain(String(ticket.id));
+    } finally {
+      await limited.close();
+      limitedResources.close();
+    }
+  });
+
+  it.skipIf(!available)('the change feed as a limited key\'s listen streams hear it: nothing of twl\'s resources, nor of a task outside its grant', async () => {
+    const store = await runtime.store();
+    const task = (namespaces: string[] | undefined) =>
+      insertTask(store, { kind: 'tool', tool: 'fx_read', input: {}, queue: 'default', trigger: 'now', retries: 0, timeoutMs: 1000, needsApproval: false, createdBy: 'test', status: 'pending', ...(namespaces ? { namespaces } : {}) });
+    const mine = await task(['fx']);
+    const everyone = await task(undefined);
+    const bus = new InMemoryServerEventBus();
+    const heard: string[] = [];
+    const off = grantedBus(bus, runtime, ['fx']).subscribe((e) => void heard.push(e.kind === 'resource_updated' ? e.uri : e.kind));
+    for (const uri of [`twl://tickets/${ticket.id}`, 'twl://tickets', 'twl://audit', 'twl://agents/someone', `twl://tasks/${everyone.id}`, `twl://tasks/${mine.id}`, 'test://elsewhere']) bus.publish({ kind: 'resource_updated', uri });
+    bus.publish({ kind: 'tools_list_changed' });
+    await expect.poll(() => heard).toContain(`twl://tasks/${mine.id}`);
+    await sleep(200);
+    expect(heard.sort()).toEqual([`twl://tasks/${mine.id}`, 'test://elsewhere', 'tools_list_changed'].sort());
+    off();
   });
 
   it.skipIf(!available)('close() drops the session\'s subscriptions and stops polling', async () => {
