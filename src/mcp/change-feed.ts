@@ -1,4 +1,5 @@
 import { InMemoryServerEventBus, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
+import { LRUCache } from 'lru-cache';
 import type { Runtime } from '../runtime/context.js';
 import { eventFollower } from '../studio/events.js';
 import { grantReaches } from '../tools/types.js';
@@ -110,11 +111,10 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
  */
 export function grantedBus(bus: ServerEventBus, runtime: Runtime, namespaces: readonly string[]): ServerEventBus {
   // A task's grant never changes: asked once per task or execution (a running one updates with each output line).
-  const known = new Map<string, Promise<boolean>>();
+  const known = new LRUCache<string, Promise<boolean>>({ max: 1000 });
   const within = (uri: string, ref: { kind: 'task' | 'execution'; id: number }) => {
     let answer = known.get(uri);
     if (!answer) {
-      if (known.size >= 1000) known.clear();
       known.set(uri, (answer = studioWithinGrant(runtime, ref, namespaces)));
       answer.catch(() => known.delete(uri));
     }
