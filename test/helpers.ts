@@ -110,6 +110,31 @@ export function twl(args: string[], options: { home: string; env?: Record<string
 
 export const envelope = (stdout: string) => JSON.parse(stdout) as { status: number; result?: Record<string, unknown>; error?: Record<string, unknown>; warnings: string[] };
 
+/**
+ * Starts `twl task logs ID --follow` and collects the lines it prints (with their arrival time).
+ * `ready` resolves once it says on stderr that it follows (every line written after that reaches
+ * it), and rejects if it ends before: start the task after it.
+ */
+export function followTaskLogs(home: string, id: number, env: Record<string, string> = {}) {
+  const child = twl(['task', 'logs', String(id), '--follow'], { home, env });
+  const printed: Array<{ line: string; at: number }> = [];
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines.filter(Boolean)) printed.push({ line, at: Date.now() });
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes(`(following task #${id},`)) resolve();
+    });
+    void child.then((r) => reject(new Error(`twl task logs ${id} --follow ended (${r.exitCode}) before it followed: ${err}`)));
+  });
+  return { child, printed, ready };
+}
+
 /** Creates an API key with the CLI (`twl keys create`) and returns it; `namespaces` as `--namespaces` takes them. */
 export async function createApiKey(home: string, name: string, role: string, namespaces?: string): Promise<string> {
   const r = await twl(['keys', 'create', '--role', role, '--name', name, ...(namespaces ? ['--namespaces', namespaces] : []), '--json'], { home, timeout: 90_000 });

@@ -13,7 +13,7 @@ const PAGE = 1000;
 export default class TaskLogs extends OpCommand<typeof op> {
   static override op = op;
   static override summary = 'Print a task\'s output lines; --follow prints them as they are produced.';
-  static override description = `${op.description}\n\nWith --follow it prints the lines written so far, then each new line as it is produced (from the studio's change feed: LISTEN on PostgreSQL, a poll every 250 ms on the embedded store), until the task has nothing more coming (completed, failed, cancelled, dead-lettered, paused or waiting for approval); a cron task is followed until Ctrl-C.`;
+  static override description = `${op.description}\n\nWith --follow it prints the lines written so far, then each new line as it is produced (from the studio's change feed: LISTEN on PostgreSQL, a poll every 250 ms on the embedded store), until the task has nothing more coming (completed, failed, cancelled, dead-lettered, paused or waiting for approval); a cron task is followed until Ctrl-C. Once it waits for more, it says so on stderr: every line written after that is printed.`;
   static override examples = ['<%= config.bin %> <%= command.id %> 42', '<%= config.bin %> <%= command.id %> 42 --follow', '<%= config.bin %> <%= command.id %> 42 --json'];
   static override args = { id: taskArg };
   static override flags = { follow: Flags.boolean({ char: 'f', description: 'Keep printing lines as they are produced, until the task is done.' }) };
@@ -66,6 +66,8 @@ export default class TaskLogs extends OpCommand<typeof op> {
       held = undefined;
       for (const line of pending) print(line);
       if (!first.done) {
+        // Said once it listens: what the task writes from now on is printed (a script can wait for this line before starting the task).
+        process.stderr.write(`(following task #${id}, ${first.task.status}: its lines print as they are produced, until it ends; Ctrl-C stops)\n`);
         // The feed's timers do not keep a process alive: this does, while the task runs.
         const alive = setInterval(() => undefined, 60_000);
         await done.finally(() => clearInterval(alive));

@@ -8,6 +8,8 @@ import { eventFollower, eventKinds, eventTopics, taskGrantFilter, type EventFilt
 const PARAMS = ['topics', 'kinds', 'task', 'subject', 'after'] as const;
 /** How long a client waits before it reconnects (the SSE `retry:` field), in ms. */
 const RETRY_MS = 2000;
+/** The head of an event stream's 200. */
+const HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' };
 
 export class EventsRequestError extends Error {
   constructor(
@@ -89,6 +91,7 @@ export function eventStreams(options: EventStreamOptions) {
     open.set(caller.principal, count + 1);
     let closed = false;
     let stop: (() => void) | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
     const end = (reason?: string) => {
       if (closed) return;
       closed = true;
@@ -98,13 +101,26 @@ export function eventStreams(options: EventStreamOptions) {
       const left = (open.get(caller.principal) ?? 1) - 1;
       if (left > 0) open.set(caller.principal, left);
       else open.delete(caller.principal);
-      if (reason && !res.destroyed) res.end(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
+      if (reason && !res.destroyed) {
+        // Ended before it followed (the server drains, the feed failed): the head first, so a client reads the reason as an event.
+        if (!res.headersSent) res.writeHead(200, HEAD);
+        res.end(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
+      }
     };
     streams.add(end);
     res.on('close', () => end());
-    req.socket.setNoDelay(true);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
-    res.write(`retry: ${RETRY_MS}\n: twl events\n\n`);
+    /**
+     * The 200, once the stream follows the change feed: a client that starts something when the
+     * head arrives hears of it (a head sent before would let events in between go unsent).
+     */
+    const announce = () => {
+      if (closed || res.headersSent) return;
+      req.socket.setNoDelay(true);
+      res.writeHead(200, HEAD);
+      res.write(`retry: ${RETRY_MS}\n: twl events\n\n`);
+      heartbeat = setInterval(() => write(': ping\n\n'), options.heartbeat * 1000);
+      heartbeat.unref();
+    };
     /** Writes, and drops a client that lets too much wait for it. */
     const write = (text: string) => {
       if (closed) return;
@@ -118,8 +134,6 @@ export function eventStreams(options: EventStreamOptions) {
     const send = (events: TwlEvent[]) => {
       for (const e of events) write(`id: ${e.id}\nevent: ${e.topic}.${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
     };
-    const heartbeat: NodeJS.Timeout = setInterval(() => write(': ping\n\n'), options.heartbeat * 1000);
-    heartbeat.unref();
     // A key granted namespaces hears only of the tasks within its grant (as task_show answers it).
     const store = caller.namespaces ? await runtime.store() : undefined;
     const withinGrant = store && caller.namespaces ? taskGrantFilter(store, caller.namespaces) : undefined;
@@ -145,6 +159,7 @@ export function eventStreams(options: EventStreamOptions) {
         },
         {
           after,
+          onFollowing: announce,
           // The client resumes after events the retention pass deleted: it is told first, so it re-reads what it follows.
           onPruned: (gap) =>
             write(
@@ -159,6 +174,7 @@ export function eventStreams(options: EventStreamOptions) {
       else stop = unfollow;
     } catch (err) {
       runtime.logger.warn({ err: messageOf(err) }, 'an /api/events stream could not follow the change feed');
+      announce();
       write(`event: error\ndata: ${JSON.stringify({ message: 'The change feed could not be read; reconnect to resume.' })}\n\n`);
       end('error');
     }

@@ -166,6 +166,11 @@ export interface FollowOptions {
    * (store.eventRetention): the caller missed some, and should re-read the state it follows.
    */
   onPruned?: (gap: PrunedGap) => void | Promise<void>;
+  /**
+   * Called once the follower listens, before the backlog: every event committed from then on is
+   * delivered. What announces the follow to someone else (GET /api/events' 200) belongs here.
+   */
+  onFollowing?: () => void;
 }
 
 /** Events a resume cannot deliver: every id from after + 1 to prunedThrough is gone (some may not have been for this follower). */
@@ -288,6 +293,7 @@ export class EventFollower {
       else deliver(events);
     });
     try {
+      options.onFollowing?.();
       if (options.after !== undefined) {
         const gap = options.onPruned && (await prunedSince(store, options.after));
         if (gap) await options.onPruned!(gap);

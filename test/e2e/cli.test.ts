@@ -76,11 +76,15 @@ describe('cache across processes (embedded store)', () => {
 describe.skipIf(!hasRedis)('cache on Redis', () => {
   it('round-trips and expires through TWL_REDIS_URL', async () => {
     const env = { TWL_REDIS_URL: REDIS_URL, TWL_REDIS_PREFIX: `twl-e2e-${process.pid}:` };
-    // Long enough for two CLI start-ups on a loaded machine before the first read.
-    expect((await twl(['cache', 'set', 'greeting', 'hello', '--ttl', '4'], { home, env })).exitCode).toBe(0);
-    expect(envelope((await twl(['cache', 'get', 'greeting', '--json'], { home, env })).stdout).result).toMatchObject({ value: 'hello', backend: 'redis' });
-    await sleep(4200);
-    expect(envelope((await twl(['cache', 'get', 'greeting', '--json'], { home, env })).stdout).result).toMatchObject({ found: false });
+    // Read back with a TTL no CLI start-up outlives; expiry on a key of its own.
+    expect((await twl(['cache', 'set', 'greeting', 'hello', '--ttl', '10m'], { home, env })).exitCode).toBe(0);
+    const read = envelope((await twl(['cache', 'get', 'greeting', '--json'], { home, env })).stdout).result as { ttl: number };
+    expect(read).toMatchObject({ found: true, value: 'hello', backend: 'redis' });
+    expect(read.ttl).toBeGreaterThan(0);
+    expect(read.ttl).toBeLessThanOrEqual(600);
+    expect((await twl(['cache', 'set', 'brief', 'gone soon', '--ttl', '1'], { home, env })).exitCode).toBe(0);
+    await expect.poll(async () => envelope((await twl(['cache', 'get', 'brief', '--json'], { home, env })).stdout).result, { timeout: 60_000, interval: 200 }).toMatchObject({ found: false, value: null });
+    expect((await twl(['cache', 'delete', 'greeting'], { home, env })).exitCode).toBe(0);
   });
 
   it('fails clearly, without the password, when Redis is unreachable', async () => {

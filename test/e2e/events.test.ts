@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSource } from '../../src/ui/http-source.js';
-import { POSTGRES_URL, bin, envelope, hasPostgres, inheritedEnv, root, startHttpServe, tempHome, twl } from '../helpers.js';
+import { POSTGRES_URL, bin, envelope, followTaskLogs, hasPostgres, inheritedEnv, root, startHttpServe, tempHome, twl } from '../helpers.js';
 
 /*
  * Real-time events end to end (issue #14, point 4): a task whose tool reports progress (the
@@ -20,7 +20,7 @@ import { POSTGRES_URL, bin, envelope, hasPostgres, inheritedEnv, root, startHttp
 
 const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
 const TICKS = 6;
-const TICK_MS = 700;
+const TICK_MS = 200;
 
 interface SseEvent {
   id: string;
@@ -83,6 +83,22 @@ function sse(url: string, key: string | undefined, headers: Record<string, strin
     },
     stop: () => controller.abort(),
   };
+}
+
+/**
+ * A stream of GET /api/events that got its 200. A stream just closed holds its slot of the key's cap
+ * until the server sees the close, so a new one may be refused (429) for a moment: asked again.
+ */
+async function opened(url: string, key: string | undefined, headers: Record<string, string> = {}) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const stream = sse(url, key, headers);
+    const { status } = await stream.ready;
+    if (status === 200) return stream;
+    stream.stop();
+    if (status !== 429 || Date.now() > deadline) throw new Error(`GET ${url} answered ${status}`);
+    await sleep(200);
+  }
 }
 
 const backends = [
@@ -149,21 +165,23 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
   });
 
   it.skipIf(!available)('a running task\'s progress lines reach `task logs --follow`, subscribed MCP clients and GET /api/events as they are produced', async () => {
-    // Due in a few seconds, so every follower is there before it runs.
-    const due = new Date(Date.now() + 10_000).toISOString();
-    const created = await cli(['task', 'create', '--tool', 'fx_ticks', '--input', JSON.stringify({ count: TICKS, ms: TICK_MS }), '--at', due, '--json']);
+    // Due in an hour: it runs when the test says (`task run`), once every follower is there. The run
+    // holds after its first tick, and again before it answers, until the test lets it go.
+    const holdAfterFirst = path.join(home, 'hold-first');
+    const holdBeforeAnswer = path.join(home, 'hold-answer');
+    writeFileSync(holdAfterFirst, '');
+    writeFileSync(holdBeforeAnswer, '');
+    const due = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await cli(['task', 'create', '--tool', 'fx_ticks', '--input', JSON.stringify({ count: TICKS, ms: TICK_MS, holdAfterFirst, holdBeforeAnswer }), '--at', due, '--json']);
     expect(created.exitCode, created.stderr).toBe(0);
     const id = (envelope(created.stdout).result as { task: { id: number } }).task.id;
 
-    // 1. The CLI follower.
-    const follow = execa(process.execPath, [bin, 'task', 'logs', String(id), '--follow'], { cwd: home, env: { ...inheritedEnv(), TWL_HOME: home, HOME: home, ...env }, extendEnv: false, reject: false });
-    const printed: Array<{ line: string; at: number }> = [];
-    follow.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(Boolean)) printed.push({ line, at: Date.now() });
-    });
+    // 1. The CLI follower, once it says it follows.
+    const follow = followTaskLogs(home, id, env);
+    const printed = follow.printed;
+    await follow.ready;
     // 2. GET /api/events for this task, with a viewer key.
-    const stream = sse(`${server.url}/api/events?task=${id}`, keys.viewer);
-    expect((await stream.ready).status).toBe(200);
+    const stream = await opened(`${server.url}/api/events?task=${id}`, keys.viewer);
     // 3. A 2025 session subscribed to the task; it subscribes to the execution once it exists.
     const legacy = new Client({ name: 'events-test', version: '1' });
     const updates: Array<{ uri: string; at: number }> = [];
@@ -178,6 +196,9 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     const listening = await modern.listen({ resourceSubscriptions: [`twl://tasks/${id}`] });
 
     try {
+      // Everyone is there: run it.
+      const run = await cli(['task', 'run', String(id)]);
+      expect(run.exitCode, run.stderr).toBe(0);
       // The execution appears when the worker starts the run: the task resource says so.
       await expect.poll(() => updates.some((u) => u.uri === `twl://tasks/${id}`), { timeout: 40_000, interval: 100 }).toBe(true);
       const execId = await (async () => {
@@ -188,33 +209,43 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
         }
       })();
       await legacy.subscribeResource({ uri: `twl://executions/${execId}` });
+      const execUri = `twl://executions/${execId}`;
 
-      const r = await follow;
+      // The first tick reaches the CLI and the stream while the run holds after it.
+      const tick1 = (line: string) => /tick 1 of/.test(line);
+      await expect.poll(() => printed.some((p) => tick1(p.line)), { timeout: 40_000, interval: 100 }).toBe(true);
+      await expect.poll(() => stream.events.some((e) => e.event === 'execution.output' && tick1(String(e.data.payload.text))), { timeout: 40_000, interval: 100 }).toBe(true);
+      const firstLetGo = Date.now();
+      rmSync(holdAfterFirst);
+      // The next ticks tell the subscribed execution's client while the run holds before answering.
+      await expect.poll(() => updates.some((u) => u.uri === execUri), { timeout: 40_000, interval: 100 }).toBe(true);
+      const answerLetGo = Date.now();
+      rmSync(holdBeforeAnswer);
+
+      const r = await follow.child;
       expect(r.exitCode, r.stderr).toBe(0);
       const shown = envelope((await cli(['task', 'show', String(id), '--json'])).stdout).result as { task: { status: string }; executions: Array<{ id: number; status: string; endedAt: string }> };
       expect(shown.task.status).toBe('completed');
-      const ended = new Date(shown.executions[0]!.endedAt).getTime();
 
-      // Every tick, once, in order, and the first ones before the run ended.
+      // Every tick, once, in order, and the first one while the run went on.
       const ticks = printed.filter((p) => /tick \d+ of \d+/.test(p.line));
       expect(ticks.map((t) => /tick (\d+) of/.exec(t.line)![1])).toEqual(Array.from({ length: TICKS }, (_, i) => String(i + 1)));
       expect(printed[0]!.line).toContain('attempt 1 of');
       expect(printed.at(-1)!.line).toMatch(/completed in \d+ ms/);
       expect(new Set(printed.map((p) => p.line)).size).toBe(printed.length);
-      expect(ticks[0]!.at).toBeLessThan(ended - TICK_MS * 2);
+      expect(ticks[0]!.at).toBeLessThan(firstLetGo);
 
       // The same lines on the SSE stream, while it ran, and the statuses around them.
       await expect.poll(() => stream.events.some((e) => e.data.topic === 'task' && e.data.payload.status === 'completed'), { timeout: 10_000 }).toBe(true);
       const lines = stream.events.filter((e) => e.event === 'execution.output');
       expect(lines.map((e) => e.data.payload.text)).toEqual(printed.map((p) => p.line.replace(/^\S+ \[\d+\] /, '')));
       expect(lines.every((e) => e.data.subject === String(execId))).toBe(true);
-      expect(lines.find((e) => String(e.data.payload.text).includes('tick 1 of'))!.at).toBeLessThan(ended - TICK_MS * 2);
+      expect(lines.find((e) => String(e.data.payload.text).includes('tick 1 of'))!.at).toBeLessThan(firstLetGo);
       expect(stream.events.map((e) => Number(e.id))).toEqual([...stream.events.map((e) => Number(e.id))].sort((a, b) => a - b));
-      expect(stream.events.filter((e) => e.event === 'task.status').map((e) => e.data.payload.status)).toEqual(['running', 'completed']);
+      expect(stream.events.filter((e) => e.event === 'task.status').map((e) => e.data.payload.status)).toEqual(['queued', 'running', 'completed']);
 
       // The MCP clients heard of the execution while it ran, and reading it gives the lines.
-      const execUri = `twl://executions/${execId}`;
-      expect(updates.filter((u) => u.uri === execUri && u.at < ended).length).toBeGreaterThan(0);
+      expect(updates.filter((u) => u.uri === execUri && u.at < answerLetGo).length).toBeGreaterThan(0);
       const read = JSON.parse(String(((await legacy.readResource({ uri: execUri })).contents[0] as { text: string }).text)) as { execution: { status: string }; lines: Array<{ line: string }>; omitted: number };
       expect(read.execution.status).toBe('completed');
       expect(read.lines.map((l) => l.line)).toEqual(lines.map((e) => e.data.payload.text));
@@ -223,6 +254,9 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
       // Only what it listens to.
       expect(modernUpdates).not.toContain(execUri);
     } finally {
+      rmSync(holdAfterFirst, { force: true });
+      rmSync(holdBeforeAnswer, { force: true });
+      follow.child.kill();
       stream.stop();
       await listening.close().catch(() => undefined);
       await legacy.close();
@@ -264,28 +298,26 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
     expect(row).toMatchObject({ status: 'completed', what: 'fx_ticks', last: { status: 'completed', attempt: 1 } });
     await stopDash();
     await dash.close();
-    const all = sse(`${url}?task=${id}&after=0`, keys.viewer);
-    await all.ready;
+    // (The dashboard's stream just closed: its slot may take a moment to free.)
+    const all = await opened(`${url}?task=${id}&after=0`, keys.viewer);
     await expect.poll(() => all.events.some((e) => e.data.payload.status === 'completed' && e.data.topic === 'task'), { timeout: 10_000 }).toBe(true);
     // Heartbeats every second (http.events.heartbeat: 1).
     await expect.poll(() => all.comments.includes('ping'), { timeout: 5000 }).toBe(true);
     all.stop();
     const first = all.events[0]!;
-    const resumed = sse(`${url}?task=${id}&after=0`, keys.viewer, { 'last-event-id': first.id });
-    await resumed.ready;
+    const resumed = await opened(`${url}?task=${id}&after=0`, keys.viewer, { 'last-event-id': first.id });
     await expect.poll(() => resumed.events.length, { timeout: 10_000 }).toBe(all.events.length - 1);
     expect(resumed.events.map((e) => e.id)).toEqual(all.events.slice(1).map((e) => e.id));
     // Only the lines: kinds=output.
-    const onlyLines = sse(`${url}?task=${id}&after=0&kinds=output&topics=execution`, keys.viewer);
-    await onlyLines.ready;
+    // Open beside resumed: the slot the stopped stream held is free (asked again until it is).
+    const onlyLines = await opened(`${url}?task=${id}&after=0&kinds=output&topics=execution`, keys.viewer);
     await expect.poll(() => onlyLines.events.length, { timeout: 10_000 }).toBe(all.events.filter((e) => e.event === 'execution.output').length);
 
     // The per-key cap (2): resumed and onlyLines are open; a third is refused, another key is not.
     const third = await fetch(url, { headers: { authorization: `Bearer ${keys.viewer}` } });
     expect(third.status).toBe(429);
     expect(((await third.json()) as { error: { message: string } }).error.message).toContain('http.events.perKey is 2');
-    const admin = sse(url, keys.admin);
-    expect((await admin.ready).status).toBe(200);
+    const admin = await opened(url, keys.admin);
     // A closed stream frees its slot.
     resumed.stop();
     await expect.poll(async () => {
@@ -299,19 +331,41 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
   });
 
   it.skipIf(!available || !onPostgres)('drops a client that never reads once http.events.buffer bytes wait for it, and frees its slot', async () => {
-    // A raw socket that sends the request and never reads the answer.
+    // A raw socket that sends the request, reads the answer's head (its stream holds a slot then), and never reads more.
     const { hostname, port } = new URL(server.url);
-    const socket = net.connect(Number(port), hostname);
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${keys.admin}\r\n\r\n`);
-    socket.pause();
+    const rawStream = async () => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const raw = net.connect(Number(port), hostname);
+        raw.on('error', () => undefined);
+        const head = await new Promise<string>((resolve, reject) => {
+          let got = '';
+          const onData = (d: Buffer) => {
+            got += d.toString('latin1');
+            if (!got.includes('\r\n\r\n')) return;
+            raw.off('data', onData);
+            raw.pause();
+            resolve(got);
+          };
+          raw.on('data', onData);
+          raw.once('close', () => reject(new Error(`the connection closed after: ${JSON.stringify(got)}`)));
+          raw.once('connect', () => raw.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${keys.admin}\r\n\r\n`));
+        });
+        if (head.startsWith('HTTP/1.1 200')) {
+          expect(head.toLowerCase()).toContain('content-type: text/event-stream');
+          return raw;
+        }
+        // The previous test's admin streams may still hold their slots for a moment.
+        raw.destroy();
+        if (!head.startsWith('HTTP/1.1 429') || Date.now() > deadline) throw new Error(`GET /api/events answered ${head.split('\r\n')[0]}`);
+        await sleep(200);
+      }
+    };
+    const socket = await rawStream();
     let socketClosed = false;
     socket.on('close', () => (socketClosed = true));
-    socket.on('error', () => undefined);
     // With a second stream the admin key is at its cap.
-    const other = sse(`${server.url}/api/events?topics=agent`, keys.admin);
-    await other.ready;
-    await sleep(500);
+    const other = await opened(`${server.url}/api/events?topics=agent`, keys.admin);
     const capped = await fetch(`${server.url}/api/events`, { headers: { authorization: `Bearer ${keys.admin}` } });
     expect(capped.status).toBe(429);
     // Lots of large output lines (the trigger on twl_task_output writes the events), far past what the kernel buffers.
@@ -344,8 +398,8 @@ describe.each(backends)('real-time events on $name', ({ available, pg: onPostgre
   });
 
   it.skipIf(!available)('ends open streams with `event: close` when the server drains', async () => {
-    const stream = sse(`${server.url}/api/events`, keys.admin);
-    expect((await stream.ready).status).toBe(200);
+    // (The streams the tests before closed may hold the admin key's slots for a moment.)
+    const stream = await opened(`${server.url}/api/events`, keys.admin);
     server.child.kill('SIGTERM');
     await expect.poll(() => stream.closed, { timeout: 15_000 }).toBe(true);
     expect(stream.events.at(-1)).toMatchObject({ event: 'close', data: { reason: 'draining' } });

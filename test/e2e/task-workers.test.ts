@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, bin, hasPostgres, inheritedEnv, tempHome, twl } from '../helpers.js';
+import { POSTGRES_URL, bin, followTaskLogs, hasPostgres, inheritedEnv, root, tempHome, twl } from '../helpers.js';
 
 /*
  * Real `twl worker` processes sharing one PostgreSQL: a cron schedule fires once per minute
@@ -16,15 +16,22 @@ import { POSTGRES_URL, bin, hasPostgres, inheritedEnv, tempHome, twl } from '../
 
 interface Shown {
   task: { id: number; status: string; reason: string | null };
-  executions: Array<{ id: number; attempt: number; status: string; worker: string; startedAt: string; endedAt: string | null; error: string | null }>;
+  executions: Array<{ id: number; jobId: string; attempt: number; status: string; worker: string; startedAt: string; endedAt: string | null; error: string | null }>;
 }
 
 const envelope = <T>(stdout: string): T => (JSON.parse(stdout) as { result: T }).result;
+const fixture = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
+
+/** The input of a fixture `ticks` run with no ticks that answers only once `file` is gone. */
+const heldUntilGone = (file: string) => {
+  writeFileSync(file, '');
+  return JSON.stringify({ count: 0, ms: 0, holdBeforeAnswer: file });
+};
 
 function setup(config: Record<string, unknown>, env: Record<string, string>) {
   const { home, cleanup } = tempHome('twl-workers-');
   // Short intervals so a lost lease is noticed in seconds (the heartbeat stays at its 10 s minimum).
-  writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ tasks: { retryDelay: '1s', superviseInterval: '1s', ...config } }));
+  writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ ...config, tasks: { retryDelay: '1s', superviseInterval: '1s' } }));
   const workers: Array<{ child: ResultPromise; exited: boolean }> = [];
   const cli = (args: string[]) => twl(args, { home, env });
   const start = async (name: string, extra: string[] = []) => {
@@ -77,7 +84,8 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
   let ctx: ReturnType<typeof setup>;
 
   beforeAll(() => {
-    ctx = setup({}, env);
+    // The fixture upstream's `ticks` holds a run while a file exists: a test decides when it ends.
+    ctx = setup({ upstreams: [{ name: 'fx', transport: 'stdio', command: process.execPath, args: [fixture], pin: false, timeout: '120s' }] }, env);
   });
   afterAll(async () => {
     await ctx.stopAll();
@@ -91,13 +99,18 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
   it('a worker SIGKILLed mid-run loses nothing: another retries it after the lease expires, both attempts recorded', async () => {
     const a = await ctx.start('worker-a');
     const b = await ctx.start('worker-b');
-    const created = await ctx.cli(['task', 'create', '--tool', 'database_execute_query', '--input', JSON.stringify({ sql: 'select pg_sleep(4) as slept', timeout_ms: 30_000 }), '--now', '--json']);
+    // The run holds until the test lets it go, so the worker is killed mid-run however slow the machine.
+    const hold = path.join(ctx.home, 'hold-sigkill');
+    const created = await ctx.cli(['task', 'create', '--tool', 'fx_ticks', '--input', heldUntilGone(hold), '--now', '--json']);
     expect(created.exitCode, created.stderr).toBe(0);
     const id = envelope<{ task: { id: number } }>(created.stdout).task.id;
-    const running = await ctx.until(id, (s) => s.executions.some((e) => e.status === 'running'), 30_000);
+    const running = await ctx.until(id, (s) => s.executions.some((e) => e.status === 'running'), 60_000);
     const first = running.executions[0]!;
     const victim = first.worker === 'worker-a' ? a : b;
     victim.child.kill('SIGKILL');
+    await victim.child;
+    // Let go: the retry, on the other worker, answers at once.
+    rmSync(hold);
     const done = await ctx.until(id, (s) => s.task.status === 'completed', 90_000);
     expect(done.executions.map((e) => [e.attempt, e.status])).toEqual([
       [1, 'lost'],
@@ -114,45 +127,61 @@ describe.skipIf(!hasPostgres)('twl worker processes on PostgreSQL', () => {
 
   it('`task logs --follow` prints a running task\'s lines as they are produced, and ends with it', async () => {
     if (!ctx.workers.some((w) => !w.exited)) await ctx.start('worker-c');
-    const created = await ctx.cli(['task', 'create', '--tool', 'database_execute_query', '--input', JSON.stringify({ sql: 'select pg_sleep(6) as slept', timeout_ms: 30_000 }), '--at', new Date(Date.now() + 12_000).toISOString(), '--json']);
+    // Due in an hour: it runs when the test says (`task run`), once the follower follows; and it holds until let go.
+    const hold = path.join(ctx.home, 'hold-follow');
+    const created = await ctx.cli(['task', 'create', '--tool', 'fx_ticks', '--input', heldUntilGone(hold), '--at', new Date(Date.now() + 3_600_000).toISOString(), '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
     const id = envelope<{ task: { id: number } }>(created.stdout).task.id;
-    const follow = execa(process.execPath, [bin, 'task', 'logs', String(id), '--follow'], { cwd: ctx.home, env: { ...inheritedEnv(), TWL_HOME: ctx.home, HOME: ctx.home, ...env }, extendEnv: false, reject: false });
-    const seen: Array<{ line: string; at: number }> = [];
-    follow.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(Boolean)) seen.push({ line, at: Date.now() });
-    });
-    const r = await follow;
+    const follow = followTaskLogs(ctx.home, id, env);
+    await follow.ready;
+    const run = await ctx.cli(['task', 'run', String(id)]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The first line reaches the follower while the run is held.
+    await expect.poll(() => follow.printed.length, { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+    expect((await ctx.show(id)).task.status).toBe('running');
+    const released = Date.now();
+    rmSync(hold);
+    const r = await follow.child;
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(seen.map((s) => s.line)).toEqual([expect.stringContaining('attempt 1 of 3'), expect.stringMatching(/completed in \d+ ms/)]);
-    // Due in 12 s, so the follower (a CLI can take seconds to start on a loaded machine) is there
-    // before it runs. The first line reached it while the task still ran.
-    const run = (await ctx.show(id)).executions[0]!;
-    expect(seen[0]!.at).toBeLessThan(new Date(run.endedAt!).getTime());
-    expect(seen[1]!.at).toBeGreaterThanOrEqual(new Date(run.endedAt!).getTime() - 1000);
+    expect(follow.printed.map((s) => s.line)).toEqual([expect.stringContaining('attempt 1 of 3'), expect.stringMatching(/completed in \d+ ms/)]);
+    expect(follow.printed[0]!.at).toBeLessThan(released);
+    expect(follow.printed[1]!.at).toBeGreaterThanOrEqual(released);
+    expect((await ctx.show(id)).task.status).toBe('completed');
   });
 
   it('a cron task with 3 workers fires exactly once per minute over 3 minutes, across a restart of every worker', async () => {
     await ctx.stopAll();
-    for (const n of ['cron-1', 'cron-2', 'cron-3']) await ctx.start(n);
+    await Promise.all(['cron-1', 'cron-2', 'cron-3'].map((n) => ctx.start(n)));
     const created = await ctx.cli(['task', 'create', '--tool', 'sentiment-analyzer_analyze_sentiment', '--input', '{"text":"tick"}', '--cron', '* * * * *', '--json']);
     expect(created.exitCode, created.stderr).toBe(0);
     const id = envelope<{ task: { id: number; status: string } }>(created.stdout).task.id;
     const once = await ctx.until(id, (s) => s.executions.length >= 1, 80_000);
-    // Every worker stops and three new ones start: the schedule lives in the database.
+    // Every worker stops and three new ones start (at once: the shorter the gap, the less it asks of
+    // the cron pass's 60 s due window): the schedule lives in the database.
     await ctx.stopAll();
-    for (const n of ['cron-4', 'cron-5', 'cron-6']) await ctx.start(n);
+    await Promise.all(['cron-4', 'cron-5', 'cron-6'].map((n) => ctx.start(n)));
     const twice = await ctx.until(id, (s) => s.executions.length >= 2, 80_000);
     await ctx.until(id, (s) => s.executions.length >= 3, 80_000);
-    // A late duplicate would show within the cron pass interval (5 s): wait past it.
-    await sleep(12_000);
+    // Stopped, nothing more is sent or run: what was, is all there is to count.
+    await ctx.stopAll();
     const final = await ctx.show(id);
-    const minutes = final.executions.map((e) => e.startedAt.slice(0, 16));
-    expect(final.executions).toHaveLength(3);
-    // Three different minutes, one after another: no tick skipped, none run twice.
-    expect(new Set(minutes).size).toBe(3);
-    const starts = minutes.map((m) => Date.parse(`${m}:00Z`)).sort((a, b) => a - b);
-    expect(starts.map((t, i) => (i ? (t - starts[i - 1]!) / 60_000 : 1))).toEqual([1, 1, 1]);
-    expect(final.executions.every((e) => e.status === 'completed')).toBe(true);
+    // The minute each run was for is the one the cron pass sent it for (an execution records its
+    // start, which a slow pick-up can push into the next minute): pg-boss files each occurrence it
+    // forwards as a job of its send-it queue, under the minute's slot, once per slot.
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    const sent = await client
+      .query<{ slot: string }>(`SELECT data->>'slot' AS slot FROM ${schema}.job WHERE name = '__pgboss__send-it' AND data->>'key' = $1 ORDER BY 1`, [String(id)])
+      .finally(() => client.end());
+    const slots = sent.rows.map((r) => Date.parse(`${r.slot.replace(' ', 'T')}Z`));
+    // One minute after another: no tick skipped, none sent twice.
+    expect(slots.length).toBeGreaterThanOrEqual(3);
+    expect(slots.map((t, i) => (i ? (t - slots[i - 1]!) / 60_000 : 1))).toEqual(slots.map(() => 1));
+    // Each sent run ran once (the last one sent may not have been picked up before the stop): none twice.
+    expect(final.executions.length).toBeGreaterThanOrEqual(3);
+    expect([slots.length - 1, slots.length]).toContain(final.executions.length);
+    expect(new Set(final.executions.map((e) => e.jobId)).size).toBe(final.executions.length);
+    expect(final.executions.every((e) => e.status === 'completed' && e.attempt === 1)).toBe(true);
     expect(final.task.status).toBe('scheduled');
     expect(twice.executions[1]!.worker).toMatch(/^cron-[456]$/);
     expect(once.executions[0]!.worker).toMatch(/^cron-[123]$/);

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eventStreams } from '../../src/http/events.js';
 import { invoke } from '../../src/ops/invoke.js';
 import logsOp from '../../src/ops/task/logs.js';
 import showOp from '../../src/ops/task/show.js';
@@ -58,6 +62,42 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
     if (!available) return;
     await runtime.close();
     cleanup();
+  });
+
+  it.skipIf(!available)('GET /api/events answers its 200 once it follows: an event written as soon as the head arrives is sent', async () => {
+    // A heartbeat a second: the read below looks at its deadline at least that often.
+    const streams = eventStreams({ runtime, heartbeat: 1, perKey: 5, buffer: 1 << 20 });
+    const server = http.createServer((req, res) => void streams.handle(req, res, new URL(req.url!, 'http://127.0.0.1'), { principal: 'test', role: 'admin' }).catch(() => res.destroy()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // The follower takes its time to listen, as on a loaded machine.
+    const add = EventFollower.prototype.add;
+    const slow = vi.spyOn(EventFollower.prototype, 'add').mockImplementation(async function (this: EventFollower, listener) {
+      await sleep(500);
+      return add.call(this, listener);
+    });
+    const controller = new AbortController();
+    try {
+      const task = await newTask(store);
+      const exec = await startExecution(store, { taskId: task.id, jobId: randomUUID(), attempt: 1, worker: 'w' });
+      const res = await fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/api/events?kinds=output`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      const marker = `written when the head arrived ${randomUUID()}`;
+      await appendOutput(store, exec.id, [marker]);
+      let body = '';
+      const decoder = new TextDecoder();
+      const deadline = Date.now() + 15_000;
+      for await (const chunk of res.body!) {
+        body += decoder.decode(chunk as Uint8Array, { stream: true });
+        if (body.includes(marker) || Date.now() > deadline) break;
+      }
+      expect(body).toContain(marker);
+    } finally {
+      slow.mockRestore();
+      controller.abort();
+      streams.closeAll();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it.skipIf(!available)('reads a task\'s events with each filter: topics, kinds, subject, task, after', async () => {

@@ -10,6 +10,8 @@ import pauseOp from '../../src/ops/task/pause.js';
 import resumeOp from '../../src/ops/task/resume.js';
 import runOp from '../../src/ops/task/run.js';
 import showOp from '../../src/ops/task/show.js';
+import { jobQueue } from '../../src/studio/queue.js';
+import { withQueue } from '../../src/studio/service.js';
 import { claimRun, finishRun, insertTask, outputOf, taskStatuses, transition } from '../../src/studio/tasks.js';
 import { errorOf } from '../helpers.js';
 import { configBackends } from './backends.js';
@@ -119,19 +121,24 @@ describe.each(backends)('tasks on the $name store', (backend) => {
   });
 
   it.skipIf(!backend.available)('pauses, resumes and cancels a scheduled task; a cancelled task never runs', async () => {
-    const at = new Date(Date.now() + 2500).toISOString();
-    const { task } = await create({ tool: SENTIMENT, input: { text: 'ok' }, at });
+    // Due in an hour, so pause and cancel act on a run still waiting however slow the machine.
+    const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+    /** The state of a run in the job queue: a withdrawn one is cancelled, so nothing will ever run it. */
+    const jobState = (jobId: string) => withQueue(t.runtime, async (boss) => (await boss.findJobs(jobQueue('default'), { id: jobId }))[0]?.state);
+    const { task } = await create({ tool: SENTIMENT, input: { text: 'ok' }, at: inAnHour() });
+    expect(await jobState(task.jobId!)).toBe('created');
     expect((await invoke(pauseOp, t.runtime, { id: task.id })).task.status).toBe('paused');
-    await sleep(3500);
+    expect(await jobState(task.jobId!)).toBe('cancelled');
     expect((await show(task.id)).executions).toEqual([]);
-    // Its time has passed: resuming runs it now.
+    // Its time has passed (backdated here): resuming runs it now.
+    await t.store.query("UPDATE twl_tasks SET run_at = now() - interval '1 minute' WHERE id = $1", [task.id]);
     expect((await invoke(resumeOp, t.runtime, { id: task.id })).task.status).toBe('queued');
     await until(task.id, ['completed']);
 
-    const later = await create({ tool: SENTIMENT, input: { text: 'ok' }, at: new Date(Date.now() + 2000).toISOString() });
+    const later = await create({ tool: SENTIMENT, input: { text: 'ok' }, at: inAnHour() });
     const cancelled = await invoke(cancelOp, t.runtime, { id: later.task.id });
     expect(cancelled.task).toMatchObject({ status: 'cancelled', reason: 'cancelled by test' });
-    await sleep(3000);
+    expect(await jobState(later.task.jobId!)).toBe('cancelled');
     expect((await show(later.task.id)).executions).toEqual([]);
     const refused = await errorOf(invoke(resumeOp, t.runtime, { id: later.task.id }));
     expect(refused.message).toContain('only a paused task');
