@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -152,6 +152,55 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 150));
   }
 }
+
+/** State (a letter: R, S, D, Z, X…) and process group of a process, from /proc/<pid>/stat; undefined when it has none. */
+export function procStat(pid: number | string): { state: string; pgrp: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command's closing parenthesis (a command may hold spaces and parentheses): state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    return { state: state!, pgrp: Number(pgrp) };
+  } catch {
+    return undefined; // no such process, or gone meanwhile
+  }
+}
+
+const exitedState = (state: string) => state === 'Z' || state === 'X';
+
+/**
+ * Whether a process still runs. Gone means /proc/<pid> missing or a zombie (Z, or X): a process
+ * reparented to PID 1 that died may stay a zombie for long (this machine's PID 1 does not promptly
+ * reap), and signal 0 (`process.kill(pid, 0)`) still reaches a zombie, so it cannot say.
+ */
+export function isRunning(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== undefined && !exitedState(stat.state);
+}
+
+/** The pids of the processes of a group that still run (zombies excluded, as in isRunning). */
+export function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat?.pgrp === pgid && !exitedState(stat.state)) members.push(Number(entry));
+  }
+  return members;
+}
+
+/** Whether any process of the group still runs (`process.kill(-pgid, 0)` also counts zombies). */
+export const groupRunning = (pgid: number): boolean => groupMembers(pgid).length > 0;
+
+async function becomes(condition: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (condition()) return true;
+  return condition();
+}
+
+/** Whether a process has exited (see isRunning) within `ms`: a bound on the wait, generous for a loaded machine. */
+export const exitsWithin = (pid: number, ms = 30_000): Promise<boolean> => becomes(() => !isRunning(pid), ms);
+
+/** Whether every process of a group has exited (see groupRunning) within `ms`. */
+export const groupExitsWithin = (pgid: number, ms = 30_000): Promise<boolean> => becomes(() => !groupRunning(pgid), ms);
 
 /** Closes MCP clients, then stops a `twl serve` started by startHttpServe and waits for it to exit. */
 export async function stopServe(serve: { child: ReturnType<typeof execa> } | undefined, clients: Array<{ close(): Promise<void> }> = []): Promise<void> {

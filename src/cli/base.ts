@@ -152,6 +152,19 @@ export async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
+/** Settles as `work` does, or rejects with the signal's reason once it aborts first (the work is then left to settle alone). */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', stop), resolve(value)),
+      (err: unknown) => (signal.removeEventListener('abort', stop), reject(err)),
+    );
+  });
+}
+
 /** A command that is a thin adapter over one op: flags/args → input, op, rendering. */
 export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>> {
   /** The op this command runs; `twl serve` exposes it as an MCP tool. */
@@ -174,16 +187,23 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     return result;
   }
 
-  /** Parses, validates and runs the op (no rendering). */
+  /**
+   * Parses, validates and runs the op (no rendering). Ctrl-C is the command's from the start, not
+   * only once the op runs: one while the input is read (stdin for `-`; the store, opened to find
+   * `last`) or the configuration loads ends the command there with TWL_INTERRUPTED (130), the op
+   * never started, so nothing is recorded, and what was being opened is closed once open (finally).
+   * Node's default would have ended the process at once, the store half-open.
+   */
   protected async execute(): Promise<OutputOf<O>> {
     const op = (this.constructor as unknown as { op: O }).op;
-    const raw = await this.input();
-    parseInput(op, raw); // bad input fails before the configuration or the store are touched
-    const runtime = await this.runtime();
     const controller = (this.controller = new AbortController());
     const onSigint = () => this.interrupt();
     process.on('SIGINT', onSigint);
     try {
+      const raw = await unlessAborted(this.input(), controller.signal);
+      parseInput(op, raw); // bad input fails before the configuration or the store are touched
+      const runtime = await unlessAborted(this.runtime(), controller.signal);
+      this.opStarted = true;
       return await invoke(op, runtime, raw, {
         signal: controller.signal,
         warn: (message) => this.note(message),
@@ -196,6 +216,7 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
   }
 
   private controller?: AbortController;
+  private opStarted = false;
 
   /**
    * Ctrl-C: the first asks the op to stop (its signal aborts) and record where it stopped; a second
@@ -207,8 +228,13 @@ export abstract class OpCommand<O extends AnyOp> extends TwlCommand<OutputOf<O>>
     if (!controller || controller.signal.aborted) process.exit(130);
     process.stderr.write('\nInterrupted: stopping (Ctrl-C again to force)…\n');
     controller.abort(new TwlError('TWL_INTERRUPTED', 'Interrupted.'));
-    setTimeout(() => process.exit(130), 8000).unref();
+    // Before the op: a read of the input left pending (stdin for `-`) must not keep the process from ending.
+    if (!this.opStarted) (process.stdin as { unref?: () => void }).unref?.();
+    this.forceExit = setTimeout(() => process.exit(130), 8000).unref();
   }
+
+  /** The 8 s bound of an interruption (a test that interrupts a command in its own process clears it). */
+  protected forceExit?: NodeJS.Timeout;
 
   /** Whether an error is a prompt given up with Ctrl-C (readline's AbortError, inquirer's ExitPromptError). */
   protected static isPromptInterrupt(err: unknown): boolean {

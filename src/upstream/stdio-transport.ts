@@ -5,7 +5,7 @@ import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } fro
 import { groupGone, killGroup, registerGroup, unregisterGroup } from './reaper.js';
 
 /** How long a stop waits, after SIGKILL, for the rest of a child's group to be torn down. */
-const GROUP_GONE_MS = 2000;
+const GROUP_GONE_MS = 10_000;
 
 export interface StdioSpawn {
   command: string;

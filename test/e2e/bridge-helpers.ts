@@ -33,15 +33,6 @@ export function processesWith(file: string, except: Array<number | undefined> = 
   return pids;
 }
 
-/** Whether a process is still there (a zombie counts as gone). */
-export function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Polls `check` until it holds, or throws with `what` after `ms` (a bound on the wait, not a timing assertion). */
 export async function eventually<T>(check: () => T | Promise<T>, what: string, ms = 30_000): Promise<T> {
   const until = Date.now() + ms;

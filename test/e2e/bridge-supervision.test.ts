@@ -6,8 +6,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempHome } from '../helpers.js';
-import { alive, eventually, fixtureServer, marker, processesWith, request, restCall, startBridge, tinyServer } from './bridge-helpers.js';
+import { isRunning, tempHome } from '../helpers.js';
+import { eventually, fixtureServer, marker, processesWith, request, restCall, startBridge, tinyServer } from './bridge-helpers.js';
 
 type Bridge = Awaited<ReturnType<typeof startBridge>>;
 const running: Array<{ bridge: Bridge; cleanup: () => void }> = [];
@@ -160,8 +160,8 @@ describe('twl bridge leaves no upstream process behind', () => {
     expect(a.pid).not.toBe(b.pid);
     expect(processesWith(mark.file, [bridge.child.pid]).sort()).toEqual([a.pid, b.pid].sort());
     expect((await fetch(url, { method: 'DELETE', headers: a.headers })).status).toBe(200);
-    await eventually(() => !alive(a.pid), 'the deleted session\'s child ended');
-    expect(alive(b.pid)).toBe(true);
+    await eventually(() => !isRunning(a.pid), 'the deleted session\'s child ended');
+    expect(isRunning(b.pid)).toBe(true);
   });
 
   it('SIGKILL of twl bridge itself: every upstream child and what it started end too', async () => {
@@ -181,7 +181,7 @@ describe('twl bridge leaves no upstream process behind', () => {
       expect(processesWith(mark.file, [bridge.child.pid])).toHaveLength(3);
       bridge.child.kill('SIGKILL');
       await bridge.child;
-      await eventually(() => started.every((pid) => !alive(pid)), 'every child and grandchild ended');
+      await eventually(() => started.every((pid) => !isRunning(pid)), 'every child and grandchild ended');
       expect(processesWith(mark.file)).toEqual([]);
     } finally {
       cleanup();

@@ -217,9 +217,13 @@ describe('monitoring from the shell', () => {
 
   it('ranks processes by the CPU they use now, not over their lifetime', async () => {
     // One process was busy and is now idle (a high lifetime average), one is busy now.
-    const wasBusy = execa(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 3000); setTimeout(() => {}, 120000)'], { reject: false });
+    const wasBusy = execa(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 3000); console.log("idle"); setTimeout(() => {}, 120000)'], { reject: false });
     children.push(wasBusy);
-    await new Promise((r) => setTimeout(r, 3500));
+    // Idle from the line on (its 3 s count from its own start, which a loaded machine delays).
+    await new Promise<void>((resolve, reject) => {
+      wasBusy.stdout!.on('data', (d: Buffer) => String(d).includes('idle') && resolve());
+      void wasBusy.then((r) => reject(new Error(`the once-busy process exited first: ${r.stderr}`)));
+    });
     const busy = execa(process.execPath, ['-e', 'for (;;);'], { reject: false });
     children.push(busy);
     const r = await twl(['monitoring', 'metrics', '--top', '100', '--json'], { home, env });

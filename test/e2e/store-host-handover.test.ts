@@ -3,22 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { embeddedPaths } from '../../src/store/embedded.js';
-import { bin, envelope, inheritedEnv, stdioSession, tempHome, twl } from '../helpers.js';
-
-/** Whether a process still runs (a zombie waiting for its parent to reap it has exited). */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-
-/** Whether a process has exited within `ms` (it hands over, then exits; a loaded machine is slow). */
-async function exitsWithin(pid: number, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (!alive(pid)) return true;
-  return !alive(pid);
-}
+import { bin, envelope, exitsWithin, inheritedEnv, stdioSession, tempHome, twl } from '../helpers.js';
 
 describe('the background store host, a statement past its timeout, and a long-running process', () => {
   it('stops a statement past its timeout for real, and hands the store over to twl serve', async () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TwlError } from '../../src/runtime/errors.js';
 import { SecretBox, openUpstreams, upstreamConfigSchema, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
-import { quietLogger, root, tempHome } from '../helpers.js';
+import { groupExitsWithin, quietLogger, root, tempHome } from '../helpers.js';
 
 /**
  * The attack corpus of the upstream client: a hand-written server (test/fixtures/hostile-protocol-server.mjs)
@@ -24,18 +24,6 @@ const open = (mode: string, extra: Partial<UpstreamConfigInput> = {}) => {
   opened.push(set);
   return set.get('evil')!;
 };
-const groupAlive = (pgid: number) => {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-async function until(probe: () => boolean) {
-  for (let i = 0; i < 200 && !probe(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(probe()).toBe(true);
-}
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err as TwlError);
 const ok = [{ type: 'text', text: 'ok' }];
 
@@ -50,7 +38,7 @@ describe('hostile upstream responses', () => {
     const err = await failure(evil.callTool('ok', {}));
     expect(err?.code).toBe('TWL_UPSTREAM_UNAVAILABLE');
     expect(err?.message).toBe(`upstream evil: tools/call ok failed: the upstream (pid ${pid}) sent a message larger than maxMessageBytes (1048576 bytes).`);
-    await until(() => !groupAlive(pid)); // killed, group and all
+    expect(await groupExitsWithin(pid)).toBe(true); // killed, group and all (a zombie left to PID 1 counts as gone)
     expect((await evil.listTools()).map((t) => t.name)).toEqual(['ok']); // a fresh child answers
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TwlError } from '../../src/runtime/errors.js';
 import { SecretBox, openUpstreams, upstreamConfigSchema, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
-import { quietLogger, root, tempHome } from '../helpers.js';
+import { groupMembers, quietLogger, root, tempHome } from '../helpers.js';
 
 /** Supervision of real child processes: the fixture server of test/fixtures/upstream-server.ts. */
 const server = path.join(root, 'test', 'fixtures', 'upstream-server.ts');
@@ -23,22 +23,6 @@ afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
   cleanup();
 });
-
-/** The pids of every live process in a process group (from /proc: field 5 of stat is the pgrp). */
-function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return members;
-}
 
 async function until<T>(probe: () => T | undefined | false, what: string, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
