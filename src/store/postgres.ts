@@ -1,4 +1,5 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import type { EventEmitter } from 'node:events';
+import type { Client as PgClient, Pool, PoolClient, PoolConfig } from 'pg';
 import { TwlError, messageOf } from '../runtime/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { redactText } from '../runtime/redact.js';
@@ -35,6 +36,40 @@ const wrap = (client: Pick<PoolClient, 'query'>): Queryable => ({
   },
 });
 
+/**
+ * Cancels what a pooled connection is running, as psql's Ctrl-C does: a CancelRequest (the
+ * backend's pid and secret key, over a new connection, TLS as configured), which needs no
+ * privilege, unlike pg_cancel_backend(). node-postgres's Client.cancel sends it; the connection it
+ * opens is closed by the server once the request is read. Failures are logged, never thrown: the
+ * statement still ends at its statement_timeout.
+ */
+function cancelOnServer(Client: typeof PgClient, config: PoolConfig, logger: Logger): (client: PoolClient) => Promise<void> {
+  return (client) => {
+    const running = client as PoolClient & { activeQuery?: unknown; processID?: number | null };
+    if (!running.activeQuery || !running.processID) return Promise.resolve();
+    const canceller = new Client(config) as InstanceType<typeof Client> & { connection: EventEmitter & { end(): void }; cancel(client: PoolClient, query: unknown): void };
+    return new Promise<void>((resolve) => {
+      // Sent once the server closes the connection (it does after reading the request); bounded, for a server that stopped answering.
+      const bound = setTimeout(() => {
+        logger.warn('no answer to the cancel of an abandoned statement within 5 s; it runs to its statement_timeout');
+        canceller.connection.end();
+        resolve();
+      }, 5000);
+      bound.unref();
+      const settle = () => {
+        clearTimeout(bound);
+        resolve();
+      };
+      canceller.connection.once('end', settle);
+      canceller.connection.on('error', (err: Error) => {
+        logger.warn({ err: redactText(err.message) }, 'could not cancel an abandoned statement on the server; it runs to its statement_timeout');
+        settle();
+      });
+      canceller.cancel(client, running.activeQuery);
+    });
+  };
+}
+
 /** PostgreSQL through a `pg` pool: a real server, or the embedded store hosted on a socket. */
 export class PgStore implements Store {
   abandoned = false;
@@ -44,13 +79,18 @@ export class PgStore implements Store {
     readonly backend: StoreBackend,
     readonly location: string,
     private readonly onClose?: () => Promise<void>,
+    /** How a statement this process stops waiting for is cancelled on the server (PostgreSQL only). */
+    private readonly canceller?: (client: PoolClient) => Promise<void>,
   ) {}
+
+  /** Cancels on their way: close() waits for them, so a command that ends at once still cancels. */
+  private readonly cancelling = new Set<Promise<void>>();
 
   static async connect(config: PoolConfig, backend: StoreBackend, location: string, logger: Logger, onClose?: () => Promise<void>): Promise<PgStore> {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000, allowExitOnIdle: true, ...config });
     pool.on('error', (err) => logger.warn({ err: redactText(err.message) }, 'idle database connection failed'));
-    const store = new PgStore(pool, backend, location, onClose);
+    const store = new PgStore(pool, backend, location, onClose, backend === 'postgres' ? cancelOnServer(pg.Client, config, logger) : undefined);
     try {
       const client = await pool.connect();
       client.release();
@@ -140,6 +180,13 @@ export class PgStore implements Store {
       client.off('error', onLost);
       interrupt.dispose();
       work.catch(() => undefined);
+      // A statement abandoned (interrupted, or past the client-side timer) is cancelled on the
+      // server: closing its connection alone leaves the server running it to its statement_timeout.
+      const cancel = broken ? this.canceller?.(client) : undefined;
+      if (cancel) {
+        this.cancelling.add(cancel);
+        void cancel.then(() => this.cancelling.delete(cancel));
+      }
       // A connection abandoned mid-statement is destroyed, not reused (the embedded host then stops the statement).
       client.release(broken ? new Error('abandoned after a timeout') : undefined);
       if (broken && this.backend === 'embedded-host') this.abandoned = true;
@@ -147,6 +194,7 @@ export class PgStore implements Store {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.cancelling);
     await this.pool.end().catch(() => undefined);
     await this.onClose?.();
   }

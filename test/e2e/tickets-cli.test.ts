@@ -166,13 +166,14 @@ describe.skipIf(!hasPostgres)('Ctrl-C during a resolve', () => {
       expect(r.exitCode, `signal ${r.signal} ${err}`).toBe(130);
       // Stopped, not waited for: the 5-minute sleep would take minutes. The margin is for a loaded machine.
       expect(performance.now() - started).toBeLessThan(60_000);
+      // And cancelled on the server, not only abandoned: the 5-minute sleep is not left running there.
+      await waitFor('the slow statement cancelled on the server', async () => ((await running()).length === 0 ? true : undefined), 20_000);
       const shown = envelope((await twl(['ticket', 'show', String(id), '--json'], { home: h, env })).stdout).result as { ticket: { status: string }; timeline: Array<{ kind: string; status: string; decision: string }> };
       expect(shown.ticket.status).toBe('triaged');
       expect(shown.timeline.at(-2)).toMatchObject({ kind: 'interrupted', decision: expect.stringMatching(/interrupted during step 1 \(database_execute_query\)/) });
       expect(shown.timeline.at(-3)).toMatchObject({ kind: 'check', status: 'cancelled' });
     } finally {
-      // On PostgreSQL an interrupted statement's connection is abandoned, not cancelled: the server runs it to its
-      // statement_timeout. End it here, not to leave a 5-minute sleep on the shared server.
+      // If a failed assertion left the statement running, it is ended here, not left on the shared server.
       for (const { pid } of await backends()) await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       await admin.end();
       done();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrationStatus, migrations } from '../../src/store/migrate.js';
 import { PgStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
-import { errorOf, hasPostgres, quietLogger, scratchDatabase } from '../helpers.js';
+import { errorOf, hasPostgres, quietLogger, scratchDatabase, waitFor } from '../helpers.js';
 import { storeBackends, unique } from './backends.js';
 
 describe.each(storeBackends)('store on $name', (backend) => {
@@ -54,6 +54,27 @@ describe.each(storeBackends.filter((b) => b.name !== 'embedded via host socket')
       const started = performance.now();
       await expect(store.transaction((tx) => tx.query('SELECT pg_sleep(10)'), { readOnly: true, timeoutMs: 500 })).rejects.toMatchObject({ code: 'TWL_TIMEOUT' });
       expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await done();
+    }
+  });
+});
+
+describe.skipIf(!hasPostgres)('an interrupted statement on PostgreSQL', () => {
+  it('is cancelled on the server, not left running to its statement_timeout once its connection is dropped', async () => {
+    const backend = storeBackends.find((b) => b.name === 'postgres')!;
+    const { store, done } = await backend.open();
+    // A value no other statement uses: the statement is found by its text in pg_stat_activity.
+    const seconds = `61.${Date.now() % 100_000}`;
+    const running = async () => (await store.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE $1", [`%pg_sleep(${seconds})%`])).rows;
+    try {
+      const controller = new AbortController();
+      const statement = errorOf(store.transaction((tx) => tx.query(`SELECT pg_sleep(${seconds})`), { readOnly: true, timeoutMs: 120_000, signal: controller.signal }));
+      await waitFor('the statement running on the server', async () => ((await running()).length ? true : undefined), 60_000);
+      controller.abort();
+      expect((await statement).code).toBe('TWL_INTERRUPTED');
+      // Gone from the server well before its 61 s (the old code left it there until then).
+      await waitFor('the statement gone from the server', async () => ((await running()).length === 0 ? true : undefined), 20_000);
     } finally {
       await done();
     }
