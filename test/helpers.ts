@@ -62,15 +62,60 @@ export const hasRedis = await requireServer('Redis', REDIS_URL);
 export const inheritedEnv = (): Record<string, string> =>
   Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('TWL_') && e[1] !== undefined));
 
-/** A TCP port free on 127.0.0.1 right now (for a process the test starts that needs a fixed port). */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
+/**
+ * The lowest port of the kernel's ephemeral range: the ports it hands out on its own, to
+ * `listen(0)` and to the local end of every outgoing connection (32768, Linux's default, where
+ * /proc cannot tell).
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 32768;
+}
+
+/** Whether `port` can be bound on `host` right now: undefined if so, else the error code. */
+const bindError = (port: number, host: string) =>
+  new Promise<string | undefined>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'EUNKNOWN'));
+    probe.listen({ port, host }, () => probe.close(() => resolve(undefined)));
   });
+
+/** The ports freePort handed out in this process (one test file never gets the same one twice). */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port for a process a test starts on a fixed port (or restarts on the same one), free on
+ * 127.0.0.1 and on the wildcard address right now (the children bind one or the other).
+ *
+ * Not a `listen(0)` port closed for the child to bind later: the kernel hands that range out to
+ * every outgoing connection too, and the suite opens thousands, so one took the port in the gap
+ * (a child that could not bind; a server restarted after an outage that found its port taken).
+ * This one is picked at random below the ephemeral range, which the kernel never hands out on
+ * its own: only a process that asks for this very port can take it. Another test file running
+ * in parallel that picks its ports the same way is the one collision left, and only by chance
+ * (the same port drawn among ~30,000, before either is bound); in-process, `handedOut` rules it out.
+ */
+export async function freePort(): Promise<number> {
+  const low = 1025;
+  const high = ephemeralLow() - 1;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    if ((await bindError(port, '127.0.0.1')) !== undefined) continue;
+    // '::' is dual-stack (0.0.0.0 too); without IPv6, 0.0.0.0 itself.
+    const wildcard = await bindError(port, '::');
+    if (wildcard === 'EADDRINUSE' || wildcard === 'EACCES') continue;
+    if (wildcard !== undefined && (await bindError(port, '0.0.0.0')) !== undefined) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port found below ${high + 1} in 200 attempts`);
+}
 
 /**
  * An HTTP service on 127.0.0.1 that takes the first request and answers it only when told to

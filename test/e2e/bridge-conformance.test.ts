@@ -3,12 +3,11 @@
 // passes at least every scenario the server passes on its own.
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inheritedEnv, tempHome } from '../helpers.js';
+import { freePort, inheritedEnv, tempHome } from '../helpers.js';
 import { eventually, everything, startBridge } from './bridge-helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -25,15 +24,6 @@ async function conformance(url: string): Promise<Map<string, boolean>> {
   if (!results.size) throw new Error(`no summary from the conformance suite: ${out.slice(-2000)}`);
   return results;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 describe('the MCP conformance suite: twl bridge against server-everything on its own HTTP transport', () => {
   let cleanup: () => void;

@@ -36,21 +36,22 @@ async function startCluster(home: string, env: Record<string, string>, config: R
   writeFileSync(configFile, JSON.stringify(config));
   const replicas = await Promise.all(
     ['r1', 'r2', 'r3'].map(async (name) => {
-      const port = await freePort();
-      const child = execa(process.execPath, [bin, 'serve', '--http', '--port', String(port)], {
+      // --port 0: each replica binds a port of its own and says which (no port picked here for it to bind later).
+      const child = execa(process.execPath, [bin, 'serve', '--http', '--port', '0'], {
         env: { ...inheritedEnv(), ...env, TWL_CONFIG: configFile, TWL_REPLICA: name, TWL_HOME: path.join(dir, name), HOME: path.join(dir, name) },
         extendEnv: false,
         reject: false,
       });
-      await new Promise<void>((resolve, reject) => {
+      const url = await new Promise<string>((resolve, reject) => {
         let err = '';
         child.stderr!.on('data', (d: Buffer) => {
           err += d.toString();
-          if (err.includes('serves MCP at')) resolve();
+          const m = /serves MCP at (http:\/\/[^\s]+)\/mcp/.exec(err);
+          if (m) resolve(m[1]!);
         });
         void child.then(() => reject(new Error(`replica ${name} exited: ${err}`)));
       });
-      return { name, url: `http://127.0.0.1:${port}`, child };
+      return { name, url, child };
     }),
   );
   const lbPort = await freePort();

@@ -1,11 +1,11 @@
 // The first hour of a new user (issue #10): what a person meets in the shell, with real processes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, root, tempHome, twl } from '../helpers.js';
+import { envelope, freePort, root, tempHome, twl } from '../helpers.js';
 
 // Each command opens the embedded store itself: steadier on a loaded machine than the shared host.
 const env = { TWL_STORE_AUTO_HOST: 'off' };
@@ -142,17 +142,8 @@ describe('monitoring from the shell', () => {
     cleanup();
   });
 
-  /** A port nothing listens on. */
-  const closedPort = async () => {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise((r) => server.close(r));
-    return port;
-  };
-
   it('does not count twl\'s own start-up as the latency of a fast service on the first round', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const web = execa(process.execPath, [path.join(root, 'test/fixtures/web-service.mjs'), '--port', String(port), '--detach']);
     expect((await web).exitCode).toBe(0);
     const { home: h, cleanup: done } = tempHome('twl-latency-');
@@ -169,7 +160,7 @@ describe('monitoring from the shell', () => {
   });
 
   it('marks a check that found a service down ✖, not ✔', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     writeFileSync(path.join(home, '.twlrc.json'), JSON.stringify({ services: [{ name: 'shopfront', kind: 'http', target: `http://127.0.0.1:${port}/`, keywords: ['shopfront'] }] }));
     await twl(['ticket', 'create', 'The shopfront is down'], { home, env });
     const r = await twl(['ticket', 'resolve', 'last'], { home, env });

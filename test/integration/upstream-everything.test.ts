@@ -1,22 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, openUpstreams, upstreamConfigSchema, type UpstreamConfigInput, type UpstreamSet } from '../../src/upstream/index.js';
-import { groupRunning, isRunning, quietLogger, root, tempHome } from '../helpers.js';
+import { freePort, groupRunning, isRunning, quietLogger, root, tempHome } from '../helpers.js';
 
 /** The real reference server from npm (a devDependency), over stdio and over Streamable HTTP. */
 const everything = path.join(root, 'node_modules', '.bin', 'mcp-server-everything');
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 const open = (entries: UpstreamConfigInput[], home: string): UpstreamSet =>
   openUpstreams(
