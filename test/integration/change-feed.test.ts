@@ -8,9 +8,8 @@ import activateOp from '../../src/ops/agent/activate.js';
 import createOp from '../../src/ops/agent/create.js';
 import { invoke } from '../../src/ops/invoke.js';
 import type { Runtime } from '../../src/runtime/context.js';
-import { EventFollower } from '../../src/studio/events.js';
 import { tempHome, testRuntime } from '../helpers.js';
-import { runtimeBackends, unique } from './backends.js';
+import { runtimeBackends, slowEventFollower, unique } from './backends.js';
 
 const REVISION = '2026-07-28';
 const meta = {
@@ -60,11 +59,7 @@ describe.each(runtimeBackends)('subscriptions/listen over the change feed on $na
       if (sql.includes('coalesce(max(id), 0) FROM twl_ticket_events')) await sleep(500);
       return query(sql, params);
     }) as typeof store.query);
-    const add = EventFollower.prototype.add;
-    const slowFollower = vi.spyOn(EventFollower.prototype, 'add').mockImplementation(async function (this: EventFollower, listener) {
-      await sleep(500);
-      return add.call(this, listener);
-    });
+    const slowFollower = slowEventFollower(500);
     const controller = new AbortController();
     try {
       const body = {
