@@ -313,7 +313,7 @@ export async function bindHttpServer(options: { host: string; port: number; runt
  * every request against DNS rebinding; bodies are size-limited.
  */
 export async function startHttpServer(options: HttpOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus, grantedBus }] = await Promise.all([
+  const [{ NodeStreamableHTTPServerTransport, toNodeHandler }, { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, isInitializeRequest, isLegacyRequest }, { createMcpServer, servedTools, updateServedTools }, { changeFeedBus, grantedBus, listenFollowing }] = await Promise.all([
     import('@modelcontextprotocol/node'),
     import('@modelcontextprotocol/server'),
     import('../mcp/server.js'),
@@ -590,7 +590,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ url: stri
       await server.connect(transport);
       return transport.handleRequest(req, res, body);
     }
-    return perRequestFor(caller.namespaces)(req, res, body);
+    // A listen stream is acknowledged once the change feed follows, so a change made after the ack is told.
+    return listenFollowing(changes, body, () => perRequestFor(caller.namespaces)(req, res, body));
   };
 
   const rest = async (req: http.IncomingMessage, res: http.ServerResponse, name: string | undefined, caller: Caller) => {

@@ -16,8 +16,13 @@ import { AUDIT_URI, TICKETS_URI, studioIdOf, studioWithinGrant, ticketUri, updat
  * (twl://agents/{name}, twl://tasks/{id}, twl://executions/{id}) come from the studio's change feed
  * (twl_events: LISTEN on PostgreSQL, a poll by id on the embedded store), followed while a stream
  * is open.
+ *
+ * A listen stream is acknowledged as soon as the SDK has subscribed (synchronously: its
+ * `bus.subscribe` is not awaited), while the baseline poll and the studio follower take their
+ * time: `following()` holds the feed and resolves once both are in place, so that the request is
+ * served (`listenFollowing`) only then, and a change made once the acknowledgement arrives is told.
  */
-export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventBus & { close(): void } {
+export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ChangeFeedBus {
   const inner = new InMemoryServerEventBus((err) => runtime.logger.debug({ err: err.message }, 'a listen stream failed'));
   let listeners = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -64,8 +69,14 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
     polling = polling.then(poll);
   };
 
-  return {
+  const bus: ChangeFeedBus = {
     publish,
+    async following() {
+      const release = bus.subscribe(() => undefined);
+      // The baseline is the first poll of the chain; the follower resolves once it listens (or failed, as undefined).
+      await Promise.all([polling, studio]);
+      return release;
+    },
     subscribe(listener) {
       const off = inner.subscribe(listener);
       if (listeners++ === 0) {
@@ -100,6 +111,34 @@ export function changeFeedBus(runtime: Runtime, intervalMs = 1000): ServerEventB
       stopStudio();
     },
   };
+  return bus;
+}
+
+/** The change feed behind listen streams: a bus that can be held until it follows the store. */
+export interface ChangeFeedBus extends ServerEventBus {
+  /** Holds the feed open; resolves with its release once the feed follows (a change from then on is published). */
+  following(): Promise<() => void>;
+  close(): void;
+}
+
+/** Whether a request body (a message or a batch) opens a 2026-07-28 `subscriptions/listen` stream. */
+export function opensListen(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((m) => !!m && typeof m === 'object' && (m as { method?: unknown }).method === 'subscriptions/listen');
+}
+
+/**
+ * Serves a request, one that opens a listen stream once the feed follows: the SDK writes the
+ * stream's acknowledgement as it subscribes to the bus, so the feed must already be following
+ * then (the 2025 resources/subscribe answers once its watch has its baseline, likewise).
+ */
+export async function listenFollowing<T>(changes: ChangeFeedBus, body: unknown, serve: () => Promise<T>): Promise<T> {
+  if (!opensListen(body)) return serve();
+  const release = await changes.following();
+  try {
+    return await serve();
+  } finally {
+    release();
+  }
 }
 
 /**

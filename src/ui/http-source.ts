@@ -314,7 +314,9 @@ export class HttpSource implements DashSource {
   /**
    * Follows the server's GET /api/events (statuses of tasks and executions) and calls onChange
    * for each batch; reconnects after a drop, resuming after the last event seen. A server without
-   * the route (an older twl) is polled with task_list every 5 s instead.
+   * the route (an older twl) is polled with task_list every 5 s instead. Resolves once it watches:
+   * the stream's 200 (sent once the server follows its change feed) or the poll's first list has
+   * arrived, so a change made after that is told; or once the first attempt failed (it retries).
    */
   async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
     let stopped = false;
@@ -323,29 +325,37 @@ export class HttpSource implements DashSource {
     let retry: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
     const url = new URL('api/events?topics=task,execution&kinds=status', `${this.base.toString().replace(/\/?$/, '/')}`);
-    const fallback = () => {
+    /** Settles the watch's first attempt (the promise watchTasks returns waits for it). */
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const fallback = async () => {
       let mark: string | undefined;
-      poll = setInterval(() => {
-        void this.call<{ tasks: Task[] }>('task_list', { limit: 20 })
+      const check = () =>
+        this.call<{ tasks: Task[] }>('task_list', { limit: 20 })
           .then((r) => {
             const now = r.tasks.map((t) => `${t.id}:${t.status}:${t.updatedAt}`).join(',');
             if (mark !== undefined && now !== mark) onChange();
             mark = now;
           })
           .catch(() => undefined);
-      }, 5000);
+      // The first mark now: a change after watchTasks resolves differs from it.
+      await check();
+      if (!stopped && !this.closed) poll = setInterval(() => void check(), 5000);
     };
     const connect = () => {
-      if (stopped || this.closed) return;
+      if (stopped || this.closed) return settle();
       req = (url.protocol === 'https:' ? https : http).request(url, { agent: false, headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) } }, (res) => {
         if (res.statusCode === 404) {
           res.resume();
-          return fallback();
+          return void fallback().finally(settle);
         }
         if (res.statusCode !== 200) {
           res.resume();
+          settle();
           return again();
         }
+        // The server sends its 200 once the stream follows: from here on, every change is told.
+        settle();
         res.setEncoding('utf8');
         let buffer = '';
         res.on('data', (chunk: string) => {
@@ -369,12 +379,14 @@ export class HttpSource implements DashSource {
       req.end();
     };
     const again = () => {
+      settle();
       if (stopped || this.closed) return;
       clearTimeout(retry);
       retry = setTimeout(connect, 2000);
       retry.unref();
     };
     connect();
+    await settled;
     return async () => {
       stopped = true;
       clearTimeout(retry);

@@ -155,7 +155,7 @@ export interface DashSource {
   tasks(limit: number): Promise<TasksView>;
   /**
    * Calls onChange when a task or an execution changes status, from the studio's change feed
-   * (twl_events); resolves with the unsubscribe.
+   * (twl_events); resolves with the unsubscribe once it watches (a change made after that is told).
    */
   watchTasks(onChange: () => void): Promise<() => Promise<void>>;
   /** Runs the resolve op on a ticket; its approvals go through hooks.ask. */

@@ -162,8 +162,7 @@ describe('MCP 2026-07-28 over HTTP (official 2.x client, no handshake, no sessio
       const other = ((await client.callTool({ name: 'tickets_create_ticket', arguments: { text: 'Imprimante bloquée au 2e étage' } })).structuredContent as { id: number }).id;
       const subscription = await client.listen({ resourceSubscriptions: [`twl://tickets/${id}`] });
       expect(subscription.honoredFilter.resourceSubscriptions).toEqual([`twl://tickets/${id}`]);
-      // Let the feed take its baseline (its first poll), then change both tickets from the CLI.
-      await new Promise((r) => setTimeout(r, 1500));
+      // The acknowledgement means the feed follows (its baseline is taken): change both tickets from the CLI at once.
       await twl(['ticket', 'comment', String(id), 'rebooted the VPN gateway'], { home });
       await twl(['ticket', 'comment', String(other), 'paper jam cleared'], { home });
       await expect.poll(() => updates, { timeout: 10_000 }).toContain(`twl://tickets/${id}`);

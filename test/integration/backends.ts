@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import { RedisCache, StoreCache, type Cache } from '../../src/runtime/cache.js';
 import type { ConfigInput } from '../../src/runtime/config.js';
 import { openHostedStore, openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
+import { EventFollower } from '../../src/studio/events.js';
 import { POSTGRES_URL, REDIS_URL, hasPostgres, hasRedis, loadedFor, quietLogger, tempHome } from '../helpers.js';
 
 export interface StoreBackendCase {
@@ -93,3 +96,12 @@ export const configBackends = (extra: ConfigInput = {}, o: { embedded?: string; 
 
 /** A unique key namespace per test, so runs against shared servers never collide. */
 export const unique = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
+
+/** Makes the studio's event followers slow to listen, as on a loaded machine: each add() waits ms first. Restore the returned spy. */
+export function slowEventFollower(ms: number) {
+  const add = EventFollower.prototype.add;
+  return vi.spyOn(EventFollower.prototype, 'add').mockImplementation(async function (this: EventFollower, listener) {
+    await sleep(ms);
+    return add.call(this, listener);
+  });
+}

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventStreams } from '../../src/http/events.js';
 import { invoke } from '../../src/ops/invoke.js';
 import logsOp from '../../src/ops/task/logs.js';
@@ -15,7 +14,7 @@ import { pruneExpired } from '../../src/store/retention.js';
 import type { Store } from '../../src/store/types.js';
 import { TaskWorker } from '../../src/studio/worker.js';
 import { POSTGRES_URL, isolatedRuntime, tempHome, testRuntime } from '../helpers.js';
-import { configBackends } from './backends.js';
+import { configBackends, slowEventFollower } from './backends.js';
 
 /*
  * The studio's change feed on both stores: readEvents' filters, and the follower (LISTEN on
@@ -70,11 +69,7 @@ describe.each(backends)('the change feed on $name', ({ name, available, config }
     const server = http.createServer((req, res) => void streams.handle(req, res, new URL(req.url!, 'http://127.0.0.1'), { principal: 'test', role: 'admin' }).catch(() => res.destroy()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     // The follower takes its time to listen, as on a loaded machine.
-    const add = EventFollower.prototype.add;
-    const slow = vi.spyOn(EventFollower.prototype, 'add').mockImplementation(async function (this: EventFollower, listener) {
-      await sleep(500);
-      return add.call(this, listener);
-    });
+    const slow = slowEventFollower(500);
     const controller = new AbortController();
     try {
       const task = await newTask(store);

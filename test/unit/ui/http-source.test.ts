@@ -24,7 +24,15 @@ class FakeServer {
   calls: Array<{ tool: string; input: Record<string, unknown> }> = [];
   authorizations = new Set<string>();
   withActivity = true;
+  /** GET /api/events streams that follow (their 200 sent), and how long one takes to start following. */
+  streams = new Set<http.ServerResponse>();
+  followDelayMs = 0;
   server = http.createServer((req, res) => void this.handle(req, res));
+
+  /** An event written to the streams that follow, as the server's change feed would send it. */
+  emit(id: number, event: string) {
+    for (const res of this.streams) res.write(`id: ${id}\nevent: ${event}\ndata: {}\n\n`);
+  }
   url = '';
 
   async start() {
@@ -50,6 +58,15 @@ class FakeServer {
       return this.send(res, 401, { error: { code: 'TWL_AUTH_REQUIRED', message: 'An API key is required: Authorization: Bearer <key>.' } });
     }
     if (req.url === '/mcp/status') return this.send(res, 200, { version: 'test', tools: 3 });
+    if (req.url?.startsWith('/api/events?')) {
+      // As twl serve: the 200 once the stream follows the change feed, which takes its time here.
+      await new Promise((r) => setTimeout(r, this.followDelayMs));
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': twl events\n\n');
+      this.streams.add(res);
+      res.on('close', () => this.streams.delete(res));
+      return;
+    }
     const tool = decodeURIComponent(req.url!.slice('/api/tools/'.length));
     let raw = '';
     for await (const c of req) raw += String(c);
@@ -135,6 +152,20 @@ describe('the HTTP source (twl dash --url)', () => {
     const polls = fake.calls.length;
     await new Promise((r) => setTimeout(r, 200));
     expect(fake.calls.length).toBe(polls);
+  });
+
+  it('tells of a task status change made as soon as watchTasks resolves, however slowly the stream starts to follow', async () => {
+    fake.followDelayMs = 500;
+    let changes = 0;
+    const stop = await source.watchTasks(() => changes++);
+    try {
+      fake.emit(1, 'task.status');
+      await expect.poll(() => changes, { timeout: 30_000 }).toBeGreaterThan(0);
+    } finally {
+      await stop();
+      fake.followDelayMs = 0;
+    }
+    await expect.poll(() => fake.streams.size, { timeout: 30_000 }).toBe(0);
   });
 
   it('explains a refused action (403) without failing the rest', async () => {
