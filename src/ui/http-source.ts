@@ -316,7 +316,8 @@ export class HttpSource implements DashSource {
    * for each batch; reconnects after a drop, resuming after the last event seen. A server without
    * the route (an older twl) is polled with task_list every 5 s instead. Resolves once it watches:
    * the stream's 200 (sent once the server follows its change feed) or the poll's first list has
-   * arrived, so a change made after that is told; or once the first attempt failed (it retries).
+   * arrived, so a change made after that is told; or once the first attempt failed (it retries),
+   * or after 10 s without an answer.
    */
   async watchTasks(onChange: () => void): Promise<() => Promise<void>> {
     let stopped = false;
@@ -386,7 +387,10 @@ export class HttpSource implements DashSource {
       retry.unref();
     };
     connect();
+    // Bounded: a server that takes the connection and never answers does not hold the dashboard.
+    const bound = setTimeout(settle, 10_000);
     await settled;
+    clearTimeout(bound);
     return async () => {
       stopped = true;
       clearTimeout(retry);
