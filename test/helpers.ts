@@ -361,3 +361,29 @@ export async function isolatedRuntime(backend: string, prefix: string, config: C
     },
   };
 }
+
+/**
+ * Runs `p`, with the longest the event loop stood still meanwhile (a 5 ms heartbeat measures it):
+ * how the tests of a linear-time guard say a hostile pattern did not hold the process. A
+ * backtracking engine would hold it for hours; `STALL_BOUND_MS` is slack for a loaded machine, not
+ * a speed goal. (A timer set before the call and checked after it was the earlier oracle: a call
+ * answered within the same turn of the loop left it unfired, and such a test failed on a fast answer.)
+ */
+export async function stalledDuring<T>(p: () => Promise<T>): Promise<{ value?: T; error?: TwlError; stalledMs: number }> {
+  let last = performance.now();
+  let stalledMs = 0;
+  const beat = () => {
+    const now = performance.now();
+    stalledMs = Math.max(stalledMs, now - last);
+    last = now;
+  };
+  const heartbeat = setInterval(beat, 5);
+  const settled = await p().then(
+    (value) => ({ value }),
+    (err: unknown) => ({ error: err as TwlError }),
+  );
+  clearInterval(heartbeat);
+  beat(); // the stretch since the last heartbeat counts too
+  return { ...settled, stalledMs };
+}
+export const STALL_BOUND_MS = 10_000;
