@@ -38,10 +38,11 @@ const wrap = (client: Pick<PoolClient, 'query'>): Queryable => ({
 
 /**
  * Cancels what a pooled connection is running, as psql's Ctrl-C does: a CancelRequest (the
- * backend's pid and secret key, over a new connection, TLS as configured), which needs no
- * privilege, unlike pg_cancel_backend(). node-postgres's Client.cancel sends it; the connection it
- * opens is closed by the server once the request is read. Failures are logged, never thrown: the
- * statement still ends at its statement_timeout.
+ * backend's pid and secret key, over a new connection), which needs no privilege, unlike
+ * pg_cancel_backend(). node-postgres's Client.cancel sends it, in plain text even when the session
+ * uses TLS (as libpq did before PostgreSQL 17; a server that only speaks direct TLS refuses it);
+ * the server closes the connection once the request is read. Failures are logged, never thrown:
+ * the statement still ends at its statement_timeout.
  */
 function cancelOnServer(Client: typeof PgClient, config: PoolConfig, logger: Logger): (client: PoolClient) => Promise<void> {
   return (client) => {
